@@ -1,0 +1,191 @@
+"""Safe access to trace files: plain files, gzip files, folders and zip archives.
+
+Every reader opens its input through these helpers so that size limits (a zip that expands
+enormously, a gzip bomb) and encoding problems are handled once, with clear errors.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from capplan.errors import TraceFormatError
+
+#: Largest number of bytes capplan expands from one archive or compressed file by default.
+DEFAULT_MAX_EXPANDED_BYTES = 8 * 1024**3
+#: Largest expansion ratio accepted for a compressed member (zip bombs reach 1000:1 and more).
+MAX_COMPRESSION_RATIO = 200.0
+SNIFF_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Member:
+    """One input file, on disk or inside a zip archive.
+
+    Attributes
+    ----------
+    label
+        How errors name it: ``path`` or ``archive.zip!inner/name.csv``.
+    name
+        The file's own name (last path part).
+    """
+
+    label: str
+    name: str
+    _path: Path
+    _inner: str | None = None
+
+    def read_bytes(self, max_bytes: int = DEFAULT_MAX_EXPANDED_BYTES) -> bytes:
+        """Return the whole (decompressed) content, refusing more than ``max_bytes``."""
+        if self._inner is not None:
+            with zipfile.ZipFile(self._path) as archive:
+                with archive.open(self._inner) as handle:
+                    data = handle.read(max_bytes + 1)
+        elif self.name.endswith(".gz"):
+            try:
+                with gzip.open(self._path, "rb") as handle:
+                    data = handle.read(max_bytes + 1)
+            except (OSError, EOFError, gzip.BadGzipFile) as exc:
+                raise TraceFormatError(f"not a readable gzip file ({exc})", path=self.label) from exc
+        else:
+            size = self._path.stat().st_size
+            if size > max_bytes:
+                raise TraceFormatError(
+                    f"file is {size:,} bytes, above the limit of {max_bytes:,}", path=self.label
+                )
+            data = self._path.read_bytes()
+        if len(data) > max_bytes:
+            raise TraceFormatError(
+                f"expands to more than {max_bytes:,} bytes; refusing to read further",
+                path=self.label,
+            )
+        return data
+
+    def head(self, n_bytes: int = SNIFF_BYTES) -> bytes:
+        """Return up to ``n_bytes`` of the (decompressed) start of the file."""
+        try:
+            if self._inner is not None:
+                with zipfile.ZipFile(self._path) as archive, archive.open(self._inner) as handle:
+                    return handle.read(n_bytes)
+            if self.name.endswith(".gz"):
+                with gzip.open(self._path, "rb") as handle:
+                    return handle.read(n_bytes)
+            with self._path.open("rb") as handle:
+                return handle.read(n_bytes)
+        except (OSError, EOFError, zipfile.BadZipFile, gzip.BadGzipFile):
+            return b""
+
+    @property
+    def disk_path(self) -> Path | None:
+        """The path on disk when the member is a plain file (not inside a zip)."""
+        return self._path if self._inner is None else None
+
+    @property
+    def size_bytes(self) -> int:
+        """Stored size on disk (compressed size for zip members)."""
+        if self._inner is not None:
+            with zipfile.ZipFile(self._path) as archive:
+                return archive.getinfo(self._inner).compress_size
+        return self._path.stat().st_size
+
+
+def _check_zip(path: Path, max_bytes: int) -> list[zipfile.ZipInfo]:
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise TraceFormatError(f"not a readable zip archive ({exc})", path=path) from exc
+    with archive:
+        infos = [info for info in archive.infolist() if not info.is_dir()]
+    total = 0
+    for info in infos:
+        inner = Path(info.filename)
+        if inner.is_absolute() or ".." in inner.parts:
+            raise TraceFormatError(
+                f"archive member {info.filename!r} has an unsafe path", path=path
+            )
+        total += info.file_size
+        ratio = info.file_size / max(info.compress_size, 1)
+        if ratio > MAX_COMPRESSION_RATIO and info.file_size > 1024**2:
+            raise TraceFormatError(
+                f"archive member {info.filename!r} expands {ratio:,.0f}:1 "
+                f"(limit {MAX_COMPRESSION_RATIO:,.0f}:1); refusing a possible zip bomb",
+                path=path,
+            )
+    if total > max_bytes:
+        raise TraceFormatError(
+            f"archive expands to {total:,} bytes, above the limit of {max_bytes:,}", path=path
+        )
+    return infos
+
+
+def _visible(name: str) -> bool:
+    return not name.startswith(".") and name not in {"SOURCE.md", "__MACOSX"}
+
+
+def list_members(
+    path: Path, max_bytes: int = DEFAULT_MAX_EXPANDED_BYTES, *, recursive: bool = True
+) -> list[Member]:
+    """List the files a path stands for, sorted by name.
+
+    Parameters
+    ----------
+    path
+        A file, a folder (its files, recursively when ``recursive``) or a ``.zip`` archive.
+    max_bytes
+        Total expanded size limit for a zip archive.
+
+    Raises
+    ------
+    TraceFormatError
+        If the path does not exist, is an empty folder, or is an unsafe archive.
+    """
+    if not path.exists():
+        raise TraceFormatError("no such file or folder", path=path)
+    if path.is_dir():
+        pattern = "**/*" if recursive else "*"
+        files = sorted(
+            p
+            for p in path.glob(pattern)
+            if p.is_file() and all(_visible(part) for part in p.relative_to(path).parts)
+        )
+        if not files:
+            raise TraceFormatError("folder holds no files", path=path)
+        return [Member(str(p), p.name, p) for p in files]
+    if path.suffix.lower() == ".zip":
+        infos = _check_zip(path, max_bytes)
+        members = [
+            Member(f"{path}!{info.filename}", Path(info.filename).name, path, info.filename)
+            for info in infos
+            if all(_visible(part) for part in Path(info.filename).parts)
+        ]
+        if not members:
+            raise TraceFormatError("zip archive holds no files", path=path)
+        return sorted(members, key=lambda m: m.label)
+    return [Member(str(path), path.name, path)]
+
+
+def iter_lines_head(member: Member, n_lines: int = 20) -> Iterator[str]:
+    """Yield the first lines of a member decoded leniently (for format detection only)."""
+    text = member.head().decode("utf-8", errors="replace")
+    yield from text.splitlines()[:n_lines]
+
+
+def decode_text(data: bytes, label: str, encodings: tuple[str, ...] = ("utf-8",)) -> str:
+    """Decode bytes with the first encoding that works; name the offending byte otherwise."""
+    error: UnicodeDecodeError | None = None
+    for encoding in encodings:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError as exc:
+            error = error or exc
+    assert error is not None
+    line = data.count(b"\n", 0, error.start) + 1
+    raise TraceFormatError(
+        f"byte 0x{data[error.start]:02x} at offset {error.start} is not valid "
+        f"{'/'.join(encodings)} text",
+        path=label,
+        line=line,
+    )
