@@ -1,0 +1,207 @@
+"""Scenario and study specs: what-if questions as validated, frozen data loaded from TOML.
+
+A **scenario** is one complete question (workload, catalog, virtualization mode, sizing,
+over-commit, headroom, HA, host models offered, storage and network design, solver limits).
+A **study** is a base scenario plus axes; it expands into scenarios as the cartesian product of
+the axes, each with a stable id built from its axis values.
+
+``capplan validate STUDY.toml`` loads a study and lists every problem at once, with its dotted
+path (``base.mem_overcommit_ratio``, ``axes.mode[2]``).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from capplan.errors import SpecError
+
+MODES = ("bare-metal", "full", "hw-assisted", "paravirt", "container")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class HostOffer(_Frozen):
+    """A host model offered to the optimizer, and how many may be bought (None: unlimited)."""
+
+    model: str
+    max_count: int | None = Field(default=None, ge=0)
+
+
+class StorageDesign(_Frozen):
+    """Storage design knobs of a scenario."""
+
+    provisioning: Literal["thin", "thick"] = "thin"
+    oversubscription_ratio: float = Field(default=1.5, gt=0)
+    appliance: Literal["none", "in-band", "out-of-band"] = "none"
+    mirrored: bool = False
+    snapshot_reserve_frac: float = Field(default=0.1, ge=0, lt=1)
+    horizon_days: int = Field(default=365, gt=0)
+
+
+class NetworkDesign(_Frozen):
+    """Network design knobs of a scenario."""
+
+    uplink_oversubscription_ratio: float = Field(default=3.0, gt=0)
+    vpn_sites: int = Field(default=0, ge=0)
+
+
+class Scenario(_Frozen):
+    """One complete what-if question."""
+
+    name: str = "scenario"
+    workload: str
+    catalog: str | None = None
+    mode: Literal["bare-metal", "full", "hw-assisted", "paravirt", "container"] = "hw-assisted"
+    sizing: Literal["time-aware", "peak"] = "time-aware"
+    buckets: int = Field(default=24, ge=1, le=8760)
+    cpu_overcommit_ratio: float = Field(default=1.0, gt=0)
+    mem_overcommit_ratio: float = Field(default=1.0, gt=0)
+    headroom_frac: float = Field(default=0.2, ge=0, lt=1)
+    ha_hosts: int = Field(default=0, ge=0)
+    hosts: tuple[HostOffer, ...] = ()
+    objective: Literal["cost", "hosts", "power", "balance"] = "cost"
+    storage: StorageDesign = StorageDesign()
+    network: NetworkDesign = NetworkDesign()
+    time_limit_s: float = Field(default=30.0, gt=0)
+    workers: int = Field(default=2, ge=1)
+    seed: int = 0
+
+    @field_validator("workload")
+    @classmethod
+    def _non_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must name a trace path, FORMAT:PATH or a Parquet file")
+        return value
+
+
+class Study(_Frozen):
+    """A base scenario plus axes whose cartesian product gives the scenarios."""
+
+    name: str
+    description: str = ""
+    base: Scenario
+    axes: dict[str, tuple[Any, ...]] = Field(default_factory=dict)
+
+    def expand(self) -> list[Scenario]:
+        """Return every scenario of the study, in a stable order, each with a stable id as name.
+
+        Raises
+        ------
+        SpecError
+            When an axis names an unknown field or a value is invalid for it (all at once).
+        """
+        names = sorted(self.axes)
+        base = self.base.model_dump()
+        problems: list[tuple[str, str]] = []
+        for name in names:
+            for index, value in enumerate(self.axes[name]):
+                data = copy.deepcopy(base)
+                _set_dotted(data, name, value)
+                try:
+                    Scenario.model_validate(data)
+                except ValidationError as exc:
+                    problems.extend(
+                        (f"axes.{name}[{index}]", f"{value!r}: {what}")
+                        for _, what in _problems(exc)
+                    )
+        if problems:
+            raise SpecError(problems)
+        scenarios: list[Scenario] = []
+        for combo in itertools.product(*(self.axes[n] for n in names)):
+            data = copy.deepcopy(base)
+            for name, value in zip(names, combo, strict=True):
+                _set_dotted(data, name, value)
+            data["name"] = scenario_id(dict(zip(names, combo, strict=True)))
+            scenarios.append(Scenario.model_validate(data))
+        return scenarios
+
+
+def scenario_id(values: dict[str, Any]) -> str:
+    """A readable, stable id from axis values (``mode=paravirt,mem_overcommit_ratio=1.5``)."""
+    if not values:
+        return "base"
+    text = ",".join(f"{k}={values[k]}" for k in sorted(values))
+    digest = hashlib.sha1(text.encode()).hexdigest()[:6]
+    return f"{text}#{digest}"
+
+
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    target = data
+    for part in parts[:-1]:
+        target = target.setdefault(part, {})
+        if not isinstance(target, dict):
+            return
+    target[parts[-1]] = value
+
+
+def _problems(exc: ValidationError, prefix: str = "") -> list[tuple[str, str]]:
+    out = []
+    for error in exc.errors():
+        path = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in error["loc"])
+        path = path.replace(".[", "[")
+        where = f"{prefix}.{path}" if prefix and path else prefix or path
+        out.append((where, error["msg"]))
+    return out
+
+
+def load_study(path: Path) -> Study:
+    """Load and validate a study TOML file; every problem is reported at once.
+
+    Relative ``workload`` and ``catalog`` paths are resolved against the study file's folder.
+    """
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SpecError([("", "no such study file")], path=path) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SpecError([("", f"not valid TOML: {exc}")], path=path) from None
+    base = raw.get("base")
+    if isinstance(base, dict):
+        for key in ("workload", "catalog"):
+            value = base.get(key)
+            if isinstance(value, str) and value:
+                base[key] = _resolve(value, path.parent)
+    problems: list[tuple[str, str]] = []
+    axes = raw.get("axes", {})
+    if isinstance(axes, dict):
+        for name, values in axes.items():
+            root = name.split(".")[0]
+            if root not in Scenario.model_fields or root == "name":
+                valid = ", ".join(sorted(f for f in Scenario.model_fields if f != "name"))
+                problems.append(
+                    (f"axes.{name}", f"unknown scenario field; expected one of: {valid}")
+                )
+            elif not isinstance(values, list) or not values:
+                problems.append((f"axes.{name}", "expected a non-empty list of values"))
+    try:
+        study = Study.model_validate(raw)
+    except ValidationError as exc:
+        raise SpecError(_problems(exc) + problems, path=path) from None
+    if problems:
+        raise SpecError(problems, path=path)
+    try:
+        study.expand()
+    except SpecError as exc:
+        raise SpecError(exc.problems, path=path) from None
+    return study
+
+
+def _resolve(value: str, folder: Path) -> str:
+    """Resolve a relative path (keeping a ``FORMAT:`` prefix) against ``folder``."""
+    from capplan.io import parse_source
+
+    fmt, path = parse_source(value)
+    if path.is_absolute():
+        return value
+    resolved = str((folder / path).resolve())
+    return f"{fmt}:{resolved}" if fmt else resolved

@@ -1,0 +1,171 @@
+"""Plotly figures of capplan results. Every function takes plain arrays or frames and returns a
+``plotly.graph_objects.Figure``; reports and the dashboard call the same functions.
+
+Large time axes are reduced to at most ``max_points`` columns by taking the maximum over blocks
+of steps, so a heat map of a month at 300 s stays small without hiding peaks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import numpy.typing as npt
+import plotly.graph_objects as go
+
+from capplan.units import PERCENT
+
+_LAYOUT = {"template": "plotly_white", "margin": {"l": 60, "r": 20, "t": 50, "b": 50}}
+
+
+def downsample_max(
+    values: npt.NDArray[np.floating], times: npt.NDArray[np.datetime64], max_points: int = 400
+) -> tuple[npt.NDArray[np.floating], npt.NDArray[np.datetime64]]:
+    """Reduce the last axis to at most ``max_points`` columns by block maxima.
+
+    Parameters
+    ----------
+    values
+        Array ``(n_rows, n_steps)`` (or ``(n_steps,)``).
+    times
+        Step times ``(n_steps,)``.
+
+    Returns
+    -------
+    tuple
+        Reduced values ``(n_rows, n_blocks)`` and the time of each block's first step.
+    """
+    n_steps = values.shape[-1]
+    if n_steps <= max_points:
+        return values, times
+    block = int(np.ceil(n_steps / max_points))
+    starts = np.arange(0, n_steps, block)
+    return np.maximum.reduceat(values, starts, axis=-1), times[starts]
+
+
+def utilization_heatmap(
+    util_frac: npt.NDArray[np.floating],
+    times: npt.NDArray[np.datetime64],
+    host_ids: Sequence[str],
+    *,
+    title: str = "Host CPU utilization",
+    max_points: int = 400,
+) -> go.Figure:
+    """Heat map of utilization, hosts × time, in percent (block maxima when downsampled)."""
+    values, ticks = downsample_max(np.asarray(util_frac, dtype=np.float64), times, max_points)
+    figure = go.Figure(
+        go.Heatmap(
+            z=values * PERCENT,
+            x=ticks.astype("datetime64[s]").astype(str),
+            y=list(host_ids),
+            colorscale="YlOrRd",
+            zmin=0,
+            zmax=100,
+            colorbar={"title": "%"},
+            hovertemplate="%{y}<br>%{x}<br>%{z:.1f} %<extra></extra>",
+        )
+    )
+    figure.update_layout(title=title, yaxis={"title": "host"}, **_LAYOUT)
+    return figure
+
+
+def power_over_time(
+    power_w: npt.NDArray[np.floating],
+    times: npt.NDArray[np.datetime64],
+    *,
+    title: str = "Power draw (IT load)",
+    max_points: int = 800,
+) -> go.Figure:
+    """Total power over time, in kW, from per-host power ``(n_hosts, n_steps)`` in W."""
+    total_kw = np.asarray(power_w, dtype=np.float64).sum(axis=0) / 1000.0
+    values, ticks = downsample_max(total_kw, times, max_points)
+    figure = go.Figure(
+        go.Scatter(x=ticks.astype("datetime64[s]").astype(str), y=values, mode="lines")
+    )
+    figure.update_layout(title=title, yaxis={"title": "kW"}, **_LAYOUT)
+    return figure
+
+
+def cost_breakdown(
+    categories: Mapping[str, float], *, title: str = "Total cost of ownership"
+) -> go.Figure:
+    """Horizontal bar chart of cost per category, in USD."""
+    items = sorted(categories.items(), key=lambda kv: kv[1])
+    figure = go.Figure(go.Bar(x=[v for _, v in items], y=[k for k, _ in items], orientation="h"))
+    figure.update_layout(title=title, xaxis={"title": "USD"}, **_LAYOUT)
+    return figure
+
+
+def comparison_bars(
+    names: Sequence[str], values: Sequence[float], *, metric: str, title: str | None = None
+) -> go.Figure:
+    """One bar per scenario for one metric."""
+    figure = go.Figure(go.Bar(x=list(names), y=list(values)))
+    figure.update_layout(title=title or metric, yaxis={"title": metric}, **_LAYOUT)
+    return figure
+
+
+def pareto_scatter(
+    names: Sequence[str],
+    cost_usd: Sequence[float],
+    availability_frac: Sequence[float],
+    sla_violation_frac: Sequence[float],
+    on_front: Sequence[bool],
+    *,
+    title: str = "Cost vs availability (marker size: SLA violation)",
+) -> go.Figure:
+    """Scenarios in the cost / availability plane; the Pareto front highlighted."""
+    sla = np.asarray(sla_violation_frac, dtype=np.float64)
+    size = 10 + 30 * (sla / sla.max() if sla.size and sla.max() > 0 else np.zeros_like(sla))
+    colours = ["#d62728" if f else "#7f7f7f" for f in on_front]
+    figure = go.Figure(
+        go.Scatter(
+            x=list(cost_usd),
+            y=[a * PERCENT for a in availability_frac],
+            mode="markers+text",
+            text=list(names),
+            textposition="top center",
+            marker={"size": size, "color": colours},
+            hovertemplate="%{text}<br>%{x:$,.0f}<br>%{y:.4f} %<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        title=title, xaxis={"title": "TCO (USD)"}, yaxis={"title": "availability (%)"}, **_LAYOUT
+    )
+    return figure
+
+
+def pool_forecast(
+    days: npt.NDArray[np.floating],
+    used_gib: npt.NDArray[np.floating],
+    low_gib: npt.NDArray[np.floating],
+    high_gib: npt.NDArray[np.floating],
+    capacity_gib: float,
+    *,
+    title: str,
+) -> go.Figure:
+    """A pool's used capacity forecast with its confidence band and the capacity line."""
+    figure = go.Figure()
+    figure.add_trace(go.Scatter(x=days, y=high_gib, line={"width": 0}, showlegend=False))
+    figure.add_trace(
+        go.Scatter(x=days, y=low_gib, fill="tonexty", line={"width": 0}, name="confidence band")
+    )
+    figure.add_trace(go.Scatter(x=days, y=used_gib, name="forecast used"))
+    figure.add_hline(y=capacity_gib, line_dash="dash", annotation_text="physical capacity")
+    figure.update_layout(title=title, xaxis={"title": "days"}, yaxis={"title": "GiB"}, **_LAYOUT)
+    return figure
+
+
+def link_utilization(
+    link_names: Sequence[str], util_frac_p95: Sequence[float], util_frac_peak: Sequence[float]
+) -> go.Figure:
+    """p95 and peak utilization per network link, in percent."""
+    figure = go.Figure()
+    figure.add_trace(go.Bar(name="p95", x=list(link_names), y=[u * PERCENT for u in util_frac_p95]))
+    figure.add_trace(
+        go.Bar(name="peak", x=list(link_names), y=[u * PERCENT for u in util_frac_peak])
+    )
+    figure.update_layout(
+        title="Network link utilization", yaxis={"title": "%"}, barmode="group", **_LAYOUT
+    )
+    return figure

@@ -1,0 +1,39 @@
+"""Formula-safe CSV and XLSX export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+from openpyxl import load_workbook
+
+from capplan.reporting.export import safe_text, write_csv, write_xlsx
+
+FRAME = pl.DataFrame(
+    {
+        "vm_id": ['=HYPERLINK("http://x")', "+1", "-2", "@SUM(A1)", "web-01", "\tTab"],
+        "cpu_mhz": [1.0, -2.0, 3.0, 4.0, 5.0, 6.0],
+    }
+)
+
+
+def test_safe_text() -> None:
+    assert safe_text("=1+1") == "'=1+1"
+    assert safe_text("web-01") == "web-01"
+    assert safe_text("") == ""
+
+
+def test_csv_cells_neutralized_numbers_kept(tmp_path: Path) -> None:
+    back = pl.read_csv(write_csv(FRAME, tmp_path / "t.csv"))
+    assert all(not v.startswith(("=", "+", "-", "@", "\t")) for v in back["vm_id"])
+    assert back["vm_id"][4] == "web-01"
+    assert back["cpu_mhz"].to_list() == FRAME["cpu_mhz"].to_list()
+
+
+def test_xlsx_cells_are_text_not_formulas(tmp_path: Path) -> None:
+    path = write_xlsx({"placement": FRAME}, tmp_path / "t.xlsx")
+    sheet = load_workbook(path)["placement"]
+    values = [row[0].value for row in sheet.iter_rows(min_row=2)]
+    assert values[0] == '\'=HYPERLINK("http://x")'
+    assert all(row[0].data_type == "s" for row in sheet.iter_rows(min_row=2))
+    assert sheet.cell(row=3, column=2).value == -2.0

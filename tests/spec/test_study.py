@@ -1,0 +1,73 @@
+"""Study specs: validation reports every problem with its path; expansion is stable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from capplan.errors import SpecError
+from capplan.spec.study import load_study, scenario_id
+
+GOOD = """
+name = "modes"
+[base]
+workload = "trace.parquet"
+mem_overcommit_ratio = 1.0
+[base.storage]
+mirrored = false
+[axes]
+mode = ["bare-metal", "hw-assisted", "container"]
+mem_overcommit_ratio = [1.0, 1.5]
+"storage.mirrored" = [false, true]
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "study.toml"
+    path.write_text(text)
+    return path
+
+
+def test_expands_cartesian_product_with_stable_ids(tmp_path: Path) -> None:
+    study = load_study(_write(tmp_path, GOOD))
+    scenarios = study.expand()
+    assert len(scenarios) == 3 * 2 * 2
+    names = [s.name for s in scenarios]
+    assert len(set(names)) == len(names)
+    assert names == [s.name for s in load_study(_write(tmp_path, GOOD)).expand()]
+    mirrored = [s for s in scenarios if s.storage.mirrored]
+    assert len(mirrored) == 6
+    assert study.base.storage.mirrored is False  # expansion never mutates the base
+    assert scenarios[0].workload == str((tmp_path / "trace.parquet").resolve())
+
+
+def test_every_problem_reported_at_once(tmp_path: Path) -> None:
+    bad = GOOD.replace("mem_overcommit_ratio = 1.0\n", "mem_overcommit_ratio = -1\nbogus = 3\n")
+    bad = bad.replace('"container"]', '"container", "quantum"]') + "colour = [1]\n"
+    with pytest.raises(SpecError) as info:
+        load_study(_write(tmp_path, bad))
+    where = [p for p, _ in info.value.problems]
+    assert "base.mem_overcommit_ratio" in where
+    assert "base.bogus" in where
+    assert "axes.colour" in where
+    assert str(tmp_path / "study.toml") in str(info.value)
+
+
+def test_axis_values_checked_one_by_one(tmp_path: Path) -> None:
+    bad = GOOD.replace('"container"]', '"container", "quantum"]')
+    with pytest.raises(SpecError) as info:
+        load_study(_write(tmp_path, bad))
+    assert [p for p, _ in info.value.problems] == ["axes.mode[3]"]
+
+
+def test_bad_toml_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="not valid TOML"):
+        load_study(_write(tmp_path, "name = [unclosed"))
+    with pytest.raises(SpecError, match="no such study file"):
+        load_study(tmp_path / "absent.toml")
+
+
+def test_scenario_id_is_order_independent() -> None:
+    assert scenario_id({"a": 1, "b": "x"}) == scenario_id({"b": "x", "a": 1})
+    assert scenario_id({}) == "base"
