@@ -112,7 +112,9 @@ def read_canonical_csv(path: Path, options: ReadOptions) -> Trace:
     missing_id = frame.get_column("vm_id").is_null()
     if missing_id.any():
         raise TraceFormatError(
-            "vm_id is empty", path=member.label, line=2 + int(missing_id.arg_max() or 0),
+            "vm_id is empty",
+            path=member.label,
+            line=2 + int(missing_id.arg_max() or 0),
             column="vm_id",
         )
     timestamps = parse_timestamps(
@@ -145,7 +147,9 @@ def read_canonical_inventory(path: Path, options: ReadOptions) -> Trace:
     ids = frame.get_column("vm_id")
     if ids.is_null().any():
         raise TraceFormatError(
-            "vm_id is empty", path=member.label, line=2 + int(ids.is_null().arg_max() or 0),
+            "vm_id is empty",
+            path=member.label,
+            line=2 + int(ids.is_null().arg_max() or 0),
             column="vm_id",
         )
     duplicated = ~ids.is_first_distinct()
@@ -153,14 +157,18 @@ def read_canonical_inventory(path: Path, options: ReadOptions) -> Trace:
         row = int(duplicated.arg_max() or 0)
         raise TraceFormatError(
             f"vm_id {ids[row]!r} appears more than once; expected one row per VM",
-            path=member.label, line=2 + row, column="vm_id",
+            path=member.label,
+            line=2 + row,
+            column="vm_id",
         )
     if "powered_on" in header:
         text = frame.get_column("powered_on").str.to_lowercase()
         mapping = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
         frame = frame.with_columns(text.replace_strict(mapping, default=None).alias("powered_on"))
     return Trace.build(
-        pl.DataFrame(schema=USAGE_SCHEMA), frame, format="canonical-inventory",
+        pl.DataFrame(schema=USAGE_SCHEMA),
+        frame,
+        format="canonical-inventory",
         sources=[member.label],
     )
 
@@ -201,7 +209,9 @@ def read_canonical_parquet(path: Path, options: ReadOptions) -> Trace:
         ts = frame.get_column("timestamp")
         if isinstance(ts.dtype, pl.Datetime):
             ts = ts.dt.replace_time_zone("UTC") if ts.dtype.time_zone is None else ts
-            frame = frame.with_columns(ts.dt.convert_time_zone("UTC").cast(pl.Datetime("us", "UTC")))
+            frame = frame.with_columns(
+                ts.dt.convert_time_zone("UTC").cast(pl.Datetime("us", "UTC"))
+            )
         else:
             frame = frame.with_columns(
                 parse_timestamps(ts, label=member.label, first_data_line=1, column="timestamp")
@@ -211,14 +221,18 @@ def read_canonical_parquet(path: Path, options: ReadOptions) -> Trace:
             if not frame.get_column(name).dtype.is_numeric():
                 raise TraceFormatError(
                     f"expected a numeric column, found {frame.get_column(name).dtype}",
-                    path=member.label, column=name,
+                    path=member.label,
+                    column=name,
                 )
             frame = frame.with_columns(pl.col(name).cast(pl.Float64))
-    require_finite(frame, [n for n in names if n in USAGE_METRICS], label=member.label,
-                   first_data_line=1)
+    require_finite(
+        frame, [n for n in names if n in USAGE_METRICS], label=member.label, first_data_line=1
+    )
     if inventory is None:
         inventory = frame.select(pl.col("vm_id").unique(maintain_order=True))
-    return Trace.build(frame, inventory, format="parquet", sources=[member.label], problems=problems)
+    return Trace.build(
+        frame, inventory, format="parquet", sources=[member.label], problems=problems
+    )
 
 
 def write_canonical_parquet(trace: Trace, out: Path) -> Path:

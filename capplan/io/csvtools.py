@@ -135,10 +135,10 @@ def _diagnose(
             quote_char=quote_char,
         )
     except (pl.exceptions.PolarsError, ValueError) as exc:
-        line = _find_ragged_line(body, separator, len(columns), first_data_line)
+        ragged = _find_ragged_line(body, separator, len(columns), first_data_line)
         expected = f"{len(columns)} fields separated by {separator!r}"
         raise TraceFormatError(
-            f"expected {expected}" + ("" if line else f" ({exc})"), path=label, line=line
+            f"expected {expected}" + ("" if ragged else f" ({exc})"), path=label, line=ragged
         ) from original
     if raw.width != len(columns):
         raise TraceFormatError(

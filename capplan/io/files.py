@@ -7,10 +7,13 @@ enormously, a gzip bomb) and encoding problems are handled once, with clear erro
 from __future__ import annotations
 
 import gzip
+import os
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from capplan.errors import TraceFormatError
 
@@ -41,9 +44,13 @@ class Member:
     def read_bytes(self, max_bytes: int = DEFAULT_MAX_EXPANDED_BYTES) -> bytes:
         """Return the whole (decompressed) content, refusing more than ``max_bytes``."""
         if self._inner is not None:
-            with zipfile.ZipFile(self._path) as archive:
-                with archive.open(self._inner) as handle:
+            try:
+                with zipfile.ZipFile(self._path) as archive, archive.open(self._inner) as handle:
                     data = handle.read(max_bytes + 1)
+            except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
+                raise TraceFormatError(
+                    f"archive member is damaged ({exc})", path=self.label
+                ) from exc
         elif self.name.endswith(".gz"):
             try:
                 with gzip.open(self._path, "rb") as handle:
@@ -93,9 +100,38 @@ class Member:
 
 
 def _check_zip(path: Path, max_bytes: int) -> list[zipfile.ZipInfo]:
+    return check_zip_archive(path, str(path), max_bytes)
+
+
+def check_zip_archive(
+    source: Path | IO[bytes], label: str, max_bytes: int = DEFAULT_MAX_EXPANDED_BYTES
+) -> list[zipfile.ZipInfo]:
+    """Refuse a zip container (``.zip``, ``.xlsx``) that is unreadable, unsafe or a zip bomb.
+
+    Parameters
+    ----------
+    source
+        The archive on disk, or its bytes as a binary file object.
+    label
+        How errors name the archive.
+    max_bytes
+        Largest total expanded size accepted.
+
+    Returns
+    -------
+    list of zipfile.ZipInfo
+        The archive's file entries (directories left out).
+
+    Raises
+    ------
+    TraceFormatError
+        If the archive is unreadable, has an unsafe member path, a member that expands more
+        than :data:`MAX_COMPRESSION_RATIO` (and above 1 MiB), or a total above ``max_bytes``.
+    """
+    path = label
     try:
-        archive = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as exc:
+        archive = zipfile.ZipFile(source)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         raise TraceFormatError(f"not a readable zip archive ({exc})", path=path) from exc
     with archive:
         infos = [info for info in archive.infolist() if not info.is_dir()]
@@ -125,6 +161,28 @@ def _visible(name: str) -> bool:
     return not name.startswith(".") and name not in {"SOURCE.md", "__MACOSX"}
 
 
+def _list_folder(root: Path, recursive: bool) -> list[Path]:
+    """Visible files under ``root``, sorted as ``sorted(paths)`` sorts them (by path parts).
+
+    Uses ``os.scandir`` rather than ``Path.glob``: a folder of 1,000+ small files (PlanetLab)
+    is listed several times faster.
+    """
+    found: list[tuple[tuple[str, ...], str]] = []
+    pending: list[tuple[str, tuple[str, ...]]] = [(str(root), ())]
+    while pending:
+        folder, parts = pending.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if not _visible(entry.name):
+                    continue
+                if entry.is_file():
+                    found.append(((*parts, entry.name), entry.path))
+                elif recursive and entry.is_dir():
+                    pending.append((entry.path, (*parts, entry.name)))
+    found.sort(key=lambda item: item[0])
+    return [Path(full) for _, full in found]
+
+
 def list_members(
     path: Path, max_bytes: int = DEFAULT_MAX_EXPANDED_BYTES, *, recursive: bool = True
 ) -> list[Member]:
@@ -145,12 +203,7 @@ def list_members(
     if not path.exists():
         raise TraceFormatError("no such file or folder", path=path)
     if path.is_dir():
-        pattern = "**/*" if recursive else "*"
-        files = sorted(
-            p
-            for p in path.glob(pattern)
-            if p.is_file() and all(_visible(part) for part in p.relative_to(path).parts)
-        )
+        files = _list_folder(path, recursive)
         if not files:
             raise TraceFormatError("folder holds no files", path=path)
         return [Member(str(p), p.name, p) for p in files]

@@ -53,15 +53,15 @@ class RowLocator:
 
     def locate(self, file_index: int, position: int) -> tuple[str, int]:
         """Return the file label and line of the row at ``position`` of file ``file_index``."""
-        return self.labels[file_index], int(position - self.starts[file_index]) + self.first_data_line
+        return self.labels[file_index], int(
+            position - self.starts[file_index]
+        ) + self.first_data_line
 
 
 def first_true(mask: pl.Series) -> int | None:
     """Position of the first True in a boolean series (nulls count as False), or None."""
-    filled = mask.fill_null(False)
-    if not filled.any():
-        return None
-    return int(filled.arg_max() or 0)
+    positions = mask.fill_null(False).arg_true()
+    return int(positions[0]) if len(positions) else None
 
 
 def raise_at(
