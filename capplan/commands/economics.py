@@ -1,0 +1,119 @@
+"""``capplan economics``: power, energy, TCO and availability of a placement, before and after."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+from rich.table import Table
+
+from capplan.cli_app import app, console, print_json, user_errors
+from capplan.demand import load_workload
+from capplan.demand.workload import Workload
+from capplan.economics.evaluate import Replay, economics_report
+from capplan.errors import CapplanError
+from capplan.placement import Placement
+from capplan.spec.catalog import Catalog, load_catalog
+from capplan.spec.economics import load_economics
+
+
+def emulation_replay(catalog: Catalog) -> Replay:
+    """The emulation engine as the economics layer's replay: CPU utilization per host."""
+    from capplan.emulate.engine import emulate
+
+    def replay(workload: Workload, placement: Placement, mode: str) -> tuple[np.ndarray, list[str]]:
+        emulation = emulate(workload, placement, catalog, mode)
+        if emulation.cpu is None:
+            raise CapplanError(
+                "the workload has no cpu_demand_mhz: host power (and so energy and cost) "
+                "cannot be derived without CPU utilization"
+            )
+        findings = [*emulation.compat.problems, *emulation.notes]
+        return np.asarray(emulation.cpu.util_frac, dtype=np.float64), findings
+
+    return replay
+
+
+@app.command()
+@user_errors
+def economics(
+    workload: Annotated[
+        list[str], typer.Option("--workload", help="Trace path(s), FORMAT:PATH or Parquet.")
+    ],
+    placement: Annotated[
+        Path, typer.Option("--placement", help="Placement CSV (vm_id,host_id,host_model).")
+    ],
+    catalog: Annotated[
+        Path | None, typer.Option("--catalog", help="Catalog folder (default: bundled models/).")
+    ] = None,
+    mode: Annotated[str, typer.Option("--mode", help="Virtualization mode of the plan.")] = (
+        "hw-assisted"
+    ),
+    settings: Annotated[
+        Path | None,
+        typer.Option("--settings", help="Economics settings TOML (default: bundled)."),
+    ] = None,
+    mc_runs: Annotated[
+        int | None, typer.Option("--mc-runs", min=2, help="Monte Carlo replicates.")
+    ] = None,
+    detail: Annotated[
+        bool, typer.Option("--detail", help="List every VM and service, not only the worst.")
+    ] = False,
+    json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Energy, cost (TCO) and availability of a placement, compared with today's estate."""
+    wl = load_workload(workload if len(workload) > 1 else workload[0])
+    cat = load_catalog(catalog)
+    econ = load_economics(settings)
+    plc = Placement.read_csv(placement)
+    report = economics_report(
+        wl, plc, cat, econ, mode, emulation_replay(cat), mc_runs=mc_runs, detail=detail
+    )
+    if json:
+        print_json(report)
+        return
+    _print_human(report)
+
+
+def _fmt(value: Any, spec: str = ",.0f") -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
+def _print_human(report: dict[str, Any]) -> None:
+    base = report["baseline"]
+    table = Table(title=f"Economics ({report['mode']}, {report['horizon_years']:g}-year TCO)")
+    table.add_column("")
+    table.add_column("today", justify="right")
+    table.add_column("plan", justify="right")
+    table.add_row("hosts", str(base["n_hosts"]), str(report["n_hosts"]))
+    table.add_row("mean power (W)", _fmt(base["power_w_mean"]), _fmt(report["power_w_mean"]))
+    table.add_row(
+        "energy (kWh/year)", _fmt(base["energy_kwh_per_year"]), _fmt(report["energy_kwh_per_year"])
+    )
+    table.add_row("CO2 (kg/year)", _fmt(base["co2_kg_per_year"]), _fmt(report["co2_kg_per_year"]))
+    for key, value in report["tco_breakdown"].items():
+        table.add_row(f"  {key} (USD)", _fmt(base["tco_breakdown"][key]), _fmt(value))
+    table.add_row("TCO (USD)", _fmt(base["tco_usd"]), _fmt(report["tco_usd"]))
+    table.add_row(
+        "min availability",
+        _fmt(base["availability_frac_min"], ".6f"),
+        _fmt(report["availability_frac_min"], ".6f"),
+    )
+    table.add_row(
+        "max downtime (min/year)",
+        _fmt(base["downtime_min_per_year_max"], ",.1f"),
+        _fmt(report["downtime_min_per_year_max"], ",.1f"),
+    )
+    console.print(table)
+    console.print(f"today: {report['comparison']['baseline_rule']}", highlight=False)
+    mc = report["availability"]["monte_carlo"]
+    console.print(
+        f"Monte Carlo ({mc['runs']} runs x {mc['years_per_run']:g} years, seed {mc['seed']}): "
+        f"largest |z| per VM {mc['vm_max_abs_z']}, per service {mc['service_max_abs_z']} "
+        f"({mc['service_never_down_in_simulation']} service(s) never down in the simulation)",
+        highlight=False,
+    )
+    for note in report["notes"]:
+        console.print(f"note: {note}", highlight=False)

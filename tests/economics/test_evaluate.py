@@ -1,0 +1,214 @@
+"""The economics of a placement end to end: real emulation, bundled catalog and settings."""
+
+from __future__ import annotations
+
+import tomllib
+from typing import Any
+
+import numpy as np
+import pytest
+from helpers import make_workload
+
+from capplan.commands.economics import emulation_replay
+from capplan.economics import cost
+from capplan.economics.evaluate import economics_report
+from capplan.placement import Placement
+from capplan.spec.catalog import load_catalog
+from capplan.spec.economics import EconomicsSettings, bundled_economics_path, parse_economics
+from capplan.units import HOURS_PER_YEAR, MIB_PER_GIB
+
+HOST = "hpe-dl380-gen11"
+N_STEPS = 24
+
+
+def settings_with(**overrides: Any) -> EconomicsSettings:
+    """Bundled settings with ``section.key`` overrides (plain values)."""
+    doc = tomllib.loads(bundled_economics_path().read_text())
+    doc["availability"]["mc_runs"] = {"value": 8, "source": "mc-setting"}
+    doc["availability"]["mc_years"] = {"value": 20, "source": "mc-setting"}
+    for dotted, value in overrides.items():
+        section, key = dotted.split(".")
+        doc[section][key] = value
+    return parse_economics(doc, label="test.toml")
+
+
+@pytest.fixture(scope="module")
+def catalog():  # type: ignore[no-untyped-def]
+    return load_catalog()
+
+
+def _workload():  # type: ignore[no-untyped-def]
+    # Four VMs of 22,400 MHz each (10 % of a DL380 Gen11's 224,000 MHz) for 2 hours.
+    demand = np.full((4, N_STEPS), 22_400.0)
+    return make_workload(
+        {"cpu_demand_mhz": demand, "mem_active_mib": np.full((4, N_STEPS), 1024.0)},
+        inventory={
+            "os_family": ["windows", "linux", "linux", None],
+            "ha_group": ["web", "web", None, None],
+            "current_host": ["old-a", "old-a", None, None],
+            "disk_used_gib": [100.0, 50.0, None, 30.0],
+            "n_vcpus": [2, 2, 2, 2],
+            "mem_provisioned_mib": [4096.0, 4096.0, 4096.0, 4096.0],
+        },
+    )
+
+
+def _placement(workload):  # type: ignore[no-untyped-def]
+    # VMs 0 and 2 on host A, 1 and 3 on host B: the "web" service spans both hosts.
+    return Placement.from_assignment(workload.vm_ids, [0, 1, 0, 1], [HOST, HOST])
+
+
+def test_report_has_required_keys_and_hand_worked_energy(catalog) -> None:  # type: ignore[no-untyped-def]
+    wl = _workload()
+    settings = settings_with()
+    report = economics_report(
+        wl, _placement(wl), catalog, settings, "hw-assisted", emulation_replay(catalog)
+    )
+    for key in (
+        "energy_kwh_per_year",
+        "power_w_mean",
+        "tco_usd",
+        "tco_breakdown",
+        "availability_frac_min",
+        "downtime_min_per_year_max",
+    ):
+        assert report[key] is not None, key
+    host = catalog.host(HOST)
+    m = catalog.mode("hw-assisted").cpu_demand_multiplier
+    util = 2 * 22_400.0 * m / host.cpu_capacity_mhz
+    # The DL380 Gen11 curve is linear from 201 W idle to 689 W: two busy hosts + one idle spare.
+    host_w = 2 * (201 + (689 - 201) * util) + 201
+    assert report["n_hosts"] == 3 and report["n_spare_hosts"] == 1
+    # The SAN tier has no published W/TiB, so storage adds nothing (said in the notes).
+    assert any("W/TiB" in note for note in report["notes"])
+    assert report["power_w_mean"] == pytest.approx(host_w, rel=1e-5)
+    assert report["energy_kwh_per_year"] == pytest.approx(host_w * HOURS_PER_YEAR / 1000, rel=1e-5)
+    assert report["facility_energy_kwh_per_year"] == pytest.approx(
+        report["energy_kwh_per_year"] * 1.58, rel=1e-6
+    )
+    # Server hardware: no published price → Azure regression, three hosts over 5/4 of a life.
+    price = float(cost.azure_server_price_usd(host.n_cores, host.ram_mib / MIB_PER_GIB))
+    assert report["tco_breakdown"]["server_hardware"] == pytest.approx(3 * price * 5 / 4, rel=1e-6)
+    # Hypervisor: vSphere Foundation per core, 3 hosts × 112 cores × $135 × 5 years.
+    assert report["tco_breakdown"]["hypervisor_licences"] == pytest.approx(3 * 112 * 135 * 5)
+    # Windows on one host: Standard for 1 VM on 112 cores = 7 × 1,069, amortized 5/5.
+    assert report["tco_breakdown"]["guest_os_licences"] == pytest.approx(7 * 1069)
+    assert report["tco_breakdown"]["migration"] == pytest.approx(4 * 20 * 42.51)
+    # Unpriced SAN capacity is reported missing, not counted as zero.
+    assert "storage_hardware" in report["tco_missing"]
+    assert report["tco_usd"] == pytest.approx(
+        sum(v for v in report["tco_breakdown"].values() if v is not None), rel=1e-9
+    )
+
+
+def test_baseline_says_which_rule_it_used(catalog) -> None:  # type: ignore[no-untyped-def]
+    wl = _workload()
+    report = economics_report(
+        wl, _placement(wl), catalog, settings_with(), "hw-assisted", emulation_replay(catalog)
+    )
+    rule = report["comparison"]["baseline_rule"]
+    assert "2 VM(s) on their current host" in rule
+    assert "2 VM(s) without a current host on one server each" in rule
+    base = report["baseline"]
+    assert base["n_hosts"] == 3  # old-a plus two own servers
+    assert report["comparison"]["hosts_before"] == 3
+    assert set(report["comparison"]["tco_breakdown_delta"]) == set(cost.CATEGORIES)
+    # Today's servers are bare metal or unreserved: no HA restart, so no better than the plan.
+    assert base["availability_frac_min"] <= report["availability_frac_min"]
+
+
+def test_monte_carlo_agrees_and_is_reported(catalog) -> None:  # type: ignore[no-untyped-def]
+    wl = _workload()
+    report = economics_report(
+        wl,
+        _placement(wl),
+        catalog,
+        settings_with(**{"availability.host_mtbf_h": 400.0, "availability.host_mttr_h": 40.0}),
+        "hw-assisted",
+        emulation_replay(catalog),
+        mc_runs=30,
+        detail=True,
+    )
+    mc = report["availability"]["monte_carlo"]
+    assert mc["runs"] == 30
+    assert mc["vm_max_abs_z"] < 4.0
+    assert abs(mc["vm_mean_z"]) < 4.0
+    assert mc["vm_checked"] == 4 and mc["vm_never_down_in_simulation"] == 0
+    rows = report["availability"]["per_vm"]
+    assert len(rows) == 4 and {r["id"] for r in rows} == set(wl.vm_ids.tolist())
+    services = {r["id"]: r for r in report["availability"]["per_service"]}
+    assert set(services) == {"web", "vm002", "vm003"}
+    # The two-host service is more available than any single VM.
+    assert services["web"]["availability_frac"] > report["availability_frac_min"]
+
+
+def test_higher_pue_and_prices_never_lower_the_tco(catalog) -> None:  # type: ignore[no-untyped-def]
+    wl = _workload()
+    replay = emulation_replay(catalog)
+
+    def tco(**kw: Any) -> float:
+        report = economics_report(
+            wl, _placement(wl), catalog, settings_with(**kw), "hw-assisted", replay, mc_runs=2
+        )
+        return float(report["tco_usd"])
+
+    base = tco()
+    assert tco(**{"energy.pue_ratio": 2.0}) > base
+    assert tco(**{"energy.electricity_usd_per_kwh": 0.3}) > base
+    assert tco(**{"labor.admin_usd_per_hour": 80.0}) > base
+    assert tco(**{"finance.rack_usd_per_u_year": 500.0}) > base
+
+
+def test_more_reserve_never_lowers_availability(catalog) -> None:  # type: ignore[no-untyped-def]
+    wl = _workload()
+    replay = emulation_replay(catalog)
+    previous = None
+    for k in (0, 1, 2):
+        report = economics_report(
+            wl,
+            _placement(wl),
+            catalog,
+            settings_with(**{"availability.reserve_hosts": k}),
+            "hw-assisted",
+            replay,
+            mc_runs=2,
+        )
+        assert report["n_spare_hosts"] == k
+        if previous is not None:
+            assert report["availability_frac_min"] >= previous["availability_frac_min"]
+            assert report["tco_usd"] > previous["tco_usd"]  # spare hosts cost money
+        previous = report
+
+
+def test_empty_hosts_switch_off_and_live_migration_matters(catalog) -> None:  # type: ignore[no-untyped-def]
+    wl = _workload()
+    replay = emulation_replay(catalog)
+    # A third host in the placement holds no VM: off when empty, idling when always on.
+    placement = Placement.from_assignment(wl.vm_ids, [0, 1, 0, 1], [HOST, HOST, HOST])
+    off = economics_report(
+        wl, placement, catalog, settings_with(), "hw-assisted", replay, mc_runs=2
+    )
+    on = economics_report(
+        wl,
+        placement,
+        catalog,
+        settings_with(**{"energy.host_power_policy": "always-on"}),
+        "hw-assisted",
+        replay,
+        mc_runs=2,
+    )
+    assert on["power_w_mean"] - off["power_w_mean"] == pytest.approx(201.0, rel=1e-6)
+    # Containers cannot live-migrate: maintenance windows become downtime.
+    containers = economics_report(
+        wl, _placement(wl), catalog, settings_with(), "containers", replay, mc_runs=2
+    )
+    vm = economics_report(
+        wl, _placement(wl), catalog, settings_with(), "hw-assisted", replay, mc_runs=2
+    )
+    assert containers["availability"]["maintenance_unavailability_frac"] == pytest.approx(12 / 8760)
+    assert vm["availability"]["maintenance_unavailability_frac"] == 0.0
+    assert containers["availability_frac_min"] < vm["availability_frac_min"]
+    # Windows and Linux containers share one host kernel: the emulation's finding is reported.
+    assert any(note.startswith("emulation:") for note in containers["notes"])
+    # Containers carry no hypervisor licence.
+    assert containers["tco_breakdown"]["hypervisor_licences"] == 0.0
