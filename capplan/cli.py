@@ -7,7 +7,19 @@ import importlib
 from capplan.cli_app import app
 
 #: Modules under capplan.commands that register sub-commands.
-COMMAND_MODULES: tuple[str, ...] = ("traces", "bench", "study")
+COMMAND_MODULES: tuple[str, ...] = (
+    "traces",
+    "bench",
+    "study",
+    "economics",
+    "generate",
+    "emulate",
+    "storage",
+    "consolidate",
+    "dynamic",
+    "report",
+    "serve",
+)
 
 for _module in COMMAND_MODULES:
     importlib.import_module(f"capplan.commands.{_module}")

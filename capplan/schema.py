@@ -104,6 +104,8 @@ def classify_os(text: str | None) -> str | None:
         return "legacy"
     if "windows" in lowered or "microsoft" in lowered:
         return "windows"
+    if "solaris" in lowered or "bsd" in lowered:
+        return "other"
     linux_marks = ("linux", "centos", "red hat", "rhel", "ubuntu", "debian", "suse", "sles")
     if any(mark in lowered for mark in linux_marks) or "oracle" in lowered:
         return "linux"

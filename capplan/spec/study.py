@@ -22,8 +22,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from capplan.errors import SpecError
 
-MODES = ("bare-metal", "full", "hw-assisted", "paravirt", "container")
-
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -60,7 +58,7 @@ class Scenario(_Frozen):
     name: str = "scenario"
     workload: str
     catalog: str | None = None
-    mode: Literal["bare-metal", "full", "hw-assisted", "paravirt", "container"] = "hw-assisted"
+    mode: str = "hw-assisted"
     sizing: Literal["time-aware", "peak"] = "time-aware"
     buckets: int = Field(default=24, ge=1, le=8760)
     cpu_overcommit_ratio: float = Field(default=1.0, gt=0)
@@ -190,10 +188,68 @@ def load_study(path: Path) -> Study:
     if problems:
         raise SpecError(problems, path=path)
     try:
-        study.expand()
+        scenarios = study.expand()
     except SpecError as exc:
         raise SpecError(exc.problems, path=path) from None
+    problems = _catalog_problems(study, scenarios)
+    if problems:
+        raise SpecError(problems, path=path)
     return study
+
+
+def _catalog_problems(study: Study, scenarios: list[Scenario]) -> list[tuple[str, str]]:
+    """Modes and host models each scenario names must exist in its catalog."""
+    from capplan.spec.catalog import load_catalog
+
+    problems: list[tuple[str, str]] = []
+    catalogs: dict[str | None, Any] = {}
+    for scenario in scenarios:
+        if scenario.catalog not in catalogs:
+            try:
+                catalogs[scenario.catalog] = load_catalog(
+                    Path(scenario.catalog) if scenario.catalog else None
+                )
+            except SpecError as exc:
+                problems.extend(("base.catalog", f"{w}: {m}") for w, m in exc.problems)
+                catalogs[scenario.catalog] = None
+        catalog = catalogs[scenario.catalog]
+        if catalog is None:
+            continue
+        if scenario.mode not in catalog.modes:
+            valid = ", ".join(sorted(catalog.modes))
+            where = _origin(study, "mode", scenario.mode)
+            problems.append((where, f"unknown mode {scenario.mode!r}; expected one of: {valid}"))
+        for index, offer in enumerate(scenario.hosts):
+            if offer.model not in catalog.hosts:
+                valid = ", ".join(sorted(catalog.hosts))
+                where = _origin(study, "hosts", scenario.hosts)
+                problems.append(
+                    (
+                        f"{where}[{index}].model" if where == "base.hosts" else where,
+                        f"unknown host model {offer.model!r}; expected one of: {valid}",
+                    )
+                )
+    return sorted(set(problems), key=problems.index)
+
+
+def _origin(study: Study, name: str, value: Any) -> str:
+    """Dotted path of where a scenario's value came from: an axis entry, or the base."""
+    if name in study.axes:
+        for index, candidate in enumerate(study.axes[name]):
+            if candidate == value or (
+                isinstance(value, tuple)
+                and Scenario.model_fields[name].annotation is not None
+                and _same_hosts(candidate, value)
+            ):
+                return f"axes.{name}[{index}]"
+    return f"base.{name}"
+
+
+def _same_hosts(candidate: Any, value: tuple[HostOffer, ...]) -> bool:
+    try:
+        return tuple(HostOffer.model_validate(c) for c in candidate) == value
+    except (ValidationError, TypeError):
+        return False
 
 
 def _resolve(value: str, folder: Path) -> str:

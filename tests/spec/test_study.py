@@ -17,7 +17,7 @@ mem_overcommit_ratio = 1.0
 [base.storage]
 mirrored = false
 [axes]
-mode = ["bare-metal", "hw-assisted", "container"]
+mode = ["bare-metal", "hw-assisted", "containers"]
 mem_overcommit_ratio = [1.0, 1.5]
 "storage.mirrored" = [false, true]
 """
@@ -44,7 +44,7 @@ def test_expands_cartesian_product_with_stable_ids(tmp_path: Path) -> None:
 
 def test_every_problem_reported_at_once(tmp_path: Path) -> None:
     bad = GOOD.replace("mem_overcommit_ratio = 1.0\n", "mem_overcommit_ratio = -1\nbogus = 3\n")
-    bad = bad.replace('"container"]', '"container", "quantum"]') + "colour = [1]\n"
+    bad = bad.replace('"containers"]', '"containers", "quantum"]') + "colour = [1]\n"
     with pytest.raises(SpecError) as info:
         load_study(_write(tmp_path, bad))
     where = [p for p, _ in info.value.problems]
@@ -55,7 +55,7 @@ def test_every_problem_reported_at_once(tmp_path: Path) -> None:
 
 
 def test_axis_values_checked_one_by_one(tmp_path: Path) -> None:
-    bad = GOOD.replace('"container"]', '"container", "quantum"]')
+    bad = GOOD.replace('"containers"]', '"containers", "quantum"]')
     with pytest.raises(SpecError) as info:
         load_study(_write(tmp_path, bad))
     assert [p for p, _ in info.value.problems] == ["axes.mode[3]"]

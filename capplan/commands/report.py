@@ -1,0 +1,164 @@
+"""``capplan study``, ``capplan report`` and ``capplan demo``: run what-if studies in batch."""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from capplan.cli_app import app, console, err_console, print_json, user_errors
+from capplan.pipeline import StudyResult, run_study
+from capplan.reporting.export import write_csv, write_xlsx
+from capplan.reporting.html import comparison_frame, write_report
+from capplan.spec.study import load_study
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEMO_STUDY = REPO_ROOT / "workloads" / "studies" / "demo.toml"
+
+StudyArg = Annotated[Path, typer.Argument(help="Study TOML file.")]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option("--scheduler", help="Address of an existing Dask scheduler (tcp://host:8786)."),
+]
+WorkersOpt = Annotated[
+    int | None, typer.Option("--workers", min=1, help="Run on a local Dask cluster of N workers.")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+
+def _run(study_path: Path, scheduler: str | None, workers: int | None, quiet: bool) -> StudyResult:
+    study = load_study(study_path)
+    if quiet:
+        return run_study(study, scheduler=scheduler, workers=workers)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err_console, transient=True) as bar:
+        task = bar.add_task(study.name, total=1.0)
+
+        def progress(label: str, frac: float) -> None:
+            bar.update(task, completed=frac, description=label[:60])
+
+        return run_study(
+            study,
+            scheduler=scheduler,
+            workers=workers,
+            progress=progress,
+            cancel=threading.Event(),
+        )
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")[:80] or "scenario"
+
+
+def write_outputs(result: StudyResult, out: Path) -> dict[str, Any]:
+    """Write the HTML report and, beside it, the comparison and placements as CSV and XLSX."""
+    html = write_report(result, out)
+    folder = out.with_name(out.stem + "_files")
+    table = comparison_frame(result)
+    csvs = [str(write_csv(table, folder / "comparison.csv"))]
+    sheets = {"comparison": table}
+    for index, scenario in enumerate(result.results):
+        frame = scenario.placement.to_frame()
+        name = f"placement_{index:03d}_{_slug(scenario.name)}"
+        csvs.append(str(write_csv(frame, folder / f"{name}.csv")))
+        sheets[f"placement_{index:03d}"] = frame
+    xlsx = write_xlsx(sheets, folder / "tables.xlsx")
+    result.save(folder / "results")
+    return {"report": str(html), "csv": csvs, "xlsx": str(xlsx), "results": str(folder / "results")}
+
+
+def _summary(result: StudyResult, outputs: dict[str, Any]) -> dict[str, Any]:
+    best, reason = result.recommended()
+    return {
+        "study": result.study.name,
+        "n_scenarios": len(result.results),
+        "baseline": result.baseline,
+        "scenarios": [{"name": r.name, **r.summary} for r in result.results],
+        "recommended": best.name if best else None,
+        "reason": reason,
+        "timings_s": result.timings_s,
+        **outputs,
+    }
+
+
+def _print(result: StudyResult, outputs: dict[str, Any]) -> None:
+    best, reason = result.recommended()
+    base = result.baseline
+    console.print(
+        f"today: {base.get('n_hosts')} hosts; scenarios: {len(result.results)}", highlight=False
+    )
+    for r in result.results:
+        s = r.summary
+        console.print(
+            f"  {r.name}: {s.get('status')}, {s.get('n_hosts')} hosts, "
+            f"TCO {s.get('cost_usd')}, availability min {s.get('availability_frac_min')}",
+            highlight=False,
+        )
+    console.print(f"recommended: {best.name if best else 'none'} — {reason}", highlight=False)
+    console.print(f"report: {outputs['report']}", highlight=False)
+
+
+@app.command()
+@user_errors
+def study(
+    study_path: StudyArg,
+    out: Annotated[Path, typer.Option("--out", help="Folder for the saved results.")] = Path(
+        "reports/study"
+    ),
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Run every scenario of a study and save the results (Parquet + JSON)."""
+    result = _run(study_path, scheduler, workers, json)
+    saved = {"results": str(result.save(out))}
+    if json:
+        print_json(_summary(result, saved))
+    else:
+        _print(result, {"report": saved["results"]})
+
+
+@app.command()
+@user_errors
+def report(
+    study_path: StudyArg,
+    out: Annotated[Path, typer.Option("--out", help="HTML report to write.")] = Path(
+        "reports/report.html"
+    ),
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Run a study and write a self-contained HTML report plus CSV/XLSX tables."""
+    result = _run(study_path, scheduler, workers, json)
+    outputs = write_outputs(result, out)
+    if json:
+        print_json(_summary(result, outputs))
+    else:
+        _print(result, outputs)
+
+
+@app.command()
+@user_errors
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="HTML report to write.")] = Path(
+        "reports/demo.html"
+    ),
+    json: JsonOpt = False,
+) -> None:
+    """Run the bundled demo study end to end and print the report's path."""
+    result = _run(DEMO_STUDY, None, None, json)
+    outputs = write_outputs(result, out)
+    if json:
+        print_json(_summary(result, outputs))
+    else:
+        _print(result, outputs)

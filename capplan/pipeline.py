@@ -1,0 +1,678 @@
+"""The pipeline: a scenario in, a :class:`ScenarioResult` out; a study in, a :class:`StudyResult`.
+
+``run_scenario`` consolidates the workload (optimizer), plans storage, replays the plan on the
+emulated hardware, and computes the economics (energy, TCO, availability) against today's
+estate. ``run_study`` runs every scenario of a study in-process, on a local Dask cluster
+(``workers=N``) or on an existing one (``scheduler="tcp://host:8786"``); scenarios are
+independent, so they run in parallel and their results are identical to an in-process run.
+
+Results save to a folder (JSON for figures, Parquet for tables and per-host series) and load
+back without loss.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from capplan.demand import load_workload
+from capplan.demand.workload import Workload
+from capplan.errors import CapplanError
+from capplan.placement import Placement
+from capplan.spec.catalog import Catalog, load_catalog
+from capplan.spec.study import Scenario, Study
+
+#: ``progress(stage, done_frac)``: called as each stage of a scenario starts and ends.
+Progress = Callable[[str, float], None]
+STAGES = ("ingest", "optimize", "storage", "emulate", "economics")
+#: Per-host series kept in a result are reduced to at most this many steps (block maxima).
+SERIES_MAX_STEPS = 2016
+
+
+class Cancelled(CapplanError):
+    """A run was cancelled by its caller."""
+
+
+@dataclass
+class ScenarioResult:
+    """Everything reports, the dashboard and the CLI need about one scenario.
+
+    Attributes
+    ----------
+    scenario
+        The scenario that was run.
+    summary
+        Headline figures (JSON-ready): hosts, cost, energy, availability, SLA, paging, storage.
+    workload
+        The workload's summary (format, VMs, steps, quality, problems).
+    solve
+        The optimizer's report (status, objective, bound, gap, binding constraints, wall time).
+    kpis
+        The emulation's KPIs.
+    economics
+        Energy, TCO (with today's estate as baseline) and availability.
+    storage
+        The storage plan (pools, risk, moves) or why it is not available.
+    placement
+        The consolidated placement.
+    series
+        Per-host arrays ``(n_hosts, n_points)``: ``cpu_util_frac``, ``power_w``; and ``times``.
+    timings_s
+        Wall time per stage.
+    """
+
+    scenario: Scenario
+    summary: dict[str, Any]
+    workload: dict[str, Any]
+    solve: dict[str, Any]
+    kpis: dict[str, Any]
+    economics: dict[str, Any]
+    storage: dict[str, Any]
+    placement: Placement
+    series: dict[str, npt.NDArray[Any]] = field(default_factory=dict)
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """The scenario's stable id."""
+        return self.scenario.name
+
+    def save(self, directory: Path) -> Path:
+        """Write the result to ``directory`` (``result.json``, placement and series Parquet)."""
+        directory.mkdir(parents=True, exist_ok=True)
+        doc = {
+            "scenario": self.scenario.model_dump(mode="json"),
+            "summary": self.summary,
+            "workload": self.workload,
+            "solve": self.solve,
+            "kpis": self.kpis,
+            "economics": self.economics,
+            "storage": self.storage,
+            "timings_s": self.timings_s,
+        }
+        _atomic_write(directory / "result.json", json.dumps(_jsonable(doc), indent=1))
+        _atomic_parquet(self.placement.to_frame(), directory / "placement.parquet")
+        if self.series:
+            times = self.series["times"].astype("datetime64[s]").astype(np.int64)
+            frames = {"times_s": pl.Series(times)}
+            frame = pl.DataFrame(frames)
+            rows = pl.DataFrame(
+                {
+                    name: pl.Series(name, array.tolist(), dtype=pl.List(pl.Float32))
+                    for name, array in self.series.items()
+                    if name != "times"
+                }
+            )
+            _atomic_parquet(frame, directory / "series_times.parquet")
+            _atomic_parquet(rows, directory / "series_hosts.parquet")
+        return directory
+
+    @classmethod
+    def load(cls, directory: Path) -> ScenarioResult:
+        """Load a result written by :meth:`save`."""
+        try:
+            doc = json.loads((directory / "result.json").read_text())
+        except FileNotFoundError:
+            raise CapplanError("no saved scenario result here", path=directory) from None
+        frame = pl.read_parquet(directory / "placement.parquet")
+        hosts = frame.select("host_id", "host_model").unique(maintain_order=True)
+        lookup = {h: i for i, h in enumerate(hosts["host_id"].to_list())}
+        placement = Placement.from_assignment(
+            frame["vm_id"].to_list(),
+            [lookup[h] for h in frame["host_id"].to_list()],
+            hosts["host_model"].to_list(),
+            hosts["host_id"].to_list(),
+        )
+        series: dict[str, npt.NDArray[Any]] = {}
+        if (directory / "series_hosts.parquet").exists():
+            times = pl.read_parquet(directory / "series_times.parquet")["times_s"].to_numpy()
+            series["times"] = times.astype("datetime64[s]")
+            rows = pl.read_parquet(directory / "series_hosts.parquet")
+            for name in rows.columns:
+                values = rows[name].to_list()
+                series[name] = np.asarray(values, dtype=np.float32).reshape(len(values), -1)
+        return cls(
+            scenario=Scenario.model_validate(doc["scenario"]),
+            summary=doc["summary"],
+            workload=doc["workload"],
+            solve=doc["solve"],
+            kpis=doc["kpis"],
+            economics=doc["economics"],
+            storage=doc["storage"],
+            placement=placement,
+            series=series,
+            timings_s=doc["timings_s"],
+        )
+
+
+def _jsonable(value: Any) -> Any:
+    """Recursively turn numpy scalars/arrays and non-finite floats into JSON-safe values."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return _jsonable(value.item())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def _atomic_parquet(frame: pl.DataFrame, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    frame.write_parquet(tmp)
+    tmp.replace(path)
+
+
+#: Columns of the comparison table, in order: (summary key, label, better direction).
+COMPARISON_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("status", "plan status", ""),
+    ("n_hosts", "hosts", "lower"),
+    ("consolidation_ratio", "VMs per host", "higher"),
+    ("cost_usd", "TCO (USD)", "lower"),
+    ("energy_kwh_per_year", "energy (kWh/year)", "lower"),
+    ("power_w_mean", "mean power (W)", "lower"),
+    ("availability_frac_min", "lowest VM availability", "higher"),
+    ("downtime_min_per_year_max", "worst downtime (min/year)", "lower"),
+    ("slatah_frac", "SLA violation time (SLATAH)", "lower"),
+    ("overloaded_host_steps", "overloaded host-steps", "lower"),
+    ("paging_mib", "paging (MiB)", "lower"),
+    ("storage_runout_prob_max", "storage run-out risk", "lower"),
+    ("gap_frac", "optimality gap", "lower"),
+)
+#: A scenario whose SLA violation time exceeds this is never recommended.
+MAX_RECOMMENDED_SLATAH_FRAC = 0.01
+
+
+@dataclass
+class StudyResult:
+    """The results of every scenario of a study, and the estate as it is today.
+
+    Attributes
+    ----------
+    study
+        The study that was run.
+    results
+        One result per scenario, in the study's order.
+    baseline
+        Today's estate (unconsolidated): hosts, cost, energy, availability.
+    timings_s
+        Wall time per stage, summed over scenarios, and ``total``.
+    """
+
+    study: Study
+    results: list[ScenarioResult]
+    baseline: dict[str, Any]
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+    def comparison(self) -> pl.DataFrame:
+        """One row for today's estate and one per scenario; deltas against today's estate."""
+        rows: list[dict[str, Any]] = [{"scenario": "today (unconsolidated)", **self.baseline}]
+        rows += [{"scenario": r.name, **r.summary} for r in self.results]
+        rows[0]["status"] = "today"
+        keys = [key for key, _, _ in COMPARISON_COLUMNS]
+        schema = {
+            "scenario": pl.String,
+            **{k: pl.String if k == "status" else pl.Float64 for k in keys},
+        }
+        table = pl.DataFrame(
+            [{"scenario": row["scenario"], **{k: row.get(k) for k in keys}} for row in rows],
+            schema=schema,
+            orient="row",
+        )
+        deltas = [
+            (pl.col(key) - pl.col(key).first()).alias(f"delta_{key}")
+            for key in ("n_hosts", "cost_usd", "energy_kwh_per_year", "availability_frac_min")
+        ]
+        front = [False, *self.pareto_front()]
+        return table.with_columns(*deltas, pl.Series("pareto", front))
+
+    def pareto_front(self) -> list[bool]:
+        """Per scenario: True when no other scenario is at least as good in cost, availability
+        and SLA violation time, and strictly better in one."""
+        points = np.array(
+            [
+                [
+                    _num(r.summary.get("cost_usd"), math.inf),
+                    -_num(r.summary.get("availability_frac_min"), 0.0),
+                    _num(r.summary.get("slatah_frac"), math.inf),
+                ]
+                for r in self.results
+            ],
+            dtype=np.float64,
+        ).reshape(len(self.results), 3)
+        front = []
+        for i in range(len(points)):
+            dominated = np.any(
+                np.all(points <= points[i], axis=1) & np.any(points < points[i], axis=1)
+            )
+            front.append(not bool(dominated))
+        return front
+
+    def recommended(self) -> tuple[ScenarioResult | None, str]:
+        """The scenario to recommend and why (cheapest on the Pareto front within the SLA)."""
+        front = self.pareto_front()
+        feasible = [
+            r
+            for r, on in zip(self.results, front, strict=True)
+            if on
+            and r.solve.get("status") in ("optimal", "feasible")
+            and _num(r.summary.get("slatah_frac"), 1.0) <= MAX_RECOMMENDED_SLATAH_FRAC
+        ]
+        if not feasible:
+            return None, (
+                "no scenario has a valid placement with SLA violation time at most "
+                f"{MAX_RECOMMENDED_SLATAH_FRAC:.0%}; relax headroom or over-commit, or add hosts"
+            )
+        best = min(feasible, key=lambda r: _num(r.summary.get("cost_usd"), math.inf))
+        s = best.summary
+        base_cost = _num(self.baseline.get("cost_usd"), math.nan)
+        saving = base_cost - _num(s.get("cost_usd"), math.nan)
+        reason = (
+            f"cheapest scenario on the cost/availability/SLA Pareto front with SLA violation time "
+            f"≤ {MAX_RECOMMENDED_SLATAH_FRAC:.0%}: {s.get('n_hosts')} hosts instead of "
+            f"{self.baseline.get('n_hosts')}, TCO {_money(s.get('cost_usd'))} "
+            f"({_money(abs(saving))} {'less' if saving >= 0 else 'more'} than today), "
+            "lowest VM availability "
+            f"{_num(s.get('availability_frac_min'), math.nan):.5f}"
+        )
+        return best, reason
+
+    def save(self, directory: Path) -> Path:
+        """Write every scenario result and the study summary to ``directory``."""
+        directory.mkdir(parents=True, exist_ok=True)
+        entries: list[dict[str, str]] = []
+        for index, result in enumerate(self.results):
+            folder = f"scenario_{index:03d}"
+            result.save(directory / folder)
+            entries.append({"name": result.name, "folder": folder})
+        doc = {
+            "study": self.study.model_dump(mode="json"),
+            "baseline": self.baseline,
+            "timings_s": self.timings_s,
+            "scenarios": entries,
+        }
+        _atomic_write(directory / "study.json", json.dumps(_jsonable(doc), indent=1))
+        return directory
+
+    @classmethod
+    def load(cls, directory: Path) -> StudyResult:
+        """Load a study result written by :meth:`save`."""
+        try:
+            doc = json.loads((directory / "study.json").read_text())
+        except FileNotFoundError:
+            raise CapplanError("no saved study result here", path=directory) from None
+        return cls(
+            study=Study.model_validate(doc["study"]),
+            results=[ScenarioResult.load(directory / s["folder"]) for s in doc["scenarios"]],
+            baseline=doc["baseline"],
+            timings_s=doc["timings_s"],
+        )
+
+
+def _num(value: Any, default: float) -> float:
+    return default if value is None else float(value)
+
+
+def _money(value: Any) -> str:
+    number = _num(value, math.nan)
+    return "n/a" if math.isnan(number) else f"${number:,.0f}"
+
+
+# --------------------------------------------------------------------------- running
+def _check_cancel(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise Cancelled("the run was cancelled")
+
+
+def _block_max(
+    values: npt.NDArray[Any], times: npt.NDArray[np.datetime64], max_steps: int
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.datetime64]]:
+    from capplan.viz.figures import downsample_max
+
+    reduced, ticks = downsample_max(np.asarray(values, dtype=np.float32), times, max_steps)
+    return np.asarray(reduced, dtype=np.float32), ticks
+
+
+def _consolidation_options(scenario: Scenario) -> Any:
+    from capplan.optimize.consolidate import ConsolidateOptions
+    from capplan.optimize.consolidate import HostOffer as OptHostOffer
+
+    return ConsolidateOptions(
+        hosts=tuple(OptHostOffer(h.model, h.max_count) for h in scenario.hosts),
+        mode=scenario.mode,
+        n_buckets=scenario.buckets,
+        sizing=scenario.sizing,
+        cpu_overcommit_ratio=scenario.cpu_overcommit_ratio,
+        mem_overcommit_ratio=scenario.mem_overcommit_ratio,
+        headroom_frac=scenario.headroom_frac,
+        ha_spares=scenario.ha_hosts,
+        objective=scenario.objective,
+        time_limit_s=scenario.time_limit_s,
+        workers=scenario.workers,
+        seed=scenario.seed,
+    )
+
+
+def _plan_storage(
+    scenario: Scenario, workload: Workload, catalog: Catalog, paging_mib_s: float, econ: Any
+) -> dict[str, Any]:
+    from capplan.storage.planner import StorageOptions, plan_storage
+    from capplan.storage.spec import default_spec
+    from capplan.storage.volumes import StorageDataError
+
+    design = scenario.storage
+    options = StorageOptions(
+        horizon_days=float(design.horizon_days),
+        ratio=design.oversubscription_ratio,
+        thin=design.provisioning == "thin",
+        appliance=design.appliance,
+        mirror=design.mirrored,
+        paging_total_mib_s=paging_mib_s,
+        used_missing="provisioned",
+        time_limit_s=max(scenario.time_limit_s / 2, 5.0),
+        workers=scenario.workers,
+        seed=scenario.seed,
+    )
+    try:
+        plan = plan_storage(
+            workload,
+            catalog,
+            default_spec(catalog),
+            options,
+            electricity_usd_per_kwh=econ.energy.electricity_usd_per_kwh,
+            pue_ratio=econ.energy.pue_ratio,
+        )
+    except (StorageDataError, CapplanError) as exc:
+        return {"status": "not available", "reason": str(exc)}
+    return plan.to_json(max_moves=200)
+
+
+def _summary(
+    workload: Workload,
+    solve: dict[str, Any],
+    kpis: dict[str, Any],
+    econ: dict[str, Any],
+    storage: dict[str, Any],
+) -> dict[str, Any]:
+    pools = storage.get("pools") or []
+    risks = [p.get("runout_prob") for p in pools if p.get("runout_prob") is not None]
+    n_hosts = solve.get("n_hosts") or 0
+    return {
+        "status": solve.get("status"),
+        "n_vms": workload.n_vms,
+        "n_hosts": n_hosts,
+        "consolidation_ratio": workload.n_vms / n_hosts if n_hosts else None,
+        "cost_usd": econ.get("tco_usd"),
+        "hardware_cost_usd": solve.get("cost_usd"),
+        "energy_kwh_per_year": econ.get("energy_kwh_per_year"),
+        "power_w_mean": econ.get("power_w_mean"),
+        "co2_kg_per_year": econ.get("co2_kg_per_year"),
+        "availability_frac_min": econ.get("availability_frac_min"),
+        "downtime_min_per_year_max": econ.get("downtime_min_per_year_max"),
+        "slatah_frac": kpis.get("slatah_frac"),
+        "pdm_frac": kpis.get("pdm_frac"),
+        "overloaded_host_steps": kpis.get("overloaded_host_steps"),
+        "paging_mib": kpis.get("paging_mib"),
+        "p95_cpu_util_frac": kpis.get("p95_cpu_util_frac"),
+        "storage_status": storage.get("status"),
+        "storage_cost_usd": storage.get("cost_usd"),
+        "storage_runout_prob_max": max(risks) if risks else None,
+        "gap_frac": solve.get("gap_frac"),
+        "binding": solve.get("binding"),
+    }
+
+
+def _baseline(econ: dict[str, Any], n_vms: int) -> dict[str, Any]:
+    """Today's estate (unconsolidated), as the economics report describes it."""
+    base = econ.get("baseline") or {}
+    n_hosts = base.get("n_hosts")
+    return {
+        "n_vms": n_vms,
+        "n_hosts": n_hosts,
+        "consolidation_ratio": n_vms / n_hosts if n_hosts else None,
+        "cost_usd": base.get("tco_usd"),
+        "energy_kwh_per_year": base.get("energy_kwh_per_year"),
+        "power_w_mean": base.get("power_w_mean"),
+        "availability_frac_min": base.get("availability_frac_min"),
+        "downtime_min_per_year_max": base.get("downtime_min_per_year_max"),
+        "rule": (econ.get("comparison") or {}).get("baseline_rule"),
+    }
+
+
+def run_scenario(
+    scenario: Scenario,
+    *,
+    workload: Workload | None = None,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> ScenarioResult:
+    """Consolidate, plan storage, emulate and cost one scenario.
+
+    Parameters
+    ----------
+    scenario
+        The scenario (its ``workload`` is read unless ``workload`` is given).
+    workload
+        An already built workload for the scenario's trace (studies share one).
+    progress
+        ``progress(stage, done_frac)`` as stages start and end.
+    cancel
+        When set, the run stops at the next stage boundary with :class:`Cancelled`.
+
+    Returns
+    -------
+    ScenarioResult
+        A result even when the plan is infeasible (``solve.status`` says so, with the reason).
+    """
+    from capplan.commands.economics import emulation_replay
+    from capplan.economics.evaluate import economics_report
+    from capplan.emulate.engine import emulate
+    from capplan.optimize.consolidate import consolidate
+    from capplan.spec.economics import load_economics
+
+    timings: dict[str, float] = {}
+    report = progress or (lambda stage, frac: None)
+
+    def stage(name: str, index: int) -> float:
+        _check_cancel(cancel)
+        report(name, index / len(STAGES))
+        return time.perf_counter()
+
+    start = stage("ingest", 0)
+    wl = workload if workload is not None else load_workload(scenario.workload)
+    catalog = load_catalog(Path(scenario.catalog) if scenario.catalog else None)
+    econ_settings = load_economics(None)
+    timings["ingest"] = time.perf_counter() - start
+
+    start = stage("optimize", 1)
+    result = consolidate(wl, catalog, _consolidation_options(scenario))
+    solve = _jsonable(dict(result.summary))
+    timings["optimize"] = time.perf_counter() - start
+    placement = result.placement
+    if placement is None:
+        report("done", 1.0)
+        empty = Placement.from_assignment([], [], [])
+        return ScenarioResult(
+            scenario,
+            _summary(wl, solve, {}, {}, {}),
+            wl.summary(),
+            solve,
+            {},
+            {},
+            {"status": "not run", "reason": "no placement"},
+            empty,
+            {},
+            timings,
+        )
+
+    start = stage("emulate", 3)
+    emulation = emulate(wl, placement, catalog, scenario.mode)
+    kpis = _jsonable(emulation.kpis())
+    timings["emulate"] = time.perf_counter() - start
+
+    start = stage("storage", 2)
+    paging = kpis.get("peak_paging_mib_s") or 0.0
+    storage = _jsonable(_plan_storage(scenario, wl, catalog, float(paging), econ_settings))
+    timings["storage"] = time.perf_counter() - start
+
+    start = stage("economics", 4)
+    plan_replay = emulation_replay(catalog)
+
+    def replay(w: Workload, p: Placement, mode: str) -> tuple[npt.NDArray[Any], list[str]]:
+        if p is placement or (mode == scenario.mode and _same(p, placement)):
+            if emulation.cpu is None:
+                raise CapplanError("the workload has no cpu_demand_mhz: power cannot be derived")
+            notes = [*emulation.compat.problems, *emulation.notes]
+            return np.asarray(emulation.cpu.util_frac, dtype=np.float64), notes
+        return plan_replay(w, p, mode)
+
+    econ = _jsonable(economics_report(wl, placement, catalog, econ_settings, scenario.mode, replay))
+    timings["economics"] = time.perf_counter() - start
+
+    times = wl.times()
+    series: dict[str, npt.NDArray[Any]] = {}
+    if emulation.cpu is not None:
+        series["cpu_util_frac"], ticks = _block_max(
+            emulation.cpu.util_frac, times, SERIES_MAX_STEPS
+        )
+        series["times"] = ticks
+    series["power_w"], ticks = _block_max(emulation.power_w, times, SERIES_MAX_STEPS)
+    series.setdefault("times", ticks)
+    report("done", 1.0)
+    return ScenarioResult(
+        scenario=scenario,
+        summary=_jsonable(_summary(wl, solve, kpis, econ, storage)),
+        workload=_jsonable(wl.summary()),
+        solve=solve,
+        kpis=kpis,
+        economics=econ,
+        storage=storage,
+        placement=placement,
+        series=series,
+        timings_s=timings,
+    )
+
+
+def _same(a: Placement, b: Placement) -> bool:
+    return (
+        a.n_vms == b.n_vms
+        and a.n_hosts == b.n_hosts
+        and bool(np.array_equal(a.vm_ids, b.vm_ids))
+        and bool(np.array_equal(a.host_of_vm, b.host_of_vm))
+        and bool(np.array_equal(a.host_models, b.host_models))
+    )
+
+
+def _run_remote(scenario: Scenario) -> ScenarioResult:
+    """Dask task: run one scenario in a worker process (it reads its own workload)."""
+    return run_scenario(scenario)
+
+
+def run_study(
+    study: Study,
+    *,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> StudyResult:
+    """Run every scenario of a study.
+
+    Parameters
+    ----------
+    study
+        The study (expanded into scenarios by :meth:`Study.expand`).
+    scheduler
+        Address of an existing Dask scheduler (``tcp://host:8786``): scenarios run there.
+    workers
+        Start a local Dask cluster with this many worker processes.
+    progress
+        ``progress(label, done_frac)`` with the label ``scenario-id: stage``.
+    cancel
+        Stops in-process runs at the next stage boundary; on Dask, pending scenarios are
+        cancelled.
+    """
+    scenarios = study.expand()
+    report = progress or (lambda label, frac: None)
+    started = time.perf_counter()
+    if scheduler is None and not workers:
+        results = []
+        shared: dict[str, Workload] = {}
+        for index, scenario in enumerate(scenarios):
+            if scenario.workload not in shared:
+                shared[scenario.workload] = load_workload(scenario.workload)
+
+            def scenario_progress(
+                stage: str, frac: float, i: int = index, s: Scenario = scenario
+            ) -> None:
+                report(f"{s.name}: {stage}", (i + frac) / len(scenarios))
+
+            results.append(
+                run_scenario(
+                    scenario,
+                    workload=shared[scenario.workload],
+                    progress=scenario_progress,
+                    cancel=cancel,
+                )
+            )
+    else:
+        results = _run_on_dask(scenarios, scheduler, workers, report, cancel)
+    first = results[0] if results else None
+    baseline = _baseline(first.economics, int(first.workload["n_vms"])) if first else {}
+    timings: dict[str, float] = {}
+    for result in results:
+        for name, seconds in result.timings_s.items():
+            timings[name] = timings.get(name, 0.0) + seconds
+    timings["total"] = time.perf_counter() - started
+    report("done", 1.0)
+    return StudyResult(study, results, baseline, timings)
+
+
+def _run_on_dask(
+    scenarios: list[Scenario],
+    scheduler: str | None,
+    workers: int | None,
+    report: Progress,
+    cancel: threading.Event | None,
+) -> list[ScenarioResult]:
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+    try:
+        with Client(scheduler or cluster) as client:
+            futures = client.map(_run_remote, scenarios, pure=False)
+            index = {f.key: i for i, f in enumerate(futures)}
+            out: list[ScenarioResult | None] = [None] * len(futures)
+            for done, future in enumerate(as_completed(futures), start=1):
+                if cancel is not None and cancel.is_set():
+                    client.cancel(futures)
+                    raise Cancelled("the study was cancelled")
+                out[index[future.key]] = future.result()
+                report(f"{done} of {len(futures)} scenarios", done / len(futures))
+    finally:
+        if cluster is not None:
+            cluster.close()
+    return [r for r in out if r is not None]

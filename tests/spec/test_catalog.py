@@ -1,0 +1,302 @@
+"""The hardware catalog: the bundled models/ folder and validation of broken catalogs."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from capplan.errors import CapplanError, SpecError
+from capplan.spec.catalog import POWER_LOAD_FRACS, load_catalog
+
+CLOUDSIM_CURVES = {
+    "hp-proliant-ml110-g4": [86, 89.4, 92.6, 96, 99.5, 102, 106, 108, 112, 114, 117],
+    "hp-proliant-ml110-g5": [93.7, 97, 101, 105, 110, 116, 121, 125, 129, 133, 135],
+    "ibm-x3250-m3-x3470": [41.6, 46.7, 52.3, 57.9, 65.4, 73, 80.7, 89.5, 99.6, 105, 113],
+    "ibm-x3250-m3-x3480": [42.3, 46.7, 49.7, 55.4, 61.8, 69.3, 76.1, 87, 96.1, 106, 113],
+    "ibm-x3550-m3-x5670": [66, 107, 120, 131, 143, 156, 173, 191, 211, 229, 247],
+    "ibm-x3550-m3-x5675": [58.4, 98, 109, 118, 128, 140, 153, 170, 189, 205, 222],
+}
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return load_catalog()
+
+
+def test_bundled_catalog_has_the_six_cloudsim_curves(catalog) -> None:
+    for name, curve in CLOUDSIM_CURVES.items():
+        assert list(catalog.host(name).power_w) == pytest.approx(curve), name
+
+
+def test_bundled_catalog_has_current_two_socket_servers(catalog) -> None:
+    current = [h for h in catalog.hosts.values() if h.sockets == 2 and h.n_cores >= 100]
+    assert len(current) >= 3
+    for host in current:
+        assert len(host.power_w) == 11 and host.power_w[0] < host.power_w[-1]
+        assert "SPECpower" in host.source
+
+
+def test_every_entry_cites_a_source(catalog) -> None:
+    entries = [
+        *catalog.hosts.values(),
+        *catalog.modes.values(),
+        *catalog.san_tiers.values(),
+        catalog.san,
+        catalog.fabric,
+        catalog.memory,
+    ]
+    for entry in entries:
+        assert entry.source.strip(), entry
+    assert set(catalog.modes) >= {"bare-metal", "full-bt", "hw-assisted", "paravirt", "containers"}
+    assert set(catalog.san_tiers) >= {"nvme", "ssd", "hdd-15k", "hdd-10k", "nl-sas"}
+
+
+def test_host_properties_hand_worked(catalog) -> None:
+    host = catalog.host("ibm-x3550-m3-x5670")
+    assert host.n_cores == 12 and host.n_threads == 24
+    assert host.cpu_capacity_mhz == pytest.approx(12 * 2933)
+    assert host.idle_w == 66 and host.max_w == 247
+    # Unpublished figures stay undefined rather than invented.
+    assert math.isnan(host.price_usd)
+
+
+def test_idle_max_entries_become_linear_curves(catalog) -> None:
+    host = catalog.host("hpe-dl380-gen11")
+    expected = [201 + (689 - 201) * x for x in POWER_LOAD_FRACS]
+    assert list(host.power_w) == pytest.approx(expected)
+
+
+def test_felter_figures_become_mode_factors(catalog) -> None:
+    kvm = catalog.mode("hw-assisted")
+    assert kvm.cpu_overhead_frac == pytest.approx(1 - 284.2 / 290.8, abs=1e-4)
+    assert kvm.io_iops_factor == pytest.approx(42543 / 84044, abs=1e-4)
+    assert kvm.net_latency_factor == pytest.approx(1.8)
+    assert kvm.cpu_demand_multiplier == pytest.approx(1 / (1 - kvm.cpu_overhead_frac))
+    docker = catalog.mode("containers")
+    assert docker.cpu_overhead_frac == 0 and docker.io_iops_factor == 1 and docker.same_os_kernel
+    xen = catalog.mode("paravirt")
+    assert xen.cpu_overhead_frac == pytest.approx(1 - 263 / 271, abs=1e-4)
+    assert xen.needs_modified_guest and not xen.supports_legacy_guests
+    assert catalog.mode("full-bt").supports_legacy_guests
+
+
+def test_vmware_overhead_table_at_grid_points_and_between(catalog) -> None:
+    kvm = catalog.mode("hw-assisted")
+    grid = kvm.mem_overhead_mib([1, 2, 4, 8, 1, 8], [256, 256, 1024, 4096, 16384, 16384])
+    np.testing.assert_allclose(grid, [20.29, 24.28, 37.86, 76.78, 139.62, 168.60])
+    # Halfway between 1 and 2 vCPUs at 1 GiB: (25.90 + 29.91) / 2.
+    assert kvm.mem_overhead_mib(1.5, 1024)[()] == pytest.approx(27.905)
+    # Halfway between 1 GiB and 4 GiB at 1 vCPU: (25.90 + 48.64) / 2.
+    assert kvm.mem_overhead_mib(1, 2560)[()] == pytest.approx(37.27)
+    # Beyond the table: linear extrapolation of the last segment, never negative.
+    big = kvm.mem_overhead_mib(16, 65536)[()]
+    assert big > 168.60
+    assert kvm.mem_overhead_mib(1, 0)[()] >= 0
+
+
+def test_other_overhead_models(catalog) -> None:
+    # Xen libxl: 1 MiB per vCPU + 8 KiB per MiB of RAM → 2 vCPU, 4096 MiB = 2 + 32 = 34 MiB.
+    assert catalog.mode("paravirt").mem_overhead_mib(2, 4096)[()] == pytest.approx(34.0)
+    assert catalog.mode("containers").mem_overhead_mib([4], [8192]).tolist() == [0.0]
+    assert catalog.mode("bare-metal").mem_overhead_mib(8, 1 << 20)[()] == 0.0
+
+
+def test_san_and_fabric_properties(catalog) -> None:
+    fabric = catalog.fabric
+    assert fabric.vlan_tag_bytes == 4 and fabric.n_vlans_usable == 4094
+    assert fabric.wire_factor_untagged == pytest.approx(1538 / 1500)
+    assert fabric.wire_factor_tagged == pytest.approx(1542 / 1500)
+    assert fabric.oversubscription_ratio == pytest.approx(48 * 25000 / (4 * 100000))
+    san = catalog.san
+    assert san.active_paths == 2 and san.failover_paths == 1
+    assert not san.single_point_of_failure and san.added_latency_ms == 0.0
+
+
+def test_unknown_names_list_the_valid_ones(catalog) -> None:
+    with pytest.raises(CapplanError, match=r"unknown host model 'nope'.*hpe-dl380-gen11"):
+        catalog.host("nope")
+    with pytest.raises(CapplanError, match="valid: bare-metal"):
+        catalog.mode("kvm")
+
+
+BROKEN_HOSTS = """
+[hosts.bad]
+sockets = 0
+cores_per_socket = "eight"
+base_clock_mhz = 2000
+ram_mib = 1024
+nic_count = 1
+nic_speed_mbps = 1000
+power_w = [1, 2, 3]
+colour = "red"
+source = "nowhere"
+
+[hosts.falling]
+sockets = 1
+cores_per_socket = 2
+base_clock_mhz = 2000
+ram_mib = 1024
+nic_count = 1
+nic_speed_mbps = 1000
+power_w = [10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0]
+source = "s"
+"""
+
+
+def _write_minimal(folder: Path, *, hosts: str, extra: str = "") -> None:
+    (folder / "hosts.toml").write_text(hosts)
+    (folder / "rest.toml").write_text(
+        """
+[sources]
+s = "a source"
+
+[modes.m]
+cpu_overhead_frac = 0.1
+io_iops_factor = 0.9
+net_latency_factor = 1.0
+net_throughput_factor = 1.0
+page_sharing = false
+live_migration = true
+same_os_kernel = false
+needs_modified_guest = false
+supports_legacy_guests = false
+source = "s"
+
+[san_tiers.t]
+media = "ssd"
+usable_gib = 100
+max_iops = 1000
+max_mib_s = 100
+base_latency_ms = 1
+write_penalty = 2
+source = "s"
+
+[san]
+appliance = "none"
+multipath_paths = 2
+multipath_mode = "active-active"
+path_speed_mib_s = 100
+snapshot_overhead_frac = 0
+thin_provisioning = true
+default_tier = "t"
+swap_tier = "t"
+latency_slo_ms = 10
+source = "s"
+
+[fabric]
+hosts_per_tor = 2
+tor_uplinks = 1
+uplink_speed_mbps = 1000
+tor_downlink_ports = 2
+tor_port_speed_mbps = 1000
+core_port_speed_mbps = 1000
+mtu_bytes = 1500
+ethernet_overhead_bytes = 38
+vlan_tag_bytes = 4
+vlan_id_bits = 12
+n_vlans_usable = 4094
+east_west_frac = 0.5
+source = "s"
+
+[memory]
+balloon_max_frac = 0.65
+active_window_s = 60
+page_size_kib = 4
+source = "s"
+"""
+        + extra
+    )
+
+
+GOOD_HOST = """
+[hosts.ok]
+sockets = 1
+cores_per_socket = 2
+base_clock_mhz = 2000
+ram_mib = 1024
+nic_count = 1
+nic_speed_mbps = 1000
+idle_w = 50
+max_w = 150
+source = "s"
+"""
+
+
+def test_minimal_catalog_loads(tmp_path: Path) -> None:
+    _write_minimal(tmp_path, hosts=GOOD_HOST)
+    catalog = load_catalog(tmp_path)
+    assert catalog.host("ok").power_w[5] == pytest.approx(100.0)
+    assert catalog.sources == {"s": "a source"}
+    assert catalog.host("ok").source == "a source"
+
+
+def test_broken_catalog_reports_every_problem_at_once(tmp_path: Path) -> None:
+    _write_minimal(
+        tmp_path,
+        hosts=BROKEN_HOSTS,
+        extra="\n[wires]\nx = 1\n",
+    )
+    (tmp_path / "rest.toml").write_text(
+        (tmp_path / "rest.toml").read_text().replace('default_tier = "t"', 'default_tier = "zz"')
+    )
+    with pytest.raises(SpecError) as info:
+        load_catalog(tmp_path)
+    where = [p for p, _ in info.value.problems]
+    text = str(info.value)
+    assert "hosts.toml:hosts.bad.sockets" in where
+    assert "hosts.toml:hosts.bad.cores_per_socket" in where
+    assert "hosts.toml:hosts.bad.power_w" in where
+    assert "hosts.toml:hosts.bad.colour" in where
+    assert "hosts.toml:hosts.bad.source" in where
+    assert "hosts.toml:hosts.falling.power_w" in where
+    assert "rest.toml:san.default_tier" in where
+    assert "rest.toml:wires" in where
+    assert "expected 11 values" in text and "never fall" in text and "unknown SAN tier 'zz'" in text
+    assert len(info.value.problems) >= 8
+
+
+def test_syntax_error_names_the_file_and_line(tmp_path: Path) -> None:
+    _write_minimal(tmp_path, hosts=GOOD_HOST)
+    (tmp_path / "zz.toml").write_text("[hosts.x\nsockets = 1\n")
+    with pytest.raises(SpecError, match=r"zz\.toml: not valid TOML.*line 1"):
+        load_catalog(tmp_path)
+
+
+def test_duplicate_entries_across_files(tmp_path: Path) -> None:
+    _write_minimal(tmp_path, hosts=GOOD_HOST)
+    (tmp_path / "more.toml").write_text(GOOD_HOST)
+    with pytest.raises(SpecError, match="defined twice"):
+        load_catalog(tmp_path)
+
+
+def test_vlan_limit_follows_the_id_width(tmp_path: Path) -> None:
+    _write_minimal(tmp_path, hosts=GOOD_HOST)
+    rest = tmp_path / "rest.toml"
+    rest.write_text(rest.read_text().replace("n_vlans_usable = 4094", "n_vlans_usable = 4095"))
+    with pytest.raises(SpecError, match="at most 4094 usable VLANs"):
+        load_catalog(tmp_path)
+
+
+def test_missing_folder_and_empty_folder(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="no such catalog"):
+        load_catalog(tmp_path / "absent")
+    with pytest.raises(SpecError, match=r"no \*\.toml files"):
+        load_catalog(tmp_path)
+
+
+def test_user_catalog_extends_the_bundled_one(tmp_path: Path) -> None:
+    (tmp_path / "mine.toml").write_text(
+        'extends = "bundled"\n'
+        '[sources]\nmine = "my measurement"\n'
+        "[hosts.my-box]\nsockets = 1\ncores_per_socket = 4\nbase_clock_mhz = 3000\n"
+        "ram_mib = 8192\nnic_count = 2\nnic_speed_mbps = 10000\nidle_w = 40\nmax_w = 120\n"
+        'source = "mine"\n'
+        "[fabric]\nmtu_bytes = 9000\n"
+    )
+    catalog = load_catalog(tmp_path)
+    assert catalog.host("my-box").cpu_capacity_mhz == 12000
+    assert "hp-proliant-ml110-g4" in catalog.hosts
+    assert catalog.fabric.mtu_bytes == 9000 and catalog.fabric.n_vlans_usable == 4094
