@@ -13,6 +13,8 @@ MIB_PER_GIB: Final = 1024.0
 GIB_PER_TIB: Final = 1024.0
 BYTES_PER_MIB: Final = 1024.0 * 1024.0
 BYTES_PER_KIB: Final = 1024.0
+#: sysstat's "blocks" (sar -b bread/s, bwrtn/s) are 512-byte sectors (sar(1) man page).
+BYTES_PER_SECTOR: Final = 512.0
 #: "MB" as written by vendors that mean decimal megabytes (10**6 bytes).
 BYTES_PER_MB: Final = 1_000_000.0
 MIB_PER_MB: Final = BYTES_PER_MB / BYTES_PER_MIB

@@ -12,7 +12,19 @@ from capplan.io.registry import READERS, ReadOptions, detect_format, get_reader
 from capplan.io.trace import Problem, Trace
 
 #: Modules that register readers (each is imported once, here).
-READER_MODULES: tuple[str, ...] = ("canonical", "alibaba", "azure", "bitbrains", "opendc", "planetlab", "perfmon", "esxtop", "sadf", "rvtools")
+READER_MODULES: tuple[str, ...] = (
+    "canonical",
+    "alibaba",
+    "azure",
+    "bitbrains",
+    "opendc",
+    "planetlab",
+    "perfmon",
+    "esxtop",
+    "sadf",
+    "rvtools",
+    "synthetic",
+)
 
 for _module in READER_MODULES:
     importlib.import_module(f"capplan.io.{_module}")

@@ -212,7 +212,10 @@ def parse_timestamps(
     text = raw.cast(pl.String).str.strip_chars()
     numeric = text.cast(pl.Float64, strict=False)
     if numeric.is_not_null().all() and len(text) > 0:
-        parsed = (numeric * 1_000_000).round().cast(pl.Int64).cast(pl.Datetime("us", "UTC"))
+        # Out-of-range epochs (beyond ±292,000 years in µs) become null and are reported below.
+        micros = (numeric * 1_000_000).round()
+        micros = micros.set(~micros.is_finite() | (micros.abs() > 9.2e18), None)
+        parsed = micros.cast(pl.Int64).cast(pl.Datetime("us", "UTC"))
     else:
         try:
             parsed = text.str.to_datetime(

@@ -49,6 +49,7 @@ from pathlib import Path
 import polars as pl
 
 from capplan.errors import TraceFormatError
+from capplan.io.derived import require_finite_derived
 from capplan.io.files import Member, list_members
 from capplan.io.hostinfo import cpu_capacity
 from capplan.io.pdh import (
@@ -217,6 +218,8 @@ class _FileReader:
                 if chosen:
                     by_vm[vm].setdefault(role, []).extend(chosen)
         col = self.table.column
+        per_vm: dict[str, dict[str, pl.Expr]] = {}
+        sizes: dict[str, pl.Expr] = {}
         for vm in sorted(vms):
             roles = by_vm[vm]
             exprs: dict[str, pl.Expr] = {}
@@ -227,20 +230,52 @@ class _FileReader:
                 elif role != "mem_size_mib":
                     exprs[role] = _sum([col(c) for c in chosen])
             size = roles.get("mem_size_mib", [])
-            provisioned = (
-                self.table.frame.select(pl.max_horizontal([col(c) for c in size]).max()).item()
-                if size
-                else None
-            )
-            self.frames.append(self._frame(vm, exprs))
-            self.inventory.append(
-                {
-                    "vm_id": vm,
-                    "mem_provisioned_mib": provisioned,
-                    "current_host": host,
-                    "powered_on": True,
-                }
-            )
+            if size:
+                sizes[vm] = pl.max_horizontal([col(c) for c in size]).max()
+            per_vm[vm] = exprs
+        provisioned = self.table.frame.select(**sizes).row(0, named=True) if sizes else {}
+        self.frames.append(self._long_frame(per_vm))
+        self.inventory.extend(
+            {
+                "vm_id": vm,
+                "mem_provisioned_mib": provisioned.get(vm),
+                "current_host": host,
+                "powered_on": True,
+            }
+            for vm in per_vm
+        )
+
+    def _long_frame(self, per_vm: dict[str, dict[str, pl.Expr]]) -> pl.DataFrame:
+        """One long table (vm_id, timestamp, metrics) for many VMs, from two vectorized passes.
+
+        All expressions are evaluated in one ``select`` over the wide table; each metric is then
+        unpivoted (VM-major, the same VM order for every metric) and the value columns stacked
+        side by side.
+        """
+        vms = list(per_vm)
+        metrics = [m for m in USAGE_METRICS if any(m in exprs for exprs in per_vm.values())]
+        missing = pl.lit(None, pl.Float64)
+        wide = self.table.frame.select(
+            "timestamp",
+            *(
+                per_vm[vm].get(metric, missing).cast(pl.Float64).alias(f"{metric}\x1f{vm}")
+                for metric in metrics
+                for vm in vms
+            ),
+        )
+        parts: list[pl.DataFrame] = []
+        for metric in metrics:
+            part = wide.select(
+                "timestamp", *(pl.col(f"{metric}\x1f{vm}").alias(vm) for vm in vms)
+            ).unpivot(index="timestamp", variable_name="vm_id", value_name=metric)
+            if parts:
+                if not part.get_column("vm_id").equals(parts[0].get_column("vm_id")):
+                    raise AssertionError("unpivot changed the VM order between metrics")
+                part = part.select(metric)
+            parts.append(part)
+        if not parts:
+            return pl.DataFrame(schema={"vm_id": pl.String, "timestamp": pl.Datetime("us", "UTC")})
+        return pl.concat(parts, how="horizontal").select("vm_id", "timestamp", *metrics)
 
     def read_host(self, host: str, counters: list[Counter]) -> None:
         roles: dict[str, list[Counter]] = {}
@@ -372,6 +407,8 @@ def read_esxtop(path: Path, options: ReadOptions) -> Trace:
             usage = usage.with_columns(pl.lit(None, pl.Float64).alias(name))
     inv = pl.DataFrame(inventory, strict=False, infer_schema_length=None)
     inv = inv.unique(subset="vm_id", keep="first", maintain_order=True)
+    require_finite_derived(usage, USAGE_METRICS, label=str(path))
+    require_finite_derived(inv, ["mem_provisioned_mib"], label=str(path))
     return Trace.build(
         usage,
         inv,

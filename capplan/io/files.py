@@ -56,7 +56,9 @@ class Member:
                 with gzip.open(self._path, "rb") as handle:
                     data = handle.read(max_bytes + 1)
             except (OSError, EOFError, gzip.BadGzipFile) as exc:
-                raise TraceFormatError(f"not a readable gzip file ({exc})", path=self.label) from exc
+                raise TraceFormatError(
+                    f"not a readable gzip file ({exc})", path=self.label
+                ) from exc
         else:
             size = self._path.stat().st_size
             if size > max_bytes:

@@ -65,6 +65,8 @@ ESXTOP_OBJECTS: frozenset[str] = frozenset(
     }
 )
 _HEADER_CELL = re.compile(r"^\(PDH-CSV 4\.0\)\s*\((?P<zone>.*)\)\s*\((?P<bias>[+-]?\d+)\)\s*$")
+#: Windows time-zone biases lie within ±14 h; anything beyond is a damaged header.
+MAX_BIAS_MIN = 24 * 60
 #: Local time layouts tried in order; the first that reads every row wins.
 TIME_FORMATS: tuple[tuple[str, float], ...] = (
     ("%m/%d/%Y %H:%M:%S%.f", 0.0),
@@ -251,16 +253,20 @@ class PdhTable:
 
 
 def _data_lines(text: str) -> tuple[str, list[tuple[int, str]]]:
-    lines = re.split(r"\r\n|\r|\n", text)
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     if not lines or not lines[0].strip():
         return "", []
-    rows = [(number + 1, line) for number, line in enumerate(lines) if number and line.strip()]
-    return lines[0], rows
+    rows = [(number, line) for number, line in enumerate(lines, start=1) if line.strip()]
+    return lines[0], rows[1:] if rows and rows[0][0] == 1 else rows
 
 
 def _check_widths(rows: list[tuple[int, str]], n_fields: int, label: str) -> None:
     texts = pl.Series("line", [line for _, line in rows], dtype=pl.String)
-    widths = texts.str.replace_all(r'"[^"]*"', "").str.count_matches(",") + 1
+    widths = texts.str.count_matches(",", literal=True) + 1
+    if (widths == n_fields).all():
+        return
+    # Commas inside quoted cells are no separators: recount the quote-aware way.
+    widths = texts.str.replace_all(r'"[^"]*"', "").str.count_matches(",", literal=True) + 1
     bad = widths != n_fields
     if bad.any():
         row = int(bad.arg_max() or 0)
@@ -272,31 +278,79 @@ def _check_widths(rows: list[tuple[int, str]], n_fields: int, label: str) -> Non
         )
 
 
+def _first_flag(flags: pl.DataFrame) -> tuple[int, int] | None:
+    """(row, column index) of the first True cell, scanning rows first; None when all False."""
+    if flags.width == 0:
+        return None
+    rows = flags.select(pl.any_horizontal(pl.all()).alias("any")).to_series()
+    if not rows.any():
+        return None
+    row = int(rows.arg_max() or 0)
+    return row, flags.row(row).index(True)
+
+
 def _parse_values(
-    raw: pl.Series, counter: Counter, line_numbers: np.ndarray, label: str
-) -> pl.Series:
-    stripped = raw.str.strip_chars()
-    text = pl.select(
-        pl.when(stripped == "").then(None).otherwise(stripped).alias(raw.name)
-    ).to_series()
-    values = text.str.replace(",", ".", literal=True).cast(pl.Float64, strict=False)
-    bad = text.is_not_null() & values.is_null()
-    if bad.any():
-        row = int(bad.arg_max() or 0)
+    raw: pl.DataFrame, selected: Sequence[Counter], line_numbers: np.ndarray, label: str
+) -> pl.DataFrame:
+    """Parse the selected counter columns (strings ``c<index>``) to Float64, all at once.
+
+    The fast path is one strict cast of every column. Only when it fails (a bad cell, a
+    decimal comma, padded blanks) does the slow path strip, map ``,`` to ``.`` and locate the
+    first cell (by line, then column) that is not a number. Either way the first NaN, infinite
+    or negative value is then reported with its line and counter path.
+    """
+    names = [f"c{counter.index}" for counter in selected]
+    if not names:
+        return pl.DataFrame()
+    try:
+        values = raw.select(pl.col(n).cast(pl.Float64, strict=True) for n in names)
+    except pl.exceptions.PolarsError:
+        values = _parse_values_slowly(raw, selected, names, line_numbers, label)
+    finite = values.select(pl.all().is_finite().all()).row(0)
+    minimum = values.select(pl.all().min()).row(0)
+    if all(f is not False for f in finite) and all(m is None or m >= 0 for m in minimum):
+        return values
+    invalid = values.select(
+        (~pl.col(n).is_finite() | (pl.col(n) < 0)).fill_null(False).alias(n) for n in names
+    )
+    found = _first_flag(invalid)
+    assert found is not None
+    row, col = found
+    raise TraceFormatError(
+        f"value {raw.item(row, names[col])!r} is not a finite, non-negative number",
+        path=label,
+        line=int(line_numbers[row]),
+        column=selected[col].path,
+    )
+
+
+def _parse_values_slowly(
+    raw: pl.DataFrame,
+    selected: Sequence[Counter],
+    names: list[str],
+    line_numbers: np.ndarray,
+    label: str,
+) -> pl.DataFrame:
+    stripped = [pl.col(n).str.strip_chars() for n in names]
+    text = raw.select(
+        pl.when(s == "").then(None).otherwise(s).alias(n)
+        for s, n in zip(stripped, names, strict=True)
+    )
+    values = text.select(
+        pl.col(n).str.replace(",", ".", literal=True).cast(pl.Float64, strict=False) for n in names
+    )
+    both = pl.concat([text.rename(lambda n: f"t{n}"), values], how="horizontal")
+    not_number = both.select(
+        (pl.col(f"t{n}").is_not_null() & pl.col(n).is_null()).alias(n) for n in names
+    )
+    found = _first_flag(not_number)
+    if found is not None:
+        row, col = found
         raise TraceFormatError(
-            f"value {text[row]!r} is not a number",
+            f"value {text.item(row, col)!r} is not a number",
             path=label,
             line=int(line_numbers[row]),
-            column=counter.path,
-        )
-    invalid = (~values.is_finite() | (values < 0)).fill_null(False)
-    if invalid.any():
-        row = int(invalid.arg_max() or 0)
-        raise TraceFormatError(
-            f"value {text[row]!r} is not a finite, non-negative number",
-            path=label,
-            line=int(line_numbers[row]),
-            column=counter.path,
+            column=selected[col].path,
         )
     return values
 
@@ -427,6 +481,14 @@ def read_pdh(member: Member, options: ReadOptions, select: Callable[[Counter], b
     match = _HEADER_CELL.match(cells[0].strip())
     zone_name = match["zone"].strip() if match else None
     bias_min = int(match["bias"]) if match else None
+    if bias_min is not None and abs(bias_min) > MAX_BIAS_MIN:
+        raise TraceFormatError(
+            f"UTC bias {match['bias'] if match else ''} minutes is out of range; expected a "
+            f"Windows time-zone bias within ±{MAX_BIAS_MIN} minutes",
+            path=label,
+            line=1,
+            column=1,
+        )
     counters = [c for c in (parse_counter(i, cell) for i, cell in enumerate(cells)) if c]
     not_counters = len(cells) - 1 - len(counters)
     if not_counters:
@@ -490,10 +552,8 @@ def read_pdh(member: Member, options: ReadOptions, select: Callable[[Counter], b
                 line=int(line_numbers[row]),
                 column=1,
             )
-    columns = [timestamps.cast(pl.Datetime("us", "UTC")).alias("timestamp")]
-    for counter in selected:
-        name = f"c{counter.index}"
-        values = _parse_values(raw.get_column(name), counter, line_numbers, label)
-        columns.append(values.alias(name))
-    frame = _spread_duplicates(pl.DataFrame(columns), precision, label, problems)
+    values = _parse_values(raw, selected, line_numbers, label)
+    stamps = pl.DataFrame([timestamps.cast(pl.Datetime("us", "UTC")).alias("timestamp")])
+    frame = pl.concat([stamps, values], how="horizontal") if values.width else stamps
+    frame = _spread_duplicates(frame, precision, label, problems)
     return PdhTable(label, zone_name, bias_min, counters, selected, frame, problems, precision)

@@ -39,6 +39,7 @@ from pathlib import Path
 import polars as pl
 
 from capplan.errors import TraceFormatError
+from capplan.io.derived import require_finite_derived
 from capplan.io.files import Member, list_members
 from capplan.io.hostinfo import cpu_capacity, host_mem_mib
 from capplan.io.pdh import (
@@ -314,7 +315,8 @@ def read_perfmon(path: Path, options: ReadOptions) -> Trace:
         for host, by_role in by_host.items():
             hosts.add_host(table, host, by_role)
         problems.extend(hosts.problems[n_problems:])
-        ignored = [c for c in table.counters if c not in table.selected] + hosts.unused
+        selected = {c.index for c in table.selected}
+        ignored = [c for c in table.counters if c.index not in selected] + hosts.unused
         if ignored:
             problems.append(
                 Problem(
@@ -339,6 +341,7 @@ def read_perfmon(path: Path, options: ReadOptions) -> Trace:
             usage = usage.with_columns(pl.lit(None, pl.Float64).alias(name))
     inventory = pl.DataFrame(hosts.inventory, strict=False, infer_schema_length=None)
     inventory = inventory.unique(subset="vm_id", keep="first", maintain_order=True)
+    require_finite_derived(usage, USAGE_METRICS, label=str(path))
     return Trace.build(
         usage,
         inventory,

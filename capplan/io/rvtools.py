@@ -20,7 +20,7 @@ Canonical                         RVTools
                                   needs VMware Tools); else vInfo ``In Use MiB``/``MB``
 ``os_family``                     :func:`capplan.schema.classify_os` of vInfo "OS according
                                   to the VMware Tools", else "… the configuration file"
-``vlan_id``                       vNetwork ``Network`` (port group) of the VM's first NIC,
+``vlan_id``                       vNetwork ``Network`` (port group) of the VM's first row,
                                   when its name carries a VLAN number (``VLAN 120``,
                                   ``vlan-120``, ``VL120``); else empty
 ``current_host``                  vInfo ``Host``
@@ -30,15 +30,16 @@ Canonical                         RVTools
 
 Templates (``Template`` true, stored as the text ``'True'`` in many exports) are not VMs that
 run and are left out, reported with their count. ``Cluster`` is not a security zone and has no
-canonical column, so it is not kept (see the reader's report in the issue).
+canonical column, so it is not kept (a ``cluster`` inventory column would let placement respect
+vSphere clusters; not added here because the schema is shared).
 
 **Units.** RVTools labels its size columns "MB" up to 4.0 and "MiB" from 4.1 on; the values
 were binary mebibytes all along (the rename was cosmetic). Evidence: vInfo ``Memory`` holds the
-configured memory in MiB in every version (4096 for a 4 GiB VM, powers of two in the real
-sample), and the store-predict project's ADR-017 ("RVTools 'MB' Values Treated as MiB",
-fjacquet.github.io/store-predict) reports that RVTools documentation confirms the values are
-base-2 and that cross-checks against LiveOptics exports match without conversion. So both
-spellings are read as MiB, unconverted.
+configured memory in MiB in every version (4096 for a 4 GiB VM; the real sample holds
+512-131072, nearly all powers of two), and the store-predict project's ADR-017
+("RVTools 'MB' Values Treated as MiB", fjacquet.github.io/store-predict) reports that
+RVTools documentation confirms the values are base-2 and that cross-checks against LiveOptics
+exports match without conversion. So both spellings are read as MiB, unconverted.
 
 **Robustness.** The workbook is a zip archive: the zip-bomb guard of
 :func:`capplan.io.files.check_zip_archive` runs before openpyxl opens it. openpyxl runs in
@@ -55,6 +56,7 @@ import io
 import math
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +65,7 @@ from typing import IO, Any
 import polars as pl
 
 from capplan.errors import TraceFormatError
+from capplan.io.derived import require_finite_derived
 from capplan.io.files import Member, check_zip_archive, list_members
 from capplan.io.registry import ReadOptions, register_reader
 from capplan.io.trace import Problem, Trace
@@ -70,6 +73,8 @@ from capplan.schema import USAGE_SCHEMA, classify_os
 from capplan.units import MIB_PER_GIB
 
 SHEETS = ("vInfo", "vCPU", "vMemory", "vDisk", "vPartition", "vHost", "vNetwork")
+#: Largest vCPU count accepted (vSphere 8 allows 768 per VM; this only catches garbage).
+MAX_VCPUS = 65_536
 #: Consecutive empty rows after which a sheet is taken to have ended.
 MAX_EMPTY_RUN = 10_000
 _VLAN = re.compile(r"(?i)(?:^|[^a-z])(?:vlan|vl)[\s_\-#]*(\d{1,4})(?!\d)")
@@ -128,8 +133,8 @@ def _detect(members: list[Member]) -> float:
         check_zip_archive(path, member.label)
         with zipfile.ZipFile(path) as archive:
             workbook = archive.read("xl/workbook.xml")[:1_000_000]
-    except (TraceFormatError, KeyError, zipfile.BadZipFile, OSError):
-        return 0.0
+    except (TraceFormatError, KeyError, zipfile.BadZipFile, OSError, EOFError, zlib.error):
+        return 0.3  # an .xlsx zip that is damaged or unsafe: reading it says exactly why
     return 0.95 if b'name="vInfo"' in workbook else 0.3
 
 
@@ -540,9 +545,9 @@ def _read_book(book: _Workbook, problems: list[Problem]) -> pl.DataFrame:
             if wanted["memory"] is not None
             else mem_fallback.get(vm)
         )
-        if cpus is not None and cpus != int(cpus):
+        if cpus is not None and (cpus != int(cpus) or cpus > MAX_VCPUS):
             raise TraceFormatError(
-                f"sheet 'vInfo': CPUs {cpus!r} is not a whole number",
+                f"sheet 'vInfo': CPUs {cpus!r} is not a whole number of at most {MAX_VCPUS:,}",
                 path=label,
                 line=int(record["_row"]),
                 column=column_name("cpus"),
@@ -609,7 +614,10 @@ def _read_book(book: _Workbook, problems: list[Problem]) -> pl.DataFrame:
         raise TraceFormatError(
             f"sheet 'vInfo' lists only templates ({n_templates}); no VM to plan", path=label
         )
-    return pl.DataFrame(rows, strict=False, infer_schema_length=None)
+    frame = pl.DataFrame(rows, strict=False, infer_schema_length=None)
+    sizes = ["cpu_capacity_mhz", "mem_provisioned_mib", "disk_provisioned_gib", "disk_used_gib"]
+    require_finite_derived(frame, sizes, label=label)
+    return frame
 
 
 def _disk_value(
@@ -641,7 +649,8 @@ def _summarize(problems: list[Problem], label: str, **facts: Any) -> None:
         add(f"{facts['n_templates']} template(s) left out (Template = True)", facts["n_templates"])
     if facts["n_duplicates"]:
         add(
-            f"{facts['n_duplicates']} vInfo row(s) repeat a VM name; the first of each kept",
+            f"{facts['n_duplicates']} vInfo row(s) repeat a VM name; the first of each kept "
+            "(vDisk/vPartition rows of same-named VMs cannot be told apart and are summed)",
             facts["n_duplicates"],
         )
     if facts["n_unknown_power"]:

@@ -48,6 +48,7 @@ import polars as pl
 
 from capplan.errors import TraceFormatError
 from capplan.io.csvtools import parse_timestamps
+from capplan.io.derived import require_finite_derived
 from capplan.io.files import Member, decode_text, list_members
 from capplan.io.hostinfo import checked_timezone, cpu_capacity
 from capplan.io.registry import ReadOptions, register_reader
@@ -66,7 +67,7 @@ CPU_FIELDS_9 = (*KEYS, "%user", "%nice", "%system", "%iowait", "%steal", "%idle"
 CPU_FIELDS_10 = (*KEYS[:3], "CPU", *CPU_FIELDS_9[3:])
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}( UTC)?$|^\d{9,11}$")
 _RESTART = re.compile(r"^[^;]*;[^;]*;[^;]*;(LINUX-RESTART|COM )")
-_N_CPU = re.compile(r"\((\d+) CPU\)")
+_N_CPU = re.compile(r"\((\d{1,5}) CPU\)")
 #: %idle above this is a malformed row (sadf prints two decimals).
 MAX_PERCENT = 100.005
 
@@ -274,8 +275,17 @@ def _cpu_frame(
     busy = (PERCENT - pl.col("%idle")).clip(lower_bound=0.0)
     if "CPU" not in frame.columns:
         return frame.select("vm_id", "timestamp", busy.alias("busy_pct"), "interval")
-    cpu = pl.col("CPU").str.to_lowercase()
-    whole = cpu.is_in(["-1", "all"])
+    ids = frame.get_column("CPU").str.to_lowercase()
+    valid = ids.is_in(["-1", "all"]) | ids.str.contains(r"^\d{1,5}$")
+    if not bool(valid.fill_null(False).all()):
+        row = int((~valid.fill_null(False)).arg_max() or 0)
+        raise TraceFormatError(
+            f"CPU {ids[row]!r} is not -1, 'all' or a CPU number",
+            path=label,
+            line=numbers[row],
+            column="CPU",
+        )
+    whole = pl.col("CPU").str.to_lowercase().is_in(["-1", "all"])
     per_cpu = frame.filter(~whole)
     for host, count in per_cpu.group_by("vm_id").agg(pl.col("CPU").n_unique()).iter_rows():
         facts.n_cpus[str(host)] = int(count)
@@ -385,13 +395,14 @@ def _read_member(
     return frames
 
 
-def _dedupe(frame: pl.DataFrame, kind: str, problems: list[Problem]) -> pl.DataFrame:
+def _dedupe(frame: pl.DataFrame, kind: str, label: str, problems: list[Problem]) -> pl.DataFrame:
     repeated = frame.select(pl.struct("vm_id", "timestamp").is_duplicated()).to_series()
     n_repeated = int(repeated.sum())
     if n_repeated:
         problems.append(
             Problem(
                 f"{n_repeated} {kind} row(s) repeat a host's timestamp; the first of each kept",
+                path=label,
                 column="timestamp",
                 count=n_repeated,
             )
@@ -426,7 +437,7 @@ def read_sadf(path: Path, options: ReadOptions) -> Trace:
     for kind in ("cpu", "mem", "net", "io"):
         if kind not in by_kind:
             continue
-        frame = _dedupe(pl.concat(by_kind[kind], how="diagonal_relaxed"), kind, problems)
+        frame = _dedupe(pl.concat(by_kind[kind], how="diagonal_relaxed"), kind, str(path), problems)
         if kind == "cpu":
             intervals = frame.get_column("interval").filter(frame.get_column("interval") > 0)
             median = intervals.median() if not intervals.is_empty() else None
@@ -465,9 +476,12 @@ def read_sadf(path: Path, options: ReadOptions) -> Trace:
         if name not in merged.columns:
             merged = merged.with_columns(pl.lit(None, pl.Float64).alias(name))
     merged = merged.sort(["vm_id", "timestamp"], maintain_order=True)
+    inventory_frame = pl.DataFrame(inventory, strict=False, infer_schema_length=None)
+    require_finite_derived(merged, USAGE_METRICS, label=str(path))
+    require_finite_derived(inventory_frame, ["mem_provisioned_mib"], label=str(path))
     return Trace.build(
         merged,
-        pl.DataFrame(inventory, strict=False, infer_schema_length=None),
+        inventory_frame,
         format="sadf",
         sources=[m.label for m in members],
         problems=problems,

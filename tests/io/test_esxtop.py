@@ -29,7 +29,9 @@ def test_three_vms_map_per_vm() -> None:
     trace = read_trace(FIXTURE, options=ReadOptions(extra={"core_mhz": 2000}))
     usage = trace.usage.collect().sort("vm_id", "timestamp")
     assert usage.get_column("vm_id").unique(maintain_order=True).to_list() == [
-        "app01", "db01", "web01",
+        "app01",
+        "db01",
+        "web01",
     ]
     assert usage.get_column("timestamp").unique().sort().to_list() == [
         datetime(2024, 3, 12, 8, 15, s, tzinfo=UTC) for s in (2, 7, 12)
@@ -72,8 +74,15 @@ def test_default_core_speed_is_reported() -> None:
 
 @pytest.mark.parametrize(
     ("name", "is_vm"),
-    [("web01", True), ("system", False), ("idle", False), ("hostd.2098", False),
-     ("vpxa.12345", False), ("db-01.prod", True), ("", False)],
+    [
+        ("web01", True),
+        ("system", False),
+        ("idle", False),
+        ("hostd.2098", False),
+        ("vpxa.12345", False),
+        ("db-01.prod", True),
+        ("", False),
+    ],
 )
 def test_vm_groups(name: str, is_vm: bool) -> None:
     assert is_vm_group(name) is is_vm
@@ -96,7 +105,9 @@ def test_host_level_file_becomes_a_host_row(tmp_path: Path) -> None:
     assert usage.get_column("mem_active_mib").to_list() == [4000, 6000]
     row = trace.inventory.row(0, named=True)
     assert (row["n_vcpus"], row["cpu_capacity_mhz"], row["mem_provisioned_mib"]) == (
-        2, 6000, 32768,
+        2,
+        6000,
+        32768,
     )
     assert "no per-VM columns" in _messages(trace)
 
@@ -150,7 +161,7 @@ def test_real_host_sample_rows_spread_and_ranges() -> None:
     assert usage.get_column("cpu_demand_mhz").to_list() == pytest.approx(expected)
     mem = usage.get_column("mem_active_mib")
     assert mem.to_list() == [float(r[5]) + float(r[6]) for r in raw]  # Kernel + NonKernel
-    assert 2800 <= float(mem.min()) and float(mem.max()) <= 2900  # type: ignore[arg-type]
+    assert float(mem.min()) >= 2800 and float(mem.max()) <= 2900  # type: ignore[arg-type]
     inventory = trace.inventory.row(0, named=True)
     assert inventory["n_vcpus"] == 2 and inventory["cpu_capacity_mhz"] == 4000
     messages = _messages(trace)
@@ -167,3 +178,16 @@ def test_real_host_sample_inspects() -> None:
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert payload["format"] == "esxtop" and payload["n_vms"] == 1
+
+
+def test_resaved_minute_file_is_spread_within_each_minute() -> None:
+    path = FIXTURE.with_name("host_minutes_resaved.csv")
+    assert detect_format(path) == "esxtop"
+    trace = read_trace(path, options=ReadOptions(extra={"core_mhz": 1000}))
+    usage = trace.usage.collect()
+    start = datetime(2015, 3, 26, 22, 42, tzinfo=UTC)
+    offsets = [(t - start).total_seconds() for t in usage.get_column("timestamp").to_list()]
+    assert offsets == [0.0, 20.0, 40.0, 60.0, 90.0]  # 3 rows in 22:42, 2 rows in 22:43
+    # Mean % Util Time of both PCPUs × 2 PCPUs × 1,000 MHz.
+    assert usage.get_column("cpu_demand_mhz").to_list() == pytest.approx([600, 800, 200, 1400, 200])
+    assert usage.get_column("mem_active_mib").to_list() == [3000, 3001, 3002, 3004, 3005]

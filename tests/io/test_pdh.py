@@ -30,25 +30,45 @@ def _read(tmp_path: Path, text: str | bytes, **options: object):  # type: ignore
 @pytest.mark.parametrize(
     ("text", "host", "obj", "instance", "name"),
     [
-        ("\\\\WEB01\\Processor(_Total)\\% Processor Time", "WEB01", "Processor", "_Total",
-         "% Processor Time"),
+        (
+            "\\\\WEB01\\Processor(_Total)\\% Processor Time",
+            "WEB01",
+            "Processor",
+            "_Total",
+            "% Processor Time",
+        ),
         ("\\\\h\\Memory\\Available MBytes", "h", "Memory", None, "Available MBytes"),
-        ("\\\\h\\Virtual Disk(SQL02 (df09-1e74):scsi0:1)\\Reads/sec", "h", "Virtual Disk",
-         "SQL02 (df09-1e74):scsi0:1", "Reads/sec"),
-        ("\\\\esx.lab\\Network Port(vSwitch0:1:2:web)\\MBits Received/sec", "esx.lab",
-         "Network Port", "vSwitch0:1:2:web", "MBits Received/sec"),
+        (
+            "\\\\h\\Virtual Disk(SQL02 (df09-1e74):scsi0:1)\\Reads/sec",
+            "h",
+            "Virtual Disk",
+            "SQL02 (df09-1e74):scsi0:1",
+            "Reads/sec",
+        ),
+        (
+            "\\\\esx.lab\\Network Port(vSwitch0:1:2:web)\\MBits Received/sec",
+            "esx.lab",
+            "Network Port",
+            "vSwitch0:1:2:web",
+            "MBits Received/sec",
+        ),
     ],
 )
 def test_counter_paths_split(text: str, host: str, obj: str, instance: str, name: str) -> None:
     counter = parse_counter(3, text)
     assert counter is not None
     assert (counter.host, counter.object, counter.instance, counter.name) == (
-        host, obj, instance, name,
+        host,
+        obj,
+        instance,
+        name,
     )
     assert counter.index == 3
 
 
-@pytest.mark.parametrize("text", ["", "Memory\\Available", "\\\\\\x\\y", "\\\\host\\", "\\\\h\\obj"])
+@pytest.mark.parametrize(
+    "text", ["", "Memory\\Available", "\\\\\\x\\y", "\\\\host\\", "\\\\h\\obj"]
+)
 def test_non_paths_are_refused(text: str) -> None:
     assert parse_counter(1, text) is None
 
@@ -67,7 +87,10 @@ def test_bias_converts_local_time_to_utc(tmp_path: Path) -> None:
 
 
 def test_missing_bias_uses_local_timezone_and_says_so(tmp_path: Path) -> None:
-    text = '"(PDH-CSV 4.0) (RTZ 2 (","\\\\h\\Memory\\Available MBytes"\n"01/15/2021 12:00:00.000","5"\n'
+    text = (
+        '"(PDH-CSV 4.0) (RTZ 2 (","\\\\h\\Memory\\Available MBytes"\n'
+        '"01/15/2021 12:00:00.000","5"\n'
+    )
     table = _read(tmp_path, text, local_timezone="Europe/Moscow")
     assert table.bias_min is None
     assert table.frame.get_column("timestamp")[0] == datetime(2021, 1, 15, 9, 0, tzinfo=UTC)
@@ -113,7 +136,7 @@ def test_ragged_and_bad_time_lines_are_located(tmp_path: Path) -> None:
 
 
 def test_not_pdh_and_empty_are_refused(tmp_path: Path) -> None:
-    with pytest.raises(TraceFormatError, match="PDH-CSV 4.0"):
+    with pytest.raises(TraceFormatError, match=r"PDH-CSV 4\.0"):
         _read(tmp_path, "vm_id,timestamp\na,1\n")
     with pytest.raises(TraceFormatError, match="empty"):
         _read(tmp_path, "")
@@ -122,7 +145,7 @@ def test_not_pdh_and_empty_are_refused(tmp_path: Path) -> None:
 
 
 def test_minute_precision_rows_are_spread_in_file_order(tmp_path: Path) -> None:
-    rows = "".join(f'3/26/2015 22:42,{v}\n' for v in (1, 2, 3)) + "3/26/2015 22:43,4\n"
+    rows = "".join(f"3/26/2015 22:42,{v}\n" for v in (1, 2, 3)) + "3/26/2015 22:43,4\n"
     text = "(PDH-CSV 4.0) (UTC)(0),\\\\h\\Memory\\Kernel MBytes\n" + rows
     table = _read(tmp_path, text)
     assert table.precision_s == 60.0
@@ -167,7 +190,7 @@ def test_capacity_resolution_and_validation() -> None:
     assert host_mem_mib("h", ReadOptions(extra={"host_mem_mib": 16384})) == 16384.0
     assert host_mem_mib("h", ReadOptions()) is None
     for bad in ("fast", -1.0, float("nan"), True):
-        with pytest.raises(SpecError, match="extra.core_mhz"):
+        with pytest.raises(SpecError, match=r"extra\.core_mhz"):
             cpu_capacity("h", ReadOptions(extra={"core_mhz": bad}))
 
 
@@ -176,3 +199,14 @@ def test_frame_dtypes(tmp_path: Path) -> None:
     assert table.frame.schema == pl.Schema(
         {"timestamp": pl.Datetime("us", "UTC"), "c1": pl.Float64()}
     )
+
+
+def test_decimal_commas_and_padded_cells_parse(tmp_path: Path) -> None:
+    text = HEADER + '"01/01/2024 00:00:00.000","0,5"\n"01/01/2024 00:00:01.000"," 7 "\n'
+    assert _read(tmp_path, text).frame.get_column("c1").to_list() == [0.5, 7.0]
+
+
+def test_out_of_range_bias_is_refused(tmp_path: Path) -> None:
+    text = HEADER.replace("(UTC)(0)", "(X)(99999999999999999999)") + '"01/01/2024 00:00:00","1"\n'
+    with pytest.raises(TraceFormatError, match="out of range"):
+        _read(tmp_path, text)

@@ -47,7 +47,9 @@ def test_cpu_with_header_per_cpu_rows_and_restart() -> None:
 
 
 def test_all_activities_map_with_units() -> None:
-    trace = read_trace(FIXTURES / "activities.csv", options=ReadOptions(extra={"host_cpu_mhz": 4000}))
+    trace = read_trace(
+        FIXTURES / "activities.csv", options=ReadOptions(extra={"host_cpu_mhz": 4000})
+    )
     usage = trace.usage.collect()
     assert usage.height == 2
     first = usage.row(0, named=True)
@@ -128,12 +130,20 @@ def test_memory_without_kbactive_falls_back_and_says_so(tmp_path: Path) -> None:
     ("text", "line", "column", "expected"),
     [
         ("h;600;2021-09-07 00:10:11;0.1;0;0.1;0;0;abc\n", 1, "%idle", "not a number"),
-        ("h;600;2021-09-07 00:10:11;0.1;0;0.1;0;0;99\nh;600;2021-09-07 00:20:11;-1;0;0;0;0;99\n",
-         2, "%user", "non-negative"),
+        (
+            "h;600;2021-09-07 00:10:11;0.1;0;0.1;0;0;99\nh;600;2021-09-07 00:20:11;-1;0;0;0;0;99\n",
+            2,
+            "%user",
+            "non-negative",
+        ),
         ("h;600;2021-09-07 00:10:11;0.1;0;0.1;0;0;nan\n", 1, "%idle", "finite"),
         ("h;600;2021-09-07 00:10:11;0.1;0;0.1;0;0;101\n", 1, "%idle", "above 100"),
-        ("h;600;2021-09-07 00:10:11;0.1;0;0.1;0;0;99\nh;600;tomorrow;0;0;0;0;0;99\n",
-         2, "timestamp", "timestamp"),
+        (
+            "h;600;2021-09-07 00:10:11;0.1;0;0.1;0;0;99\nh;600;tomorrow;0;0;0;0;0;99\n",
+            2,
+            "timestamp",
+            "timestamp",
+        ),
         (";600;2021-09-07 00:10:11;0.1;0;0.1;0;0;99\n", 1, "hostname", "empty"),
     ],
 )
@@ -201,7 +211,7 @@ def test_real_sample_counts_span_and_units() -> None:
     expected = ((100 - idle) / 100 * 10_000).to_list()
     assert usage.get_column("cpu_demand_mhz").to_list() == pytest.approx(expected)
     demand = usage.get_column("cpu_demand_mhz")
-    assert 0 <= float(demand.min()) and float(demand.max()) <= 10_000  # type: ignore[arg-type]
+    assert float(demand.min()) >= 0 and float(demand.max()) <= 10_000  # type: ignore[arg-type]
     assert "assumed" not in _messages(trace)
 
 
@@ -213,3 +223,22 @@ def test_real_sample_inspects() -> None:
     payload = json.loads(result.stdout)
     assert payload["format"] == "sadf" and payload["n_vms"] == 1 and payload["step_s"] == 600
     assert any("MHz assumed" in p["message"] for p in payload["problems"])
+
+
+def test_garbage_cpu_ids_epochs_and_restart_counts(tmp_path: Path) -> None:
+    header = "# hostname;interval;timestamp;CPU;%user;%nice;%system;%iowait;%steal;%idle\n"
+    path = tmp_path / "g.csv"
+    path.write_text(header + "h;60;2024-01-01 00:01:00 UTC;abc;1;0;1;0;0;98\n")
+    with pytest.raises(TraceFormatError) as info:
+        read_trace(path, "sadf")
+    assert info.value.line == 2 and info.value.column == "CPU"
+    path.write_text("h;600;99999999999999999999;1;0;1;0;0;98\n")
+    with pytest.raises(TraceFormatError) as info:
+        read_trace(path, "sadf")
+    assert info.value.column == "timestamp"
+    path.write_text(
+        header + "h;-1;2024-01-01 00:00:00 UTC;LINUX-RESTART\t(99999999999 CPU)\n"
+        "h;60;2024-01-01 00:01:00 UTC;-1;1;0;1;0;0;98\n"
+    )
+    trace = read_trace(path, "sadf")
+    assert trace.inventory.row(0, named=True)["n_vcpus"] is None  # implausible count ignored

@@ -1,0 +1,138 @@
+"""The pipeline end to end on a small generated workload: studies, persistence, reports, Dask."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+from capplan.cli import app
+from capplan.commands.report import write_outputs
+from capplan.pipeline import StudyResult, run_study
+from capplan.spec.study import load_study
+
+DESCRIPTOR = """
+[synthetic]
+seed = 11
+n_vms = 24
+days = 1
+step_s = 900
+
+[synthetic.overrides]
+os_family_probs = [0.3, 0.7, 0.0, 0.0]
+"""
+
+STUDY = """
+name = "tiny"
+description = "pipeline test"
+
+[base]
+workload = "workload.toml"
+mode = "hw-assisted"
+buckets = 6
+headroom_frac = 0.2
+time_limit_s = 5
+workers = 1
+hosts = [{ model = "hpe-dl380-gen11" }]
+
+[axes]
+mem_overcommit_ratio = [1.0, 1.5]
+"""
+
+
+@pytest.fixture
+def study_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("CAPPLAN_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "workload.toml").write_text(DESCRIPTOR)
+    path = tmp_path / "study.toml"
+    path.write_text(STUDY)
+    return path
+
+
+def _figures(result: StudyResult) -> list[dict[str, object]]:
+    return [r.summary for r in result.results]
+
+
+def test_study_runs_saves_loads_and_reports(study_path: Path, tmp_path: Path) -> None:
+    stages: list[str] = []
+    result = run_study(load_study(study_path), progress=lambda label, frac: stages.append(label))
+    assert [r.solve["status"] for r in result.results] == ["optimal", "optimal"]
+    assert any(label.endswith(": emulate") for label in stages)
+    table = result.comparison()
+    assert table.height == 3
+    assert table["scenario"][0] == "today (unconsolidated)"
+    assert table["n_hosts"][1] >= table["n_hosts"][2]  # more over-commit never needs more hosts
+    for r in result.results:
+        assert r.series["cpu_util_frac"].shape[0] == r.placement.n_hosts
+        assert r.summary["energy_kwh_per_year"] > 0
+        assert 0 < r.summary["availability_frac_min"] <= 1
+    best, reason = result.recommended()
+    assert best is not None
+    assert f"{best.summary['n_hosts']} hosts instead of" in reason
+
+    back = StudyResult.load(result.save(tmp_path / "saved"))
+    assert back.comparison().equals(table)
+    assert _figures(back) == _figures(result)
+    assert (back.results[0].series["power_w"] == result.results[0].series["power_w"]).all()
+
+    outputs = write_outputs(result, tmp_path / "out" / "tiny.html")
+    html = Path(outputs["report"]).read_text()
+    for section in (
+        "Executive summary",
+        "Scenario comparison",
+        "Why this many hosts",
+        "Assumptions and sources",
+        "Data quality",
+    ):
+        assert section in html
+    assert "<script src=" not in html  # plotly.js is embedded: the file opens offline
+    assert html.count("Plotly.newPlot") >= 4
+    assert pl.read_csv(outputs["csv"][0]).height == 3
+    assert set(load_workbook(outputs["xlsx"]).sheetnames) >= {"comparison", "placement_000"}
+
+
+@pytest.mark.slow
+def test_local_dask_cluster_gives_the_same_results(study_path: Path) -> None:
+    study = load_study(study_path)
+    local = run_study(study)
+    distributed = run_study(study, workers=2)
+    assert [r.name for r in distributed.results] == [r.name for r in local.results]
+    assert _figures(distributed) == _figures(local)
+    assert distributed.comparison().equals(local.comparison())
+
+
+def test_report_command_json_and_formula_safe_tables(tmp_path: Path) -> None:
+    usage = ["vm_id,timestamp,cpu_demand_mhz,mem_active_mib"]
+    names = ['=HYPERLINK("http://evil")', "+cmd", "web-01", "@SUM(A1)"]
+    for step in range(8):
+        for i, name in enumerate(names):
+            quoted = '"' + name.replace('"', '""') + '"'
+            usage.append(f"{quoted},2024-01-01T{step:02d}:00:00Z,{500 + 100 * i},{2048}")
+    (tmp_path / "usage.csv").write_text("\n".join(usage) + "\n")
+    inventory = ["vm_id,n_vcpus,mem_provisioned_mib,os_family"]
+    inventory += ['"' + n.replace('"', '""') + '",2,4096,linux' for n in names]
+    (tmp_path / "inventory.csv").write_text("\n".join(inventory) + "\n")
+    study = STUDY.replace('workload = "workload.toml"', 'workload = "usage.csv"')
+    study = study.replace("[axes]\nmem_overcommit_ratio = [1.0, 1.5]", "")
+    (tmp_path / "study.toml").write_text(study)
+    out = tmp_path / "r.html"
+    result = CliRunner().invoke(
+        app, ["report", str(tmp_path / "study.toml"), "--out", str(out), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["n_scenarios"] == 1 and Path(payload["report"]).exists()
+    placement_csv = Path(payload["csv"][1]).read_text()
+    assert "'=HYPERLINK" in placement_csv and "'+cmd" in placement_csv
+    assert "\n=" not in placement_csv and "\n+" not in placement_csv
+
+
+def test_bad_study_is_one_clean_error(tmp_path: Path) -> None:
+    (tmp_path / "s.toml").write_text('name = "x"\n[base]\nworkload = "nope.csv"\nbuckets = 0\n')
+    result = CliRunner().invoke(app, ["report", str(tmp_path / "s.toml")])
+    assert result.exit_code == 2
+    assert "base.buckets" in result.output and "Traceback" not in result.output
