@@ -94,8 +94,17 @@ def read_csv_typed(
         )
     except (pl.exceptions.PolarsError, ValueError, OverflowError) as exc:
         _diagnose(
-            data, label, columns, schema, separator, has_header, skip_lines, null_values,
-            quote_char, first_data_line, exc,
+            data,
+            label,
+            columns,
+            schema,
+            separator,
+            has_header,
+            skip_lines,
+            null_values,
+            quote_char,
+            first_data_line,
+            exc,
         )
         raise AssertionError("unreachable") from exc
 
@@ -224,7 +233,9 @@ def parse_timestamps(
         except pl.exceptions.PolarsError:
             parsed = pl.Series(column, [None] * len(text), dtype=pl.Datetime("us"))
         if parsed.dtype == pl.Datetime("us"):
-            parsed = parsed.dt.replace_time_zone(time_zone, ambiguous="earliest", non_existent="null")
+            parsed = parsed.dt.replace_time_zone(
+                time_zone, ambiguous="earliest", non_existent="null"
+            )
         parsed = parsed.dt.convert_time_zone("UTC")
     bad = text.is_not_null() & parsed.is_null()
     if bad.any():
