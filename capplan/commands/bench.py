@@ -18,7 +18,16 @@ bench_app = typer.Typer(
 app.add_typer(bench_app, name="bench")
 
 #: Benchmark modules under capplan.bench; each registers its command on bench_app.
-BENCH_MODULES: tuple[str, ...] = ()
+BENCH_MODULES: tuple[str, ...] = (
+    "ingest",
+    "emulate",
+    "vbp",
+    "storage",
+    "cloudsim",
+    "tbpp",
+    "scale",
+    "studies",
+)
 
 for _module in BENCH_MODULES:
     importlib.import_module(f"capplan.bench.{_module}")
