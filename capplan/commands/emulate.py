@@ -1,0 +1,90 @@
+"""``capplan emulate``: replay a workload on a placement and print the hardware KPIs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from capplan.cli_app import app, console, print_json, user_errors
+from capplan.demand import load_workload
+from capplan.emulate.engine import emulate as run_emulation
+from capplan.placement import Placement
+from capplan.spec.catalog import load_catalog
+
+
+@app.command("emulate")
+@user_errors
+def emulate_command(
+    workload: Annotated[
+        list[str], typer.Option("--workload", help="Trace path(s), FORMAT:PATH or Parquet.")
+    ],
+    placement: Annotated[
+        Path, typer.Option("--placement", help="Placement CSV (vm_id,host_id,host_model).")
+    ],
+    catalog: Annotated[
+        Path | None, typer.Option("--catalog", help="Catalog folder (default: bundled models/).")
+    ] = None,
+    mode: Annotated[
+        str, typer.Option("--mode", help="Virtualization mode (a catalog modes entry).")
+    ] = "hw-assisted",
+    keep_empty_on: Annotated[
+        bool,
+        typer.Option(
+            "--keep-empty-on", help="Hosts without VMs idle at their 0 % power (default: off)."
+        ),
+    ] = False,
+    per_vm: Annotated[
+        bool, typer.Option("--per-vm", help="Also compute the per-VM mean degradation.")
+    ] = False,
+    json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Replay the demand on the placed hosts, SAN tiers and links; print the KPIs."""
+    cat = load_catalog(catalog)
+    plc = Placement.read_csv(placement)
+    wl = load_workload(workload if len(workload) > 1 else workload[0])
+    result = run_emulation(wl, plc, cat, mode, switch_off_empty=not keep_empty_on)
+    kpis = result.kpis(per_vm=per_vm)
+    if json:
+        print_json(kpis)
+        return
+    _print_human(kpis)
+
+
+def _fmt(value: Any, spec: str, unit: str = "") -> str:
+    return "n/a" if value is None else format(value, spec) + unit
+
+
+def _print_human(k: dict[str, Any]) -> None:
+    table = Table(title=f"Emulation ({k['mode']}): {k['n_vms']} VMs on {k['n_hosts_active']} hosts")
+    table.add_column("KPI")
+    table.add_column("value", justify="right")
+    rows = [
+        ("energy", _fmt(k["energy_kwh"], ",.1f", " kWh")),
+        ("mean power", _fmt(k["mean_power_w"], ",.0f", " W")),
+        (
+            "p95 / peak CPU utilization",
+            f"{_fmt(k['p95_cpu_util_frac'], '.1%')} / {_fmt(k['peak_cpu_util_frac'], '.1%')}",
+        ),
+        ("overloaded host-steps", _fmt(k["overloaded_host_steps"], ",d")),
+        ("SLATAH", _fmt(k["slatah_frac"], ".2%")),
+        ("PDM", _fmt(k["pdm_frac"], ".3%")),
+        ("paging volume", _fmt(k["paging_mib"], ",.0f", " MiB")),
+        ("storage p95 latency", _fmt(k["storage_p95_latency_ms"], ".2f", " ms")),
+        ("peak NIC load", _fmt(k["peak_nic_load_ratio"], ".1%")),
+        ("peak uplink load", _fmt(k["peak_uplink_load_ratio"], ".1%")),
+        ("incompatible VMs", _fmt(k["n_incompatible_vms"], ",d")),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    console.print(table)
+    for problem in k["compat_problems"]:
+        console.print(f"[yellow]compatibility:[/] {problem}", highlight=False)
+    for note in k["notes"]:
+        console.print(f"note: {note}", highlight=False)
+    if k["missing_metrics"]:
+        console.print(
+            "not replayed (metric absent): " + ", ".join(k["missing_metrics"]), highlight=False
+        )

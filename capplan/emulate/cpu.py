@@ -1,0 +1,123 @@
+"""CPU: demand under a virtualization mode against a host's normalized capacity.
+
+Units: demand and capacity in *normalized* MHz (MHz of the reference core the demand was
+measured on; a host's capacity is cores × base clock × perf_factor).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+F32 = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class CpuResult:
+    """CPU replay of every host.
+
+    Attributes
+    ----------
+    demand_mhz
+        Demand including the mode's overhead, float32 ``(n_hosts, n_steps)``.
+    util_frac
+        ``min(demand / capacity, 1)``, float32 ``(n_hosts, n_steps)``.
+    unmet_mhz
+        ``max(demand − capacity, 0)``: demand the host could not serve (contention).
+    overloaded_steps
+        Steps with unmet demand, per host, int64 ``(n_hosts,)``.
+    capacity_mhz
+        Normalized capacity per host, float64 ``(n_hosts,)``.
+    """
+
+    demand_mhz: F32
+    util_frac: F32
+    unmet_mhz: F32
+    overloaded_steps: npt.NDArray[np.int64]
+    capacity_mhz: npt.NDArray[np.float64]
+
+    def served_frac(self) -> F32:
+        """Share of demand served in each host-step: ``min(capacity / demand, 1)`` (1 if idle)."""
+        cap = self.capacity_mhz.astype(np.float32)[:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            frac = np.where(self.demand_mhz > cap, cap / self.demand_mhz, np.float32(1.0))
+        return frac.astype(np.float32)
+
+
+def cpu_replay(
+    host_demand_mhz: F32,
+    capacity_mhz: npt.ArrayLike,
+    *,
+    demand_multiplier: float = 1.0,
+) -> CpuResult:
+    """Replay CPU demand on hosts.
+
+    ``demand = native_demand × m`` with ``m = 1 / (1 − cpu_overhead_frac)``;
+    ``util = min(demand, capacity) / capacity``; ``unmet = demand − min(demand, capacity)``.
+
+    Parameters
+    ----------
+    host_demand_mhz
+        Native demand summed per host, float32 ``(n_hosts, n_steps)``; the array is kept
+        (scaled **in place** by ``demand_multiplier``) as the result's ``demand_mhz``.
+    capacity_mhz
+        Normalized capacity per host, ``(n_hosts,)``; must be > 0.
+    demand_multiplier
+        The mode's ``1 / (1 − cpu_overhead_frac)`` (1 when the caller already applied it).
+
+    Returns
+    -------
+    CpuResult
+    """
+    cap = np.asarray(capacity_mhz, dtype=np.float64)
+    demand = host_demand_mhz
+    if demand_multiplier != 1.0:
+        demand *= np.float32(demand_multiplier)
+    cap32 = cap.astype(np.float32)[:, None]
+    util = np.minimum(demand, cap32)
+    unmet = np.subtract(demand, util)
+    util *= (1.0 / cap).astype(np.float32)[:, None]
+    np.minimum(util, np.float32(1.0), out=util)
+    overloaded = np.count_nonzero(unmet, axis=1).astype(np.int64)
+    return CpuResult(demand, util, unmet, overloaded, cap)
+
+
+def ready_frac(
+    util_frac: npt.ArrayLike,
+    n_cores: npt.ArrayLike,
+    vcpus_per_core_ratio: npt.ArrayLike,
+) -> npt.NDArray[np.float64]:
+    """CPU-ready estimate: share of time a runnable vCPU waits for a core.
+
+    Each host is an M/M/c queue with ``c = n_cores`` servers at per-server utilization
+    ``ρ``. Sakasegawa's approximation of the mean wait gives ``Wq / S = ρ^(√(2(c+1)) − 1) /
+    (c (1 − ρ))``; the ready share is ``Wq / (Wq + S)``. Saturated steps (``ρ ≥ 1``) are
+    evaluated at ``ρ = 0.999``. Hosts whose vCPUs do not outnumber their cores
+    (``vcpus_per_core_ratio ≤ 1``) never queue: ready = 0.
+
+    Sakasegawa, H., "An approximation formula L_q ≈ α·ρ^β/(1−ρ)", Annals of the Institute of
+    Statistical Mathematics 29 (1977) 67–75.
+
+    Parameters
+    ----------
+    util_frac
+        ``(n_hosts, n_steps)`` utilization.
+    n_cores
+        Physical cores per host, ``(n_hosts,)``.
+    vcpus_per_core_ratio
+        Sum of the host's vCPUs over its cores, ``(n_hosts,)``.
+
+    Returns
+    -------
+    ndarray
+        float64 ``(n_hosts, n_steps)`` in [0, 1).
+    """
+    rho = np.clip(np.asarray(util_frac, dtype=np.float64), 0.0, 0.999)
+    c = np.maximum(np.asarray(n_cores, dtype=np.float64), 1.0)[:, None]
+    exponent = np.sqrt(2.0 * (c + 1.0)) - 1.0
+    wait = rho**exponent / (c * (1.0 - rho))
+    ready = wait / (1.0 + wait)
+    over = np.asarray(vcpus_per_core_ratio, dtype=np.float64)[:, None] > 1.0
+    return np.where(over, ready, 0.0)

@@ -1,0 +1,210 @@
+"""Key figures of an emulation (JSON-ready).
+
+Definitions (``A`` = active hosts: hosts with at least one VM; ``T`` = steps; ``Δt`` = step):
+
+- ``energy_kwh = Σ_h Σ_t P[h,t] · Δt``  (hosts that are off draw 0 W)
+- ``overloaded_host_steps`` = active host-steps with unmet CPU demand (demand > capacity)
+- ``slatah_frac = mean_{h∈A} (overloaded steps of h / T)``: SLA violation Time per Active
+  Host (Beloglazov & Buyya 2012; a host is "active" over the whole run when it holds VMs)
+- ``pdm_frac = Σ unserved CPU demand / Σ CPU demand``: performance degradation, here from
+  contention and memory paging (the static replay has no migrations); demand-weighted.
+  With ``per_vm=True`` also ``pdm_vm_mean_frac``, the unweighted mean over VMs of the share
+  of demand not served (Beloglazov's per-VM form).
+- ``slav = slatah_frac · pdm_frac`` (Beloglazov's combined SLA violation metric)
+- ``p95_cpu_util_frac``, ``peak_cpu_util_frac``, ``mean_cpu_util_frac`` over active
+  host-steps (exact order statistics, linear interpolation as ``numpy.percentile``)
+- ``paging_mib = Σ paging_mib_s · Δt``
+- per tier: latency percentiles over steps, peak load, SLO breach steps, capacity used
+- network: NIC and uplink load percentiles and peaks, VLANs per trunk against the limit
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from capplan.units import KWH_PER_WS
+
+if TYPE_CHECKING:
+    from capplan.emulate.engine import Emulation
+
+
+def _rows(array: npt.NDArray[np.float32], rows: npt.NDArray[np.intp]) -> npt.NDArray[Any]:
+    return array if len(rows) == array.shape[0] else array[rows]
+
+
+def _pct(array: npt.NDArray[Any], q: float) -> float | None:
+    if array.size == 0:
+        return None
+    return float(np.percentile(array, q))
+
+
+def _total(array: npt.NDArray[np.float32]) -> float:
+    """Sum in float64 over float32 row sums (pairwise within rows)."""
+    if array.size == 0:
+        return 0.0
+    return float(np.add.reduce(array, axis=-1).sum(dtype=np.float64))
+
+
+def compute(em: Emulation, *, per_vm: bool = False) -> dict[str, Any]:
+    """Compute every KPI of an emulation (definitions in the module docstring)."""
+    active = np.flatnonzero(em.vms_per_host > 0)
+    n_active = len(active)
+    steps = em.n_steps
+    out: dict[str, Any] = {
+        "mode": em.mode.name,
+        "n_vms": em.n_vms,
+        "n_hosts": em.n_hosts,
+        "n_hosts_active": n_active,
+        "n_hosts_on": int(np.count_nonzero(em.host_on)),
+        "n_steps": steps,
+        "step_s": em.step_s,
+        "energy_kwh": _total(em.power_w) * em.step_s * KWH_PER_WS,
+        "mean_power_w": _total(em.power_w) / steps if steps else 0.0,
+    }
+
+    cpu_keys = (
+        "overloaded_host_steps",
+        "overloaded_frac",
+        "slatah_frac",
+        "pdm_frac",
+        "slav",
+        "p95_cpu_util_frac",
+        "peak_cpu_util_frac",
+        "mean_cpu_util_frac",
+    )
+    if em.cpu is None or n_active == 0 or steps == 0:
+        out |= dict.fromkeys(cpu_keys)
+        if em.cpu is not None:
+            out |= {"overloaded_host_steps": 0, "slatah_frac": 0.0, "pdm_frac": 0.0}
+    else:
+        cpu = em.cpu
+        overloaded = cpu.overloaded_steps[active]
+        demand_total = _total(cpu.demand_mhz)
+        unserved = _total(cpu.unmet_mhz)
+        if em.memory is not None and len(em.memory.paging_rows):
+            rows = em.memory.paging_rows
+            served_cpu = cpu.demand_mhz[rows] - cpu.unmet_mhz[rows]
+            unserved += _total(served_cpu * em.memory.slowdown_frac[rows])
+        pdm = unserved / demand_total if demand_total > 0 else 0.0
+        slatah = float(np.mean(overloaded / steps))
+        util = _rows(cpu.util_frac, active)
+        out |= {
+            "overloaded_host_steps": int(overloaded.sum()),
+            "overloaded_frac": float(overloaded.sum()) / (n_active * steps),
+            "slatah_frac": slatah,
+            "pdm_frac": pdm,
+            "slav": slatah * pdm,
+            "p95_cpu_util_frac": _pct(util, 95),
+            "peak_cpu_util_frac": float(util.max()),
+            "mean_cpu_util_frac": _total(util) / util.size,
+        }
+    if per_vm:
+        share = em.vm_served_frac
+        demand_any = (
+            em._workload.mean["cpu_demand_mhz"].max(axis=1) > 0
+            if em.cpu is not None
+            else np.zeros(em.n_vms, dtype=bool)
+        )
+        out["pdm_vm_mean_frac"] = (
+            float(np.mean(1.0 - share[demand_any])) if demand_any.any() else 0.0
+        )
+
+    mem = em.memory
+    if mem is None:
+        out |= dict.fromkeys(
+            (
+                "paging_mib",
+                "peak_paging_mib_s",
+                "mem_overcommitted_host_steps",
+                "peak_balloon_mib",
+                "peak_swapped_mib",
+                "peak_mem_used_frac",
+            )
+        )
+    else:
+        rows = mem.reclaim_rows
+        reclaim = (mem.balloon_mib[rows] + mem.swapped_mib[rows]) if len(rows) else None
+        out |= {
+            "paging_mib": _total(mem.paging_mib_s) * em.step_s,
+            "peak_paging_mib_s": float(mem.paging_mib_s[rows].max()) if len(rows) else 0.0,
+            "mem_overcommitted_host_steps": (
+                int(np.count_nonzero(reclaim > 0)) if reclaim is not None else 0
+            ),
+            "peak_balloon_mib": float(mem.balloon_mib[rows].max()) if len(rows) else 0.0,
+            "peak_swapped_mib": float(mem.swapped_mib[rows].max()) if len(rows) else 0.0,
+            "peak_mem_used_frac": (
+                float((mem.demand_mib[active].max(axis=1) / mem.ram_mib[active]).max())
+                if n_active
+                else 0.0
+            ),
+        }
+
+    tiers: dict[str, Any] = {}
+    for name, tier in em.tiers.items():
+        tiers[name] = {
+            "p50_latency_ms": _pct(tier.latency_ms, 50),
+            "p95_latency_ms": _pct(tier.latency_ms, 95),
+            "p99_latency_ms": _pct(tier.latency_ms, 99),
+            "peak_load_ratio": float(tier.load_ratio.max()) if tier.load_ratio.size else 0.0,
+            "overloaded_steps": int(np.count_nonzero(tier.load_ratio >= 1.0)),
+            "slo_breach_steps": tier.slo_breach_steps,
+            "latency_slo_ms": tier.latency_slo_ms,
+            "capacity_used_frac": tier.capacity_used_frac,
+            "allocated_gib": tier.allocated_gib,
+            "provisioned_gib": tier.provisioned_gib,
+            "usable_gib": tier.usable_gib,
+        }
+    out["storage"] = tiers
+    p95s = [t["p95_latency_ms"] for t in tiers.values() if t["p95_latency_ms"] is not None]
+    out["storage_p95_latency_ms"] = max(p95s) if p95s else None
+    if em.path_util_frac is not None and n_active:
+        peak_path = float(_rows(em.path_util_frac, active).max())
+        out["peak_path_util_frac"] = peak_path
+        out["peak_path_util_after_failover_frac"] = peak_path * em.path_failover_multiplier
+    else:
+        out["peak_path_util_frac"] = None
+        out["peak_path_util_after_failover_frac"] = None
+
+    net = em.network
+    if net is None:
+        out |= dict.fromkeys(
+            (
+                "p95_nic_load_ratio",
+                "peak_nic_load_ratio",
+                "p95_uplink_load_ratio",
+                "peak_uplink_load_ratio",
+                "max_vlans_per_host_trunk",
+                "max_vlans_per_rack_trunk",
+                "n_trunks_over_vlan_limit",
+                "peak_vpn_mbps",
+            )
+        )
+    else:
+        nic = _rows(net.nic_load_ratio, active)
+        out |= {
+            "p95_nic_load_ratio": _pct(nic, 95) if n_active else None,
+            "peak_nic_load_ratio": float(nic.max()) if nic.size else None,
+            "p95_uplink_load_ratio": _pct(net.uplink_load_ratio, 95),
+            "peak_uplink_load_ratio": (
+                float(net.uplink_load_ratio.max()) if net.uplink_load_ratio.size else None
+            ),
+            "max_vlans_per_host_trunk": int(net.vlans_per_host.max(initial=0)),
+            "max_vlans_per_rack_trunk": int(net.vlans_per_rack.max(initial=0)),
+            "n_trunks_over_vlan_limit": int(
+                np.count_nonzero(net.vlans_per_host > em.n_vlans_usable)
+                + np.count_nonzero(net.vlans_per_rack > em.n_vlans_usable)
+            ),
+            "peak_vpn_mbps": float(net.vpn_mbps.max()) if net.vpn_mbps.size else 0.0,
+        }
+    out |= {
+        "net_latency_factor": em.mode.net_latency_factor,
+        "n_incompatible_vms": em.compat.n_incompatible_vms,
+        "n_unknown_os_vms": em.compat.n_unknown_os,
+        "compat_problems": list(em.compat.problems),
+        "missing_metrics": list(em.missing_metrics),
+        "notes": list(em.notes),
+    }
+    return out

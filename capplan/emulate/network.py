@@ -1,0 +1,187 @@
+"""Network: host NICs, top-of-rack uplinks, VLAN trunks and VPN tunnels.
+
+Units: Mbit/s. There is no VM-to-VM traffic matrix in a trace, so traffic is split by a
+published share: a VM sends ``east_west_frac`` of its traffic to other VMs of its VLAN
+(evenly over them) and the rest leaves the data center (north-south). VMs without a VLAN id
+form one untagged network. For VM ``v`` of VLAN ``g`` with ``n_g`` members:
+
+- share of its east-west peers on its own host ``ℓ_h = (n_{g,host} − 1) / (n_g − 1)``
+  (0 when it has no peer) and on its own rack ``ℓ_r = (n_{g,rack} − 1) / (n_g − 1)``
+- traffic through its host's NIC ``x · (1 − ew · ℓ_h)``
+- traffic through its rack's uplinks ``x · (1 − ew · ℓ_r)``
+- on the wire every full-size frame carries the Ethernet overhead (and the 802.1Q tag on a
+  trunk): ``wire = x · (MTU + overhead [+ tag]) / MTU``
+- utilization ``= max(tx, rx) · wire factor / (capacity · mode net_throughput_factor)``
+  (links are full duplex; the mode's virtual switch delivers that share of line rate)
+- VPN ``= vpn_frac · (1 − ew) · x · MTU / (MTU − VPN overhead)``
+
+Racks are consecutive blocks of ``hosts_per_tor`` hosts in placement order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from capplan.spec.catalog import Fabric
+
+F32 = npt.NDArray[np.float32]
+
+
+def rack_of_host(n_hosts: int, hosts_per_tor: int) -> npt.NDArray[np.int64]:
+    """Rack index of each host: consecutive blocks of ``hosts_per_tor``."""
+    return np.arange(n_hosts, dtype=np.int64) // max(hosts_per_tor, 1)
+
+
+def local_shares(
+    vlan_of_vm: npt.ArrayLike,
+    host_of_vm: npt.ArrayLike,
+    rack_of_vm: npt.ArrayLike,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Share of each VM's VLAN peers on its own host and on its own rack.
+
+    Parameters
+    ----------
+    vlan_of_vm
+        VLAN id per VM, int ``(n_vms,)``; any one value (e.g. −1) for "no VLAN".
+    host_of_vm, rack_of_vm
+        Host and rack index per VM.
+
+    Returns
+    -------
+    (host_share, rack_share)
+        float64 ``(n_vms,)`` in [0, 1]; 0 for a VM alone in its VLAN.
+    """
+    vlan = np.asarray(vlan_of_vm, dtype=np.int64)
+    host = np.asarray(host_of_vm, dtype=np.int64)
+    rack = np.asarray(rack_of_vm, dtype=np.int64)
+    if len(vlan) == 0:
+        empty = np.zeros(0, dtype=np.float64)
+        return empty, empty
+
+    def members(*keys: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        key = np.zeros(len(vlan), dtype=np.int64)
+        for part in keys:
+            _, dense = np.unique(part, return_inverse=True)
+            key = key * (int(dense.max()) + 1) + dense.ravel()
+        _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+        return counts[inverse.ravel()].astype(np.int64)
+
+    n_vlan = members(vlan)
+    peers = (n_vlan - 1).astype(np.float64)
+    safe = np.where(peers > 0, peers, 1.0)
+    host_share = np.where(peers > 0, (members(vlan, host) - 1) / safe, 0.0)
+    rack_share = np.where(peers > 0, (members(vlan, rack) - 1) / safe, 0.0)
+    return host_share, rack_share
+
+
+def traffic_weights(
+    host_share: npt.ArrayLike, rack_share: npt.ArrayLike, east_west_frac: float
+) -> npt.NDArray[np.float32]:
+    """Per-VM weights ``(2, n_vms)``: row 0 through the host NIC, row 1 through the uplinks."""
+    hs = np.asarray(host_share, dtype=np.float64)
+    rs = np.asarray(rack_share, dtype=np.float64)
+    return np.stack([1.0 - east_west_frac * hs, 1.0 - east_west_frac * rs]).astype(np.float32)
+
+
+def vlans_per_trunk(
+    vlan_of_vm: npt.ArrayLike, group_of_vm: npt.ArrayLike, n_groups: int
+) -> npt.NDArray[np.int64]:
+    """Distinct VLANs among the VMs of each host (or rack): what its trunk must carry."""
+    vlan = np.asarray(vlan_of_vm, dtype=np.int64)
+    group = np.asarray(group_of_vm, dtype=np.int64)
+    if len(vlan) == 0:
+        return np.zeros(n_groups, dtype=np.int64)
+    _, vlan_dense = np.unique(vlan, return_inverse=True)
+    n_vlans = int(vlan_dense.max()) + 1
+    pairs = np.unique(group * n_vlans + vlan_dense.ravel())
+    return np.bincount(pairs // n_vlans, minlength=n_groups).astype(np.int64)
+
+
+def rack_sum(host_values: F32, hosts_per_tor: int) -> F32:
+    """Sum ``(n_hosts, n_steps)`` rows over consecutive blocks of ``hosts_per_tor`` hosts."""
+    n_hosts, n_steps = host_values.shape
+    n_racks = -(-n_hosts // max(hosts_per_tor, 1))
+    padded_rows = n_racks * hosts_per_tor
+    if padded_rows != n_hosts:
+        pad = np.zeros((padded_rows - n_hosts, n_steps), dtype=host_values.dtype)
+        host_values = np.concatenate([host_values, pad])
+    return host_values.reshape(n_racks, hosts_per_tor, n_steps).sum(axis=1, dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class NetworkResult:
+    """Network replay.
+
+    Attributes
+    ----------
+    nic_tx_mbps, nic_rx_mbps
+        Payload traffic through each host's NICs, float32 ``(n_hosts, n_steps)``.
+    nic_load_ratio
+        ``max(tx, rx) · wire factor / (NIC capacity · mode factor)``, ``(n_hosts, n_steps)``.
+    uplink_load_ratio
+        The same for each rack's uplinks, ``(n_racks, n_steps)``.
+    vpn_mbps
+        Traffic through VPN tunnels (wire bits), float64 ``(n_steps,)``.
+    vlans_per_host, vlans_per_rack
+        Distinct VLANs each host / rack trunk carries.
+    wire_factor
+        Wire bits per payload bit used.
+    """
+
+    nic_tx_mbps: F32
+    nic_rx_mbps: F32
+    nic_load_ratio: F32
+    uplink_load_ratio: F32
+    vpn_mbps: npt.NDArray[np.float64]
+    vlans_per_host: npt.NDArray[np.int64]
+    vlans_per_rack: npt.NDArray[np.int64]
+    wire_factor: float
+
+
+def link_load_ratio(
+    tx_mbps: F32 | None,
+    rx_mbps: F32 | None,
+    capacity_mbps: npt.ArrayLike,
+    *,
+    wire_factor: float,
+    throughput_factor: float = 1.0,
+) -> F32:
+    """``max(tx, rx) · wire_factor / (capacity · throughput_factor)`` per row and step.
+
+    Parameters
+    ----------
+    tx_mbps, rx_mbps
+        Payload Mbit/s, ``(n_links, n_steps)``; either may be None (metric absent), not both.
+    capacity_mbps
+        Line rate per link row, ``(n_links,)`` (0 → infinite load when traffic is present).
+    wire_factor
+        Wire bits per payload bit.
+    throughput_factor
+        Share of line rate the (virtual) path delivers.
+    """
+    cap = np.asarray(capacity_mbps, dtype=np.float64) * throughput_factor / wire_factor
+    positive = cap > 0
+    inv = np.where(positive, 1.0 / np.where(positive, cap, 1.0), np.inf).astype(np.float32)
+    if tx_mbps is None and rx_mbps is None:
+        raise ValueError("link_load_ratio needs tx or rx traffic")
+    with np.errstate(invalid="ignore"):
+        if tx_mbps is None or rx_mbps is None:
+            present = tx_mbps if tx_mbps is not None else rx_mbps
+            assert present is not None
+            load = np.multiply(present, inv[:, None])
+        else:
+            load = np.maximum(tx_mbps, rx_mbps)
+            load *= inv[:, None]
+    if not positive.all():
+        # 0 traffic on a link without capacity: no load (0 × inf); any traffic: inf.
+        np.nan_to_num(load, copy=False, nan=0.0, posinf=np.inf)
+    return load
+
+
+def vpn_mbps(north_south_mbps: npt.ArrayLike, fabric: Fabric) -> npt.NDArray[np.float64]:
+    """Wire traffic of the VPN tunnels: ``vpn_frac · north-south · MTU / (MTU − overhead)``."""
+    ns = np.asarray(north_south_mbps, dtype=np.float64)
+    return fabric.vpn_frac * ns * fabric.vpn_factor

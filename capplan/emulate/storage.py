@@ -1,0 +1,206 @@
+"""Storage: SAN tier load, latency from a queueing model, capacity, multipath.
+
+Units: IOPS, MiB/s, ms, GiB. Per tier and step:
+
+- back-end IOPS ``= reads + write_penalty × writes`` (paging traffic included: half page-ins,
+  half page-outs, one I/O per page)
+- IOPS ceiling ``= min(tier max_iops, appliance max_iops) × mode io_iops_factor`` (the
+  virtualized I/O path delivers that share of native IOPS)
+- load ``ρ = max(back-end IOPS / IOPS ceiling, MiB/s / MiB/s ceiling)``
+- latency ``= base_latency / (1 − min(ρ, 0.99)) + appliance latency`` (M/M/1 response time
+  ``S / (1 − ρ)``; saturated steps are reported at 100 × the service time and counted as
+  overloaded)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from capplan.spec.catalog import SanDesign, SanTier
+from capplan.units import KIB_PER_MIB
+
+F64 = npt.NDArray[np.float64]
+
+#: Load at which the queueing model's latency is capped (100 × service time).
+RHO_CAP: Final = 0.99
+
+
+@dataclass(frozen=True)
+class TierResult:
+    """One tier's replay; arrays are float64 ``(n_steps,)``.
+
+    Attributes
+    ----------
+    name
+        Catalog tier name.
+    frontend_iops
+        I/O requests from the VMs (and paging) per second.
+    backend_iops
+        I/Os the drives serve (writes × write penalty).
+    mib_s
+        Throughput.
+    load_ratio
+        ``ρ``; above 1 the tier cannot keep up.
+    latency_ms
+        Mean response time.
+    latency_slo_ms
+        The design's latency objective.
+    usable_gib, allocated_gib, provisioned_gib
+        Capacity of the pool, capacity taken (used if thin provisioned, else provisioned,
+        plus snapshot overhead and swap files) and capacity promised to the VMs.
+    """
+
+    name: str
+    frontend_iops: F64
+    backend_iops: F64
+    mib_s: F64
+    load_ratio: F64
+    latency_ms: F64
+    latency_slo_ms: float
+    usable_gib: float
+    allocated_gib: float
+    provisioned_gib: float
+
+    @property
+    def util_frac(self) -> F64:
+        """``min(ρ, 1)``."""
+        return np.minimum(self.load_ratio, 1.0)
+
+    @property
+    def slo_breach_steps(self) -> int:
+        """Steps whose latency exceeds the objective."""
+        return int(np.count_nonzero(self.latency_ms > self.latency_slo_ms))
+
+    @property
+    def capacity_used_frac(self) -> float:
+        """Allocated over usable capacity (may exceed 1: the pool is too small)."""
+        return self.allocated_gib / self.usable_gib
+
+
+def tier_replay(
+    tier: SanTier,
+    design: SanDesign,
+    *,
+    read_iops: npt.ArrayLike,
+    write_iops: npt.ArrayLike,
+    read_mib_s: npt.ArrayLike,
+    write_mib_s: npt.ArrayLike,
+    paging_mib_s: npt.ArrayLike = 0.0,
+    page_size_kib: float = 4.0,
+    io_iops_factor: float = 1.0,
+    allocated_gib: float = 0.0,
+    provisioned_gib: float = 0.0,
+) -> TierResult:
+    """Replay the I/O of all VMs on one tier (formulas in the module docstring).
+
+    Parameters
+    ----------
+    tier, design
+        The tier and the SAN design (appliance, multipathing, SLO).
+    read_iops, write_iops, read_mib_s, write_mib_s
+        Totals over the VMs on this tier, ``(n_steps,)``.
+    paging_mib_s
+        Hypervisor swap traffic landing on this tier, ``(n_steps,)`` (0 if none).
+    page_size_kib
+        Size of one swap I/O.
+    io_iops_factor
+        The virtualization mode's IOPS factor.
+    allocated_gib, provisioned_gib
+        Capacity taken and promised (see :class:`TierResult`).
+
+    Returns
+    -------
+    TierResult
+    """
+    reads = np.asarray(read_iops, dtype=np.float64)
+    writes = np.asarray(write_iops, dtype=np.float64)
+    paging = np.asarray(paging_mib_s, dtype=np.float64)
+    paging_iops = paging * (KIB_PER_MIB / page_size_kib)
+    reads = reads + paging_iops / 2.0
+    writes = writes + paging_iops / 2.0
+    frontend = reads + writes
+    backend = reads + tier.write_penalty * writes
+    mib = np.asarray(read_mib_s, dtype=np.float64) + np.asarray(write_mib_s, dtype=np.float64)
+    mib = mib + paging
+    iops_ceiling = min(tier.max_iops, design.appliance_max_iops) * io_iops_factor
+    mib_ceiling = min(tier.max_mib_s, design.appliance_max_mib_s)
+    load = np.maximum(backend / iops_ceiling, mib / mib_ceiling)
+    latency = tier.base_latency_ms / (1.0 - np.minimum(load, RHO_CAP)) + design.added_latency_ms
+    shape = np.broadcast_shapes(frontend.shape, mib.shape)
+    return TierResult(
+        name=tier.name,
+        frontend_iops=np.broadcast_to(frontend, shape).copy(),
+        backend_iops=np.broadcast_to(backend, shape).copy(),
+        mib_s=np.broadcast_to(mib, shape).copy(),
+        load_ratio=np.broadcast_to(load, shape).copy(),
+        latency_ms=np.broadcast_to(latency, shape).copy(),
+        latency_slo_ms=design.latency_slo_ms,
+        usable_gib=tier.usable_gib,
+        allocated_gib=allocated_gib,
+        provisioned_gib=provisioned_gib,
+    )
+
+
+def path_util_frac(
+    host_mib_s: npt.NDArray[np.float32], design: SanDesign
+) -> npt.NDArray[np.float32]:
+    """Utilization of each host's storage paths in normal operation.
+
+    ``host MiB/s / (active paths × path speed)``; after one path fails the utilization is
+    this value × :func:`failover_multiplier`.
+
+    Parameters
+    ----------
+    host_mib_s
+        Storage throughput per host, float32 ``(n_hosts, n_steps)``.
+    design
+        The SAN design.
+
+    Returns
+    -------
+    ndarray
+        float32 ``(n_hosts, n_steps)`` (above 1: the paths are the bottleneck).
+    """
+    return np.multiply(
+        host_mib_s, np.float32(1.0 / (design.active_paths * design.path_speed_mib_s))
+    )
+
+
+def failover_multiplier(design: SanDesign) -> float:
+    """Factor on path utilization after one path fails (``inf`` if no path is left)."""
+    if design.failover_paths == 0:
+        return float("inf")
+    return design.active_paths / design.failover_paths
+
+
+def allocated_capacity_gib(
+    used_gib: npt.ArrayLike,
+    provisioned_gib: npt.ArrayLike,
+    design: SanDesign,
+) -> tuple[float, float]:
+    """Capacity a set of VM disks takes on its tier and the capacity promised to them.
+
+    Thin provisioning allocates what is used, thick what is provisioned; snapshots add
+    ``snapshot_overhead_frac`` of the used capacity.
+
+    Parameters
+    ----------
+    used_gib, provisioned_gib
+        Per VM, ``(n_vms,)``; a missing value (NaN) falls back to the other figure.
+
+    Returns
+    -------
+    (allocated_gib, provisioned_gib)
+    """
+    used = np.asarray(used_gib, dtype=np.float64)
+    prov = np.asarray(provisioned_gib, dtype=np.float64)
+    used_f = np.where(np.isnan(used), prov, used)
+    prov_f = np.where(np.isnan(prov), used, prov)
+    used_total = float(np.nansum(used_f))
+    prov_total = float(np.nansum(prov_f))
+    base = used_total if design.thin_provisioning else prov_total
+    return base + design.snapshot_overhead_frac * used_total, prov_total

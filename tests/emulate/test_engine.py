@@ -1,0 +1,202 @@
+"""The replay engine end to end: hand-worked KPIs, conservation, monotonicity, bounds, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import make_workload
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from capplan.emulate import emulate
+from capplan.errors import CapplanError, TraceFormatError
+from capplan.placement import Placement
+from capplan.spec.catalog import load_catalog
+from capplan.units import KWH_PER_WS
+
+CATALOG = load_catalog()
+X5670 = "ibm-x3550-m3-x5670"  # 12 cores × 2,933 MHz = 35,196 MHz; 66 W idle, 156 W at 50 %
+CAP = 35196.0
+
+
+def _hand_case(**kwargs):
+    wl = make_workload(
+        {"cpu_demand_mhz": [[8799, 17598], [8799, 17598], [0, 40000]]},
+        inventory={"os_family": ["linux", "linux", "linux"]},
+    )
+    placement = Placement.from_assignment(wl.vm_ids, [0, 0, 1], [X5670] * 3)
+    return emulate(wl, placement, CATALOG, "containers", **kwargs)
+
+
+def test_hand_worked_replay_and_kpis() -> None:
+    em = _hand_case()
+    np.testing.assert_allclose(em.cpu.util_frac, [[0.5, 1.0], [0.0, 1.0], [0.0, 0.0]])
+    np.testing.assert_allclose(em.cpu.unmet_mhz, [[0, 0], [0, 4804], [0, 0]])
+    np.testing.assert_allclose(em.power_w, [[156, 247], [66, 247], [0, 0]])
+    k = em.kpis(per_vm=True)
+    # Energy: (156 + 247 + 66 + 247) W × 300 s; the empty host is off.
+    assert k["energy_kwh"] == pytest.approx(716 * 300 * KWH_PER_WS)
+    assert k["overloaded_host_steps"] == 1
+    assert k["slatah_frac"] == pytest.approx((0 / 2 + 1 / 2) / 2)
+    assert k["pdm_frac"] == pytest.approx(4804 / (17598 + 35196 + 40000))
+    assert k["slav"] == pytest.approx(k["slatah_frac"] * k["pdm_frac"])
+    assert k["p95_cpu_util_frac"] == pytest.approx(1.0)
+    assert k["peak_cpu_util_frac"] == 1.0
+    assert k["paging_mib"] is None and "mem_active_mib" in k["missing_metrics"]
+    # vm2 got 35,196 of 40,000 MHz in step 1 and nothing was asked in step 0.
+    np.testing.assert_allclose(em.vm_served_frac, [1.0, 1.0, CAP / 40000], rtol=1e-6)
+    assert k["pdm_vm_mean_frac"] == pytest.approx((1 - CAP / 40000) / 3, rel=1e-5)
+
+
+def test_empty_hosts_idle_when_kept_on() -> None:
+    em = _hand_case(switch_off_empty=False)
+    np.testing.assert_allclose(em.power_w[2], [66, 66])
+    assert em.kpis()["energy_kwh"] == pytest.approx((716 + 132) * 300 * KWH_PER_WS)
+
+
+def test_placement_rows_are_matched_by_vm_id() -> None:
+    wl = make_workload({"cpu_demand_mhz": [[100.0], [200.0], [400.0]]})
+    ordered = Placement.from_assignment(wl.vm_ids, [0, 1, 1], [X5670] * 2)
+    shuffled = Placement.from_assignment(wl.vm_ids[::-1], [1, 1, 0], [X5670] * 2)
+    a = emulate(wl, ordered, CATALOG).cpu.demand_mhz
+    b = emulate(wl, shuffled, CATALOG).cpu.demand_mhz
+    np.testing.assert_array_equal(a, b)
+
+
+def test_errors_name_what_is_wrong() -> None:
+    wl = make_workload({"cpu_demand_mhz": [[1.0], [2.0]]})
+    with pytest.raises(CapplanError, match=r"'no-such-box'.*valid:"):
+        emulate(wl, Placement.from_assignment(wl.vm_ids, [0, 0], ["no-such-box"]), CATALOG)
+    partial = Placement.from_assignment(wl.vm_ids[:1], [0], [X5670])
+    with pytest.raises(TraceFormatError, match=r"no row in the placement.*vm001"):
+        emulate(wl, partial, CATALOG)
+    with pytest.raises(CapplanError, match="unknown virtualization mode"):
+        emulate(wl, Placement.from_assignment(wl.vm_ids, [0, 0], [X5670]), CATALOG, "kvm")
+
+
+def _full_workload(rng: np.random.Generator, n_vms: int, n_steps: int, scale: float = 1.0):
+    def arr(level: float) -> np.ndarray:
+        return (rng.gamma(2.0, level / 2, (n_vms, n_steps)) * scale).astype(np.float32)
+
+    return {
+        "cpu_demand_mhz": arr(6000),
+        "mem_active_mib": arr(3000),
+        "disk_read_iops": arr(300),
+        "disk_write_iops": arr(100),
+        "disk_read_mib_s": arr(20),
+        "disk_write_mib_s": arr(5),
+        "net_tx_mbps": arr(200),
+        "net_rx_mbps": arr(150),
+    }
+
+
+def _inventory(n_vms: int, rng: np.random.Generator) -> dict[str, list[object]]:
+    return {
+        "n_vcpus": rng.integers(1, 9, n_vms).tolist(),
+        "mem_provisioned_mib": rng.integers(2048, 8192, n_vms).astype(float).tolist(),
+        "disk_provisioned_gib": [100.0] * n_vms,
+        "disk_used_gib": [40.0] * n_vms,
+        "os_family": ["linux"] * n_vms,
+        "vlan_id": rng.integers(1, 4, n_vms).tolist(),
+    }
+
+
+def test_all_subsystems_conserve_demand() -> None:
+    rng = np.random.default_rng(7)
+    n_vms, n_steps, n_hosts = 12, 6, 4
+    metrics = _full_workload(rng, n_vms, n_steps)
+    wl = make_workload(metrics, inventory=_inventory(n_vms, rng))
+    hosts = rng.integers(0, n_hosts, n_vms)
+    em = emulate(wl, Placement.from_assignment(wl.vm_ids, hosts, [X5670] * n_hosts), CATALOG)
+    mult = CATALOG.mode("hw-assisted").cpu_demand_multiplier
+    np.testing.assert_allclose(
+        em.cpu.demand_mhz.sum(axis=0), metrics["cpu_demand_mhz"].sum(axis=0) * mult, rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        em.host_storage_mib_s.sum(axis=0),
+        (metrics["disk_read_mib_s"] + metrics["disk_write_mib_s"]).sum(axis=0),
+        rtol=1e-5,
+    )
+    tier = em.tiers["ssd"]
+    paging_iops = em.memory.paging_mib_s.sum(axis=0) * 256
+    np.testing.assert_allclose(
+        tier.frontend_iops,
+        (metrics["disk_read_iops"] + metrics["disk_write_iops"]).sum(axis=0) + paging_iops,
+        rtol=1e-4,
+    )
+    # NIC traffic never exceeds what the VMs send; what stays on a host is local traffic.
+    assert np.all(em.network.nic_tx_mbps.sum(axis=0) <= metrics["net_tx_mbps"].sum(axis=0) + 1e-2)
+    k = em.kpis()
+    for key in (
+        "energy_kwh",
+        "slatah_frac",
+        "pdm_frac",
+        "overloaded_host_steps",
+        "paging_mib",
+        "p95_cpu_util_frac",
+        "storage_p95_latency_ms",
+        "peak_nic_load_ratio",
+        "peak_uplink_load_ratio",
+        "max_vlans_per_host_trunk",
+    ):
+        assert k[key] is not None, key
+    assert k["storage"]["ssd"]["capacity_used_frac"] > 0
+    assert k["missing_metrics"] == []
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), scale=st.floats(1.0, 3.0))
+def test_more_demand_never_lowers_power_or_latency(seed: int, scale: float) -> None:
+    rng = np.random.default_rng(seed)
+    n_vms, n_steps, n_hosts = 8, 5, 3
+    base = _full_workload(rng, n_vms, n_steps)
+    inventory = _inventory(n_vms, rng)
+    hosts = rng.integers(0, n_hosts, n_vms)
+    placement = Placement.from_assignment(
+        [f"vm{i:03d}" for i in range(n_vms)], hosts, [X5670] * n_hosts
+    )
+    low = emulate(make_workload(base, inventory=inventory), placement, CATALOG)
+    more = {m: (v * np.float32(scale)).astype(np.float32) for m, v in base.items()}
+    high = emulate(make_workload(more, inventory=inventory), placement, CATALOG)
+    assert np.all(high.power_w >= low.power_w - 1e-3)
+    assert np.all(high.tiers["ssd"].latency_ms >= low.tiers["ssd"].latency_ms - 1e-9)
+    assert np.all(high.memory.paging_mib_s >= low.memory.paging_mib_s - 1e-3)
+    # Bounds: utilization in [0, 1]; power between idle and max on hosts that are on.
+    on = low.host_on
+    assert np.all((low.cpu.util_frac >= 0) & (low.cpu.util_frac <= 1))
+    assert np.all(low.power_w[on] >= 66 - 1e-3) and np.all(low.power_w[on] <= 247 + 1e-3)
+    assert np.all(low.power_w[~on] == 0)
+    served = low.served_frac()
+    assert np.all((served >= 0) & (served <= 1))
+
+
+def test_missing_cpu_means_idle_power_and_a_note() -> None:
+    wl = make_workload({"mem_active_mib": [[100.0, 100.0]]})
+    em = emulate(wl, Placement.from_assignment(wl.vm_ids, [0], [X5670]), CATALOG)
+    assert em.cpu is None and np.all(em.power_w == 66)
+    k = em.kpis()
+    assert k["pdm_frac"] is None and any("0 % CPU" in n for n in k["notes"])
+    assert any("mem_provisioned_mib" in n for n in k["notes"])
+
+
+def test_real_planetlab_day_on_cloudsim_hosts(shared_path) -> None:
+    from capplan.demand import load_workload
+
+    day = shared_path("data", "planetlab", "20110303")
+    wl = load_workload(f"planetlab:{day}")
+    n_hosts = 800  # CloudSim's PlanetLab example: half HP ML110 G4, half G5
+    models = ["hp-proliant-ml110-g4", "hp-proliant-ml110-g5"] * (n_hosts // 2)
+    hosts = np.arange(wl.n_vms) % n_hosts
+    em = emulate(wl, Placement.from_assignment(wl.vm_ids, hosts, models), CATALOG, "hw-assisted")
+    k = em.kpis()
+    hours = wl.n_steps * wl.step_s / 3600
+    idle_kwh = (86 + 93.7) / 2 * n_hosts * hours / 1000
+    max_kwh = (117 + 135) / 2 * n_hosts * hours / 1000
+    assert idle_kwh < k["energy_kwh"] < max_kwh
+    mult = CATALOG.mode("hw-assisted").cpu_demand_multiplier
+    np.testing.assert_allclose(
+        em.cpu.demand_mhz.sum(dtype=np.float64),
+        wl.mean["cpu_demand_mhz"].sum(dtype=np.float64) * mult,
+        rtol=1e-5,
+    )
+    assert 0 <= k["slatah_frac"] <= 1 and 0 <= k["pdm_frac"] <= 1

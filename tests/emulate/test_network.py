@@ -1,0 +1,54 @@
+"""Network: VLAN locality, trunks, rack sums and link load."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from capplan.emulate.network import (
+    link_load_ratio,
+    local_shares,
+    rack_of_host,
+    rack_sum,
+    traffic_weights,
+    vlans_per_trunk,
+    vpn_mbps,
+)
+from capplan.spec.catalog import load_catalog
+
+
+def test_local_shares_hand_worked() -> None:
+    # VLAN 10: vm0, vm1 on host 0 (rack 0) and vm2 on host 1 (rack 0); VLAN 20: vm3 alone.
+    vlan = np.array([10, 10, 10, 20])
+    host = np.array([0, 0, 1, 2])
+    rack = np.array([0, 0, 0, 1])
+    hs, rs = local_shares(vlan, host, rack)
+    np.testing.assert_allclose(hs, [0.5, 0.5, 0.0, 0.0])
+    np.testing.assert_allclose(rs, [1.0, 1.0, 1.0, 0.0])
+    w = traffic_weights(hs, rs, east_west_frac=0.8)
+    np.testing.assert_allclose(w[0], [0.6, 0.6, 1.0, 1.0])  # through the NIC
+    np.testing.assert_allclose(w[1], [0.2, 0.2, 0.2, 1.0])  # through the uplinks
+
+
+def test_trunks_and_racks() -> None:
+    assert vlans_per_trunk([1, 2, 2, 3], [0, 0, 0, 1], 3).tolist() == [2, 1, 0]
+    assert rack_of_host(5, 2).tolist() == [0, 0, 1, 1, 2]
+    host = np.arange(10, dtype=np.float32).reshape(5, 2)
+    np.testing.assert_array_equal(rack_sum(host, 2), [[2, 4], [10, 12], [8, 9]])
+
+
+def test_link_load_hand_worked() -> None:
+    tx = np.array([[500.0], [0.0]], dtype=np.float32)
+    rx = np.array([[200.0], [0.0]], dtype=np.float32)
+    # 500 Mbit/s payload × 1538/1500 on a 1,000 Mbit/s link at 50 % of line rate.
+    load = link_load_ratio(tx, rx, [1000.0, 0.0], wire_factor=1538 / 1500, throughput_factor=0.5)
+    assert load[0, 0] == pytest.approx(500 * 1538 / 1500 / 500)
+    assert load[1, 0] == 0.0  # no capacity and no traffic
+
+
+def test_vpn_overhead() -> None:
+    fabric = load_catalog().fabric
+    import dataclasses
+
+    vpn = dataclasses.replace(fabric, vpn_frac=0.5, vpn_overhead_bytes=57, mtu_bytes=1500)
+    assert vpn_mbps([100.0], vpn)[0] == pytest.approx(50 * 1500 / 1443)

@@ -1,0 +1,124 @@
+"""Storage: tier queueing latency, write penalty, paging I/O, appliances, capacity, paths."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from capplan.emulate.storage import (
+    allocated_capacity_gib,
+    failover_multiplier,
+    path_util_frac,
+    tier_replay,
+)
+from capplan.spec.catalog import load_catalog
+
+CATALOG = load_catalog()
+TIER = dataclasses.replace(
+    CATALOG.tier("hdd-15k"),
+    max_iops=1000.0,
+    max_mib_s=100.0,
+    base_latency_ms=5.0,
+    write_penalty=2.0,
+)
+SAN = CATALOG.san
+
+
+def test_hand_worked_queueing() -> None:
+    # 300 reads + 100 writes → back-end 300 + 2·100 = 500 IOPS of 1,000 → ρ = 0.5,
+    # latency = 5 / (1 − 0.5) = 10 ms.
+    r = tier_replay(
+        TIER, SAN, read_iops=[300.0], write_iops=[100.0], read_mib_s=[10.0], write_mib_s=[10.0]
+    )
+    assert r.backend_iops[0] == pytest.approx(500) and r.frontend_iops[0] == pytest.approx(400)
+    assert r.load_ratio[0] == pytest.approx(0.5)
+    assert r.latency_ms[0] == pytest.approx(10.0)
+    # The mode's IOPS factor halves the ceiling: ρ = 1 → latency capped at 100 × service time.
+    half = tier_replay(
+        TIER,
+        SAN,
+        read_iops=[300.0],
+        write_iops=[100.0],
+        read_mib_s=[0.0],
+        write_mib_s=[0.0],
+        io_iops_factor=0.5,
+    )
+    assert half.load_ratio[0] == pytest.approx(1.0)
+    assert half.latency_ms[0] == pytest.approx(500.0)
+    assert half.slo_breach_steps == 1
+
+
+def test_paging_traffic_lands_as_io() -> None:
+    # 4 MiB/s of 4 KiB pages = 1,024 IOPS: 512 reads + 512 writes (×2) = 1,536 back-end.
+    r = tier_replay(
+        TIER,
+        SAN,
+        read_iops=[0.0],
+        write_iops=[0.0],
+        read_mib_s=[0.0],
+        write_mib_s=[0.0],
+        paging_mib_s=[4.0],
+        page_size_kib=4.0,
+    )
+    assert r.backend_iops[0] == pytest.approx(1536.0)
+    assert r.mib_s[0] == pytest.approx(4.0)
+
+
+def test_appliances() -> None:
+    inband = dataclasses.replace(
+        SAN,
+        appliance="in-band",
+        appliance_max_iops=250.0,
+        appliance_latency_ms=0.5,
+        appliance_mirrored=False,
+    )
+    r = tier_replay(
+        TIER, inband, read_iops=[100.0], write_iops=[0.0], read_mib_s=[0.0], write_mib_s=[0.0]
+    )
+    assert r.load_ratio[0] == pytest.approx(0.4)  # the appliance is the ceiling
+    assert r.latency_ms[0] == pytest.approx(5 / 0.6 + 0.5)
+    assert inband.single_point_of_failure
+    oob = dataclasses.replace(
+        SAN, appliance="out-of-band", metadata_latency_ms=2.0, metadata_lookup_frac=0.1
+    )
+    assert oob.added_latency_ms == pytest.approx(0.2) and oob.needs_host_driver
+
+
+def test_capacity_thin_thick_and_snapshots() -> None:
+    used, prov = [10.0, np.nan], [40.0, 20.0]
+    thin = dataclasses.replace(SAN, thin_provisioning=True, snapshot_overhead_frac=0.1)
+    # used: 10 + 20 (missing → provisioned) = 30; snapshots + 3 → 33; promised 60.
+    assert allocated_capacity_gib(used, prov, thin) == pytest.approx((33.0, 60.0))
+    thick = dataclasses.replace(SAN, thin_provisioning=False, snapshot_overhead_frac=0.0)
+    assert allocated_capacity_gib(used, prov, thick) == pytest.approx((60.0, 60.0))
+
+
+def test_multipath_failover() -> None:
+    aa = dataclasses.replace(
+        SAN, multipath_paths=2, multipath_mode="active-active", path_speed_mib_s=100.0
+    )
+    util = path_util_frac(np.array([[100.0]], dtype=np.float32), aa)
+    assert util[0, 0] == pytest.approx(0.5) and failover_multiplier(aa) == 2.0
+    ap = dataclasses.replace(aa, multipath_mode="active-passive")
+    assert path_util_frac(np.array([[100.0]], dtype=np.float32), ap)[0, 0] == pytest.approx(1.0)
+    assert failover_multiplier(ap) == 1.0
+    single = dataclasses.replace(aa, multipath_paths=1)
+    assert failover_multiplier(single) == float("inf")
+
+
+@settings(max_examples=40, deadline=None)
+@given(reads=st.floats(0, 3000), more=st.floats(0, 3000), writes=st.floats(0, 500))
+def test_more_io_never_lowers_latency(reads: float, more: float, writes: float) -> None:
+    def latency(r: float) -> float:
+        return float(
+            tier_replay(
+                TIER, SAN, read_iops=[r], write_iops=[writes], read_mib_s=[0.0], write_mib_s=[0.0]
+            ).latency_ms[0]
+        )
+
+    assert latency(reads + more) >= latency(reads) - 1e-9
+    assert latency(reads) >= TIER.base_latency_ms
