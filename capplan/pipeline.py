@@ -414,7 +414,7 @@ def _summary(
     storage: dict[str, Any],
 ) -> dict[str, Any]:
     pools = storage.get("pools") or []
-    risks = [p.get("runout_prob") for p in pools if p.get("runout_prob") is not None]
+    risks = [p.get("p_run_out_frac") for p in pools if p.get("p_run_out_frac") is not None]
     n_hosts = solve.get("n_hosts") or 0
     return {
         "status": solve.get("status"),
