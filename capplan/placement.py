@@ -149,7 +149,9 @@ class Placement:
             row = int(dup.arg_max() or 0)
             raise TraceFormatError(
                 f"VM {frame['vm_id'][row]!r} is placed more than once",
-                path=path, line=2 + row, column="vm_id",
+                path=path,
+                line=2 + row,
+                column="vm_id",
             )
         hosts = frame.select("host_id", "host_model").unique(maintain_order=True)
         clash = hosts.get_column("host_id").is_duplicated()
@@ -164,6 +166,8 @@ class Placement:
             (lookup[h] for h in frame.get_column("host_id").to_list()), dtype=np.int64
         )
         return cls.from_assignment(
-            frame.get_column("vm_id").to_list(), host_of_vm,
-            hosts.get_column("host_model").to_list(), host_ids,
+            frame.get_column("vm_id").to_list(),
+            host_of_vm,
+            hosts.get_column("host_model").to_list(),
+            host_ids,
         )

@@ -22,8 +22,17 @@ def test_inspect_json_has_required_keys(tmp_path: Path) -> None:
     result = runner.invoke(app, ["inspect", str(path), "--json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
-    for key in ("format", "n_vms", "n_steps", "step_s", "start", "end", "metrics",
-                "quality_frac", "problems"):
+    for key in (
+        "format",
+        "n_vms",
+        "n_steps",
+        "step_s",
+        "start",
+        "end",
+        "metrics",
+        "quality_frac",
+        "problems",
+    ):
         assert key in payload
     assert payload["n_vms"] == 2 and payload["n_steps"] == 2 and payload["step_s"] == 300
 

@@ -61,15 +61,17 @@ def _inventory_summary(trace: Trace) -> dict[str, object]:
     }
 
 
-def inspect_paths(paths: list[str], fmt: str | None = None, step_s: int | None = None,
-                  *, quiet: bool = True) -> dict[str, object]:
+def inspect_paths(
+    paths: list[str], fmt: str | None = None, step_s: int | None = None, *, quiet: bool = True
+) -> dict[str, object]:
     """Read paths and return the inspection summary (see ``capplan inspect --json``)."""
     trace = _read_with_progress(paths, fmt, quiet)
     if trace.is_inventory_only:
         return _inventory_summary(trace)
     summary = build_workload(trace, step_s=step_s).summary()
     summary["inventory_columns_known"] = [
-        name for name in trace.inventory.columns
+        name
+        for name in trace.inventory.columns
         if trace.inventory.get_column(name).null_count() < trace.inventory.height
     ]
     return summary
@@ -77,8 +79,9 @@ def inspect_paths(paths: list[str], fmt: str | None = None, step_s: int | None =
 
 @app.command()
 @user_errors
-def inspect(paths: PathsArg, format: FormatOpt = None, step: StepOpt = None,
-            json: JsonOpt = False) -> None:
+def inspect(
+    paths: PathsArg, format: FormatOpt = None, step: StepOpt = None, json: JsonOpt = False
+) -> None:
     """Detect the format of traces and print what they hold and every problem found."""
     summary = inspect_paths(paths, format, step, quiet=json)
     if json:

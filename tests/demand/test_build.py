@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -19,7 +20,8 @@ T0 = 1_700_000_000
 
 def _trace(rows: list[tuple[str, int, float]], inventory: pl.DataFrame | None = None) -> Trace:
     frame = pl.DataFrame(
-        rows, schema={"vm_id": pl.String, "t": pl.Int64, "cpu_demand_mhz": pl.Float64},
+        rows,
+        schema={"vm_id": pl.String, "t": pl.Int64, "cpu_demand_mhz": pl.Float64},
         orient="row",
     ).with_columns((pl.col("t") * 1_000_000).cast(pl.Datetime("us", "UTC")).alias("timestamp"))
     return Trace.build(frame.drop("t"), inventory, format="test", sources=["mem"])
@@ -86,7 +88,7 @@ def test_inventory_aligned_and_empty_trace_rejected() -> None:
         build_workload(_trace(rows), step_s=0)
 
 
-def test_save_load_round_trip(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_save_load_round_trip(tmp_path: Path) -> None:
     rows = [("a", T0 + 60 * k, float(k)) for k in range(20)]
     w = build_workload(_trace(rows), step_s=300)
     loaded = type(w).load(w.save(tmp_path / "w"))
