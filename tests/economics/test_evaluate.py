@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from typing import Any
 
@@ -79,10 +80,14 @@ def test_report_has_required_keys_and_hand_worked_energy(catalog) -> None:  # ty
     # The DL380 Gen11 curve is linear from 201 W idle to 689 W: two busy hosts + one idle spare.
     host_w = 2 * (201 + (689 - 201) * util) + 201
     assert report["n_hosts"] == 3 and report["n_spare_hosts"] == 1
-    # The SAN tier has no published W/TiB, so storage adds nothing (said in the notes).
-    assert any("W/TiB" in note for note in report["notes"])
-    assert report["power_w_mean"] == pytest.approx(host_w, rel=1e-5)
-    assert report["energy_kwh_per_year"] == pytest.approx(host_w * HOURS_PER_YEAR / 1000, rel=1e-5)
+    # SAN: 100 + 50 + 30 GiB used on the default tier (one VM has no disk size), at its W/TiB.
+    tier = catalog.tier(catalog.san.default_tier)
+    storage_w = 180.0 / 1024.0 * tier.watts_per_tib
+    assert report["baseline"]["storage_power_w"] == pytest.approx(storage_w, abs=1e-3)
+    assert report["power_w_mean"] == pytest.approx(host_w + storage_w, rel=1e-5)
+    assert report["energy_kwh_per_year"] == pytest.approx(
+        (host_w + storage_w) * HOURS_PER_YEAR / 1000, rel=1e-5
+    )
     assert report["facility_energy_kwh_per_year"] == pytest.approx(
         report["energy_kwh_per_year"] * 1.58, rel=1e-6
     )
@@ -94,11 +99,30 @@ def test_report_has_required_keys_and_hand_worked_energy(catalog) -> None:  # ty
     # Windows on one host: Standard for 1 VM on 112 cores = 7 × 1,069, amortized 5/5.
     assert report["tco_breakdown"]["guest_os_licences"] == pytest.approx(7 * 1069)
     assert report["tco_breakdown"]["migration"] == pytest.approx(4 * 20 * 42.51)
-    # Unpriced SAN capacity is reported missing, not counted as zero.
-    assert "storage_hardware" in report["tco_missing"]
+    # SAN capacity at the tier's price per GiB, depreciated over 5/4 of its life.
+    storage_usd = 180.0 * tier.price_usd_per_gib
+    assert report["tco_breakdown"]["storage_hardware"] == pytest.approx(storage_usd * 5 / 4)
+    assert report["tco_missing"] == []
+    # Categories are rounded to 3 decimals each in the report, the total once.
     assert report["tco_usd"] == pytest.approx(
-        sum(v for v in report["tco_breakdown"].values() if v is not None), rel=1e-9
+        sum(v for v in report["tco_breakdown"].values() if v is not None), abs=0.01
     )
+    # An unpriced SAN tier is reported missing, not counted as zero (W/TiB said in the notes).
+    unpriced = dataclasses.replace(
+        catalog,
+        san_tiers={
+            **catalog.san_tiers,
+            tier.name: dataclasses.replace(
+                tier, price_usd_per_gib=float("nan"), watts_per_tib=float("nan")
+            ),
+        },
+    )
+    bare = economics_report(
+        wl, _placement(wl), unpriced, settings, "hw-assisted", emulation_replay(unpriced)
+    )
+    assert "storage_hardware" in bare["tco_missing"]
+    assert any("W/TiB" in note for note in bare["notes"])
+    assert bare["power_w_mean"] == pytest.approx(host_w, rel=1e-5)
 
 
 def test_baseline_says_which_rule_it_used(catalog) -> None:  # type: ignore[no-untyped-def]

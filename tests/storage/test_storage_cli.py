@@ -142,9 +142,16 @@ def test_used_history_changes_the_basis(files: tuple[Path, Path], tmp_path: Path
 
 def test_errors_are_one_clean_line(files: tuple[Path, Path], tmp_path: Path) -> None:
     usage, inventory = files
-    no_price = runner.invoke(
-        app, ["storage-plan", "--workload", str(usage), "--workload", str(inventory)]
+    # A catalog tier without a published price (the bundled tiers all have one).
+    unpriced = tmp_path / "unpriced"
+    unpriced.mkdir()
+    (unpriced / "tiers.toml").write_text(
+        'extends = "bundled"\n[san_tiers.nl-sas]\nmedia = "nl-sas"\nusable_gib = 1000.0\n'
+        "max_iops = 100.0\nmax_mib_s = 100.0\nbase_latency_ms = 10.0\nwrite_penalty = 4\n"
+        'source = ["pool-assumption"]\n'
     )
+    args = ["--workload", str(usage), "--workload", str(inventory), "--catalog", str(unpriced)]
+    no_price = runner.invoke(app, ["storage-plan", *args])
     assert no_price.exit_code == 2 and "no price per GiB" in no_price.output
     assert "Traceback" not in no_price.output
     code, payload = run(files, "--ratio", "0.5")

@@ -272,7 +272,9 @@ def test_tighter_ratios_never_lower_cost(seed: int, ratios: list[float]) -> None
 
 
 def test_missing_prices_are_not_invented() -> None:
-    spec = default_spec(CATALOG)
+    priced = default_spec(CATALOG)
+    nan = float("nan")
+    spec = replace(priced, pools=tuple(replace(p, price_usd_per_gib=nan) for p in priced.pools))
     wl = workload([100.0], [40.0])
     with pytest.raises(CapplanError, match="not available: no price per GiB"):
         plan_storage(
