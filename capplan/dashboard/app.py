@@ -1,0 +1,59 @@
+"""``create_app()``: the Dash app of the capplan dashboard.
+
+All state lives in the workspace on disk and in the browser (session cookie, stores); the app
+object holds only its settings, so several workers (gunicorn) can serve the same workspace.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dash
+import diskcache
+from dash import DiskcacheManager
+
+from capplan.dashboard import callbacks
+from capplan.dashboard.pages import shell
+from capplan.dashboard.services import Services
+from capplan.dashboard.sessions import TokenSigner, current_session_id, install
+from capplan.dashboard.settings import Settings
+
+#: Headroom of the HTTP request limit over the upload limit (base64 is 4/3 of the bytes,
+#: plus the JSON around it); the exact limit is checked in the browser and in the callback.
+REQUEST_OVERHEAD_RATIO = 1.4
+REQUEST_OVERHEAD_BYTES = 1_000_000
+
+
+def create_app(settings: Settings | None = None, **overrides: object) -> dash.Dash:
+    """Build the dashboard.
+
+    Parameters
+    ----------
+    settings
+        Settings; by default read from ``CAPPLAN_*`` environment variables (see
+        :mod:`capplan.dashboard.settings`), with ``overrides`` (``workspace=...``) applied.
+    """
+    settings = settings or Settings.from_env(**overrides)
+    services = Services(settings)
+    secret = settings.secret_key or services.workspace.secret_key()
+    signer = TokenSigner(secret)
+    manager = DiskcacheManager(diskcache.Cache(str(services.workspace.jobs_dir)))
+    app = dash.Dash(
+        __name__,
+        title="capplan dashboard",
+        assets_folder=str(Path(__file__).parent / "assets"),
+        suppress_callback_exceptions=True,
+        background_callback_manager=manager,
+        serve_locally=True,
+    )
+    install(app.server, secret)
+    app.server.config["MAX_CONTENT_LENGTH"] = int(
+        settings.max_upload_bytes * REQUEST_OVERHEAD_RATIO + REQUEST_OVERHEAD_BYTES
+    )
+
+    def serve_layout() -> object:
+        return shell.layout(signer.token(current_session_id()), settings.max_upload_bytes)
+
+    app.layout = serve_layout
+    callbacks.register(app, services, signer)
+    return app

@@ -1,0 +1,103 @@
+"""Results page: the content of each tab (figures from :mod:`capplan.viz`) and downloads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+from dash import ALL, Input, Output, State, dcc
+
+from capplan.dashboard.callbacks.common import guarded
+from capplan.dashboard.callbacks.routing import RUN_PATH
+from capplan.dashboard.pages import common, results
+from capplan.dashboard.services import Services
+from capplan.dashboard.sessions import TokenSigner
+from capplan.errors import CapplanError
+from capplan.viz import results as result_figures
+
+#: Metrics drawn as bars under the comparison table: (summary key, label).
+COMPARISON_BARS = (
+    ("n_hosts", "hosts"),
+    ("cost_usd", "TCO (USD)"),
+    ("energy_kwh_per_year", "energy (kWh/year)"),
+)
+
+
+def run_id_of(pathname: str | None) -> str:
+    """The run id in a ``/run/<id>`` path."""
+    match = RUN_PATH.match(pathname or "")
+    if not match:
+        raise CapplanError(f"{pathname!r} is not the page of a run")
+    return match.group(1)
+
+
+def tab_content(
+    services: Services, session_id: str, run_id: str, tab: str, scenario: str | None
+) -> tuple[Any, dict[str, str]]:
+    """The content of one tab and the scenario picker's style (shown on per-scenario tabs)."""
+    study = services.result(session_id, run_id)
+    picker = {"display": "block" if tab in results.SCENARIO_TABS else "none"}
+    if tab == "overview":
+        best, why = study.recommended()
+        notes = services.ingest_notes(session_id, run_id)
+        return results.overview(study, best, why, notes), picker
+    if tab == "comparison":
+        rows, labels = services.comparison(study)
+        bars = [result_figures.comparison(study, key, label) for key, label in COMPARISON_BARS]
+        return results.comparison(rows, labels, result_figures.pareto(study), bars), picker
+    by_name = {r.name: r for r in study.results}
+    if scenario not in by_name:
+        raise CapplanError(f"no scenario {scenario!r} in run {run_id}")
+    result = by_name[scenario]
+    if tab == "consolidation":
+        return results.consolidation(result, result_figures.utilization(result)), picker
+    if tab == "storage":
+        return results.storage(result, result_figures.pool_forecasts(result)), picker
+    if tab == "network":
+        return results.network(result, result_figures.links(result)), picker
+    if tab == "power":
+        return (
+            results.power_cost(result, result_figures.power(result), result_figures.cost(result)),
+            picker,
+        )
+    if tab == "availability":
+        return results.availability(result), picker
+    raise CapplanError(f"unknown tab {tab!r}")
+
+
+def download(services: Services, session_id: str, run_id: str, kind: str) -> dict[str, Any]:
+    """The ``dcc.Download`` payload of one file of a run."""
+    path, mime = services.download(session_id, run_id, kind)
+    return dict(dcc.send_file(str(path), filename=f"{run_id}-{path.name}", type=mime))
+
+
+def register(app: dash.Dash, services: Services, signer: TokenSigner) -> None:
+    """Wire the results tabs and the download buttons."""
+
+    @app.callback(
+        Output("result-content", "children"),
+        Output("scenario-picker", "style"),
+        Input("result-tabs", "value"),
+        Input("result-scenario", "value"),
+        State("url", "pathname"),
+        State("session-token", "data"),
+    )
+    @guarded(lambda message, exc: (common.error_box(message), dash.no_update))
+    def on_tab(tab: str, scenario: str | None, pathname: str, token: str) -> Any:
+        return tab_content(services, signer.session_id(token), run_id_of(pathname), tab, scenario)
+
+    @app.callback(
+        Output("result-download", "data"),
+        Output("download-message", "children"),
+        Input({"type": "download", "kind": ALL}, "n_clicks"),
+        State("url", "pathname"),
+        State("session-token", "data"),
+        prevent_initial_call=True,
+    )
+    @guarded(lambda message, exc: (dash.no_update, common.error_box(message)))
+    def on_download(clicks: list[int | None], pathname: str, token: str) -> Any:
+        trigger = dash.ctx.triggered_id
+        if not trigger or not any(clicks):
+            raise dash.exceptions.PreventUpdate
+        sid = signer.session_id(token)
+        return download(services, sid, run_id_of(pathname), trigger["kind"]), ""

@@ -1,0 +1,117 @@
+"""Routing: the page for the URL (``/``, ``/setup``, ``/runs``, ``/run/<id>``)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import Any
+from urllib.parse import parse_qs
+
+import dash
+from dash import Input, Output, State, html
+
+from capplan.dashboard.callbacks.common import guarded
+from capplan.dashboard.pages import common, results, runs, setup, upload
+from capplan.dashboard.services import Services
+from capplan.dashboard.sessions import TokenSigner
+from capplan.dashboard.studyfile import DATASET_PREFIX
+from capplan.dashboard.workspace import NotFoundError
+
+RUN_PATH = re.compile(r"^/run/([^/]+)/?$")
+
+
+def render(
+    services: Services, session_id: str, pathname: str | None, search: str | None
+) -> tuple[Any, str | None]:
+    """The page for a path, and the run this tab should follow (a live run it shows).
+
+    Raises
+    ------
+    CapplanError
+        Shown in the page by the registered callback.
+    """
+    path = pathname or "/"
+    if path in ("/", "/upload"):
+        page = upload.layout(
+            services.datasets(session_id), services.formats(), services.settings.max_upload_bytes
+        )
+        return page, None
+    if path == "/setup":
+        form = services.default_form(session_id)
+        wanted = parse_qs((search or "").lstrip("?")).get("dataset", [None])[0]
+        if wanted:
+            dataset = services.dataset(session_id, wanted)
+            form = replace(form, workload=f"{DATASET_PREFIX}{dataset.id}")
+        page = setup.layout(
+            form,
+            services.datasets(session_id),
+            services.mode_names(),
+            services.host_table(session_id),
+        )
+        return page, None
+    if path == "/runs":
+        return runs.layout(services.runs(session_id)), None
+    match = RUN_PATH.match(path)
+    if match:
+        try:
+            record = services.run(session_id, match.group(1))
+        except NotFoundError:
+            return not_found(path), None
+        if record.status == "done":
+            study = services.result(session_id, record.id)
+            best, _ = study.recommended()
+            names = [r.name for r in study.results]
+            chosen = best.name if best is not None else (names[0] if names else None)
+            return results.layout(record, names, chosen), None
+        return results.pending(record), record.id if record.live else None
+    return not_found(path), None
+
+
+def not_found(path: str) -> html.Div:
+    """The page for an unknown path or a run of another session."""
+    return html.Div(
+        [
+            html.H2("Not found"),
+            common.error_box(
+                f"{path}: there is no such page or run in this browser session. Runs can only "
+                "be opened from the browser session that made them."
+            ),
+        ]
+    )
+
+
+def register(app: dash.Dash, services: Services, signer: TokenSigner) -> None:
+    """Wire :func:`render` to the URL, and re-render a run's page when its run ends."""
+
+    @app.callback(
+        Output("page", "children"),
+        Output("run-follow", "data", allow_duplicate=True),
+        Input("url", "pathname"),
+        State("url", "search"),
+        State("session-token", "data"),
+        State("run-follow", "data"),
+        prevent_initial_call="initial_duplicate",
+    )
+    @guarded(lambda message, exc: (common.error_box(message), dash.no_update))
+    def route(pathname: str | None, search: str | None, token: str, following: str | None) -> Any:
+        page, follow = render(services, signer.session_id(token), pathname, search)
+        # Setting the followed run again would restart its background job (and kill the
+        # worker the first job started), so only a new value is written.
+        return page, follow if follow and follow != following else dash.no_update
+
+    # A separate callback: the run's end comes from the background callback that ``route``
+    # started, and Dash does not trigger a callback again from its own chain.
+    @app.callback(
+        Output("page", "children", allow_duplicate=True),
+        Input("run-done", "data"),
+        State("url", "pathname"),
+        State("url", "search"),
+        State("session-token", "data"),
+        prevent_initial_call=True,
+    )
+    @guarded(lambda message, exc: common.error_box(message))
+    def on_run_end(done: Any, pathname: str | None, search: str | None, token: str) -> Any:
+        run_id = (done or {}).get("run_id")
+        if not run_id or pathname not in (f"/run/{run_id}", "/runs"):
+            raise dash.exceptions.PreventUpdate
+        return render(services, signer.session_id(token), pathname, search)[0]

@@ -1,0 +1,467 @@
+"""The page of one run (``/run/<id>``): progress while it runs, then its results in tabs.
+
+Every builder takes result data and ready-made figures (drawn by the callback with
+:mod:`capplan.viz`) and returns components; nothing here computes or reads files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import plotly.graph_objects as go
+from dash import dcc, html
+
+from capplan.dashboard.pages.common import error_box, fmt, fmt_as, key_values, kind_of, table, when
+from capplan.dashboard.workspace import RunRecord
+
+TABS: tuple[tuple[str, str], ...] = (
+    ("overview", "Overview"),
+    ("consolidation", "Consolidation"),
+    ("storage", "Storage"),
+    ("network", "Network"),
+    ("power", "Power & cost"),
+    ("availability", "Availability"),
+    ("comparison", "Comparison"),
+)
+#: Tabs about one scenario (they show the scenario picker).
+SCENARIO_TABS = ("consolidation", "storage", "network", "power", "availability")
+DOWNLOAD_BUTTONS: tuple[tuple[str, str], ...] = (
+    ("report", "HTML report"),
+    ("placements", "Placements (CSV)"),
+    ("comparison", "Comparison (CSV)"),
+    ("tables", "Tables (XLSX)"),
+    ("study", "Study file (TOML)"),
+)
+
+
+def _header(record: RunRecord) -> html.Div:
+    return html.Div(
+        [
+            html.H2(record.name, id="run-name"),
+            html.Div(
+                f"run {record.id} · {record.n_scenarios} scenario(s) · started "
+                f"{when(record.created_s)} · {record.status}",
+                className="muted",
+                id="run-status",
+            ),
+        ]
+    )
+
+
+def pending(record: RunRecord) -> html.Div:
+    """A run that is not done: its state, and why it ended if it failed."""
+    if record.live:
+        done = f"{record.progress_frac:.0%}" + (
+            f", {record.progress_text}" if record.progress_text else ""
+        )
+        body: Any = html.P(
+            f"The study is {record.status} ({done}). The bar at the top follows it; this page "
+            "shows the results when it ends. You may leave: the run goes on and stays listed "
+            "under Runs.",
+            id="run-pending",
+        )
+    else:
+        body = error_box(
+            f"The run ended {record.status}: {record.message or 'no results'}", box_id="run-failed"
+        )
+    return html.Div([_header(record), html.Div(body, className="card")])
+
+
+def layout(record: RunRecord, scenarios: Sequence[str], chosen: str | None) -> html.Div:
+    """A finished run: downloads, tabs, the scenario picker (``chosen`` first) and the tab
+    content area."""
+    return html.Div(
+        [
+            _header(record),
+            html.Div(
+                [
+                    html.Strong("Download: "),
+                    *[
+                        html.Button(
+                            label, id={"type": "download", "kind": kind}, className="secondary"
+                        )
+                        for kind, label in DOWNLOAD_BUTTONS
+                    ],
+                    dcc.Download(id="result-download"),
+                    html.Span(id="download-message"),
+                ],
+                className="card",
+            ),
+            dcc.Tabs(
+                id="result-tabs",
+                value="overview",
+                children=[dcc.Tab(label=label, value=value) for value, label in TABS],
+            ),
+            html.Div(
+                [
+                    html.Label("Scenario: ", htmlFor="result-scenario"),
+                    dcc.Dropdown(
+                        id="result-scenario",
+                        options=[{"label": n, "value": n} for n in scenarios],
+                        value=chosen,
+                        clearable=False,
+                        style={"minWidth": "420px"},
+                    ),
+                ],
+                id="scenario-picker",
+                className="card",
+                style={"display": "none"},
+            ),
+            dcc.Loading(html.Div(id="result-content"), type="dot"),
+        ],
+        id="results-page",
+    )
+
+
+def graph(figure: go.Figure | None, graph_id: str, missing: str) -> Any:
+    """A graph, or a note saying why there is none."""
+    if figure is None:
+        return html.P(missing, className="muted")
+    return dcc.Graph(figure=figure, id=graph_id, config={"displaylogo": False})
+
+
+def _tile(label: str, value: str, delta: str = "") -> html.Div:
+    return html.Div(
+        [
+            html.Div(label, className="label"),
+            html.Div(value, className="value"),
+            html.Div(delta, className="delta"),
+        ],
+        className="tile",
+    )
+
+
+def _usd(value: Any) -> str:
+    return "—" if value is None else f"${float(value):,.0f}"
+
+
+def _avail(value: Any) -> str:
+    return "—" if value is None else f"{float(value) * 100:.4f} %"
+
+
+def overview(
+    study: Any, best: Any, why: str, ingest_notes: Sequence[Mapping[str, Any]] = ()
+) -> html.Div:
+    """Before/after tiles, the recommendation (``best``, or None) and ``why``, per-scenario
+    status, and data quality: the problems found at upload (``ingest_notes``) and those of
+    reading the workload for the run."""
+    base = study.baseline
+    after = best.summary if best is not None else {}
+    tiles = html.Div(
+        [
+            _tile(
+                "hosts",
+                f"{fmt(base.get('n_hosts'))} → {fmt(after.get('n_hosts'))}",
+                "today → recommended",
+            ),
+            _tile("TCO", f"{_usd(after.get('cost_usd'))}", f"today {_usd(base.get('cost_usd'))}"),
+            _tile(
+                "energy per year",
+                f"{fmt(after.get('energy_kwh_per_year'))} kWh",
+                f"today {fmt(base.get('energy_kwh_per_year'))} kWh",
+            ),
+            _tile(
+                "lowest VM availability",
+                _avail(after.get("availability_frac_min")),
+                f"today {_avail(base.get('availability_frac_min'))}",
+            ),
+        ],
+        className="tiles",
+        id="overview-tiles",
+    )
+    rows = [
+        {
+            "scenario": r.name,
+            "status": r.solve.get("status"),
+            "hosts": r.summary.get("n_hosts"),
+            "TCO": fmt_as("usd", r.summary.get("cost_usd")),
+            "SLA violation time": fmt_as("frac", r.summary.get("slatah_frac")),
+            "reason": r.solve.get("reason") or None,
+        }
+        for r in study.results
+    ]
+    first = study.results[0] if study.results else None
+    problems = [*ingest_notes, *((first.workload.get("problems") if first else None) or [])]
+    return html.Div(
+        [
+            tiles,
+            html.Div(
+                [
+                    html.H4("Recommendation"),
+                    html.P(
+                        [html.Strong(best.name + ": ") if best is not None else "", why],
+                        id="recommendation",
+                    ),
+                    html.P(
+                        f"Today's estate: {base.get('rule') or 'as found in the trace'}",
+                        className="muted",
+                    ),
+                ],
+                className="card",
+            ),
+            html.Div([html.H4("Scenarios"), table(rows)], className="card"),
+            html.Div(
+                [
+                    html.H4("Data quality of the workload"),
+                    html.P(
+                        f"{len(problems)} note(s) from reading the workload.", className="muted"
+                    ),
+                    html.Ul([html.Li(_note(p)) for p in problems[:50]], id="quality-notes"),
+                ],
+                className="card",
+            ),
+        ]
+    )
+
+
+def _note(problem: Mapping[str, Any]) -> str:
+    where = str(problem.get("path") or "")
+    if problem.get("line"):
+        where += f":{problem['line']}"
+    return f"{where}: {problem.get('message')}" if where else str(problem.get("message"))
+
+
+def consolidation(result: Any, heatmap: go.Figure | None) -> html.Div:
+    """Solver outcome, why this many hosts, hosts and their VMs, the utilization heat map."""
+    solve = result.solve
+    placement = result.placement
+    counts = placement.vms_per_host().tolist() if placement.n_hosts else []
+    hosts = [
+        {"host": h, "model": m, "VMs": c}
+        for h, m, c in zip(
+            placement.host_ids.tolist(), placement.host_models.tolist(), counts, strict=True
+        )
+    ]
+    why = [str(line) for line in solve.get("why") or []]
+    binding = solve.get("binding")
+    if binding:
+        bucket = solve.get("binding_bucket")
+        why.insert(0, f"binding resource: {binding}" + (f" (in bucket {bucket})" if bucket else ""))
+    if solve.get("bound_hosts") is not None:
+        why.append(f"lower bound: {solve['bound_hosts']} hosts")
+    if solve.get("reason"):
+        why.append(str(solve["reason"]))
+    notes = [str(n) for n in solve.get("notes") or []]
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.H4("Consolidation"),
+                    key_values(
+                        [
+                            ("status", solve.get("status")),
+                            ("hosts", result.summary.get("n_hosts")),
+                            ("VMs per host", result.summary.get("consolidation_ratio")),
+                            ("optimality gap", result.summary.get("gap_frac")),
+                            ("solver wall time (s)", solve.get("wall_s")),
+                            ("method", solve.get("method") or solve.get("strategy")),
+                        ]
+                    ),
+                    html.H4("Why this many hosts"),
+                    html.Ul([html.Li(line) for line in why], id="binding")
+                    if why
+                    else html.P("The solver reported no binding constraint.", className="muted"),
+                    *([html.H4("Notes"), html.Ul([html.Li(n) for n in notes])] if notes else []),
+                ],
+                className="card",
+            ),
+            html.Div(
+                graph(heatmap, "utilization-heatmap", "No placement: nothing to show."),
+                className="card",
+            ),
+            html.Div([html.H4("Hosts"), table(hosts, ["host", "model", "VMs"])], className="card"),
+        ]
+    )
+
+
+def storage(result: Any, forecasts: Sequence[go.Figure]) -> html.Div:
+    """Storage pools (over-commit, time to full, run-out risk) and their forecasts."""
+    plan = result.storage
+    pools = plan.get("pools") or []
+    if not pools:
+        return html.Div(
+            html.P(f"No storage plan: {plan.get('reason') or plan.get('status') or 'n/a'}"),
+            className="card",
+        )
+    rows = [
+        {
+            "pool": p.get("name"),
+            "tier": p.get("tier"),
+            "physical GiB": p.get("physical_gib"),
+            "provisioned / physical": p.get("provisioned_ratio"),
+            "used now GiB": p.get("used_now_gib"),
+            "forecast GiB": p.get("forecast_used_gib"),
+            "days to full": p.get("days_to_full"),
+            "run-out probability": p.get("p_run_out_frac"),
+        }
+        for p in pools
+    ]
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.H4("Storage plan"),
+                    key_values(
+                        [
+                            ("status", plan.get("status")),
+                            ("volumes", plan.get("n_volumes")),
+                            ("mirrored volumes", plan.get("n_mirrored")),
+                            ("thin provisioning", plan.get("thin")),
+                            ("appliance", plan.get("appliance")),
+                            ("cost (USD)", plan.get("cost_usd")),
+                            ("horizon (days)", plan.get("horizon_days")),
+                        ]
+                    ),
+                    html.H4("Pools"),
+                    table(rows),
+                ],
+                className="card",
+            ),
+            *[
+                html.Div(dcc.Graph(figure=fig, id=f"pool-forecast-{i}"), className="card")
+                for i, fig in enumerate(forecasts)
+            ],
+        ]
+    )
+
+
+def network(result: Any, link_figure: go.Figure | None) -> html.Div:
+    """Link utilization, VLAN trunks and VPN load."""
+    k = result.kpis
+    return html.Div(
+        [
+            html.Div(
+                graph(link_figure, "link-utilization", "No network data in the workload."),
+                className="card",
+            ),
+            html.Div(
+                [
+                    html.H4("VLANs and VPN"),
+                    key_values(
+                        [
+                            ("most VLANs on one host trunk", k.get("max_vlans_per_host_trunk")),
+                            ("most VLANs on one rack trunk", k.get("max_vlans_per_rack_trunk")),
+                            ("trunks over the VLAN limit", k.get("n_trunks_over_vlan_limit")),
+                            ("peak VPN traffic (Mbit/s)", k.get("peak_vpn_mbps")),
+                            ("network latency factor of the mode", k.get("net_latency_factor")),
+                        ]
+                    ),
+                ],
+                className="card",
+            ),
+        ]
+    )
+
+
+def power_cost(
+    result: Any, power_figure: go.Figure | None, cost_figure: go.Figure | None
+) -> html.Div:
+    """Power over time, energy and CO2 per year, and the cost breakdown."""
+    e = result.economics
+    return html.Div(
+        [
+            html.Div(graph(power_figure, "power-over-time", "No power series."), className="card"),
+            html.Div(
+                key_values(
+                    [
+                        ("mean power (W)", e.get("power_w_mean")),
+                        ("peak power (W)", e.get("power_w_peak")),
+                        ("energy per year (kWh)", e.get("energy_kwh_per_year")),
+                        ("with cooling, per year (kWh)", e.get("facility_energy_kwh_per_year")),
+                        ("CO2 per year (kg)", e.get("co2_kg_per_year")),
+                        ("TCO (USD)", e.get("tco_usd")),
+                        ("cost items without a price", e.get("tco_missing")),
+                    ]
+                ),
+                className="card",
+            ),
+            html.Div(graph(cost_figure, "cost-breakdown", "No cost figures."), className="card"),
+        ]
+    )
+
+
+def availability(result: Any) -> html.Div:
+    """Availability per service (closed form and Monte Carlo)."""
+    a = result.economics.get("availability") or {}
+    services = a.get("per_service") or []
+    ordered = sorted(services, key=lambda s: s.get("availability_frac") or 0.0)
+    rows = [
+        {
+            "service": s.get("id"),
+            "availability": fmt_as("avail", s.get("availability_frac")),
+            "nines": s.get("nines"),
+            "downtime (min/year)": s.get("downtime_min_per_year"),
+            "Monte Carlo": fmt_as("avail", s.get("mc_availability_frac")),
+        }
+        for s in ordered
+    ]
+    summary = a.get("services") or {}
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.H4("Availability"),
+                    key_values(
+                        [
+                            ("lowest", fmt_as("avail", summary.get("availability_frac_min"))),
+                            ("mean", fmt_as("avail", summary.get("availability_frac_mean"))),
+                            ("worst downtime (min/year)", summary.get("downtime_min_per_year_max")),
+                            ("HA restart", a.get("ha")),
+                            ("reserve hosts", a.get("reserve_hosts")),
+                            ("live migration", a.get("live_migration")),
+                        ]
+                    ),
+                ],
+                className="card",
+            ),
+            html.Div(
+                [
+                    html.H4(f"Per service ({len(rows)}, least available first)"),
+                    table(rows[:200])
+                    if rows
+                    else html.P("No per-service figures.", className="muted"),
+                ],
+                className="card",
+                id="availability-services",
+            ),
+        ]
+    )
+
+
+def comparison(
+    rows: Sequence[Mapping[str, Any]],
+    labels: Mapping[str, str],
+    pareto_figure: go.Figure | None,
+    bars: Sequence[go.Figure],
+) -> html.Div:
+    """The comparison table against today's estate, the Pareto chart and metric bars.
+
+    Parameters
+    ----------
+    labels
+        Column key → heading, in display order.
+    """
+    kinds = {key: kind_of(key.removeprefix("delta_")) for key in labels}
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.H4("Comparison with today's estate"),
+                    table(
+                        rows, list(labels), table_id="comparison-table", labels=labels, kinds=kinds
+                    ),
+                ],
+                className="card",
+                style={"overflowX": "auto"},
+            ),
+            html.Div(
+                graph(pareto_figure, "pareto-chart", "No planned scenario to compare."),
+                className="card",
+            ),
+            *[
+                html.Div(dcc.Graph(figure=fig, id=f"comparison-bars-{i}"), className="card")
+                for i, fig in enumerate(bars)
+            ],
+        ]
+    )

@@ -1,0 +1,43 @@
+"""Page 3: the session's runs, newest first, each with a link that reopens it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from dash import dcc, html
+
+from capplan.dashboard.pages.common import when
+from capplan.dashboard.workspace import RunRecord
+
+
+def layout(runs: Sequence[RunRecord]) -> html.Div:
+    """A table of runs with status, size and recommendation."""
+    if not runs:
+        body: html.Div | html.Table = html.Div(
+            [html.P("No runs yet. "), dcc.Link("Set up a study →", href="/setup")]
+        )
+    else:
+        header = html.Thead(
+            html.Tr(
+                [
+                    html.Th(h)
+                    for h in ("run", "study", "scenarios", "status", "started", "recommended")
+                ]
+            )
+        )
+        rows = [
+            html.Tr(
+                [
+                    html.Td(dcc.Link(r.id, href=f"/run/{r.id}")),
+                    html.Td(r.name),
+                    html.Td(str(r.n_scenarios)),
+                    html.Td(r.status if not r.live else f"{r.status} ({r.progress_frac:.0%})"),
+                    html.Td(when(r.created_s)),
+                    html.Td(str(r.summary.get("recommended") or "—")),
+                ],
+                className=f"run-row run-{r.status}",
+            )
+            for r in runs
+        ]
+        body = html.Table([header, html.Tbody(rows)], className="plain", id="runs-table")
+    return html.Div([html.H2("Runs"), html.Div(body, className="card")])

@@ -1,0 +1,114 @@
+"""Figures of pipeline results: a ``ScenarioResult`` / ``StudyResult`` in, a figure out.
+
+Thin adapters from the result's saved fields to the plotting functions of
+:mod:`capplan.viz.figures`, so the dashboard (and any other consumer) draws a result exactly
+as the batch report does. Every function returns ``None`` when the result lacks the data
+(an infeasible scenario has no placement, a workload without storage data has no pools).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+
+from capplan.viz import figures
+
+
+def utilization(result: Any) -> go.Figure | None:
+    """Host CPU utilization heat map (hosts × time) of one scenario."""
+    series = result.series
+    if "cpu_util_frac" not in series or not len(series["cpu_util_frac"]):
+        return None
+    return figures.utilization_heatmap(
+        series["cpu_util_frac"], series["times"], result.placement.host_ids.tolist()
+    )
+
+
+def power(result: Any) -> go.Figure | None:
+    """Total IT power over time of one scenario."""
+    series = result.series
+    if "power_w" not in series or not len(series["power_w"]):
+        return None
+    return figures.power_over_time(series["power_w"], series["times"])
+
+
+def cost(result: Any) -> go.Figure | None:
+    """TCO breakdown by category of one scenario (zero categories left out)."""
+    breakdown = {k: v for k, v in (result.economics.get("tco_breakdown") or {}).items() if v}
+    if not breakdown:
+        return None
+    horizon = result.economics.get("horizon_years")
+    title = "Total cost of ownership" + (f" over {horizon:g} years" if horizon else "")
+    return figures.cost_breakdown(breakdown, title=title)
+
+
+def links(result: Any) -> go.Figure | None:
+    """p95 and peak load of the busiest host NIC and top-of-rack uplink of one scenario."""
+    kpis = result.kpis
+    if kpis.get("p95_nic_load_ratio") is None:
+        return None
+    return figures.link_utilization(
+        ["busiest host NIC", "busiest ToR uplink"],
+        [kpis.get("p95_nic_load_ratio") or 0.0, kpis.get("p95_uplink_load_ratio") or 0.0],
+        [kpis.get("peak_nic_load_ratio") or 0.0, kpis.get("peak_uplink_load_ratio") or 0.0],
+    )
+
+
+def pool_forecasts(result: Any) -> list[go.Figure]:
+    """One used-capacity forecast per storage pool that has one (linear trend to the horizon).
+
+    The storage plan keeps the trend's value now and at the horizon, and the prediction band at
+    the horizon; the figure draws the trend between them and the band narrowing to today.
+    """
+    storage = result.storage
+    horizon = storage.get("horizon_days")
+    out = []
+    for pool in storage.get("pools") or []:
+        used = pool.get("used_now_gib")
+        forecast = pool.get("forecast_used_gib")
+        band = pool.get("forecast_band_gib") or [None, None]
+        if horizon is None or used is None or forecast is None or None in band:
+            continue
+        days = np.array([0.0, float(horizon)])
+        out.append(
+            figures.pool_forecast(
+                days,
+                np.array([used, forecast], dtype=np.float64),
+                np.array([used, band[0]], dtype=np.float64),
+                np.array([used, band[1]], dtype=np.float64),
+                float(pool.get("physical_gib") or 0.0),
+                title=f"Pool {pool.get('name')} ({pool.get('tier')}): used capacity forecast",
+            )
+        )
+    return out
+
+
+def pareto(study: Any) -> go.Figure | None:
+    """Cost vs availability of every planned scenario, the Pareto front highlighted."""
+    flags = study.pareto_front()
+    planned = [
+        (r, f)
+        for r, f in zip(study.results, flags, strict=True)
+        if r.summary.get("cost_usd") is not None
+    ]
+    if not planned:
+        return None
+    return figures.pareto_scatter(
+        [r.name for r, _ in planned],
+        [r.summary["cost_usd"] for r, _ in planned],
+        [r.summary.get("availability_frac_min") or 0.0 for r, _ in planned],
+        [r.summary.get("slatah_frac") or 0.0 for r, _ in planned],
+        [f for _, f in planned],
+    )
+
+
+def comparison(study: Any, key: str, label: str | None = None) -> go.Figure:
+    """One bar per scenario (and today's estate first) for one summary figure."""
+    names: Sequence[str] = ["today", *(r.name for r in study.results)]
+    values = [study.baseline.get(key), *(r.summary.get(key) for r in study.results)]
+    return figures.comparison_bars(
+        list(names), [np.nan if v is None else float(v) for v in values], metric=label or key
+    )

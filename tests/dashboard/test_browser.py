@@ -1,0 +1,341 @@
+"""Real browser tests: headless Chromium (Debian's) driven by Playwright against a real server.
+
+The server is ``capplan serve`` in its own process on a free port with a fresh workspace; the
+browser is ``/usr/bin/chromium`` (Playwright never downloads one). Each browser context is a
+separate analyst with its own cookies. Screenshots of every page go to
+``reports/screenshots/`` (printed at the end of the run).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import tomllib
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import SCREENSHOTS, SMALL_HOST, bitbrains_files
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+#: Upload limit of the test server, MB (small, so the limit itself can be tested).
+LIMIT_MB = 3
+RUN_TIMEOUT_MS = 240_000
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """``capplan serve`` in its own process group, on a free port."""
+
+    def __init__(self, workspace: Path, log: Path) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._log = log.open("ab")
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "capplan.cli",
+                "serve",
+                "--port",
+                str(self.port),
+                "--workspace",
+                str(workspace),
+                "--max-upload-mb",
+                str(LIMIT_MB),
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(self.url + "/", timeout=5) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                pytest.fail(f"the dashboard server did not start; see {log}")
+            time.sleep(0.3)
+
+    def stop(self) -> None:
+        """Stop the server and every process it started (background jobs, workers)."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        else:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+        self._log.close()
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("browser-ws") / "ws"
+
+
+@pytest.fixture(scope="module")
+def server(workspace: Path) -> Iterator[Server]:
+    running = Server(workspace, workspace.parent / "server.log")
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is absent; scripts/system-deps.sh installs it when run as root")
+    with sync_api.sync_playwright() as playwright:
+        # launch() gives every run a fresh temporary profile (--user-data-dir).
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS
+        )
+        yield chromium
+        chromium.close()
+
+
+def _context(browser: Any) -> Any:
+    context = browser.new_context(viewport={"width": 1300, "height": 900}, accept_downloads=True)
+    context.set_default_timeout(60_000)
+    return context
+
+
+def shot(page: Any, name: str) -> Path:
+    """Save a full-page screenshot as ``reports/screenshots/<name>.png``."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.wait_for_timeout(400)
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def _upload(page: Any, files: list[Path]) -> None:
+    page.set_input_files("#upload input[type=file]", [str(f) for f in files])
+
+
+def _set_up_two_modes(page: Any) -> None:
+    page.wait_for_selector("#host-table")
+    page.locator("#host-table tr", has_text=SMALL_HOST).locator("input[type=checkbox]").check()
+    page.locator("label", has_text="paravirt").locator("input").check()
+    limit = page.locator('input[id*="time_limit_s"]')
+    limit.fill("5")
+    limit.press("Tab")
+
+
+def test_upload_set_up_run_compare_and_download(
+    browser: Any, server: Server, workspace: Path, tmp_path: Path
+) -> None:
+    files = bitbrains_files()
+    context = _context(browser)
+    page = context.new_page()
+    page.goto(server.url + "/")
+    page.wait_for_selector("#upload")
+    shot(page, "01-upload-empty")
+
+    _upload(page, files)
+    page.wait_for_selector("#upload-ok")
+    assert "bitbrains" in page.inner_text("#dataset-list")
+    assert "2" in page.inner_text("#upload-ok")
+    shot(page, "02-upload-ingested")
+
+    page.get_by_text("Set up scenarios with this workload").first.click()
+    _set_up_two_modes(page)
+    shot(page, "03-setup")
+
+    with page.expect_download() as saved:
+        page.click("#study-save")
+    study_file = tmp_path / "study.toml"
+    saved.value.save_as(study_file)
+    study = tomllib.loads(study_file.read_text())
+    assert study["axes"]["mode"] == ["hw-assisted", "paravirt"]
+    assert study["base"]["hosts"] == [{"model": SMALL_HOST}]
+    page.set_input_files("#study-upload input[type=file]", str(study_file))
+    page.wait_for_selector("#setup-messages >> text=Loaded study.toml")
+    page.wait_for_selector("#host-table")
+
+    page.click("#run-button")
+    page.wait_for_url("**/run/*")
+    run_url = page.url
+    page.wait_for_selector("#results-page, #run-failed", timeout=RUN_TIMEOUT_MS)
+    assert page.locator("#results-page").count() == 1, page.inner_text("#page")
+    page.wait_for_selector("#overview-tiles")
+    assert "paravirt" in page.inner_text("#recommendation") or "hw-assisted" in page.inner_text(
+        "#recommendation"
+    )
+    shot(page, "04-results-overview")
+    tabs = {
+        "Consolidation": "#utilization-heatmap",
+        "Storage": "#result-content .card",
+        "Network": "#link-utilization",
+        "Power & cost": "#power-over-time",
+        "Availability": "#availability-services",
+        "Comparison": "#pareto-chart",
+    }
+    for index, (label, selector) in enumerate(tabs.items(), start=5):
+        page.get_by_text(label, exact=True).click()
+        page.wait_for_selector(selector)
+        shot(page, f"{index:02d}-results-{label.split()[0].lower()}")
+    assert page.locator("#comparison-table tbody tr").count() == 3
+
+    with page.expect_download() as report:
+        page.click('button:has-text("HTML report")')
+    html = Path(report.value.path()).read_text()
+    assert report.value.suggested_filename.endswith("report.html")
+    assert "<html" in html and "plotly" in html.lower()
+    with page.expect_download() as placements:
+        page.click('button:has-text("Placements (CSV)")')
+    lines = Path(placements.value.path()).read_text().splitlines()
+    assert lines[0] == "scenario,vm_id,host_id,host_model" and len(lines) == 1 + 2 * 2
+
+    page.click("#nav-runs")
+    page.wait_for_selector("#runs-table")
+    assert "done" in page.inner_text("#runs-table")
+    shot(page, "11-runs")
+
+    # A restart loses nothing: a new server on the same workspace reopens the run by its link
+    # for the same browser (the session cookie is signed with the key kept in the workspace).
+    second = Server(workspace, workspace.parent / "server2.log")
+    try:
+        reopened = context.new_page()
+        reopened.goto(run_url.replace(server.url, second.url))
+        reopened.wait_for_selector("#overview-tiles")
+        shot(reopened, "12-run-reopened-after-restart")
+    finally:
+        second.stop()
+    context.close()
+
+
+def test_two_sessions_at_once_see_only_their_own_data(browser: Any, server: Server) -> None:
+    files = bitbrains_files()
+    alice, bob = _context(browser), _context(browser)
+    a, b = alice.new_page(), bob.new_page()
+    a.goto(server.url + "/")
+    b.goto(server.url + "/")
+    a.wait_for_selector("#upload")
+    b.wait_for_selector("#upload")
+    _upload(a, [files[0]])
+    _upload(b, [files[1]])
+    a.wait_for_selector("#upload-ok")
+    b.wait_for_selector("#upload-ok")
+    assert files[0].name in a.inner_text("#dataset-list")
+    assert files[1].name not in a.inner_text("#dataset-list")
+    assert files[1].name in b.inner_text("#dataset-list")
+    assert files[0].name not in b.inner_text("#dataset-list")
+    shot(a, "21-session-a")
+    shot(b, "22-session-b")
+
+    a.get_by_text("Set up scenarios with this workload").first.click()
+    _set_up_two_modes(a)
+    a.click("#run-button")
+    a.wait_for_url("**/run/*")
+    run_path = a.url.removeprefix(server.url)
+    b.goto(server.url + run_path)
+    b.wait_for_selector("#page .error")
+    assert "no such page or run" in b.inner_text("#page")
+    b.goto(server.url + "/runs")
+    b.wait_for_selector("text=No runs yet")
+    shot(b, "23-session-b-cannot-open-a-run")
+    b.goto(server.url + "/setup")
+    b.wait_for_selector("#study-workload")
+    assert files[0].name not in b.inner_text("#setup-form")
+    a.wait_for_selector("#results-page, #run-failed", timeout=RUN_TIMEOUT_MS)
+    assert a.locator("#results-page").count() == 1
+    cookies = {
+        c["value"] for c in alice.cookies() + bob.cookies() if c["name"] == "capplan_session"
+    }
+    assert len(cookies) == 2
+    alice.close()
+    bob.close()
+
+
+def test_bad_uploads_show_their_error(browser: Any, server: Server, tmp_path: Path) -> None:
+    files = bitbrains_files()
+    context = _context(browser)
+    page = context.new_page()
+    page.goto(server.url + "/")
+    page.wait_for_selector("#upload")
+
+    garbage = tmp_path / "notes.csv"
+    garbage.write_text("this is not a trace\n1,2,3\n")
+    _upload(page, [garbage])
+    page.wait_for_selector("#upload-error")
+    assert "notes.csv" in page.inner_text("#upload-error")
+    assert "format not recognised" in page.inner_text("#upload-error")
+    shot(page, "31-upload-malformed")
+
+    broken = tmp_path / "broken.csv"
+    header, first, *_ = files[0].read_text().splitlines()
+    broken.write_text(header + "\n" + first + "\n" + first.replace(";", ";x", 3) + "\n")
+    _upload(page, [broken])
+    page.wait_for_selector("#upload-error >> text=broken.csv")
+    shot(page, "32-upload-bad-row")
+
+    big = tmp_path / "big.csv"
+    big.write_bytes(b"0" * (LIMIT_MB * 1_000_000 + 1000))
+    _upload(page, [big])
+    page.wait_for_selector("#upload-error >> text=above the limit")
+    shot(page, "33-upload-too-large")
+    assert "None yet" in page.inner_text("#dataset-list")
+    context.close()
+
+
+def test_cancel_a_running_study(browser: Any, server: Server) -> None:
+    context = _context(browser)
+    page = context.new_page()
+    page.goto(server.url + "/")
+    page.click("#demo-button")
+    page.wait_for_selector("#upload-ok", timeout=120_000)
+    page.click("#nav-setup")
+    _set_up_two_modes(page)
+    page.locator('input[id*="time_limit_s"]').fill("20")
+    page.locator('input[id*="time_limit_s"]').press("Tab")
+    page.click("#run-button")
+    page.wait_for_url("**/run/*")
+    page.wait_for_selector("#run-panel:visible")
+    page.wait_for_function(
+        "document.querySelector('#run-progress-label').textContent.includes('·')"
+    )
+    shot(page, "41-running")
+    page.click("#cancel-button")
+    page.wait_for_selector("#run-failed")
+    assert "cancelled" in page.inner_text("#run-failed")
+    page.wait_for_selector("#run-panel", state="hidden")
+    shot(page, "42-cancelled")
+    page.click("#nav-runs")
+    page.wait_for_selector("#runs-table")
+    assert "cancelled" in page.inner_text("#runs-table")
+    context.close()
