@@ -20,7 +20,7 @@ from plotly.offline import get_plotlyjs
 from capplan import __version__
 from capplan.pipeline import COMPARISON_COLUMNS, ScenarioResult, StudyResult
 from capplan.spec.catalog import load_catalog
-from capplan.viz import figures
+from capplan.viz import results as results_viz
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("capplan.reporting", "templates"),
@@ -71,38 +71,15 @@ def _kind(key: str) -> str:
 
 
 def _scenario_section(result: ScenarioResult) -> dict[str, Any]:
-    series = result.series
-    charts: list[str] = []
-    if "cpu_util_frac" in series:
-        charts.append(
-            _div(
-                figures.utilization_heatmap(
-                    series["cpu_util_frac"], series["times"], result.placement.host_ids.tolist()
-                )
-            )
-        )
-    if "power_w" in series:
-        charts.append(_div(figures.power_over_time(series["power_w"], series["times"])))
-    breakdown = {k: v for k, v in (result.economics.get("tco_breakdown") or {}).items() if v}
-    if breakdown:
-        charts.append(_div(figures.cost_breakdown(breakdown)))
+    drawn = [
+        results_viz.utilization(result),
+        results_viz.power(result),
+        results_viz.cost(result),
+        results_viz.links(result),
+        *results_viz.pool_forecasts(result),
+    ]
+    charts = [_div(figure) for figure in drawn if figure is not None]
     kpis = result.kpis
-    if kpis.get("p95_nic_load_ratio") is not None:
-        charts.append(
-            _div(
-                figures.link_utilization(
-                    ["busiest host NIC", "busiest ToR uplink"],
-                    [
-                        kpis.get("p95_nic_load_ratio") or 0.0,
-                        kpis.get("p95_uplink_load_ratio") or 0.0,
-                    ],
-                    [
-                        kpis.get("peak_nic_load_ratio") or 0.0,
-                        kpis.get("peak_uplink_load_ratio") or 0.0,
-                    ],
-                )
-            )
-        )
     pools = result.storage.get("pools") or []
     return {
         "name": result.name,
@@ -140,20 +117,8 @@ def render_report(study: StudyResult) -> str:
         for row in table.iter_rows(named=True)
     ]
     best, reason = study.recommended()
-    on_front = study.pareto_front()
-    planned = [r for r in study.results if r.summary.get("cost_usd") is not None]
-    pareto = ""
-    if planned:
-        flags = [f for r, f in zip(study.results, on_front, strict=True) if r in planned]
-        pareto = _div(
-            figures.pareto_scatter(
-                [r.name for r in planned],
-                [r.summary["cost_usd"] for r in planned],
-                [r.summary.get("availability_frac_min") or 0.0 for r in planned],
-                [r.summary.get("slatah_frac") or 0.0 for r in planned],
-                flags,
-            )
-        )
+    pareto_figure = results_viz.pareto(study)
+    pareto = _div(pareto_figure) if pareto_figure is not None else ""
     first = study.results[0] if study.results else None
     template = _ENV.get_template("report.html.j2")
     return template.render(

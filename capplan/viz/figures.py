@@ -122,10 +122,9 @@ def pareto_scatter(
         go.Scatter(
             x=list(cost_usd),
             y=[a * PERCENT for a in availability_frac],
-            mode="markers+text",
+            mode="markers",
             text=list(names),
-            textposition="top center",
-            marker={"size": size, "color": colours},
+            marker={"size": size, "color": colours, "line": {"width": 1, "color": "#333"}},
             hovertemplate="%{text}<br>%{x:$,.0f}<br>%{y:.4f} %<extra></extra>",
         )
     )
