@@ -26,6 +26,8 @@ from capplan.io.trace import Problem, Trace
 from capplan.schema import INVENTORY_SCHEMA, USAGE_METRICS, USAGE_SCHEMA, conform_inventory
 
 INVENTORY_METADATA_KEY = b"capplan.inventory"
+#: Reader findings of the original trace, kept so an ingested file still shows them.
+PROBLEMS_METADATA_KEY = b"capplan.problems"
 _KNOWN = set(USAGE_SCHEMA) | set(INVENTORY_SCHEMA)
 
 
@@ -190,6 +192,14 @@ def read_canonical_parquet(path: Path, options: ReadOptions) -> Trace:
     allowed = {"vm_id", "timestamp", *USAGE_METRICS}
     _check_columns(names, allowed, {"vm_id", "timestamp"}, member.label)
     problems: list[Problem] = []
+    metadata_problems = (schema.metadata or {}).get(PROBLEMS_METADATA_KEY)
+    if metadata_problems:
+        try:
+            problems = [Problem(**item) for item in json.loads(metadata_problems)]
+        except (ValueError, TypeError) as exc:
+            raise TraceFormatError(
+                f"embedded problems metadata is malformed ({exc})", path=member.label
+            ) from exc
     metadata = schema.metadata or {}
     if INVENTORY_METADATA_KEY in metadata:
         try:
@@ -245,6 +255,7 @@ def write_canonical_parquet(trace: Trace, out: Path) -> Path:
     inventory_rows = trace.inventory.rows()
     metadata = dict(table.schema.metadata or {})
     metadata[INVENTORY_METADATA_KEY] = json.dumps(inventory_rows, default=str).encode()
+    metadata[PROBLEMS_METADATA_KEY] = json.dumps([p.to_dict() for p in trace.problems]).encode()
     table = table.replace_schema_metadata(metadata)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")

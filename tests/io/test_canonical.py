@@ -108,6 +108,7 @@ def test_parquet_round_trip_keeps_inventory(tmp_path: Path) -> None:
     out = write_canonical_parquet(trace, tmp_path / "out.parquet")
     assert detect_format(out) == "parquet"
     back = read_trace(out)
+    assert back.problems == trace.problems
     assert back.usage.collect().equals(trace.usage.collect())
     assert back.inventory.sort("vm_id").equals(trace.inventory.sort("vm_id"))
 
@@ -123,3 +124,21 @@ def test_zip_bomb_refused(tmp_path: Path) -> None:
         archive.writestr("../escape.csv", USAGE)
     with pytest.raises(TraceFormatError, match="unsafe path"):
         read_trace(unsafe)
+
+
+def test_parquet_keeps_reader_problems(tmp_path: Path) -> None:
+    unordered = USAGE.replace("a,2024-01-01T00:00:00Z,100,200\n", "") + (
+        "a,2024-01-01T00:00:00Z,100,200\n"
+    )
+    from capplan.io import Problem, Trace
+
+    trace = read_trace(_write(tmp_path, "u.csv", unordered))
+    noted = Trace(
+        usage=trace.usage,
+        inventory=trace.inventory,
+        format=trace.format,
+        sources=trace.sources,
+        problems=(Problem("3 rows had a clock skew", path="u.csv", line=4, count=3),),
+    )
+    back = read_trace(write_canonical_parquet(noted, tmp_path / "n.parquet"))
+    assert back.problems == noted.problems
