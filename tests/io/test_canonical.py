@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from capplan.errors import TraceFormatError, UnknownFormatError
-from capplan.io import detect_format, parse_source, read_trace, read_traces
+from capplan.io import Problem, Trace, detect_format, parse_source, read_trace, read_traces
 from capplan.io.canonical import write_canonical_parquet
 
 USAGE = (
@@ -127,12 +127,7 @@ def test_zip_bomb_refused(tmp_path: Path) -> None:
 
 
 def test_parquet_keeps_reader_problems(tmp_path: Path) -> None:
-    unordered = USAGE.replace("a,2024-01-01T00:00:00Z,100,200\n", "") + (
-        "a,2024-01-01T00:00:00Z,100,200\n"
-    )
-    from capplan.io import Problem, Trace
-
-    trace = read_trace(_write(tmp_path, "u.csv", unordered))
+    trace = read_trace(_write(tmp_path, "u.csv", USAGE))
     noted = Trace(
         usage=trace.usage,
         inventory=trace.inventory,
