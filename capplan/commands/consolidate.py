@@ -1,0 +1,170 @@
+"""``capplan consolidate``: choose hosts and place every VM, with a bound and a gap."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from capplan.cli_app import app, console, err_console, print_json, user_errors
+from capplan.demand import load_workload
+from capplan.optimize.consolidate import ConsolidateOptions, HostOffer, consolidate
+from capplan.optimize.strategies import ProgressEvent
+from capplan.spec.catalog import load_catalog
+
+
+@app.command("consolidate")
+@user_errors
+def consolidate_command(
+    workload: Annotated[
+        list[str], typer.Option("--workload", help="Trace path(s), FORMAT:PATH or Parquet.")
+    ],
+    catalog: Annotated[
+        Path | None, typer.Option("--catalog", help="Catalog folder (default: bundled models/).")
+    ] = None,
+    hosts: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--hosts",
+            help="Host model offered, MODEL or MODEL:COUNT (repeatable; "
+            "default: every catalog model, unlimited).",
+        ),
+    ] = None,
+    mode: Annotated[str, typer.Option("--mode", help="Virtualization mode.")] = "hw-assisted",
+    source_host: Annotated[
+        str | None,
+        typer.Option(
+            "--source-host",
+            help="Catalog model the CPU demand was measured on "
+            "(its perf_factor scales the demand).",
+        ),
+    ] = None,
+    buckets: Annotated[
+        int, typer.Option("--buckets", help="Time buckets of the typical period (K).")
+    ] = 24,
+    period: Annotated[str, typer.Option("--period", help="'day' or 'week'.")] = "day",
+    statistic: Annotated[
+        str, typer.Option("--statistic", help="Per-bucket statistic: 'peak' or 'p95' etc.")
+    ] = "peak",
+    sizing: Annotated[
+        str, typer.Option("--sizing", help="'time-aware' (buckets) or 'peak' (baseline).")
+    ] = "time-aware",
+    cpu_overcommit: Annotated[
+        float, typer.Option("--cpu-overcommit", help="CPU over-commit ratio.")
+    ] = 1.0,
+    mem_overcommit: Annotated[
+        float, typer.Option("--mem-overcommit", help="Memory over-commit ratio.")
+    ] = 1.0,
+    headroom: Annotated[
+        float, typer.Option("--headroom", help="Share of capacity kept free (0-1).")
+    ] = 0.0,
+    ha: Annotated[int, typer.Option("--ha", help="N+k: host failures absorbed (k).")] = 0,
+    ha_policy: Annotated[
+        str, typer.Option("--ha-policy", help="'reserve' (aggregate) or 'strict' (per host).")
+    ] = "reserve",
+    vcpu_ratio: Annotated[
+        float | None, typer.Option("--vcpu-ratio", help="Most vCPUs per physical core.")
+    ] = None,
+    vlan_limit: Annotated[
+        int | None, typer.Option("--vlan-limit", help="Most VLANs per host trunk.")
+    ] = None,
+    objective: Annotated[
+        str, typer.Option("--objective", help="'cost', 'hosts', 'power' or 'balance'.")
+    ] = "cost",
+    existing: Annotated[
+        str | None,
+        typer.Option(
+            "--existing",
+            help="Host model of the current hosts named in the "
+            "inventory's current_host (they are owned).",
+        ),
+    ] = None,
+    migration_budget: Annotated[
+        int | None, typer.Option("--migration-budget", help="Most VMs moved (with --existing).")
+    ] = None,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", help="Solver time limit, seconds.")
+    ] = 30.0,
+    workers: Annotated[int, typer.Option("--workers", help="CP-SAT workers.")] = 2,
+    strategy: Annotated[str, typer.Option("--strategy", help="Solve strategy.")] = "auto",
+    out: Annotated[Path | None, typer.Option("--out", help="Write the placement CSV here.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress on stderr.")] = False,
+    json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Pick hosts and place every VM at least cost; print the plan, its bound and gap."""
+    cat = load_catalog(catalog)
+    wl = load_workload(workload if len(workload) > 1 else workload[0])
+    existing_hosts: dict[str, str] = {}
+    if existing is not None:
+        current = wl.inventory.get_column("current_host").drop_nulls().unique().to_list()
+        existing_hosts = {h: existing for h in current}
+    opts = ConsolidateOptions(
+        hosts=tuple(HostOffer.parse(h) for h in hosts or []),
+        mode=mode,
+        source_host=source_host,
+        n_buckets=buckets,
+        period=period,
+        statistic=statistic,
+        sizing=sizing,
+        cpu_overcommit_ratio=cpu_overcommit,
+        mem_overcommit_ratio=mem_overcommit,
+        headroom_frac=headroom,
+        ha_spares=ha,
+        ha_policy=ha_policy,
+        vcpu_per_core_ratio=vcpu_ratio,
+        vlan_limit=vlan_limit,
+        objective=objective,
+        existing_hosts=existing_hosts,
+        migration_budget=migration_budget,
+        time_limit_s=time_limit,
+        workers=workers,
+        strategy=strategy,
+    )
+
+    def progress(event: ProgressEvent) -> None:
+        if quiet or not sys.stderr.isatty():
+            return
+        obj = "-" if event.objective is None else str(event.objective)
+        err_console.print(
+            f"[{event.elapsed_s:6.1f} s] {event.phase}: best {obj}, bound "
+            f"{event.bound} {event.message}",
+            highlight=False,
+        )
+
+    result = consolidate(wl, cat, opts, progress=progress)
+    if out is not None and result.placement is not None:
+        result.placement.write_csv(out)
+        result.summary["placement_csv"] = str(out)
+    if json:
+        print_json(result.summary)
+        return
+    _print_human(result.summary)
+
+
+def _print_human(s: dict[str, object]) -> None:
+    status = s["status"]
+    table = Table(title=f"Consolidation of {s['n_vms']} VMs ({s['sizing']}, {s['mode']}): {status}")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    gap = s["gap_frac"]
+    rows = [
+        ("hosts", str(s["n_hosts"])),
+        ("hosts by model", ", ".join(f"{k} × {v}" for k, v in s["hosts_by_model"].items())),  # type: ignore[attr-defined]
+        ("cost (purchase)", "n/a" if s["cost_usd"] is None else f"{s['cost_usd']:,.0f} USD"),
+        ("objective / bound", f"{s['objective']} / {s['bound']} {s['objective_unit']}"),
+        ("gap", "n/a" if gap is None else f"{100 * float(gap):.2f} %"),  # type: ignore[arg-type]
+        ("binding resource", f"{s['binding']} (bucket {s['binding_bucket']})"),
+        ("solve time", f"{s['wall_s']} s ({s['method']})"),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    console.print(table)
+    if s["reason"]:
+        console.print(f"[bold]reason:[/] {s['reason']}", highlight=False)
+    for line in s["why"]:  # type: ignore[attr-defined]
+        console.print(f"  {line}", highlight=False)
+    for note in s["notes"]:  # type: ignore[attr-defined]
+        console.print(f"[dim]note: {note}[/]", highlight=False)

@@ -1,0 +1,821 @@
+"""Consolidation: from a Workload and a catalog to a placement of every VM on bought hosts.
+
+Steps: reduce the demand to time buckets (:mod:`capplan.demand.reduce`), size every VM per
+resource and bucket, turn host models into bin types, the inventory into rules, scale to
+integers, solve (:mod:`capplan.optimize.strategies`), and map the packing back onto VM and
+host names as a :class:`capplan.placement.Placement`.
+
+Sizing per VM, resource and bucket
+----------------------------------
+- **cpu** (MHz, normalised): the reduced ``cpu_demand_mhz`` times the perf_factor of the
+  hardware it was measured on (``source_perf_factor``, or the catalog's factor of
+  ``source_host``; 1.0 = the reference core), times the mode's CPU multiplier
+  ``1 / (1 - cpu_overhead_frac)``, divided by the CPU over-commit ratio. Host capacity is the
+  catalog's normalised ``cpu_capacity_mhz`` (cores × base clock × perf_factor), so demand and
+  capacity compare across host generations.
+- **mem** (MiB): active memory (or, without it, the provisioned memory) divided by the memory
+  over-commit ratio, plus the mode's per-VM overhead (which is real host memory and is not
+  over-committed). Capacity is the host's RAM.
+- **net_rx / net_tx** (Mbit/s), when the workload has them: against the NIC capacity times
+  the mode's network throughput factor.
+- **vcpus**, when a vCPU : core limit is given: ``n_vcpus`` against cores × limit.
+- **guests**, for bare metal: one guest per host.
+
+Every capacity is reduced by the headroom fraction (vCPU and guest limits excepted). A VM with
+no usage data for a resource is sized from its inventory (``cpu_capacity_mhz``,
+``mem_provisioned_mib``) and the result lists it. Rules: ``security_zone`` (a host serves one
+zone; in container mode also one OS family), ``ha_group`` (anti-affinity), legacy guests only
+under a mode that supports them, ``vlan_id`` against a per-host VLAN limit, pinned VMs and a
+migration budget relative to ``current_host`` when the current hosts' models are given.
+
+Objectives: ``cost`` (purchase price from the catalog, or the Azure Migrate regression where
+the catalog has none, via :func:`capplan.economics.evaluate.host_price_usd`; an owned host
+counts 1 USD so that fewer hosts win ties), ``hosts`` (count), ``power`` (average watts with
+the linear SPECpower model P = P_idle + (P_max − P_idle) · u: idle power per open host plus
+each VM's share of the dynamic range), ``balance`` (cost first, then the highest peak
+utilisation is lowered by moving VMs between the chosen hosts).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from capplan.demand.reduce import Reduction, reduce_buckets, reduce_peak
+from capplan.demand.workload import Workload
+from capplan.economics.evaluate import host_price_usd
+from capplan.errors import SpecError, WorkloadError
+from capplan.optimize.explain import Explanation
+from capplan.optimize.instance import Instance, Solution, make_instance
+from capplan.optimize.strategies import ProgressCallback, SolveReport, SolveResult, solve
+from capplan.placement import Placement
+from capplan.spec.catalog import Catalog, HostModel, MemOverhead, VirtMode
+
+FloatArray = npt.NDArray[np.float64]
+
+SIZINGS = ("time-aware", "peak")
+
+#: The mode ``"none"``: no virtualization cost at all, as in CloudSim's power examples (which
+#: model neither CPU nor memory overhead). Not a catalog entry: a modelling baseline.
+NO_OVERHEAD_MODE = VirtMode(
+    name="none",
+    cpu_overhead_frac=0.0,
+    io_iops_factor=1.0,
+    net_latency_factor=1.0,
+    net_throughput_factor=1.0,
+    page_sharing=False,
+    page_sharing_savings_frac=0.0,
+    live_migration=True,
+    same_os_kernel=False,
+    needs_modified_guest=False,
+    supports_legacy_guests=True,
+    one_guest_per_host=False,
+    mem_overhead=MemOverhead(),
+    source="no overhead modelled (baseline, as CloudSim's power examples)",
+)
+
+
+def get_mode(catalog: Catalog, name: str) -> VirtMode:
+    """The catalog mode ``name``, or :data:`NO_OVERHEAD_MODE` for ``"none"``."""
+    return NO_OVERHEAD_MODE if name == "none" else catalog.mode(name)
+
+
+OBJECTIVES = ("cost", "hosts", "power", "balance")
+#: Objective units charged for an owned (already bought) host under the cost objective.
+OWNED_HOST_COST_USD = 1
+
+
+@dataclass(frozen=True)
+class HostOffer:
+    """A host model offered to the plan.
+
+    Attributes
+    ----------
+    model
+        Catalog host model name.
+    count
+        Most hosts of the model that may be used (None: as many as needed).
+    """
+
+    model: str
+    count: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> HostOffer:
+        """Parse ``MODEL`` or ``MODEL:COUNT``; raises SpecError naming the bad text."""
+        model, sep, count = text.strip().rpartition(":") if ":" in text else (text, "", "")
+        model = model.strip()
+        if not model:
+            raise SpecError([("--hosts", f"{text!r}: expected MODEL or MODEL:COUNT")])
+        if not sep:
+            return cls(model, None)
+        try:
+            n = int(count)
+        except ValueError:
+            n = -1
+        if n < 0:
+            raise SpecError([("--hosts", f"{text!r}: COUNT must be a whole number >= 0")])
+        return cls(model, n)
+
+
+@dataclass(frozen=True)
+class ConsolidateOptions:
+    """Settings of one consolidation.
+
+    Attributes
+    ----------
+    hosts
+        Host models offered (empty: every catalog model, unlimited).
+    mode
+        Virtualization mode (catalog name, or ``"none"`` for no overhead).
+    source_perf_factor, source_host
+        perf_factor of the hardware the CPU demand was measured on (demand × factor =
+        reference-core MHz); ``source_host`` takes it from a catalog model instead.
+    n_buckets, period, statistic
+        Time-aware reduction: K buckets of a typical ``day`` or ``week``, keeping the ``peak``
+        or a percentile (``p95``) per bucket.
+    sizing
+        ``time-aware`` or ``peak`` (each VM at its own peak: the baseline).
+    cpu_overcommit_ratio, mem_overcommit_ratio
+        Sized demand per unit of host capacity (1.0: no over-commit).
+    headroom_frac
+        Share of CPU, memory and network capacity kept free.
+    ha_spares, ha_policy
+        N+k: k host failures per zone absorbed (``reserve`` or ``strict``).
+    vcpu_per_core_ratio
+        Most vCPUs per physical core, or None for no limit.
+    vlan_limit
+        Most distinct VLANs per host trunk, or None.
+    objective
+        ``cost``, ``hosts``, ``power`` or ``balance``.
+    existing_hosts
+        Current host name → catalog model, for hosts named in the inventory's
+        ``current_host`` that are owned already.
+    migration_budget
+        Most VMs moved away from their current host (needs ``existing_hosts``).
+    pinned_vms
+        VMs that must stay on their current host.
+    affinity_groups
+        Groups of VM ids that must share a host.
+    time_limit_s, workers, strategy, seed
+        Solver settings.
+    """
+
+    hosts: tuple[HostOffer, ...] = ()
+    mode: str = "hw-assisted"
+    source_perf_factor: float = 1.0
+    source_host: str | None = None
+    n_buckets: int = 24
+    period: str = "day"
+    statistic: str = "peak"
+    sizing: str = "time-aware"
+    cpu_overcommit_ratio: float = 1.0
+    mem_overcommit_ratio: float = 1.0
+    headroom_frac: float = 0.0
+    ha_spares: int = 0
+    ha_policy: str = "reserve"
+    vcpu_per_core_ratio: float | None = None
+    vlan_limit: int | None = None
+    objective: str = "cost"
+    existing_hosts: dict[str, str] = field(default_factory=dict)
+    migration_budget: int | None = None
+    pinned_vms: tuple[str, ...] = ()
+    affinity_groups: tuple[tuple[str, ...], ...] = ()
+    time_limit_s: float = 30.0
+    workers: int = 2
+    strategy: str = "auto"
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The integer instance built from a workload, and what the sizing did.
+
+    Attributes
+    ----------
+    instance
+        The packing instance.
+    reduction
+        The bucket reduction used.
+    sized_from_inventory
+        Resource → VM ids sized from the inventory for lack of usage data.
+    notes
+        Remarks on the preparation.
+    price_estimated
+        Host models whose price is the Azure Migrate estimate, not a catalog figure.
+    """
+
+    instance: Instance
+    reduction: Reduction
+    sized_from_inventory: dict[str, list[str]]
+    notes: tuple[str, ...]
+    price_estimated: tuple[str, ...] = ()
+    infeasible_reason: str = ""
+
+
+@dataclass(frozen=True)
+class ConsolidateResult:
+    """Outcome of :func:`consolidate`.
+
+    Attributes
+    ----------
+    placement
+        Host of every VM (None when infeasible or no plan was found in time).
+    report
+        The solver report (status, objective, bound, gap, time).
+    explanation
+        Binding resources per host and for the plan.
+    prepared
+        The instance and the sizing notes.
+    summary
+        JSON-ready figures (``status, n_hosts, cost_usd, bound, gap_frac, binding, wall_s``...).
+    """
+
+    placement: Placement | None
+    report: SolveReport
+    explanation: Explanation | None
+    prepared: Prepared
+    summary: dict[str, object]
+
+
+# ------------------------------------------------------------------------------- sizing
+def _check_options(opts: ConsolidateOptions, catalog: Catalog) -> None:
+    problems: list[tuple[str, str]] = []
+    if opts.sizing not in SIZINGS:
+        problems.append(("sizing", f"{opts.sizing!r} is not one of {list(SIZINGS)}"))
+    if opts.objective not in OBJECTIVES:
+        problems.append(("objective", f"{opts.objective!r} is not one of {list(OBJECTIVES)}"))
+    if opts.mode not in catalog.modes and opts.mode != "none":
+        problems.append(
+            (
+                "mode",
+                f"unknown mode {opts.mode!r}; catalog modes: "
+                f"{sorted(catalog.modes)} (or 'none': no overhead)",
+            )
+        )
+    for name, value in (
+        ("cpu_overcommit_ratio", opts.cpu_overcommit_ratio),
+        ("mem_overcommit_ratio", opts.mem_overcommit_ratio),
+    ):
+        if not (value > 0 and math.isfinite(value)):
+            problems.append((name, f"must be > 0, got {value}"))
+    if not 0 <= opts.headroom_frac < 1:
+        problems.append(("headroom_frac", f"must be in [0, 1), got {opts.headroom_frac}"))
+    if not (opts.source_perf_factor > 0 and math.isfinite(opts.source_perf_factor)):
+        problems.append(("source_perf_factor", f"must be > 0, got {opts.source_perf_factor}"))
+    if opts.source_host is not None and opts.source_host not in catalog.hosts:
+        problems.append(("source_host", f"unknown host model {opts.source_host!r}"))
+    if opts.vcpu_per_core_ratio is not None and opts.vcpu_per_core_ratio <= 0:
+        problems.append(("vcpu_per_core_ratio", "must be > 0"))
+    if opts.vlan_limit is not None and opts.vlan_limit < 1:
+        problems.append(("vlan_limit", "must be >= 1"))
+    if opts.ha_spares < 0:
+        problems.append(("ha_spares", "must be >= 0"))
+    if opts.ha_policy not in ("reserve", "strict"):
+        problems.append(("ha_policy", f"{opts.ha_policy!r} is not 'reserve' or 'strict'"))
+    for k, offer in enumerate(opts.hosts):
+        if offer.model not in catalog.hosts:
+            problems.append(
+                (
+                    f"hosts[{k}]",
+                    f"unknown host model {offer.model!r}; catalog models: {sorted(catalog.hosts)}",
+                )
+            )
+    for host, model in opts.existing_hosts.items():
+        if model not in catalog.hosts:
+            problems.append((f"existing_hosts[{host!r}]", f"unknown host model {model!r}"))
+    if opts.migration_budget is not None and opts.migration_budget < 0:
+        problems.append(("migration_budget", "must be >= 0"))
+    if opts.time_limit_s <= 0:
+        problems.append(("time_limit_s", "must be > 0"))
+    if problems:
+        raise SpecError(problems)
+
+
+def _reduce(workload: Workload, opts: ConsolidateOptions) -> Reduction:
+    metrics = [
+        m
+        for m in ("cpu_demand_mhz", "mem_active_mib", "net_rx_mbps", "net_tx_mbps")
+        if m in workload.mean
+    ]
+    if opts.sizing == "peak":
+        return reduce_peak(workload, statistic=opts.statistic, metrics=metrics)
+    return reduce_buckets(
+        workload, opts.n_buckets, period=opts.period, statistic=opts.statistic, metrics=metrics
+    )
+
+
+def _inventory(workload: Workload, name: str) -> FloatArray:
+    return workload.inventory_column(name)
+
+
+def size_vms(
+    workload: Workload,
+    red: Reduction,
+    mode: VirtMode,
+    opts: ConsolidateOptions,
+    source_factor: float = 1.0,
+) -> tuple[dict[str, FloatArray], dict[str, list[str]], list[str]]:
+    """Demand per resource, float64 ``(n_vms, n_buckets)``, in MHz / MiB / Mbit/s / vCPUs.
+
+    Returns
+    -------
+    demand, sized_from_inventory, notes
+    """
+    n_vms, k = workload.n_vms, red.n_buckets
+    ids = workload.vm_ids
+    notes: list[str] = []
+    from_inv: dict[str, list[str]] = {}
+    cap_mhz = _inventory(workload, "cpu_capacity_mhz")
+    mem_prov = _inventory(workload, "mem_provisioned_mib")
+    vcpus = _inventory(workload, "n_vcpus")
+
+    # CPU
+    if "cpu_demand_mhz" in red.values:
+        cpu = red.values["cpu_demand_mhz"].copy()
+        missing = ~red.has_data["cpu_demand_mhz"]
+    else:
+        cpu = np.zeros((n_vms, k))
+        missing = np.ones(n_vms, dtype=np.bool_)
+        notes.append(
+            "the workload has no CPU usage: CPU is sized from the inventory's cpu_capacity_mhz"
+        )
+    if missing.any():
+        unsized = missing & ~np.isfinite(cap_mhz)
+        if unsized.any():
+            raise WorkloadError(
+                f"{int(unsized.sum())} VM(s) have no CPU usage and no cpu_capacity_mhz in the "
+                f"inventory, e.g. {ids[unsized][:3].tolist()}; expected one of them"
+            )
+        cpu[missing] = cap_mhz[missing, None]
+        from_inv["cpu"] = ids[missing].tolist()
+    cpu = cpu * source_factor * mode.cpu_demand_multiplier / opts.cpu_overcommit_ratio
+
+    # Memory
+    if "mem_active_mib" in red.values:
+        mem = red.values["mem_active_mib"].copy()
+        missing = ~red.has_data["mem_active_mib"]
+    else:
+        mem = np.zeros((n_vms, k))
+        missing = np.ones(n_vms, dtype=np.bool_)
+        notes.append(
+            "the workload has no active-memory usage: memory is sized from the "
+            "inventory's mem_provisioned_mib"
+        )
+    if missing.any():
+        unsized = missing & ~np.isfinite(mem_prov)
+        if unsized.any():
+            raise WorkloadError(
+                f"{int(unsized.sum())} VM(s) have no memory usage and no mem_provisioned_mib in "
+                f"the inventory, e.g. {ids[unsized][:3].tolist()}; expected one of them"
+            )
+        mem[missing] = mem_prov[missing, None]
+        if "mem_active_mib" in red.values:
+            from_inv["mem"] = ids[missing].tolist()
+    config_mem = np.where(np.isfinite(mem_prov), mem_prov, mem.max(axis=1))
+    config_vcpus = np.where(np.isfinite(vcpus), vcpus, 1.0)
+    overhead = mode.mem_overhead_mib(config_vcpus, config_mem)
+    mem = mem / opts.mem_overcommit_ratio + overhead[:, None]
+    demand = {"cpu": cpu, "mem": mem}
+
+    # Network, when measured.
+    for metric, dim in (("net_rx_mbps", "net_rx"), ("net_tx_mbps", "net_tx")):
+        if metric in red.values:
+            demand[dim] = red.values[metric]
+            no_data = ~red.has_data[metric]
+            if no_data.any():
+                notes.append(f"{int(no_data.sum())} VM(s) have no {metric} data; counted as 0")
+    # vCPU : core limit.
+    if opts.vcpu_per_core_ratio is not None:
+        if not np.isfinite(vcpus).all():
+            bad = ids[~np.isfinite(vcpus)][:3].tolist()
+            raise WorkloadError(
+                f"a vCPU : core limit needs n_vcpus for every VM; missing for e.g. {bad}"
+            )
+        demand["vcpus"] = np.repeat(vcpus[:, None], k, axis=1)
+    if mode.one_guest_per_host:
+        demand["guests"] = np.ones((n_vms, k))
+        notes.append(f"mode {mode.name!r} runs one guest per host")
+    return demand, from_inv, notes
+
+
+def _capacity(host: HostModel, mode: VirtMode, dim: str, opts: ConsolidateOptions) -> float:
+    keep = 1.0 - opts.headroom_frac
+    if dim == "cpu":
+        return host.cpu_capacity_mhz * keep
+    if dim == "mem":
+        return host.ram_mib * keep
+    if dim in ("net_rx", "net_tx"):
+        return host.nic_capacity_mbps * mode.net_throughput_factor * keep
+    if dim == "vcpus":
+        assert opts.vcpu_per_core_ratio is not None
+        return host.n_cores * opts.vcpu_per_core_ratio
+    if dim == "guests":
+        return 1.0
+    raise ValueError(dim)
+
+
+_UNITS = {
+    "cpu": "MHz",
+    "mem": "MiB",
+    "net_rx": "Mbit/s",
+    "net_tx": "Mbit/s",
+    "vcpus": "vCPUs",
+    "guests": "guests",
+}
+
+
+def prepare(workload: Workload, catalog: Catalog, opts: ConsolidateOptions) -> Prepared:
+    """Build the integer packing instance of a consolidation (no solving).
+
+    Raises
+    ------
+    SpecError
+        For bad options (every problem at once).
+    WorkloadError
+        When a VM can be sized neither from usage nor from the inventory.
+    """
+    _check_options(opts, catalog)
+    if workload.n_vms == 0:
+        raise WorkloadError("the workload holds no VM")
+    mode = get_mode(catalog, opts.mode)
+    red = _reduce(workload, opts)
+    source_factor = (
+        catalog.hosts[opts.source_host].perf_factor
+        if opts.source_host is not None
+        else opts.source_perf_factor
+    )
+    demand, from_inv, notes = size_vms(workload, red, mode, opts, source_factor)
+    if source_factor != 1.0:
+        notes.append(f"CPU demand scaled by the source hardware's perf_factor {source_factor:g}")
+    dims = list(demand)
+
+    # Bin types: offered models, plus the models of owned hosts.
+    offers = list(opts.hosts) or [HostOffer(name) for name in catalog.hosts]
+    current = workload.inventory.get_column("current_host").to_list()
+    owned_names = sorted({h for h in current if h is not None and h in opts.existing_hosts})
+    type_models: list[str] = []
+    type_counts: list[int | None] = []
+    for offer in offers:
+        if offer.model in type_models:
+            raise SpecError([("hosts", f"host model {offer.model!r} is offered twice")])
+        type_models.append(offer.model)
+        type_counts.append(offer.count)
+    owned_type: list[int] = []
+    for name in owned_names:
+        model = opts.existing_hosts[name]
+        tname = f"{model} (owned)"
+        if tname not in type_models:
+            type_models.append(tname)
+            type_counts.append(0)
+        t = type_models.index(tname)
+        type_counts[t] = (type_counts[t] or 0) + 1
+        owned_type.append(t)
+    models = [catalog.hosts[m.removesuffix(" (owned)")] for m in type_models]
+    is_owned = [m.endswith(" (owned)") for m in type_models]
+
+    n_vms = workload.n_vms
+    demand_arr = np.stack([demand[d] for d in dims], axis=1)  # (n_vms, n_dims, K)
+    cap = np.array([[_capacity(h, mode, d, opts) for d in dims] for h in models])
+    # Integers: 1 MHz, 1 MiB, 1 Mbit/s, 1 vCPU; demand rounded up, capacity down.
+    demand_int = np.ceil(demand_arr - 1e-9).astype(np.int64)
+    cap_int = np.floor(cap + 1e-9).astype(np.int64)
+
+    # Objective.
+    prices: list[float] = []
+    estimated: list[str] = []
+    for h, owned in zip(models, is_owned, strict=True):
+        price, est = host_price_usd(h)
+        prices.append(price)
+        if est and not owned:
+            estimated.append(h.name)
+    item_cost = None
+    unit, scale = "usd", 1.0
+    if opts.objective in ("cost", "balance"):
+        cost = [
+            OWNED_HOST_COST_USD if owned else max(round(p), 1)
+            for p, owned in zip(prices, is_owned, strict=True)
+        ]
+        if estimated:
+            notes.append(
+                f"no catalog price for {sorted(set(estimated))}: the Azure Migrate "
+                "server-price regression is used"
+            )
+    elif opts.objective == "hosts":
+        cost = [1] * len(models)
+        unit = "hosts"
+    else:
+        cost = [round(h.idle_w) for h in models]
+        unit = "w"
+        cpu_mean = demand["cpu"].mean(axis=1)
+        slope = np.array([(h.max_w - h.idle_w) / max(h.cpu_capacity_mhz, 1e-9) for h in models])
+        item_cost = np.rint(cpu_mean[:, None] * slope[None, :]).astype(np.int64)
+    n_avail = [c if c is not None else n_vms + (opts.ha_spares + 1) * 8 for c in type_counts]
+
+    # Rules.
+    inv = workload.inventory
+    sec = [z if z is not None else "default" for z in inv.get_column("security_zone").to_list()]
+    os_family = inv.get_column("os_family").to_list()
+    if mode.same_os_kernel:
+        zone_keys = [f"{z}/{o or 'unknown-os'}" for z, o in zip(sec, os_family, strict=True)]
+        if any(o is None for o in os_family):
+            notes.append(
+                f"mode {mode.name!r} shares the host kernel: VMs of unknown OS family "
+                "are grouped as one family"
+            )
+    else:
+        zone_keys = sec
+    zone_names = sorted(set(zone_keys))
+    zone = np.array([zone_names.index(z) for z in zone_keys], dtype=np.int64)
+    allowed = np.ones((n_vms, len(models)), dtype=np.bool_)
+    reason = ""
+    legacy = np.array([o == "legacy" for o in os_family])
+    if legacy.any() and not mode.supports_legacy_guests:
+        allowed[legacy] = False
+        reason = (
+            f"VM {workload.vm_ids[legacy][0]!r} is a legacy guest, which mode "
+            f"{mode.name!r} cannot run (legacy guests need full virtualization); "
+            f"{int(legacy.sum())} legacy VM(s) in all"
+        )
+    vm_index = {v: i for i, v in enumerate(workload.vm_ids.tolist())}
+    groups = inv.get_column("ha_group").to_list()
+    anti: dict[str, list[int]] = {}
+    for i, g in enumerate(groups):
+        if g is not None:
+            anti.setdefault(g, []).append(i)
+    affinity = []
+    for k, members in enumerate(opts.affinity_groups):
+        unknown = [m for m in members if m not in vm_index]
+        if unknown:
+            raise SpecError([(f"affinity_groups[{k}]", f"unknown VM(s) {unknown[:3]}")])
+        affinity.append([vm_index[m] for m in members])
+    label = np.full(n_vms, -1, dtype=np.int64)
+    label_limit = np.full(len(models), -1, dtype=np.int64)
+    if opts.vlan_limit is not None:
+        vlans = inv.get_column("vlan_id").to_list()
+        label = np.array([v if v is not None else -1 for v in vlans], dtype=np.int64)
+        label_limit[:] = opts.vlan_limit
+    existing_index = {name: e for e, name in enumerate(owned_names)}
+    current_bin = np.array(
+        [existing_index.get(h, -1) if h is not None else -1 for h in current], dtype=np.int64
+    )
+    pinned = np.full(n_vms, -1, dtype=np.int64)
+    for vm in opts.pinned_vms:
+        if vm not in vm_index:
+            raise SpecError([("pinned_vms", f"unknown VM {vm!r}")])
+        i = vm_index[vm]
+        if current_bin[i] < 0:
+            raise SpecError(
+                [
+                    (
+                        "pinned_vms",
+                        f"VM {vm!r} has no owned current host to stay on "
+                        "(give its host model in existing_hosts)",
+                    )
+                ]
+            )
+        pinned[i] = current_bin[i]
+    if opts.migration_budget is not None and not owned_names:
+        raise SpecError(
+            [
+                (
+                    "migration_budget",
+                    "needs the current hosts' models (existing_hosts) to count moves",
+                )
+            ]
+        )
+    inst = make_instance(
+        demand_int,
+        cap_int,
+        cost=cost,
+        n_available=n_avail,
+        item_names=workload.vm_ids.tolist(),
+        type_names=type_models,
+        dim_names=dims,
+        bucket_names=red.bucket_names,
+        allowed=allowed,
+        zone=zone,
+        zone_names=zone_names,
+        anti_affinity=list(anti.values()),
+        affinity=affinity,
+        label=label,
+        label_limit=label_limit,
+        existing_type=owned_type,
+        existing_names=owned_names,
+        pinned=pinned,
+        current=current_bin,
+        migration_budget=opts.migration_budget,
+        ha_spares=opts.ha_spares,
+        ha_policy=opts.ha_policy,
+        item_cost=item_cost,
+        objective_unit=unit,
+        objective_scale=scale,
+        dim_units=[_UNITS[d] for d in dims],
+        notes=notes,
+    )
+    if red.n_filled:
+        notes.append(
+            f"{red.n_filled} VM-bucket cells had no data and took the VM's whole-horizon value"
+        )
+    return Prepared(inst, red, from_inv, tuple(notes), tuple(sorted(set(estimated))), reason)
+
+
+# ----------------------------------------------------------------------------- solving
+def consolidate(
+    workload: Workload,
+    catalog: Catalog,
+    opts: ConsolidateOptions,
+    progress: ProgressCallback | None = None,
+) -> ConsolidateResult:
+    """Plan hosts and placement for ``workload``; infeasible plans are results, not errors.
+
+    ``opts.time_limit_s`` covers the preparation too: the solver gets what is left (at least
+    a tenth of the budget).
+    """
+    start = time.perf_counter()
+    prep = prepare(workload, catalog, opts)
+    inst = prep.instance
+    if prep.infeasible_reason:
+        report = SolveReport(
+            "infeasible",
+            None,
+            0,
+            None,
+            0.0,
+            0,
+            {},
+            opts.strategy,
+            "",
+            inst.objective_unit,
+            inst.objective_scale,
+            "",
+            prep.infeasible_reason,
+            prep.notes,
+        )
+        res = SolveResult(report, None, None, None)
+    else:
+        res = solve(
+            inst,
+            strategy=opts.strategy,
+            time_limit_s=max(
+                opts.time_limit_s - (time.perf_counter() - start), 0.1 * opts.time_limit_s
+            ),
+            workers=opts.workers,
+            seed=opts.seed,
+            progress=progress,
+        )
+    placement = None
+    sol = res.solution
+    notes = list(prep.notes)
+    if sol is not None and opts.objective == "balance":
+        sol, before, after = rebalance(inst, sol)
+        notes.append(f"balance: highest peak utilisation {before:.3f} -> {after:.3f}")
+    if sol is not None:
+        placement = to_placement(inst, sol)
+    summary = _summary(workload, catalog, opts, prep, res, sol, notes)
+    summary["total_wall_s"] = round(time.perf_counter() - start, 3)
+    explanation = res.explanation
+    if sol is not None and opts.objective == "balance":
+        from capplan.optimize.explain import explain_solution
+
+        explanation = explain_solution(inst, sol, res.bounds)
+    return ConsolidateResult(placement, res.report, explanation, prep, summary)
+
+
+def to_placement(inst: Instance, sol: Solution) -> Placement:
+    """Name the hosts (owned ones keep their names; new ones ``MODEL-001``...)."""
+    names: list[str] = []
+    models: list[str] = []
+    per_model: dict[str, int] = {}
+    for b in range(sol.n_bins):
+        tname = inst.type_names[sol.bin_type[b]]
+        model = tname.removesuffix(" (owned)")
+        e = int(sol.bin_existing[b])
+        if e >= 0:
+            names.append(inst.existing_names[e])
+        else:
+            per_model[model] = per_model.get(model, 0) + 1
+            names.append(f"{model}-{per_model[model]:03d}")
+        models.append(model)
+    return Placement.from_assignment(list(inst.item_names), sol.assign, models, names)
+
+
+def rebalance(
+    inst: Instance, sol: Solution, max_moves: int = 100_000
+) -> tuple[Solution, float, float]:
+    """Lower the highest peak utilisation by moving items off the most loaded bin.
+
+    The bins stay the same (so the cost does not change); each move takes the item of the
+    hottest bin whose removal helps most and puts it on the bin where the resulting peak is
+    lowest, as long as every rule still holds and the overall maximum falls.
+
+    Returns
+    -------
+    solution, max_before, max_after
+    """
+    from capplan.optimize.heuristics import Packer
+
+    pk = Packer.from_solution(inst, sol)
+    caps = inst.flat_capacity[pk.btype[: pk.nb]].astype(np.float64)
+    caps[caps == 0] = np.inf
+
+    def util() -> FloatArray:
+        load = caps - pk.resid[: pk.nb]
+        return np.where(np.isfinite(caps), load / caps, 0.0).max(axis=1)
+
+    u = util()
+    before = float(u.max()) if len(u) else 0.0
+    movable = (
+        (inst.pinned < 0) & (inst.current < 0)
+        if inst.migration_budget is not None
+        else (inst.pinned < 0)
+    )
+    for _ in range(max_moves):
+        hot = int(np.argmax(u))
+        peak = u[hot]
+        best: tuple[float, int, int] | None = None
+        for i in np.flatnonzero((pk.assign == hot) & movable).tolist():
+            ok = pk.candidates(i)
+            ok[hot] = False
+            targets = np.flatnonzero(ok)
+            if not len(targets):
+                continue
+            new_load = caps[targets] - pk.resid[targets] + inst.flat_demand[i]
+            new_u = np.where(np.isfinite(caps[targets]), new_load / caps[targets], 0).max(axis=1)
+            j = int(np.argmin(new_u))
+            if new_u[j] < peak - 1e-9 and (best is None or new_u[j] < best[0]):
+                best = (float(new_u[j]), i, int(targets[j]))
+        if best is None:
+            break
+        _, i, b = best
+        pk.remove(i)
+        pk.place(i, b)
+        u = util()
+        if u.max() >= peak - 1e-12:
+            pk.remove(i)
+            pk.place(i, hot)
+            u = util()
+            break
+    return pk.solution(), before, float(u.max()) if len(u) else 0.0
+
+
+def _summary(
+    workload: Workload,
+    catalog: Catalog,
+    opts: ConsolidateOptions,
+    prep: Prepared,
+    res: SolveResult,
+    sol: Solution | None,
+    notes: Sequence[str],
+) -> dict[str, object]:
+    inst = prep.instance
+    rep = res.report
+    cost_usd = None
+    n_hosts = 0
+    by_model: dict[str, int] = {}
+    if sol is not None:
+        n_hosts = sol.n_bins
+        cost = 0.0
+        for b in range(sol.n_bins):
+            tname = inst.type_names[sol.bin_type[b]]
+            model = tname.removesuffix(" (owned)")
+            by_model[model] = by_model.get(model, 0) + 1
+            if not tname.endswith(" (owned)"):
+                cost += host_price_usd(catalog.hosts[model])[0]
+        cost_usd = round(cost, 2)
+    bound_hosts = res.bounds.n_bins if res.bounds is not None else None
+    expl = res.explanation
+    return {
+        "status": rep.status,
+        "n_hosts": n_hosts,
+        "hosts_by_model": by_model,
+        "cost_usd": cost_usd,
+        "objective": rep.objective,
+        "objective_unit": rep.objective_unit,
+        "bound": rep.bound,
+        "bound_hosts": bound_hosts,
+        "gap_frac": None if rep.gap_frac is None else round(rep.gap_frac, 6),
+        "binding": expl.binding if expl is not None else None,
+        "binding_bucket": expl.binding_bucket if expl is not None else None,
+        "why": list(expl.why) if expl is not None else [],
+        "bins_bound_by": expl.bins_bound_by if expl is not None else {},
+        "util_peak_frac": expl.util_peak_frac if expl is not None else {},
+        "wall_s": round(rep.wall_s, 3),
+        "reason": rep.reason,
+        "n_vms": workload.n_vms,
+        "sizing": opts.sizing,
+        "n_buckets": prep.reduction.n_buckets,
+        "statistic": prep.reduction.statistic,
+        "mode": opts.mode,
+        "dims": list(inst.dim_names),
+        "sized_from_inventory": {k: len(v) for k, v in prep.sized_from_inventory.items()},
+        "sized_from_inventory_vms": {k: v[:20] for k, v in prep.sized_from_inventory.items()},
+        "price_estimated_models": list(prep.price_estimated),
+        "method": rep.method,
+        "notes": list(notes),
+    }

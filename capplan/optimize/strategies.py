@@ -1,0 +1,570 @@
+"""Solve strategies, chosen by name, and the one entry point :func:`solve`.
+
+Strategies (``STRATEGIES``):
+
+- ``ffd``: first-fit decreasing with every size measure; the best packing is kept.
+- ``bfd``: best-fit decreasing likewise.
+- ``heuristics``: every greedy rule (item-centric, bin-centric, pair look-ahead) and the
+  multi-bin binary search.
+- ``cpsat``: one CP-SAT model of the whole instance, warm-started by FFD.
+- ``lns``: the greedy rules, then large-neighbourhood search until the time limit.
+- ``eject``: the greedy rules, then bin elimination by ejection chains until the time limit.
+- ``auto``: the greedy rules and the multi-bin search; the full CP-SAT model when the
+  instance is small; then ejection chains and CP-SAT neighbourhoods in turn.
+
+Every result is checked by :mod:`capplan.optimize.validator` (which does not import the
+solver) and reports a lower bound and the gap to it. An infeasible instance or a time-out
+without a packing gives a :class:`SolveReport` that says so; nothing raises for them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from capplan.errors import InfeasibleError, SolverError
+from capplan.optimize import cpsat, eject, heuristics, lns
+from capplan.optimize.bounds import BoundReport, lower_bound
+from capplan.optimize.explain import Explanation, explain_solution, infeasibility_reason
+from capplan.optimize.instance import Instance, Solution, contract_affinity
+from capplan.optimize.validator import validate
+
+OPTIMAL, FEASIBLE, INFEASIBLE, UNKNOWN = "optimal", "feasible", "infeasible", "unknown"
+
+#: Largest (items × candidate bins) for which ``auto`` builds the full CP-SAT model.
+FULL_MODEL_MAX_VARS = 6000
+#: Larger limit used when no greedy rule found a packing (the model is then the only hope).
+NO_START_MAX_VARS = 250_000
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """A progress report during a solve.
+
+    Attributes
+    ----------
+    phase
+        ``bounds``, ``heuristics``, ``cpsat``, ``lns`` or ``done``.
+    elapsed_s
+        Seconds since the solve started.
+    objective
+        Best objective so far (None before the first packing).
+    bound
+        Best lower bound so far.
+    message
+        Human-readable detail.
+    """
+
+    phase: str
+    elapsed_s: float
+    objective: int | None
+    bound: int
+    message: str = ""
+
+
+ProgressCallback = Callable[[ProgressEvent], None]
+
+
+@dataclass(frozen=True)
+class SolveReport:
+    """Outcome of a solve: status, objective, bound and gap, time.
+
+    Attributes
+    ----------
+    status
+        ``optimal`` (objective equals the bound), ``feasible`` (a packing, gap open),
+        ``infeasible`` (no packing exists; ``reason`` says why) or ``unknown`` (no packing
+        found within the time limit).
+    objective
+        Objective of the packing in objective units, or None.
+    bound
+        Lower bound on the objective.
+    gap_frac
+        ``(objective - bound) / objective`` (0 when both are 0), or None without a packing.
+    wall_s
+        Seconds spent.
+    n_bins
+        Open bins in the packing (0 without one).
+    bins_by_type
+        Open bins per type name.
+    strategy
+        Strategy name requested.
+    method
+        What produced the final packing (``ffd-avg_sum``, ``cpsat``, ``lns``...).
+    objective_unit, objective_scale
+        One objective unit is ``objective_scale`` of ``objective_unit``.
+    bound_source
+        Kind of bound that is tightest (``volume``, ``l2``, ``clique``, ``anti_affinity``,
+        ``cpsat``).
+    reason
+        Why there is no packing (infeasible or unknown).
+    notes
+        Remarks (data reductions, checks that were sampled...).
+    stats
+        Counters (heuristic results, LNS steps...).
+    """
+
+    status: str
+    objective: int | None
+    bound: int
+    gap_frac: float | None
+    wall_s: float
+    n_bins: int
+    bins_by_type: dict[str, int]
+    strategy: str
+    method: str
+    objective_unit: str
+    objective_scale: float
+    bound_source: str
+    reason: str = ""
+    notes: tuple[str, ...] = ()
+    stats: dict[str, object] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {
+            "status": self.status,
+            "objective": self.objective,
+            "bound": self.bound,
+            "gap_frac": None if self.gap_frac is None else round(self.gap_frac, 6),
+            "wall_s": round(self.wall_s, 3),
+            "n_bins": self.n_bins,
+            "bins_by_type": self.bins_by_type,
+            "strategy": self.strategy,
+            "method": self.method,
+            "objective_unit": self.objective_unit,
+            "objective_scale": self.objective_scale,
+            "bound_source": self.bound_source,
+            "reason": self.reason,
+            "notes": list(self.notes),
+            "stats": self.stats,
+        }
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    """A report, the packing (of the original instance's items) and its explanation."""
+
+    report: SolveReport
+    solution: Solution | None
+    explanation: Explanation | None
+    bounds: BoundReport | None
+
+
+@dataclass
+class Context:
+    """State shared by a strategy run: the instance, the clock, the best packing so far."""
+
+    inst: Instance
+    start: float
+    deadline: float
+    workers: int
+    seed: int
+    bounds: BoundReport
+    progress: ProgressCallback | None
+    best: Solution | None = None
+    best_obj: int | None = None
+    method: str = ""
+    solver_bound: int = 0
+    proven_infeasible: bool = False
+    failure: str = ""
+    stats: dict[str, object] = field(default_factory=dict)
+    history: list[tuple[int, Solution, str]] = field(default_factory=list)
+
+    @property
+    def bound(self) -> int:
+        """Best lower bound known."""
+        return max(self.bounds.value, self.solver_bound)
+
+    def left(self) -> float:
+        """Seconds left before the deadline."""
+        return self.deadline - time.perf_counter()
+
+    def done(self) -> bool:
+        """True when the best packing is proven optimal."""
+        return self.best_obj is not None and self.best_obj <= self.bound
+
+    def emit(self, phase: str, message: str = "") -> None:
+        """Send a progress event."""
+        if self.progress is not None:
+            self.progress(
+                ProgressEvent(
+                    phase, time.perf_counter() - self.start, self.best_obj, self.bound, message
+                )
+            )
+
+    def offer(self, sol: Solution | None, method: str) -> bool:
+        """Keep ``sol`` if it respects the global rules and beats the best; True if kept."""
+        if sol is None:
+            return False
+        inst = self.inst
+        if inst.migration_budget is not None:
+            at = sol.bin_existing[sol.assign]
+            moved = (inst.current >= 0) & (at != inst.current)
+            if int(inst.move_weight[moved].sum()) > inst.migration_budget:
+                return False
+        obj = sol.objective(inst)
+        if self.best_obj is not None and obj >= self.best_obj:
+            return False
+        self.best, self.best_obj, self.method = sol, obj, method
+        self.history.append((obj, sol, method))
+        self.emit("improve", f"{method}: {obj}")
+        return True
+
+
+# ------------------------------------------------------------------------- strategies
+def _run_rules(ctx: Context, names: list[str], share: float = 1.0) -> None:
+    deadline = ctx.start + share * (ctx.deadline - ctx.start)
+    failures: list[str] = []
+
+    def take(res: heuristics.HeuristicResult) -> None:
+        if res.solution is None:
+            failures.append(f"{res.name}: {res.reason}")
+        else:
+            ctx.offer(res.solution, res.name)
+
+    results = heuristics.portfolio(ctx.inst, rules=names, deadline=deadline, on_result=take)
+    ctx.stats["heuristics"] = {r.name: r.objective for r in results}
+    if ctx.best is None and failures:
+        ctx.failure = failures[0]
+    if ctx.inst.current.max(initial=-1) >= 0:
+        try:
+            ctx.offer(heuristics.pack_from_current(ctx.inst), "from-current")
+        except heuristics.PackingFailed as exc:
+            ctx.failure = ctx.failure or exc.reason
+
+
+def _multi_bin(ctx: Context, share: float) -> None:
+    if ctx.best is None or ctx.done() or ctx.inst.migration_budget is not None:
+        return
+    deadline = ctx.start + share * (ctx.deadline - ctx.start)
+    for rule in ("best", "dot", "worst"):
+        for measure in ("avg_sum", "sum", "l2"):
+            if time.perf_counter() > deadline or ctx.done() or ctx.best is None:
+                return
+            sol = heuristics.multi_bin_search(
+                ctx.inst, ctx.best, ctx.bounds.n_bins, rule, measure, deadline
+            )
+            ctx.offer(sol, f"multibin-{rule}-{measure}")
+
+
+def _full_cpsat(ctx: Context, time_s: float) -> None:
+    inst = ctx.inst
+    sub = cpsat.full_subproblem(inst, ctx.best, ctx.bound)
+    hint = hint_open = None
+    if ctx.best is not None:
+        mapped = cpsat.hint_positions(sub, ctx.best)
+        if mapped is not None:
+            hint, pos = mapped
+            hint_open = pos
+    ctx.emit("cpsat", f"full model: {inst.n_items} items × {sub.n_cand} candidate bins")
+
+    def on_solution(obj: int, bound: int, elapsed: float) -> None:
+        ctx.solver_bound = max(ctx.solver_bound, bound)
+        ctx.emit("cpsat", f"solution {obj}, bound {bound}")
+
+    stop_at = ctx.bound if ctx.bound > 0 else None
+    res = cpsat.solve(
+        inst,
+        sub,
+        hint=hint,
+        hint_open=hint_open,
+        time_limit_s=time_s,
+        workers=ctx.workers,
+        seed=ctx.seed,
+        on_solution=on_solution,
+        stop_at=stop_at,
+    )
+    ctx.stats["cpsat"] = {
+        "status": res.status,
+        "wall_s": round(res.wall_s, 3),
+        "candidate_bins": sub.n_cand,
+    }
+    if res.status == cpsat.INFEASIBLE and ctx.best is None:
+        ctx.proven_infeasible = True
+        return
+    if res.status == cpsat.OPTIMAL and res.objective is not None:
+        ctx.solver_bound = max(ctx.solver_bound, res.objective)
+    elif res.status in (cpsat.FEASIBLE, cpsat.UNKNOWN):
+        ctx.solver_bound = max(ctx.solver_bound, res.bound)
+    if res.assign is not None:
+        sol = cpsat.to_solution(sub, res, inst.n_items)
+        ctx.offer(_with_spares(ctx, sol), "cpsat")
+
+
+def _lns(ctx: Context, deadline: float | None = None, round_no: int = 0) -> None:
+    if ctx.best is None or ctx.done() or ctx.left() <= 0.1:
+        return
+    ctx.emit("lns", "large-neighbourhood search")
+
+    def on_improve(sol: Solution, obj: int) -> None:
+        ctx.offer(_with_spares(ctx, sol), "lns")
+
+    _, stats = lns.search(
+        ctx.inst,
+        ctx.best,
+        deadline=deadline or ctx.deadline,
+        lower_bound=ctx.bound,
+        workers=1 if ctx.inst.n_items < 2000 else ctx.workers,
+        seed=ctx.seed + round_no,
+        on_improve=on_improve,
+    )
+    _add_stats(ctx, "lns", stats.__dict__)
+
+
+def _eject(ctx: Context, deadline: float, round_no: int = 0) -> None:
+    if ctx.best is None or ctx.done() or ctx.left() <= 0.1:
+        return
+    ctx.emit("eject", "bin elimination by ejection chains")
+
+    def on_improve(sol: Solution, obj: int) -> None:
+        ctx.offer(_with_spares(ctx, sol), "eject")
+
+    _, stats = eject.search(
+        ctx.inst,
+        ctx.best,
+        deadline=deadline,
+        lower_bound=ctx.bound,
+        seed=ctx.seed + round_no,
+        on_improve=on_improve,
+    )
+    _add_stats(ctx, "eject", stats.__dict__)
+
+
+def _add_stats(ctx: Context, key: str, values: dict[str, int]) -> None:
+    old = ctx.stats.get(key)
+    if isinstance(old, dict):
+        ctx.stats[key] = {k: int(old.get(k, 0)) + int(v) for k, v in values.items()}
+    else:
+        ctx.stats[key] = dict(values)
+
+
+def _improve(ctx: Context) -> None:
+    """Alternate ejection-chain elimination and CP-SAT neighbourhoods until the deadline."""
+    round_no = 0
+    while not ctx.done() and ctx.left() > 0.1:
+        chunk = max(min(4.0, 0.5 * ctx.left()), 0.2)
+        if ctx.left() < 0.5:
+            chunk = ctx.left()
+        _eject(ctx, time.perf_counter() + chunk, round_no)
+        if ctx.done() or ctx.left() <= 0.1:
+            break
+        chunk = max(min(3.0, 0.5 * ctx.left()), 0.2)
+        if ctx.left() < 0.5:
+            chunk = ctx.left()
+        _lns(ctx, time.perf_counter() + chunk, round_no)
+        round_no += 1
+
+
+def _with_spares(ctx: Context, sol: Solution) -> Solution | None:
+    if ctx.inst.ha_spares <= 0 or ctx.inst.ha_policy != "strict":
+        return sol
+    try:
+        return heuristics.add_spares(ctx.inst, sol)
+    except heuristics.PackingFailed:
+        return None
+
+
+def _strategy_ffd(ctx: Context) -> None:
+    _run_rules(ctx, [n for n in heuristics.rule_names(ctx.inst) if n.startswith("ffd-")])
+
+
+def _strategy_bfd(ctx: Context) -> None:
+    _run_rules(ctx, [n for n in heuristics.rule_names(ctx.inst) if n.startswith("bfd-")])
+
+
+def _strategy_heuristics(ctx: Context) -> None:
+    _run_rules(ctx, heuristics.rule_names(ctx.inst))
+    _multi_bin(ctx, 1.0)
+
+
+def _strategy_cpsat(ctx: Context) -> None:
+    _run_rules(ctx, ["ffd-avg_sum"])
+    if not ctx.done() and ctx.left() > 0.05:
+        _full_cpsat(ctx, ctx.left())
+
+
+def _strategy_lns(ctx: Context) -> None:
+    _run_rules(ctx, heuristics.rule_names(ctx.inst), share=0.3)
+    _lns(ctx)
+
+
+def _strategy_eject(ctx: Context) -> None:
+    _run_rules(ctx, heuristics.rule_names(ctx.inst), share=0.3)
+    _eject(ctx, ctx.deadline)
+
+
+def _strategy_auto(ctx: Context) -> None:
+    _run_rules(ctx, heuristics.rule_names(ctx.inst), share=0.3)
+    _multi_bin(ctx, 0.2)
+    if ctx.done() or ctx.left() <= 0.05:
+        return
+    pool = ctx.inst.n_items * (ctx.best.n_bins if ctx.best is not None else ctx.inst.n_items)
+    if pool <= FULL_MODEL_MAX_VARS or (ctx.best is None and pool <= NO_START_MAX_VARS):
+        _full_cpsat(ctx, ctx.left() * (0.5 if ctx.best is not None else 1.0))
+    _improve(ctx)
+
+
+#: Strategy name → function running it on a context.
+STRATEGIES: dict[str, Callable[[Context], None]] = {
+    "ffd": _strategy_ffd,
+    "bfd": _strategy_bfd,
+    "heuristics": _strategy_heuristics,
+    "cpsat": _strategy_cpsat,
+    "lns": _strategy_lns,
+    "eject": _strategy_eject,
+    "auto": _strategy_auto,
+}
+
+
+def get_strategy(name: str) -> Callable[[Context], None]:
+    """The strategy function of ``name``; an unknown name raises listing the valid ones."""
+    try:
+        return STRATEGIES[name]
+    except KeyError:
+        raise SolverError(
+            f"unknown strategy {name!r}; valid strategies: {', '.join(sorted(STRATEGIES))}"
+        ) from None
+
+
+# ----------------------------------------------------------------------------- solve
+def solve(
+    inst: Instance,
+    *,
+    strategy: str = "auto",
+    time_limit_s: float = 10.0,
+    workers: int = 2,
+    seed: int = 0,
+    progress: ProgressCallback | None = None,
+    explain: bool = True,
+) -> SolveResult:
+    """Solve ``inst`` with a strategy; always returns a result (infeasible and time-outs too).
+
+    Parameters
+    ----------
+    inst
+        The prepared instance.
+    strategy
+        A name of :data:`STRATEGIES`.
+    time_limit_s
+        Wall-clock budget (the first greedy rule always runs to completion).
+    workers
+        CP-SAT workers.
+    seed
+        Random seed (LNS neighbourhoods, CP-SAT).
+    progress
+        Called with :class:`ProgressEvent` as the solve advances.
+    explain
+        Build the :class:`Explanation` of the packing.
+
+    Raises
+    ------
+    SolverError
+        For an unknown strategy, or if a returned packing fails validation (a bug).
+    """
+    run = get_strategy(strategy)
+    start = time.perf_counter()
+    if time_limit_s <= 0:
+        raise SolverError(f"time limit must be > 0 seconds, got {time_limit_s}")
+
+    def finish_infeasible(reason: str, bounds: BoundReport | None, status: str) -> SolveResult:
+        report = SolveReport(
+            status,
+            None,
+            bounds.value if bounds else 0,
+            None,
+            time.perf_counter() - start,
+            0,
+            {},
+            strategy,
+            "",
+            inst.objective_unit,
+            inst.objective_scale,
+            bounds.source() if bounds else "",
+            reason,
+            inst.notes,
+        )
+        if progress is not None:
+            progress(ProgressEvent("done", report.wall_s, None, report.bound, reason))
+        return SolveResult(report, None, None, bounds)
+
+    reason = infeasibility_reason(inst)
+    if reason:
+        return finish_infeasible(reason, None, INFEASIBLE)
+    try:
+        contraction = contract_affinity(inst)
+    except InfeasibleError as exc:
+        return finish_infeasible(exc.message, None, INFEASIBLE)
+    work = contraction.reduced if contraction is not None else inst
+    bounds = lower_bound(work)
+    if progress is not None:
+        progress(
+            ProgressEvent(
+                "bounds",
+                time.perf_counter() - start,
+                None,
+                bounds.value,
+                f"lower bound {bounds.value} ({bounds.source()})",
+            )
+        )
+    if bounds.infeasible_reason:
+        return finish_infeasible(bounds.infeasible_reason, bounds, INFEASIBLE)
+    ctx = Context(work, start, start + time_limit_s, workers, seed, bounds, progress)
+    run(ctx)
+    if ctx.best is None:
+        if ctx.proven_infeasible:
+            return finish_infeasible(
+                "CP-SAT proved that no packing exists (no simpler reason was found)",
+                bounds,
+                INFEASIBLE,
+            )
+        why = ctx.failure or "no packing was found within the time limit"
+        return finish_infeasible(why, bounds, UNKNOWN)
+    # Every packing is validated; should the best break a rule (a bug), the next best valid
+    # one is returned and the report says so.
+    notes = list(inst.notes)
+    sol = None
+    method = ctx.method
+    for _, candidate, cand_method in reversed(ctx.history):
+        full = contraction.expand(candidate) if contraction is not None else candidate
+        violations = validate(inst, full)
+        if not violations:
+            sol, method = full, cand_method
+            break
+        shown = "; ".join(v.message for v in violations[:3])
+        notes.append(
+            f"internal: the {cand_method} packing broke {len(violations)} rule(s) and was "
+            f"dropped: {shown}"
+        )
+    if sol is None:
+        raise SolverError("internal error: no packing passed validation; " + "; ".join(notes))
+    obj = sol.objective(inst)
+    if ctx.bound > obj:
+        notes.append(
+            f"internal: lower bound {ctx.bound} exceeds a valid packing's {obj}; "
+            "the bound is capped at the objective"
+        )
+    bound = min(ctx.bound, obj)
+    gap = 0.0 if obj == 0 else (obj - bound) / obj
+    source = "cpsat" if ctx.solver_bound > bounds.value else bounds.source()
+    report = SolveReport(
+        status=OPTIMAL if obj <= bound else FEASIBLE,
+        objective=obj,
+        bound=bound,
+        gap_frac=gap,
+        wall_s=time.perf_counter() - start,
+        n_bins=sol.n_bins,
+        bins_by_type=sol.bins_by_type(inst),
+        strategy=strategy,
+        method=method,
+        objective_unit=inst.objective_unit,
+        objective_scale=inst.objective_scale,
+        bound_source=source,
+        notes=tuple(notes),
+        stats=ctx.stats,
+    )
+    if progress is not None:
+        progress(ProgressEvent("done", report.wall_s, obj, bound, report.status))
+    explanation = explain_solution(inst, sol, bounds) if explain else None
+    return SolveResult(report, sol, explanation, bounds)
