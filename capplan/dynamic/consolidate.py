@@ -1,0 +1,122 @@
+"""One consolidation round of Beloglazov & Buyya (2012), as CloudSim's
+``PowerVmAllocationPolicyMigrationAbstract.optimizeAllocation`` runs it.
+
+1. **Overloaded hosts**: every host the overload test flags (index order).
+2. **VM selection**: from each, remove VMs chosen by the selection policy until the test no
+   longer flags the host (or nothing is left to move).
+3. **Placement** of those VMs, by current MIPS descending, with PABFD, never onto an
+   overloaded host; a VM that finds no host stays where it is.
+4. **Under-loaded hosts**: repeatedly take the least-utilised host (utilisation of the last
+   update, 0 < u < 1) that is not overloaded, not switched off and not yet considered, and
+   whose VMs are not all migrating; move all its VMs with PABFD onto hosts that are neither
+   overloaded, switched off nor considered before, or none of them if one does not fit.
+   Hosts that receive VMs here are not considered as sources afterwards. (CloudSim also
+   means to exclude the hosts that received VMs in step 3 but builds that set from an empty
+   list; ``SimConfig.exclude_overload_targets`` chooses.)
+
+The result is an ordered list of ``(vm, target)``; the engine starts them in that order.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from capplan.dynamic.detection import OverloadTest
+from capplan.dynamic.placement import RoundState, Snapshot
+from capplan.dynamic.selection import Selection
+
+if TYPE_CHECKING:
+    from capplan.dynamic.engine import Simulation
+
+
+def select_from_overloaded(
+    state: RoundState, overloaded: list[int], select: Selection
+) -> list[int]:
+    """Remove VMs from each overloaded host until it passes the test; return them in order."""
+    chosen: list[int] = []
+    for host in overloaded:
+        while True:
+            candidates = state.migratable(host)
+            if not candidates:
+                break
+            vm = select(state.sim, candidates)
+            chosen.append(vm)
+            state.remove(vm, host)
+            if not state.overloaded_one(host):
+                break
+    return chosen
+
+
+def by_mips_descending(sim: Simulation, vms: list[int]) -> list[int]:
+    """VMs sorted by current MIPS (utilisation × VM MIPS), largest first, stable."""
+    mips = (sim.util_now * sim.vms.mips).tolist()
+    return sorted(vms, key=lambda v: -mips[v])
+
+
+def cloudsim_round(
+    sim: Simulation, test: OverloadTest, param: float, select: Selection
+) -> list[tuple[int, int]]:
+    """Decide one round's migrations; see the module docstring."""
+    cfg = sim.config
+    state = RoundState(sim, test, param, check_ram=cfg.ram_checked_after_start)
+    hosts = np.arange(sim.n_hosts)
+    over_mask = state.overloaded(hosts)
+    overloaded = np.flatnonzero(over_mask).tolist()
+
+    moves: list[tuple[int, int]] = []
+    if overloaded:
+        chosen = select_from_overloaded(state, overloaded, select)
+        for vm in by_mips_descending(sim, chosen):
+            target = state.find_host(vm, ~over_mask)
+            if target >= 0:
+                state.add(vm, target)
+                moves.append((vm, target))
+
+    frac = state.cached_frac
+    switched_off = frac == 0
+    excluded_source = over_mask | switched_off
+    allowed_target = ~(over_mask | switched_off)
+    if cfg.exclude_overload_targets and moves:
+        excluded_source[[target for _, target in moves]] = True
+    order = np.argsort(frac, kind="stable")
+    candidates = order[(frac[order] > 0) & (frac[order] < 1)].tolist()
+    for host in candidates:
+        if excluded_source[host]:
+            continue
+        members = state.members(host)
+        if _all_migrating_or_any_incoming(state, host, members):
+            continue
+        excluded_source[host] = True
+        allowed_target[host] = False
+        to_move = [v for v in members if not sim.in_migration[v]]
+        if not to_move:
+            continue
+        placed: list[tuple[int, int]] = []
+        undo: list[Snapshot] = []
+        for vm in by_mips_descending(sim, to_move):
+            target = state.find_host(vm, allowed_target, idle_allowed=False)
+            if target < 0:
+                for snap in reversed(undo):
+                    state.restore(snap)
+                placed = []
+                break
+            undo.append(state.snapshot(target))
+            state.add(vm, target)
+            placed.append((vm, target))
+        if placed:
+            moves.extend(placed)
+            excluded_source[[target for _, target in placed]] = True
+    return moves
+
+
+def _all_migrating_or_any_incoming(state: RoundState, host: int, members: list[int]) -> bool:
+    """CloudSim's ``areAllVmsMigratingOutOrAnyVmMigratingIn`` on the host's list order."""
+    flags = state.sim.in_migration
+    for vm in members:
+        if not flags[vm]:
+            return False
+        if (vm, host) in state.incoming:
+            return True
+    return True

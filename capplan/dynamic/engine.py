@@ -1,0 +1,575 @@
+"""The time loop of dynamic consolidation: host updates, live migrations, energy, metrics.
+
+One :class:`Simulation` holds the state as flat arrays (host of each VM, in-flight
+migrations, per-VM utilisation history newest-first ``(n_vms, 30)``, per-host utilisation).
+A *host update* at time ``t`` recomputes every host at once (numpy over all VMs):
+
+1. requested MIPS of each VM = utilisation(t) × VM MIPS, per PE capped at the host's PE MIPS;
+2. a host whose capped requests (a VM migrating in counts 10 %) exceed its MIPS scales every
+   VM by capacity / requested, rounding each PE's share down (CloudSim's
+   ``VmSchedulerTimeSharedOverSubscription``);
+3. a VM migrating out gets 90 % of its share; the source still counts the full share in its
+   utilisation, the target counts the 10 % it reserves;
+4. energy of the elapsed time: per host, the trapezoid between the power at its previous and
+   its current utilisation, or 0 W if the previous utilisation was 0;
+5. one SLA record per host and per resident VM (:mod:`capplan.dynamic.metrics`);
+6. in CloudSim compat mode, VMs requesting exactly 0 MIPS that are not migrating vanish.
+
+Rounds run every ``interval_s``: update, record each VM's utilisation in its history, ask the
+policy for migrations, start them (target and source are recomputed at once). A migration
+takes RAM / (half the target's bandwidth); when it ends the hosts are updated just before
+and just after the VM moves, as CloudSim's ``PowerDatacenter.processVmMigrate`` does. Python
+loops run over rounds and over the few migrations, never over all VMs.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from capplan.dynamic.config import SimConfig
+from capplan.dynamic.fleet import HostFleet, VmSet, migration_rate_mib_s, sum_by
+from capplan.dynamic.metrics import SlaAccumulator
+from capplan.dynamic.power import type_power_w
+from capplan.units import KWH_PER_WS
+
+if TYPE_CHECKING:
+    from capplan.dynamic.policies import Policy
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+#: CloudSim treats host utilisation in (1, 1.01) as exactly 1 (``HostDynamicWorkload``).
+_UTIL_ROUND_UP_TO_ONE = 1.01
+
+
+@dataclass
+class _HostState:
+    """One host update's results (see :meth:`Simulation._compute`)."""
+
+    util: FloatArray
+    req: FloatArray
+    res: IntArray
+    alloc_r: FloatArray
+    out_r: BoolArray
+    util_mips: FloatArray
+    host_req: FloatArray
+    alloc_in: FloatArray
+
+
+@dataclass
+class Flight:
+    """One live migration in progress."""
+
+    vm: int
+    target: int
+    end_s: float
+    order: int
+
+
+@dataclass
+class DynamicResult:
+    """Outcome of one dynamic-consolidation run.
+
+    Scalars follow CloudSim's report; arrays have one entry per round (``n_rounds``) or per
+    host and round.
+
+    Attributes
+    ----------
+    policy, mode
+        Policy name and ``"cloudsim"`` or ``"default"``.
+    n_hosts, n_vms
+        Fleet and VM counts.
+    energy_kwh
+        Energy of all hosts over the run.
+    n_migrations
+        Live migrations started.
+    slatah_frac, pdm_frac, slav
+        SLA time per active host, degradation due to migration, their product.
+    sla_overall_frac, sla_average_frac
+        Overall and average SLA violation.
+    n_host_shutdowns, mean_time_before_shutdown_s
+        Host shutdowns and the mean time from switching on to switching off.
+    mean_migration_s
+        Mean time a VM spent migrating, as recorded.
+    n_vms_vanished
+        VMs removed by the CloudSim zero-MIPS quirk (0 in default mode).
+    wall_s
+        Wall time of the simulation (excluding loading the workload).
+    round_times_s
+        Time of each round, ``(n_rounds,)``.
+    active_hosts
+        Active hosts after each round's update, ``(n_rounds,)``.
+    power_w
+        Total power after each round's update, W, ``(n_rounds,)``.
+    energy_kwh_per_round
+        Energy since the previous round, ``(n_rounds,)``.
+    migrations_per_round
+        Migrations started in each round, ``(n_rounds,)``.
+    host_util_frac
+        Utilisation of each host after each round's update, float32 ``(n_hosts, n_rounds)``.
+    notes
+        Facts about the run a reader should know (e.g. how utilisation was recovered).
+    """
+
+    policy: str
+    mode: str
+    n_hosts: int
+    n_vms: int
+    energy_kwh: float
+    n_migrations: int
+    slatah_frac: float
+    pdm_frac: float
+    slav: float
+    sla_overall_frac: float
+    sla_average_frac: float
+    n_host_shutdowns: int
+    mean_time_before_shutdown_s: float
+    mean_migration_s: float
+    n_vms_vanished: int
+    wall_s: float
+    round_times_s: FloatArray
+    active_hosts: IntArray
+    power_w: FloatArray
+    energy_kwh_per_round: FloatArray
+    migrations_per_round: IntArray
+    host_util_frac: npt.NDArray[np.float32]
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, object]:
+        """JSON-ready scalars (what ``capplan dynamic --json`` prints)."""
+        return {
+            "policy": self.policy,
+            "mode": self.mode,
+            "n_hosts": self.n_hosts,
+            "n_vms": self.n_vms,
+            "energy_kwh": round(self.energy_kwh, 6),
+            "n_migrations": self.n_migrations,
+            "slatah_frac": self.slatah_frac,
+            "pdm_frac": self.pdm_frac,
+            "slav": self.slav,
+            "sla_overall_frac": self.sla_overall_frac,
+            "sla_average_frac": self.sla_average_frac,
+            "n_host_shutdowns": self.n_host_shutdowns,
+            "mean_time_before_shutdown_s": self.mean_time_before_shutdown_s,
+            "mean_migration_s": self.mean_migration_s,
+            "n_vms_vanished": self.n_vms_vanished,
+            "n_rounds": len(self.round_times_s),
+            "mean_active_hosts": float(self.active_hosts.mean()) if len(self.active_hosts) else 0.0,
+            "wall_s": round(self.wall_s, 4),
+            "notes": list(self.notes),
+        }
+
+
+class Simulation:
+    """State of a dynamic-consolidation run; policies read it and return migrations.
+
+    Parameters
+    ----------
+    vms, fleet
+        What runs and where.
+    config
+        Timing, accounting and quirk switches.
+    """
+
+    def __init__(self, vms: VmSet, fleet: HostFleet, config: SimConfig) -> None:
+        self.vms = vms
+        self.fleet = fleet
+        self.config = config
+        self.n_vms = vms.n_vms
+        self.n_hosts = fleet.n_hosts
+        self.rng = np.random.default_rng(config.seed)
+
+        self.total_mips = fleet.total_mips.astype(np.float64)
+        self.pe_mips = fleet.pe_mips
+        self.mig_rate_mib_s = migration_rate_mib_s(fleet.bw_mbps, config.migration_bw_share_frac)
+        curves, type_of = np.unique(fleet.power_w, axis=0, return_inverse=True)
+        self.type_curves_w = curves
+        self.type_of = type_of.reshape(-1).astype(np.int64)
+        self.vm_pe_mips = vms.mips / vms.n_pes
+
+        # placement
+        self.host_of = np.full(self.n_vms, -1, dtype=np.int64)
+        self.seq = np.zeros(self.n_vms, dtype=np.int64)
+        self.next_seq = 0
+        self.vanished = np.zeros(self.n_vms, dtype=bool)
+        self.in_migration = np.zeros(self.n_vms, dtype=bool)
+        self.flights: list[Flight] = []
+        self.flight_seq: dict[tuple[int, int], int] = {}
+        self._flight_order = 0
+        self.ram_used_mib = np.zeros(self.n_hosts)
+        self.bw_used_mbps = np.zeros(self.n_hosts)
+
+        # host state as of the last update
+        self.util_mips = np.zeros(self.n_hosts)
+        self.prev_util_mips = np.zeros(self.n_hosts)
+        self.host_req_mips = np.zeros(self.n_hosts)
+        self.last_update_s = 0.0
+        self.now_s = 0.0
+        self.util_now = np.zeros(self.n_vms)
+        self.req = np.zeros(self.n_vms)
+        self.alloc_in_mips = np.zeros(self.n_hosts)  # MIPS reserved for VMs migrating in
+        self._zero_hosts = np.zeros(self.n_hosts)
+        self._single_pe = bool((vms.n_pes == 1).all())
+        self._p_last: FloatArray | None = None  # power at util_mips (reused as "before")
+        self._p_pending: FloatArray | None = None
+
+        # history: newest sample first
+        self.hist = np.zeros((self.n_vms, config.history_length))
+        self.hist_count = 0
+
+        # accounting
+        self.energy_ws = 0.0
+        self.n_migrations = 0
+        self.energy_model = "trapezoid"
+        self.sla = SlaAccumulator(
+            self.n_hosts, self.n_vms, idle_start_is_shutdown=config.count_idle_start_as_shutdown
+        )
+        self.util_clip_events = 0
+
+    # ------------------------------------------------------------------ helpers
+    def host_util_frac(self, util_mips: FloatArray | None = None) -> FloatArray:
+        """Host utilisation as CloudSim reports it (values in (1, 1.01) become 1)."""
+        mips = self.util_mips if util_mips is None else util_mips
+        frac = mips / self.total_mips
+        return np.where((frac > 1.0) & (frac < _UTIL_ROUND_UP_TO_ONE), 1.0, frac)
+
+    def power_w(self, util_frac: FloatArray) -> FloatArray:
+        """Power of every host at the given utilisation, W, ``(n_hosts,)``."""
+        return type_power_w(util_frac, self.type_of, self.type_curves_w)
+
+    def placed_vms(self) -> IntArray:
+        """VMs that run on some host (resident; a migrating VM counts on its source)."""
+        return np.flatnonzero(self.host_of >= 0)
+
+    def flight_arrays(self) -> tuple[IntArray, IntArray]:
+        """VM and target host of each in-flight migration, in start order."""
+        if not self.flights:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty
+        vm = np.fromiter((f.vm for f in self.flights), dtype=np.int64, count=len(self.flights))
+        tg = np.fromiter((f.target for f in self.flights), dtype=np.int64, count=len(self.flights))
+        return vm, tg
+
+    def place(self, vm: int, host: int) -> None:
+        """Make ``vm`` resident on ``host`` (initial placement or end of a migration)."""
+        old = self.host_of[vm]
+        if old >= 0:
+            self.ram_used_mib[old] -= self.vms.ram_mib[vm]
+            self.bw_used_mbps[old] -= self.vms.bw_mbps[vm]
+        self.host_of[vm] = host
+        self.seq[vm] = self.next_seq
+        self.next_seq += 1
+        self.ram_used_mib[host] += self.vms.ram_mib[vm]
+        self.bw_used_mbps[host] += self.vms.bw_mbps[vm]
+
+    # ------------------------------------------------------------------ host update
+    def _compute(self, time_s: float) -> _HostState:
+        """Allocation of every VM and utilisation of every host at ``time_s`` (no side effects)."""
+        cfg = self.config
+        vms = self.vms
+        util = vms.util_at(time_s)
+        req = util * vms.mips
+        res = self.placed_vms()
+        hr = self.host_of[res]
+        fl_vm, fl_tg = self.flight_arrays()
+        if self._single_pe:
+            pe_cap_r = np.minimum(req[res], self.pe_mips[hr])
+            cap_r = pe_cap_r
+        else:
+            pes_r = vms.n_pes[res]
+            pe_cap_r = np.minimum(req[res] / pes_r, self.pe_mips[hr])
+            cap_r = pes_r * pe_cap_r
+        reserve = cfg.target_reserve_frac
+        keep = 1.0 - cfg.migration_slowdown_frac
+        required = sum_by(hr, cap_r, self.n_hosts)
+        if len(fl_vm):
+            pes_m = vms.n_pes[fl_vm]
+            pe_cap_m = np.minimum(req[fl_vm] / pes_m, self.pe_mips[fl_tg])
+            required += sum_by(fl_tg, pes_m * pe_cap_m * reserve, self.n_hosts)
+        over = required > self.total_mips
+        out_r = self.in_migration[res]
+        any_out = bool(out_r.any())
+        if over.any():
+            scale = np.where(over, self.total_mips / np.where(over, required, 1.0), 1.0)
+            scaled = pe_cap_r * scale[hr]
+            pe_alloc_r = np.where(
+                over[hr],
+                np.floor(np.where(out_r, scaled * keep, scaled)),
+                np.where(out_r, pe_cap_r * keep, pe_cap_r),
+            )
+        else:
+            scale = None
+            pe_alloc_r = np.where(out_r, pe_cap_r * keep, pe_cap_r) if any_out else pe_cap_r
+        alloc_r: FloatArray = np.asarray(
+            pe_alloc_r if self._single_pe else vms.n_pes[res] * pe_alloc_r, dtype=np.float64
+        )
+        contrib_r = np.where(out_r, alloc_r / keep, alloc_r) if any_out else alloc_r
+        util_mips = sum_by(hr, contrib_r, self.n_hosts)
+        host_req = sum_by(hr, req[res], self.n_hosts)
+        alloc_in = self._zero_hosts
+        if len(fl_vm):
+            in_share = pe_cap_m * reserve
+            if scale is not None:
+                in_share = np.where(over[fl_tg], np.floor(in_share * scale[fl_tg]), in_share)
+            alloc_in = sum_by(fl_tg, pes_m * in_share, self.n_hosts)
+            util_mips = util_mips + alloc_in
+            host_req = host_req + sum_by(fl_tg, req[fl_vm], self.n_hosts)
+        return _HostState(util, req, res, alloc_r, out_r, util_mips, host_req, alloc_in)
+
+    def _account(self, time_s: float, util_mips: FloatArray) -> None:
+        """Energy from the last update to ``time_s``, ending at ``util_mips``."""
+        dt = time_s - self.last_update_s
+        if dt <= 0:
+            return
+        if self.energy_model == "max":
+            self.energy_ws += float(self.fleet.max_power_w.sum()) * dt
+            return
+        prev_frac = self.host_util_frac(self.util_mips)
+        now_frac = self.host_util_frac(util_mips)
+        self._count_clips(now_frac)
+        p_prev = self._p_last if self._p_last is not None else self.power_w(prev_frac)
+        p_now = self.power_w(now_frac)
+        self._p_pending = p_now
+        energy = (p_prev + (p_now - p_prev) / 2.0) * dt
+        self.energy_ws += float(energy[prev_frac != 0].sum())
+
+    def update(
+        self,
+        time_s: float,
+        *,
+        account: bool = True,
+        vanish: bool = True,
+        record_history: bool = False,
+    ) -> None:
+        """Recompute every host at ``time_s`` and account the time since the last update.
+
+        Parameters
+        ----------
+        account
+            Add energy for the elapsed time (when time has passed).
+        vanish
+            Apply the zero-MIPS quirk if the configuration enables it.
+        record_history
+            Push each placed VM's utilisation into its history (start of a round).
+        """
+        cfg = self.config
+        state = self._compute(time_s)
+        self._p_pending = None
+        if account:
+            self._account(time_s, state.util_mips)
+        self._p_last = self._p_pending
+        self.util_now = state.util
+        self.req = state.req
+        self.prev_util_mips = self.util_mips
+        self.util_mips = state.util_mips
+        self.host_req_mips = state.host_req
+        self.alloc_in_mips = state.alloc_in
+        self.last_update_s = time_s
+        self.now_s = time_s
+
+        self.sla.record_hosts(time_s, state.util_mips, state.host_req, state.util_mips > 0)
+        res = state.res
+        self.sla.record_vms(time_s, res, state.alloc_r, state.req[res], state.out_r)
+
+        if record_history:
+            self.hist[:, 1:] = self.hist[:, :-1]
+            self.hist[:, 0] = state.util
+            self.hist_count = min(self.hist_count + 1, cfg.history_length)
+
+        if vanish and cfg.vanish_idle_vms:
+            gone = res[(state.req[res] == 0) & ~state.out_r]
+            if len(gone):
+                np.subtract.at(self.ram_used_mib, self.host_of[gone], self.vms.ram_mib[gone])
+                np.subtract.at(self.bw_used_mbps, self.host_of[gone], self.vms.bw_mbps[gone])
+                self.host_of[gone] = -1
+                self.vanished[gone] = True
+
+    def account_only(self, time_s: float) -> None:
+        """Energy up to ``time_s`` at the current placement, without changing any state.
+
+        Used just before a migration completes: CloudSim updates every host then (the energy
+        of the elapsed time ends at that update), and updates them again right after the VM
+        moved; only the second update's records and removals survive, so the first needs
+        nothing but the energy.
+        """
+        state = self._compute(time_s)
+        self._p_pending = None
+        self._account(time_s, state.util_mips)
+        self._p_last = self._p_pending
+        self.util_mips = state.util_mips
+        self.last_update_s = time_s
+
+    def _count_clips(self, frac: FloatArray) -> None:
+        if frac.max(initial=0.0) > 1.0:
+            self.util_clip_events += int((frac > 1.0).sum())
+
+    # ------------------------------------------------------------------ migrations
+    def start_migrations(self, time_s: float, moves: list[tuple[int, int]]) -> int:
+        """Start live migrations ``(vm, target)`` in order at ``time_s``; return the count."""
+        cfg = self.config
+        started = 0
+        for vm, target in moves:
+            vm = int(vm)
+            target = int(target)
+            if self.host_of[vm] < 0 or self.host_of[vm] == target:
+                continue
+            duration = 0.0
+            rate = self.mig_rate_mib_s[target]
+            if self.vms.ram_mib[vm] > 0 and rate > 0:
+                duration = float(self.vms.ram_mib[vm] / rate)
+            self.flights.append(Flight(vm, target, time_s + duration, self._flight_order))
+            self.flight_seq[(vm, target)] = self.next_seq
+            self.next_seq += 1
+            self._flight_order += 1
+            self.in_migration[vm] = True
+            if cfg.ram_checked_after_start:
+                self.ram_used_mib[target] += self.vms.ram_mib[vm]
+                self.bw_used_mbps[target] += self.vms.bw_mbps[vm]
+            started += 1
+        self.n_migrations += started
+        if started:
+            self.update(time_s, account=False, vanish=False)
+        return started
+
+    def next_completion_s(self) -> float:
+        """End time of the earliest in-flight migration (inf if none)."""
+        return min((f.end_s for f in self.flights), default=math.inf)
+
+    def complete_migrations(self, time_s: float) -> None:
+        """Finish every migration ending at ``time_s`` (updates before and after, in order)."""
+        self.account_only(time_s)
+        done = [f for f in self.flights if f.end_s == time_s]
+        done.sort(key=lambda f: f.order)
+        self.flights = [f for f in self.flights if f.end_s != time_s]
+        cfg = self.config
+        for flight in done:
+            vm = flight.vm
+            if cfg.ram_checked_after_start:
+                self.ram_used_mib[flight.target] -= self.vms.ram_mib[vm]
+                self.bw_used_mbps[flight.target] -= self.vms.bw_mbps[vm]
+            self.flight_seq.pop((vm, flight.target), None)
+            if self.host_of[vm] >= 0:
+                self.place(vm, flight.target)
+        still = {f.vm for f in self.flights}
+        for flight in done:
+            self.in_migration[flight.vm] = flight.vm in still
+        self.update(time_s, account=False)
+
+    def advance_to(self, time_s: float) -> None:
+        """Process every migration that ends at or before ``time_s``."""
+        while self.flights:
+            end = self.next_completion_s()
+            if end > time_s:
+                break
+            self.complete_migrations(end)
+
+
+def round_times(config: SimConfig) -> FloatArray:
+    """Times of the rounds: ``offset + k × interval`` for k ≥ 1, before the horizon."""
+    times: list[float] = []
+    t = config.start_offset_s
+    while True:
+        t = t + config.interval_s
+        if t >= config.horizon_s:
+            break
+        times.append(t)
+    return np.asarray(times, dtype=np.float64)
+
+
+def simulate(
+    vms: VmSet,
+    fleet: HostFleet,
+    policy: Policy,
+    config: SimConfig,
+    *,
+    mode: str = "default",
+) -> DynamicResult:
+    """Run one policy over the horizon and return its metrics.
+
+    Parameters
+    ----------
+    vms, fleet
+        The VMs (with utilisation samples) and the hosts.
+    policy
+        Initial placement, per-round optimisation and energy model
+        (:func:`capplan.dynamic.policies.get_policy`).
+    config
+        :data:`capplan.dynamic.config.CLOUDSIM_CONFIG` or a default-mode configuration.
+    mode
+        Label stored in the result.
+    """
+    started = time.perf_counter()
+    sim = Simulation(vms, fleet, config)
+    sim.energy_model = policy.energy_model
+    policy.place_initial(sim)
+    sim.sla.start_hosts(np.bincount(sim.host_of[sim.host_of >= 0], minlength=sim.n_hosts) > 0)
+    if config.initial_update:
+        sim.update(0.0, account=False, record_history=True)
+
+    times = round_times(config)
+    n_rounds = len(times)
+    active = np.zeros(n_rounds, dtype=np.int64)
+    power = np.zeros(n_rounds)
+    energy_round = np.zeros(n_rounds)
+    migrations = np.zeros(n_rounds, dtype=np.int64)
+    host_util = np.zeros((sim.n_hosts, n_rounds), dtype=np.float32)
+    energy_before = 0.0
+    for index, t in enumerate(times.tolist()):
+        sim.advance_to(t)
+        sim.update(t, record_history=True)
+        frac = sim.host_util_frac()
+        host_util[:, index] = frac
+        active[index] = int((sim.util_mips > 0).sum())
+        power[index] = float(sim.power_w(frac)[sim.util_mips > 0].sum())
+        if policy.optimize is not None:
+            moves = policy.optimize(sim, t)
+            migrations[index] = sim.start_migrations(t, moves)
+        energy_round[index] = (sim.energy_ws - energy_before) * KWH_PER_WS
+        energy_before = sim.energy_ws
+    end = float(times[-1]) if n_rounds else 0.0
+    sim.advance_to(config.horizon_s)
+    if config.final_update and end < config.horizon_s:
+        sim.update(config.horizon_s)
+    sim.sla.finish()
+
+    gaps = sim.sla.shutdown_gaps()
+    mig_gaps = sim.sla.migration_gaps()
+    notes: list[str] = []
+    if vms.exact_percent:
+        notes.append("utilisation recovered exactly as integer percent (v / 100)")
+    if sim.util_clip_events:
+        notes.append(f"{sim.util_clip_events} host utilisation values above 1 clipped for power")
+    slatah = sim.sla.slatah_frac
+    pdm = sim.sla.pdm_frac
+    return DynamicResult(
+        policy=policy.name,
+        mode=mode,
+        n_hosts=sim.n_hosts,
+        n_vms=sim.n_vms,
+        energy_kwh=sim.energy_ws * KWH_PER_WS,
+        n_migrations=sim.n_migrations,
+        slatah_frac=slatah,
+        pdm_frac=pdm,
+        slav=slatah * pdm,
+        sla_overall_frac=sim.sla.overall_violation_frac,
+        sla_average_frac=sim.sla.average_violation_frac,
+        n_host_shutdowns=len(gaps),
+        mean_time_before_shutdown_s=float(gaps.mean()) if len(gaps) else math.nan,
+        mean_migration_s=float(mig_gaps.mean()) if len(mig_gaps) else math.nan,
+        n_vms_vanished=int(sim.vanished.sum()),
+        wall_s=time.perf_counter() - started,
+        round_times_s=times,
+        active_hosts=active,
+        power_w=power,
+        energy_kwh_per_round=energy_round,
+        migrations_per_round=migrations,
+        host_util_frac=host_util,
+        notes=notes,
+    )

@@ -1,0 +1,516 @@
+"""Placement within one consolidation round: the tentative host state and PABFD.
+
+CloudSim decides a round's migrations on a scratch copy of the allocation (``vmCreate`` /
+``vmDestroy``, then ``restoreAllocation``). :class:`RoundState` is that scratch copy as
+arrays: per host the VMs it lists (in arrival order), the capped MIPS they reserve, the sum of
+their requested MIPS, their utilisation history and the largest RAM among them. Removing a VM
+recomputes its host from the list, so a host that empties has exactly zero history (the
+overload tests drop trailing zeros).
+
+**PABFD** (power-aware best fit decreasing, :meth:`RoundState.find_host`) puts a VM on the
+host whose power rises least, among hosts that are not excluded, have the free MIPS for it
+(and a PE big enough for each of its PEs), and would not become overloaded with it; a host
+whose utilisation was 0 at the last update skips the overload check. As in CloudSim, the
+"before" utilisation and power are those of the last host update (they do not include VMs
+placed earlier in the same round), a VM migrating into the host counts ten times its
+allocated MIPS, and ties (power rises equal to 1e-9 W) go to the lowest host index.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from capplan.dynamic.detection import (
+    FALLBACK_THRESHOLD,
+    LR_LEAD,
+    LR_SAMPLES,
+    W_MEAN,
+    W_SLOPE,
+    HostLoad,
+    OverloadTest,
+    lr,
+    lrr,
+    migration_steps,
+    thr,
+    trimmed_length,
+)
+from capplan.dynamic.fleet import sum_by
+from capplan.errors import InfeasibleError
+
+if TYPE_CHECKING:
+    from capplan.dynamic.engine import Simulation
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+#: Power differences are compared after rounding to 1e-9 W. Within one linear segment of a
+#: SPECpower curve the rise is mathematically the same for every host, and CloudSim's
+#: choice among such hosts depends on floating-point noise; rounding makes them tie
+#: exactly, and ties go to the lowest host index (CloudSim's stated rule).
+_TIE_DECIMALS = 9
+
+
+#: Per-host arrays :meth:`RoundState.add` changes (and a snapshot restores).
+_TRACKED = ("capped", "_avail", "req_sum", "hist", "hlen", "max_ram", "ram_used", "bw_used")
+_TRACKED_LINEAR = ("h_mean", "h_slope", "h_steps")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One host's tentative state: its list length and its row of each tracked array."""
+
+    host: int
+    n_members: int
+    values: tuple[Any, ...]
+
+
+class RoundState:
+    """Tentative host aggregates for one round.
+
+    Parameters
+    ----------
+    sim
+        The simulation, right after the round's host update.
+    test, param
+        The overload test used for "would not become overloaded" (and by the caller).
+    check_ram
+        Whether RAM and bandwidth constrain placements.
+    """
+
+    def __init__(
+        self, sim: Simulation, test: OverloadTest, param: float, *, check_ram: bool
+    ) -> None:
+        self.sim = sim
+        self.test = test
+        self.param = param
+        self.check_ram = check_ram
+        n_hosts = sim.n_hosts
+        vms = sim.vms
+        self.total = sim.total_mips
+        self.req = sim.req
+        self.req_pe = sim.req / vms.n_pes
+
+        res = sim.placed_vms()
+        fl_vm, fl_tg = sim.flight_arrays()
+        fl_seq = np.fromiter(
+            (sim.flight_seq.get((int(v), int(t)), 0) for v, t in zip(fl_vm, fl_tg, strict=True)),
+            dtype=np.int64,
+            count=len(fl_vm),
+        )
+        mem_vm = np.concatenate([res, fl_vm])
+        mem_h = np.concatenate([sim.host_of[res], fl_tg])
+        mem_seq = np.concatenate([sim.seq[res], fl_seq])
+        incoming = np.concatenate([np.zeros(len(res), bool), np.ones(len(fl_vm), bool)])
+        order = np.lexsort((mem_seq, mem_h))
+        self._vm_sorted = mem_vm[order]
+        h_sorted = mem_h[order]
+        hosts = np.arange(n_hosts)
+        self._lo = np.searchsorted(h_sorted, hosts, side="left")
+        self._hi = np.searchsorted(h_sorted, hosts, side="right")
+        self._members: dict[int, list[int]] = {}
+        self.incoming: set[tuple[int, int]] = {
+            (int(v), int(t)) for v, t in zip(fl_vm, fl_tg, strict=True)
+        }
+
+        reserve = np.where(incoming, sim.config.target_reserve_frac, 1.0)
+        capped = vms.n_pes[mem_vm] * np.minimum(self.req_pe[mem_vm], sim.pe_mips[mem_h])
+        self.capped = sum_by(mem_h, capped * reserve, n_hosts)
+        # per-host values the overload tests read, packed so one gather fetches them all
+        self._dyn = np.zeros((n_hosts, 5))
+        self.req_sum = self._dyn[:, 0]
+        self.h_mean = self._dyn[:, 1]
+        self.h_slope = self._dyn[:, 2]
+        self.h_steps = self._dyn[:, 3]
+        self.hlen = self._dyn[:, 4]
+        self.req_sum[:] = sum_by(mem_h, self.req[mem_vm], n_hosts)
+        self.linear = test in (lr, lrr)
+        # the full history per host is needed by IQR and MAD; LR needs only its line terms
+        # and its length (both follow from the VMs'), THR nothing
+        self.needs_history = test not in (thr, lr, lrr)
+        self.needs_length = test is not thr
+        self.hist = np.zeros((n_hosts, sim.hist.shape[1]))
+        nonempty = np.flatnonzero(self._hi > self._lo)
+        if len(mem_vm) and self.needs_history:
+            share = vms.mips[mem_vm[order]] / self.total[h_sorted]
+            scaled = sim.hist[mem_vm[order]] * share[:, None]
+            self.hist[nonempty] = np.add.reduceat(scaled, self._lo[nonempty], axis=0)
+        self.vlen = trimmed_length(sim.hist) if self.needs_length else np.zeros(0, np.int64)
+        if len(mem_vm) and self.needs_length:
+            lengths = self.vlen[self._vm_sorted]
+            self.hlen[nonempty] = np.maximum.reduceat(lengths, self._lo[nonempty])
+        self.max_ram = np.zeros(n_hosts)
+        if len(mem_vm):
+            ram_sorted = vms.ram_mib[self._vm_sorted]
+            self.max_ram[nonempty] = np.maximum.reduceat(ram_sorted, self._lo[nonempty])
+        self.ram_used = sim.ram_used_mib.copy()
+        self.bw_used = sim.bw_used_mbps.copy()
+        self._avail = np.where(self.capped <= self.total, self.total - self.capped, 0.0)
+        self.min_pe_mips = float(sim.pe_mips.min()) if n_hosts else 0.0
+
+        # the "before" state PABFD compares against: the last host update
+        self.cached_mips = sim.util_mips
+        self.cached_frac = sim.host_util_frac()
+        self.p_cached = sim.power_w(self.cached_frac)
+        self.in_extra = (sim.config.migrating_in_weight - 1.0) * sim.alloc_in_mips
+        self.base_mips = self.cached_mips + self.in_extra
+        curves = sim.type_curves_w
+        # all curves on one axis: curve k covers [2k, 2k + 1], so one np.interp serves all
+        points = curves.shape[1]
+        self._grid = (
+            2.0 * np.arange(len(curves))[:, None] + np.linspace(0.0, 1.0, points)[None, :]
+        ).reshape(-1)
+        self._grid_w = curves.reshape(-1)
+        self._shift = 2.0 * sim.type_of
+        # hosts with no utilisation and nothing migrating in are interchangeable within a
+        # power curve: PABFD only needs the first suitable one of each curve
+        self.idle = (self.cached_mips == 0) & (self.in_extra == 0)
+        self.busy = ~self.idle
+        self._busy_idx = np.flatnonzero(self.busy)
+        inv_total = 1.0 / self.total
+        self._static = np.column_stack(
+            [self.base_mips * inv_total, inv_total, self._shift, self.p_cached]
+        )
+        self._idle_by_type = [self.idle & (sim.type_of == k) for k in range(len(curves))]
+
+        rate = sim.mig_rate_mib_s
+        self._rate = np.where(rate > 0, rate, np.inf)
+        if self.linear:
+            recent = sim.hist[:, :LR_SAMPLES]
+            self.v_mean = recent @ W_MEAN
+            self.v_slope = recent @ W_SLOPE
+            share = vms.mips[mem_vm] / self.total[mem_h]
+            self.h_mean[:] = sum_by(mem_h, share * self.v_mean[mem_vm], n_hosts)
+            self.h_slope[:] = sum_by(mem_h, share * self.v_slope[mem_vm], n_hosts)
+            self.h_steps[:] = migration_steps(self.max_ram / self._rate, sim.config.interval_s)
+            self._uniform_rate = bool(n_hosts) and float(rate.min()) == float(rate.max())
+        self._tracked: tuple[str, ...] = _TRACKED + (_TRACKED_LINEAR if self.linear else ())
+
+    # ------------------------------------------------------------------ membership
+    def members(self, host: int) -> list[int]:
+        """The VMs host ``host`` lists now (arrival order), tentative moves included."""
+        found = self._members.get(host)
+        if found is None:
+            found = self._vm_sorted[self._lo[host] : self._hi[host]].tolist()
+            self._members[host] = found
+        return found
+
+    def migratable(self, host: int) -> list[int]:
+        """Members that are not migrating."""
+        flags = self.sim.in_migration
+        return [v for v in self.members(host) if not flags[v]]
+
+    def add(self, vm: int, host: int, requested_mips: float | None = None) -> None:
+        """Tentatively create ``vm`` on ``host`` (``requested_mips`` overrides its request)."""
+        sim = self.sim
+        vms = sim.vms
+        req = self.req[vm] if requested_mips is None else requested_mips
+        self.members(host).append(vm)
+        per_pe = req / vms.n_pes[vm]
+        self.capped[host] += vms.n_pes[vm] * min(per_pe, sim.pe_mips[host])
+        self._set_avail(host)
+        self.req_sum[host] += req
+        share = vms.mips[vm] / self.total[host]
+        if self.needs_history:
+            self.hist[host] += sim.hist[vm] * share
+        if self.needs_length:
+            self.hlen[host] = max(self.hlen[host], self.vlen[vm])
+        self.max_ram[host] = max(self.max_ram[host], vms.ram_mib[vm])
+        self.ram_used[host] += vms.ram_mib[vm]
+        self.bw_used[host] += vms.bw_mbps[vm]
+        if self.linear:
+            self.h_mean[host] += share * self.v_mean[vm]
+            self.h_slope[host] += share * self.v_slope[vm]
+            self.h_steps[host] = math.ceil(
+                self.max_ram[host] / self._rate[host] / sim.config.interval_s
+            )
+
+    def snapshot(self, host: int) -> Snapshot:
+        """Everything :meth:`add` changes on ``host``, for an exact :meth:`restore`."""
+        values = tuple(np.copy(getattr(self, name)[host]) for name in self._tracked)
+        return Snapshot(host, len(self.members(host)), values)
+
+    def restore(self, snap: Snapshot) -> None:
+        """Undo the :meth:`add` calls on a host since ``snap`` was taken."""
+        del self.members(snap.host)[snap.n_members :]
+        for name, value in zip(self._tracked, snap.values, strict=True):
+            getattr(self, name)[snap.host] = value
+
+    def remove(self, vm: int, host: int) -> None:
+        """Tentatively destroy ``vm`` on ``host``; the host's sums are rebuilt from its list."""
+        sim = self.sim
+        vms = sim.vms
+        members = self.members(host)
+        members.remove(vm)
+        self.ram_used[host] -= vms.ram_mib[vm]
+        self.bw_used[host] -= vms.bw_mbps[vm]
+        if not members:
+            self.capped[host] = 0.0
+            self.req_sum[host] = 0.0
+            self.hist[host] = 0.0
+            self.hlen[host] = 0
+            self.max_ram[host] = 0.0
+        else:
+            rows = np.asarray(members, dtype=np.int64)
+            reserve = np.asarray(
+                [
+                    sim.config.target_reserve_frac if (v, host) in self.incoming else 1.0
+                    for v in members
+                ]
+            )
+            capped = vms.n_pes[rows] * np.minimum(self.req_pe[rows], sim.pe_mips[host]) * reserve
+            self.capped[host] = sum(capped.tolist())
+            self.req_sum[host] = sum(self.req[rows].tolist())
+            share = vms.mips[rows] / self.total[host]
+            if self.needs_history:
+                self.hist[host] = (sim.hist[rows] * share[:, None]).sum(0)
+            if self.needs_length:
+                self.hlen[host] = int(self.vlen[rows].max())
+            self.max_ram[host] = float(vms.ram_mib[rows].max())
+        self._set_avail(host)
+        if self.linear:
+            rows = np.asarray(members, dtype=np.int64)
+            share = vms.mips[rows] / self.total[host]
+            self.h_mean[host] = float((share * self.v_mean[rows]).sum())
+            self.h_slope[host] = float((share * self.v_slope[rows]).sum())
+            self.h_steps[host] = math.ceil(
+                self.max_ram[host] / self._rate[host] / sim.config.interval_s
+            )
+
+    def _set_avail(self, host: int) -> None:
+        capped = self.capped[host]
+        total = self.total[host]
+        self._avail[host] = total - capped if capped <= total else 0.0
+
+    # ------------------------------------------------------------------ overload
+    def load(self, hosts: IntArray, vm: int | None = None) -> HostLoad:
+        """What the overload test sees of ``hosts`` (with ``vm`` added, if given)."""
+        sim = self.sim
+        req = self.req_sum[hosts]
+        hist = self.hist[hosts]
+        ram = self.max_ram[hosts]
+        if vm is not None:
+            req = req + self.req[vm]
+            hist = hist + sim.hist[vm][None, :] * (sim.vms.mips[vm] / self.total[hosts])[:, None]
+            ram = np.maximum(ram, sim.vms.ram_mib[vm])
+        max_mig = ram / self._rate[hosts]
+        return HostLoad(req / self.total[hosts], hist, max_mig, sim.config.interval_s)
+
+    def overloaded(self, hosts: IntArray, vm: int | None = None) -> BoolArray:
+        """Overload test on ``hosts`` as they are now (or with ``vm`` added)."""
+        if self.test is thr:
+            req = self.req_sum[hosts] if vm is None else self.req_sum[hosts] + self.req[vm]
+            return np.asarray(req / self.total[hosts] > self.param)
+        if self.linear:
+            return self._linear_overloaded(hosts, vm)
+        return self.test(self.load(hosts, vm), self.param)
+
+    def overloaded_one(self, host: int) -> bool:
+        """Overload test on one host as it is now."""
+        if self.test is thr:
+            return bool(self.req_sum[host] / self.total[host] > self.param)
+        if self.linear:
+            if self.hlen[host] < LR_SAMPLES:
+                return bool(self.req_sum[host] / self.total[host] > FALLBACK_THRESHOLD)
+            steps = self.h_steps[host]
+            predicted = self.h_mean[host] + self.h_slope[host] * (LR_LEAD + steps)
+            return bool(self.param * predicted >= 1.0)
+        return bool(self.overloaded(np.asarray([host], dtype=np.int64))[0])
+
+    def avail(self) -> FloatArray:
+        """Free MIPS per host: capacity − capped reservations, 0 when over-subscribed."""
+        return self._avail
+
+    # ------------------------------------------------------------------ PABFD
+    def suitable_mask(
+        self, vm: int, allowed: BoolArray, requested_mips: float | None = None
+    ) -> BoolArray:
+        """Hosts that can take ``vm``: allowed, free MIPS, PE size (RAM, bandwidth)."""
+        sim = self.sim
+        vms = sim.vms
+        req = self.req[vm] if requested_mips is None else requested_mips
+        ok = allowed & (self._avail >= req)
+        per_pe = req / vms.n_pes[vm]
+        if per_pe > self.min_pe_mips:
+            ok &= sim.pe_mips >= per_pe
+        if self.check_ram:
+            ok &= self.ram_used + vms.ram_mib[vm] <= sim.fleet.ram_mib
+            ok &= self.bw_used + vms.bw_mbps[vm] <= sim.fleet.bw_mbps
+        return ok
+
+    def suitable(
+        self, vm: int, allowed: BoolArray, requested_mips: float | None = None
+    ) -> IntArray:
+        """Indices of the hosts :meth:`suitable_mask` accepts."""
+        return np.flatnonzero(self.suitable_mask(vm, allowed, requested_mips))
+
+    def _candidates(self, ok: BoolArray, idle_allowed: bool) -> IntArray:
+        """Suitable busy hosts, plus the first suitable idle host of each power curve."""
+        cand = np.flatnonzero(ok & self.busy)
+        if not idle_allowed:
+            return cand
+        firsts: list[int] = []
+        for mask in self._idle_by_type:
+            both = ok & mask
+            first = int(both.argmax())
+            if both[first]:
+                firsts.append(first)
+        if firsts:
+            cand = np.sort(np.concatenate([cand, np.asarray(firsts, dtype=np.int64)]))
+        return cand
+
+    def _power_diff(self, cand: IntArray, after: FloatArray) -> FloatArray:
+        """Power after − power before for hosts ``cand`` at utilisation ``after``."""
+        x = np.minimum(after, 1.0) + self._shift[cand]
+        diff = np.interp(x, self._grid, self._grid_w) - self.p_cached[cand]
+        return np.round(diff, _TIE_DECIMALS)
+
+    def _linear_overloaded(self, hosts: IntArray, vm: int | None = None) -> BoolArray:
+        """LR / LRR on ``hosts`` (with ``vm`` added), from the line's linearity in the history."""
+        sim = self.sim
+        vms = sim.vms
+        interval = sim.config.interval_s
+        mean = self.h_mean[hosts]
+        slope = self.h_slope[hosts]
+        steps = self.h_steps[hosts]
+        length = self.hlen[hosts]
+        requested = self.req_sum[hosts]
+        if vm is not None:
+            share = vms.mips[vm] / self.total[hosts]
+            mean = mean + share * self.v_mean[vm]
+            slope = slope + share * self.v_slope[vm]
+            if self._uniform_rate:
+                own = math.ceil(vms.ram_mib[vm] / self._rate[0] / interval)
+                steps = np.maximum(steps, own)
+            else:
+                steps = np.maximum(
+                    steps, migration_steps(vms.ram_mib[vm] / self._rate[hosts], interval)
+                )
+            length = np.maximum(length, self.vlen[vm])
+            requested = requested + self.req[vm]
+        over = self.param * (mean + slope * (LR_LEAD + steps)) >= 1.0
+        if len(length) and length.min() < LR_SAMPLES:
+            fallback = requested / self.total[hosts] > FALLBACK_THRESHOLD
+            over = np.where(length >= LR_SAMPLES, over, fallback)
+        return np.asarray(over)
+
+    def find_host(
+        self,
+        vm: int,
+        allowed: BoolArray,
+        requested_mips: float | None = None,
+        *,
+        idle_allowed: bool = True,
+    ) -> int:
+        """PABFD target for ``vm`` (-1 if none).
+
+        Parameters
+        ----------
+        vm
+            VM index.
+        allowed
+            Hosts that may receive it, ``(n_hosts,)``.
+        requested_mips
+            Override of the VM's request (initial placement uses its full MIPS).
+        idle_allowed
+            False when ``allowed`` excludes every idle host (lets the search skip them).
+        """
+        sim = self.sim
+        req = self.req[vm] if requested_mips is None else requested_mips
+        if idle_allowed or self.check_ram:
+            cand = self._candidates(self.suitable_mask(vm, allowed, requested_mips), idle_allowed)
+        else:
+            base = self._busy_idx
+            ok = allowed[base] & (self._avail[base] >= req)
+            per_pe = req / sim.vms.n_pes[vm]
+            if per_pe > self.min_pe_mips:
+                ok &= sim.pe_mips[base] >= per_pe
+            cand = base[ok]
+        if not len(cand):
+            return -1
+        static = self._static[cand]
+        x = np.minimum(static[:, 0] + req * static[:, 1], 1.0) + static[:, 2]
+        diff = np.round(np.interp(x, self._grid, self._grid_w) - static[:, 3], _TIE_DECIMALS)
+        needs = self.busy[cand]  # busy ⇔ utilisation ≠ 0 (a VM migrating in adds some)
+        if idle_allowed and not needs.any():
+            return int(cand[int(np.argmin(diff))])
+        if needs.all():
+            check = cand
+            over_check = self._over_after(check, vm, req, static[:, 1])
+            diff[over_check] = np.inf
+        else:
+            check = cand[needs]
+            over_check = self._over_after(check, vm, req, static[needs, 1])
+            diff[np.flatnonzero(needs)[over_check]] = np.inf
+        best = int(np.argmin(diff))
+        return int(cand[best]) if diff[best] != np.inf else -1
+
+    def _over_after(self, hosts: IntArray, vm: int, req: float, inv_total: FloatArray) -> BoolArray:
+        """Would ``hosts`` be overloaded with ``vm`` (request ``req``) added?"""
+        if self.test is thr:
+            return np.asarray((self.req_sum[hosts] + req) * inv_total > self.param)
+        if not self.linear:
+            return self.overloaded(hosts, vm)
+        sim = self.sim
+        dyn = self._dyn[hosts]
+        share = sim.vms.mips[vm] * inv_total
+        mean = dyn[:, 1] + share * self.v_mean[vm]
+        slope = dyn[:, 2] + share * self.v_slope[vm]
+        if self._uniform_rate:
+            own = math.ceil(sim.vms.ram_mib[vm] / self._rate[0] / sim.config.interval_s)
+            steps = np.maximum(dyn[:, 3], own)
+        else:
+            own_steps = migration_steps(
+                sim.vms.ram_mib[vm] / self._rate[hosts], sim.config.interval_s
+            )
+            steps = np.maximum(dyn[:, 3], own_steps)
+        over = self.param * (mean + slope * (LR_LEAD + steps)) >= 1.0
+        length = np.maximum(dyn[:, 4], self.vlen[vm])
+        if length.min() < LR_SAMPLES:
+            fallback = (dyn[:, 0] + req) * inv_total > FALLBACK_THRESHOLD
+            over = np.where(length >= LR_SAMPLES, over, fallback)
+        return np.asarray(over)
+
+
+def _place_all(sim: Simulation, pick: str) -> None:
+    """Place every VM at its full MIPS in index order: ``pick`` = ``"pabfd"`` or ``"first-fit"``."""
+    state = RoundState(sim, thr, 1.0, check_ram=True)
+    every = np.ones(sim.n_hosts, dtype=bool)
+    for vm in range(sim.n_vms):
+        full = float(sim.vms.mips[vm])
+        if pick == "first-fit":
+            cand = state.suitable(vm, every, full)
+            host = int(cand[0]) if len(cand) else -1
+        else:
+            host = state.find_host(vm, every, full)
+        if host < 0:
+            raise InfeasibleError(
+                f"VM {sim.vms.vm_ids[vm]!r} ({full:.0f} MIPS over {sim.vms.n_pes[vm]} PE(s), "
+                f"{sim.vms.ram_mib[vm]:.0f} MiB) fits on no host left; add hosts (--hosts) or "
+                "larger models"
+            )
+        state.add(vm, host, full)
+        sim.place(vm, host)
+
+
+def place_pabfd(sim: Simulation) -> None:
+    """Initial placement: PABFD with every VM at its full MIPS, VMs in index order.
+
+    No host has a utilisation yet at time 0, so none is checked for overload and each VM goes
+    to the first host of the model whose power rises least.
+    """
+    _place_all(sim, "pabfd")
+
+
+def place_first_fit(sim: Simulation) -> None:
+    """Initial placement: the first host (by index) with room for the VM at full MIPS."""
+    _place_all(sim, "first-fit")
+
+
+#: Initial placements by name.
+PLACEMENTS = {"pabfd": place_pabfd, "first-fit": place_first_fit}
