@@ -504,6 +504,19 @@ class GeneratorParams:
         return self
 
 
+def _check_vector(name: str, value: object, length: int) -> tuple[str, tuple[float, ...]]:
+    """Validate an override of a vector statistic; return (problem or "", the numbers)."""
+    items = list(value) if isinstance(value, list | tuple) else []
+    if len(items) != length or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in items
+    ):
+        return f"is {value!r}; expected a list of {length} numbers", ()
+    numbers = tuple(float(v) for v in items)
+    if name.endswith("_probs") and (min(numbers) < 0 or abs(sum(numbers) - 1.0) > 1e-6):
+        return f"is {value!r}; expected shares ≥ 0 that sum to 1", ()
+    return "", numbers
+
+
 def with_overrides(params: GeneratorParams, overrides: dict[str, object]) -> GeneratorParams:
     """Return ``params`` with fitted statistics replaced by name (``{"cpu_ac1": 0.9}``).
 
@@ -521,18 +534,11 @@ def with_overrides(params: GeneratorParams, overrides: dict[str, object]) -> Gen
         elif isinstance(getattr(params.stats, name), IoStats):
             problems.append((name, "per-metric I/O statistics cannot be overridden"))
         elif isinstance(getattr(params.stats, name), tuple):
-            current = getattr(params.stats, name)
-            numbers = isinstance(value, list | tuple) and all(
-                isinstance(v, int | float) and not isinstance(v, bool) for v in value
-            )
-            if not numbers or len(value) != len(current):  # type: ignore[arg-type]
-                problems.append((name, f"is {value!r}; expected a list of {len(current)} numbers"))
-            elif name.endswith("_probs") and (
-                min(value) < 0 or abs(sum(value) - 1.0) > 1e-6  # type: ignore[arg-type]
-            ):
-                problems.append((name, f"is {value!r}; expected shares ≥ 0 that sum to 1"))
+            problem, numbers = _check_vector(name, value, len(getattr(params.stats, name)))
+            if problem:
+                problems.append((name, problem))
             else:
-                clean[name] = tuple(float(v) for v in value)  # type: ignore[union-attr]
+                clean[name] = numbers
         elif isinstance(value, bool) or not isinstance(value, int | float):
             problems.append((name, f"is {value!r}; expected a number"))
         else:

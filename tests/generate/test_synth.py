@@ -133,6 +133,18 @@ def test_overrides_replace_statistics_and_reject_unknown_names() -> None:
     assert [w for w, _ in info.value.problems] == ["nope", "cpu_level_ln_mu", "disk_read"]
 
 
+def test_vector_overrides_are_checked() -> None:
+    params = with_overrides(SMALL, {"os_family_probs": [0.5, 0.5, 0, 0]})
+    assert params.stats.os_family_probs == (0.5, 0.5, 0.0, 0.0)
+    bad = {"os_family_probs": [0.5, 0.6, 0, 0], "zone_probs": [1.0], "vcpu_probs": "x"}
+    with pytest.raises(SpecError) as info:
+        with_overrides(SMALL, bad)
+    messages = dict(info.value.problems)
+    assert "sum to 1" in messages["os_family_probs"]
+    assert "list of 3 numbers" in messages["zone_probs"]
+    assert "vcpu_probs" in messages
+
+
 @settings(max_examples=12, deadline=None)
 @given(
     n_vms=st.integers(1, 12),
