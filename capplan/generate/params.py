@@ -29,7 +29,7 @@ Fitted values (definitions and the file behind each: :data:`SOURCES` and
     disk_provisioned_ln_gib_sigma: 0.8956
     disk_used_frac_mean: 0.5011
     disk_used_frac_sd: 0.2529
-    os_family_probs: 0.0547, 0.858, 0.087, 0
+    os_family_probs: 0.0534, 0.858, 0.087, 0.00124
     zone_names: internal, dmz, mgmt
     zone_probs: 0.922, 0.0509, 0.0273
     ha_pair_vm_frac: 0.1565
@@ -339,7 +339,7 @@ FITTED = FittedStats(
     disk_provisioned_ln_gib_sigma=0.8956,
     disk_used_frac_mean=0.5011,
     disk_used_frac_sd=0.2529,
-    os_family_probs=(0.05466, 0.8584, 0.08696, 0.0),
+    os_family_probs=(0.05342, 0.8584, 0.08696, 0.001242),
     zone_names=("internal", "dmz", "mgmt"),
     zone_probs=(0.9217, 0.05093, 0.02733),
     ha_pair_vm_frac=0.1565,
