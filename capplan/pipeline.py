@@ -12,6 +12,7 @@ back without loss.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import threading
@@ -352,6 +353,30 @@ def _block_max(
     return np.asarray(reduced, dtype=np.float32), ticks
 
 
+def scenario_catalog(scenario: Scenario) -> Catalog:
+    """The scenario's catalog with its network and storage design knobs applied.
+
+    ``network.uplink_oversubscription_ratio`` sets the uplinks per ToR switch (the nearest whole
+    number, at least one), ``network.vpn_frac`` the VPN share of north-south traffic, and
+    ``storage.snapshot_reserve_frac`` the SAN design's snapshot reserve. Unset knobs keep the
+    catalog's values.
+    """
+    catalog = load_catalog(Path(scenario.catalog) if scenario.catalog else None)
+    fabric, san = catalog.fabric, catalog.san
+    ratio = scenario.network.uplink_oversubscription_ratio
+    if ratio is not None:
+        downlink_mbps = fabric.tor_downlink_ports * fabric.tor_port_speed_mbps
+        uplinks = max(1, round(downlink_mbps / (ratio * fabric.uplink_speed_mbps)))
+        fabric = dataclasses.replace(fabric, tor_uplinks=uplinks)
+    if scenario.network.vpn_frac is not None:
+        fabric = dataclasses.replace(fabric, vpn_frac=scenario.network.vpn_frac)
+    if scenario.storage.snapshot_reserve_frac is not None:
+        san = dataclasses.replace(
+            san, snapshot_overhead_frac=scenario.storage.snapshot_reserve_frac
+        )
+    return dataclasses.replace(catalog, fabric=fabric, san=san)
+
+
 def _consolidation_options(scenario: Scenario) -> Any:
     from capplan.optimize.consolidate import ConsolidateOptions
     from capplan.optimize.consolidate import HostOffer as OptHostOffer
@@ -377,7 +402,6 @@ def _plan_storage(
 ) -> dict[str, Any]:
     from capplan.storage.planner import StorageOptions, plan_storage
     from capplan.storage.spec import default_spec
-    from capplan.storage.volumes import StorageDataError
 
     design = scenario.storage
     options = StorageOptions(
@@ -386,6 +410,7 @@ def _plan_storage(
         thin=design.provisioning == "thin",
         appliance=design.appliance,
         mirror=design.mirrored,
+        snapshot_policy="catalog",
         paging_total_mib_s=paging_mib_s,
         used_missing="provisioned",
         time_limit_s=max(scenario.time_limit_s / 2, 5.0),
@@ -401,7 +426,7 @@ def _plan_storage(
             electricity_usd_per_kwh=econ.energy.electricity_usd_per_kwh,
             pue_ratio=econ.energy.pue_ratio,
         )
-    except (StorageDataError, CapplanError) as exc:
+    except CapplanError as exc:  # StorageDataError included: no disk data, no plan
         return {"status": "not available", "reason": str(exc)}
     return plan.to_json(max_moves=200)
 
@@ -499,7 +524,7 @@ def run_scenario(
 
     start = stage("ingest", 0)
     wl = workload if workload is not None else load_workload(scenario.workload)
-    catalog = load_catalog(Path(scenario.catalog) if scenario.catalog else None)
+    catalog = scenario_catalog(scenario)
     econ_settings = load_economics(None)
     timings["ingest"] = time.perf_counter() - start
 

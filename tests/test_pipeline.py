@@ -136,3 +136,26 @@ def test_bad_study_is_one_clean_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["report", str(tmp_path / "s.toml")])
     assert result.exit_code == 2
     assert "base.buckets" in result.output and "Traceback" not in result.output
+
+
+def test_design_knobs_reach_the_catalog() -> None:
+    from capplan.pipeline import scenario_catalog
+    from capplan.spec.catalog import load_catalog
+    from capplan.spec.study import Scenario
+
+    bundled = load_catalog()
+    plain = scenario_catalog(Scenario(workload="x.csv"))
+    assert plain.fabric == bundled.fabric and plain.san == bundled.san
+    tuned = scenario_catalog(
+        Scenario.model_validate(
+            {
+                "workload": "x.csv",
+                "network": {"uplink_oversubscription_ratio": 6.0, "vpn_frac": 0.25},
+                "storage": {"snapshot_reserve_frac": 0.2},
+            }
+        )
+    )
+    assert tuned.fabric.oversubscription_ratio == pytest.approx(6.0, rel=0.3)
+    assert tuned.fabric.tor_uplinks < bundled.fabric.tor_uplinks
+    assert tuned.fabric.vpn_frac == 0.25
+    assert tuned.san.snapshot_overhead_frac == 0.2

@@ -128,7 +128,7 @@ FORM_FIELDS: tuple[FormField, ...] = (
         "Snapshot reserve (fraction)",
         "Share of capacity kept for snapshots",
         "float",
-        (0.1,),
+        (0.0,),
     ),
     FormField(
         "storage.horizon_days",
@@ -144,7 +144,13 @@ FORM_FIELDS: tuple[FormField, ...] = (
         "float",
         (3.0,),
     ),
-    FormField("network.vpn_sites", "VPN sites", "Remote sites joined by VPN", "int", (0,)),
+    FormField(
+        "network.vpn_frac",
+        "VPN traffic share",
+        "Share of north-south traffic through VPN tunnels",
+        "float",
+        (0.0,),
+    ),
     FormField("time_limit_s", "Solver time limit (s)", "Per scenario", "float", (30.0,)),
     FormField("seed", "Random seed", "Solver and Monte Carlo seed", "int", (0,)),
 )

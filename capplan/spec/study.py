@@ -41,15 +41,18 @@ class StorageDesign(_Frozen):
     oversubscription_ratio: float = Field(default=1.5, gt=0)
     appliance: Literal["none", "in-band", "out-of-band"] = "none"
     mirrored: bool = False
-    snapshot_reserve_frac: float = Field(default=0.1, ge=0, lt=1)
+    #: Share of capacity reserved for snapshots (None: the catalog's SAN design).
+    snapshot_reserve_frac: float | None = Field(default=None, ge=0, lt=1)
     horizon_days: int = Field(default=365, gt=0)
 
 
 class NetworkDesign(_Frozen):
     """Network design knobs of a scenario."""
 
-    uplink_oversubscription_ratio: float = Field(default=3.0, gt=0)
-    vpn_sites: int = Field(default=0, ge=0)
+    #: ToR host-facing over uplink bandwidth (None: the catalog's fabric); sets the uplink count.
+    uplink_oversubscription_ratio: float | None = Field(default=None, gt=0)
+    #: Share of north-south traffic carried through VPN tunnels (None: the catalog's fabric).
+    vpn_frac: float | None = Field(default=None, ge=0, le=1)
 
 
 class Scenario(_Frozen):
