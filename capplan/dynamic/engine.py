@@ -176,6 +176,25 @@ class Simulation:
         What runs and where.
     config
         Timing, accounting and quirk switches.
+
+    Attributes a policy reads (as of the last host update)
+    ------------------------------------------------------
+    host_of
+        Host of each VM, int64 ``(n_vms,)``; -1 for a VM that vanished; a migrating VM
+        counts on its source.
+    in_migration
+        Whether each VM is migrating, ``(n_vms,)``.
+    util_now, req
+        Utilisation (fraction) and requested MIPS of each VM, ``(n_vms,)``.
+    hist, hist_count
+        Utilisation history, newest first, ``(n_vms, history_length)``, and how many
+        samples it holds.
+    util_mips, host_req_mips
+        Utilised (allocated) and requested MIPS of each host, ``(n_hosts,)``.
+    ram_used_mib
+        RAM held by the VMs on each host (and reserved by VMs migrating in), ``(n_hosts,)``.
+    rng
+        The run's seeded random generator.
     """
 
     def __init__(self, vms: VmSet, fleet: HostFleet, config: SimConfig) -> None:
@@ -208,7 +227,6 @@ class Simulation:
 
         # host state as of the last update
         self.util_mips = np.zeros(self.n_hosts)
-        self.prev_util_mips = np.zeros(self.n_hosts)
         self.host_req_mips = np.zeros(self.n_hosts)
         self.last_update_s = 0.0
         self.now_s = 0.0
@@ -367,7 +385,6 @@ class Simulation:
         self._p_last = self._p_pending
         self.util_now = state.util
         self.req = state.req
-        self.prev_util_mips = self.util_mips
         self.util_mips = state.util_mips
         self.host_req_mips = state.host_req
         self.alloc_in_mips = state.alloc_in
