@@ -293,7 +293,7 @@ class StudyResult:
             f"{self.baseline.get('n_hosts')}, TCO {_money(s.get('cost_usd'))} "
             f"({_money(abs(saving))} {'less' if saving >= 0 else 'more'} than today), "
             "lowest VM availability "
-            f"{_num(s.get('availability_frac_min'), math.nan):.5f}"
+            f"{_num(s.get('availability_frac_min'), math.nan):.6f}"
         )
         return best, reason
 
