@@ -43,6 +43,11 @@ class CapplanError(Exception):
         self.spec_path = spec_path
         super().__init__(self._render())
 
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickle by the constructor's arguments, so errors cross process boundaries (Dask)."""
+        kwargs = {"path": self.path, "line": self.line, "column": self.column}
+        return (_rebuild, (type(self), (self.message,), kwargs | {"spec_path": self.spec_path}))
+
     def location(self) -> str:
         """Return ``file:line, column 'x'`` (the parts that are known), or an empty string."""
         parts: list[str] = []
@@ -61,6 +66,12 @@ class CapplanError(Exception):
         return f"{where}: {self.message}" if where else self.message
 
 
+def _rebuild(cls: type, args: tuple[object, ...], kwargs: dict[str, object]) -> CapplanError:
+    """Recreate a pickled error (see :meth:`CapplanError.__reduce__`)."""
+    error: CapplanError = cls(*args, **kwargs)
+    return error
+
+
 class TraceFormatError(CapplanError):
     """A trace or inventory file is malformed, or not in the format it was read as."""
 
@@ -77,6 +88,9 @@ class SpecError(CapplanError):
         lines = [f"{where}: {what}" if where else what for where, what in self.problems]
         summary = f"{len(lines)} problem(s) in spec:\n  " + "\n  ".join(lines)
         super().__init__(summary, path=path)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild, (type(self), (self.problems,), {"path": self.path}))
 
 
 class InfeasibleError(CapplanError):

@@ -35,7 +35,7 @@ from capplan.spec.study import Scenario, Study
 
 #: ``progress(stage, done_frac)``: called as each stage of a scenario starts and ends.
 Progress = Callable[[str, float], None]
-STAGES = ("ingest", "optimize", "storage", "emulate", "economics")
+STAGES = ("ingest", "optimize", "emulate", "storage", "economics")
 #: Per-host series kept in a result are reduced to at most this many steps (block maxima).
 SERIES_MAX_STEPS = 2016
 
@@ -525,7 +525,11 @@ def run_scenario(
     start = stage("ingest", 0)
     wl = workload if workload is not None else load_workload(scenario.workload)
     catalog = scenario_catalog(scenario)
-    econ_settings = load_economics(None)
+    bundled_settings = load_economics(None)
+    econ_settings = dataclasses.replace(
+        bundled_settings,
+        availability=dataclasses.replace(bundled_settings.availability, mc_seed=scenario.seed),
+    )
     timings["ingest"] = time.perf_counter() - start
 
     start = stage("optimize", 1)
@@ -549,12 +553,12 @@ def run_scenario(
             timings,
         )
 
-    start = stage("emulate", 3)
+    start = stage("emulate", 2)
     emulation = emulate(wl, placement, catalog, scenario.mode)
     kpis = _jsonable(emulation.kpis())
     timings["emulate"] = time.perf_counter() - start
 
-    start = stage("storage", 2)
+    start = stage("storage", 3)
     paging = kpis.get("peak_paging_mib_s") or 0.0
     storage = _jsonable(_plan_storage(scenario, wl, catalog, float(paging), econ_settings))
     timings["storage"] = time.perf_counter() - start
@@ -661,7 +665,7 @@ def run_study(
             )
     else:
         results = _run_on_dask(scenarios, scheduler, workers, report, cancel)
-    first = results[0] if results else None
+    first = next((r for r in results if r.economics), None)
     baseline = _baseline(first.economics, int(first.workload["n_vms"])) if first else {}
     timings: dict[str, float] = {}
     for result in results:

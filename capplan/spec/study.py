@@ -38,7 +38,7 @@ class StorageDesign(_Frozen):
     """Storage design knobs of a scenario."""
 
     provisioning: Literal["thin", "thick"] = "thin"
-    oversubscription_ratio: float = Field(default=1.5, gt=0)
+    oversubscription_ratio: float = Field(default=1.5, ge=1.0)
     appliance: Literal["none", "in-band", "out-of-band"] = "none"
     mirrored: bool = False
     #: Share of capacity reserved for snapshots (None: the catalog's SAN design).
@@ -82,6 +82,10 @@ class Scenario(_Frozen):
         if not value.strip():
             raise ValueError("must name a trace path, FORMAT:PATH or a Parquet file")
         return value
+
+
+#: Scenario fields that are tables (dotted axes such as ``storage.mirrored`` reach into them).
+_TABLE_FIELDS = ("storage", "network")
 
 
 class Study(_Frozen):
@@ -164,6 +168,8 @@ def load_study(path: Path) -> Study:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SpecError([("", "no such study file")], path=path) from None
+    except OSError as exc:
+        raise SpecError([("", f"cannot be read ({exc.strerror or exc})")], path=path) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SpecError([("", f"not valid TOML: {exc}")], path=path) from None
     base = raw.get("base")
@@ -175,6 +181,12 @@ def load_study(path: Path) -> Study:
     problems: list[tuple[str, str]] = []
     axes = raw.get("axes", {})
     if isinstance(axes, dict):
+        for key in ("workload", "catalog"):
+            values = axes.get(key)
+            if isinstance(values, list):
+                axes[key] = [
+                    _resolve(v, path.parent) if isinstance(v, str) and v else v for v in values
+                ]
         for name, values in axes.items():
             root = name.split(".")[0]
             if root not in Scenario.model_fields or root == "name":
@@ -182,6 +194,8 @@ def load_study(path: Path) -> Study:
                 problems.append(
                     (f"axes.{name}", f"unknown scenario field; expected one of: {valid}")
                 )
+            elif "." in name and root not in _TABLE_FIELDS:
+                problems.append((f"axes.{name}", f"{root!r} is not a table; use the axis {root!r}"))
             elif not isinstance(values, list) or not values:
                 problems.append((f"axes.{name}", "expected a non-empty list of values"))
     try:

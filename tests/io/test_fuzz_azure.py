@@ -47,6 +47,7 @@ def test_gzip_bomb_is_refused(tmp_path: Path) -> None:
     options = replace(ReadOptions(), max_expanded_bytes=1024**2)
     outcome = check_outcome(lambda: read_trace(tmp_path, "azure", options))
     assert isinstance(outcome, CapplanError)
+    assert "r.csv.gz" in str(outcome) and "more than" in str(outcome)
 
 
 def test_zip_bomb_is_refused(tmp_path: Path) -> None:

@@ -71,3 +71,32 @@ def test_bad_toml_and_missing_file(tmp_path: Path) -> None:
 def test_scenario_id_is_order_independent() -> None:
     assert scenario_id({"a": 1, "b": "x"}) == scenario_id({"b": "x", "a": 1})
     assert scenario_id({}) == "base"
+
+
+def test_dotted_axis_needs_a_table_and_axis_paths_resolve(tmp_path: Path) -> None:
+    bad = GOOD.replace('"storage.mirrored" = [false, true]', '"mode.x" = ["a"]')
+    with pytest.raises(SpecError) as info:
+        load_study(_write(tmp_path, bad))
+    assert [p for p, _ in info.value.problems] == ["axes.mode.x"]
+    axes = GOOD.replace('"storage.mirrored" = [false, true]', 'workload = ["a.csv", "b.csv"]')
+    scenarios = load_study(_write(tmp_path, axes)).expand()
+    assert {s.workload for s in scenarios} == {
+        str((tmp_path / "a.csv").resolve()),
+        str((tmp_path / "b.csv").resolve()),
+    }
+
+
+def test_folder_and_low_ratio_are_spec_errors(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="cannot be read"):
+        load_study(tmp_path)
+    low = GOOD.replace("mirrored = false", "mirrored = false\noversubscription_ratio = 0.8")
+    with pytest.raises(SpecError, match=r"base\.storage\.oversubscription_ratio"):
+        load_study(_write(tmp_path, low))
+
+
+def test_spec_errors_survive_pickling() -> None:
+    import pickle
+
+    error = SpecError([("base.mode", "unknown")], path="s.toml")
+    again = pickle.loads(pickle.dumps(error))
+    assert again.problems == error.problems and str(again) == str(error)
