@@ -36,6 +36,8 @@ from capplan.spec.study import Scenario, Study
 #: ``progress(stage, done_frac)``: called as each stage of a scenario starts and ends.
 Progress = Callable[[str, float], None]
 STAGES = ("ingest", "optimize", "emulate", "storage", "economics")
+#: Seconds between checks of the cancel flag while scenarios run on Dask.
+CANCEL_POLL_S = 0.5
 #: Per-host series kept in a result are reduced to at most this many steps (block maxima).
 SERIES_MAX_STEPS = 2016
 
@@ -683,7 +685,7 @@ def _run_on_dask(
     report: Progress,
     cancel: threading.Event | None,
 ) -> list[ScenarioResult]:
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import Client, LocalCluster, wait
 
     cluster = None
     if scheduler is None:
@@ -695,12 +697,22 @@ def _run_on_dask(
             futures = client.map(_run_remote, scenarios, pure=False)
             index = {f.key: i for i, f in enumerate(futures)}
             out: list[ScenarioResult | None] = [None] * len(futures)
-            for done, future in enumerate(as_completed(futures), start=1):
+            pending = set(futures)
+            while pending:
                 if cancel is not None and cancel.is_set():
-                    client.cancel(futures)
+                    client.cancel(list(pending))
                     raise Cancelled("the study was cancelled")
-                out[index[future.key]] = future.result()
-                report(f"{done} of {len(futures)} scenarios", done / len(futures))
+                try:
+                    finished = wait(
+                        list(pending), timeout=CANCEL_POLL_S, return_when="FIRST_COMPLETED"
+                    )
+                except TimeoutError:
+                    continue
+                for future in finished.done:
+                    out[index[future.key]] = future.result()
+                pending = set(finished.not_done)
+                n_done = len(futures) - len(pending)
+                report(f"{n_done} of {len(futures)} scenarios", n_done / len(futures))
     finally:
         if cluster is not None:
             cluster.close()

@@ -159,3 +159,15 @@ def test_design_knobs_reach_the_catalog() -> None:
     assert tuned.fabric.tor_uplinks < bundled.fabric.tor_uplinks
     assert tuned.fabric.vpn_frac == 0.25
     assert tuned.san.snapshot_overhead_frac == 0.2
+
+
+@pytest.mark.slow
+def test_dask_run_can_be_cancelled(study_path: Path) -> None:
+    import threading
+
+    from capplan.pipeline import Cancelled
+
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(Cancelled):
+        run_study(load_study(study_path), workers=1, cancel=cancel)
