@@ -58,6 +58,7 @@ from capplan.io.pdh import (
     PdhTable,
     header_counters,
     looks_like_pdh,
+    median_step_s,
     read_pdh,
     summarize_families,
 )
@@ -357,20 +358,6 @@ class _FileReader:
             )
 
 
-def _median_step_s(frames: list[pl.DataFrame]) -> float | None:
-    deltas = [
-        f.get_column("timestamp").diff().dt.total_microseconds().drop_nulls()
-        for f in frames
-        if f.height > 1
-    ]
-    if not deltas:
-        return None
-    series = pl.concat(deltas)
-    series = series.filter(series > 0)
-    median = series.median() if not series.is_empty() else None
-    return round(float(median) / 1e6, 3) if isinstance(median, int | float) else None
-
-
 @register_reader(
     "esxtop",
     detect=_detect,
@@ -415,5 +402,5 @@ def read_esxtop(path: Path, options: ReadOptions) -> Trace:
         format="esxtop",
         sources=[m.label for m in members],
         problems=problems,
-        native_step_s=_median_step_s(frames),
+        native_step_s=median_step_s(frames),
     )

@@ -557,3 +557,18 @@ def read_pdh(member: Member, options: ReadOptions, select: Callable[[Counter], b
     frame = pl.concat([stamps, values], how="horizontal") if values.width else stamps
     frame = _spread_duplicates(frame, precision, label, problems)
     return PdhTable(label, zone_name, bias_min, counters, selected, frame, problems, precision)
+
+
+def median_step_s(frames: list[pl.DataFrame]) -> float | None:
+    """Median positive interval between consecutive timestamps of each frame, in seconds."""
+    steps = [
+        frame.get_column("timestamp").diff().dt.total_microseconds().drop_nulls()
+        for frame in frames
+        if frame.height > 1
+    ]
+    deltas = pl.concat(steps) if steps else pl.Series([], dtype=pl.Int64)
+    deltas = deltas.filter(deltas > 0)
+    if deltas.is_empty():
+        return None
+    median = deltas.median()
+    return round(float(median) / 1e6, 3) if isinstance(median, int | float) else None

@@ -48,6 +48,7 @@ from capplan.io.pdh import (
     PdhTable,
     header_counters,
     looks_like_pdh,
+    median_step_s,
     read_pdh,
     summarize_families,
 )
@@ -276,20 +277,6 @@ class _HostFrames:
         )
 
 
-def _median_step_s(frames: list[pl.DataFrame]) -> float | None:
-    steps = [
-        frame.get_column("timestamp").diff().dt.total_microseconds().drop_nulls()
-        for frame in frames
-        if frame.height > 1
-    ]
-    deltas = pl.concat(steps) if steps else pl.Series([], dtype=pl.Int64)
-    deltas = deltas.filter(deltas > 0)
-    if deltas.is_empty():
-        return None
-    median = deltas.median()
-    return round(float(median) / 1e6, 3) if isinstance(median, int | float) else None
-
-
 @register_reader(
     "perfmon",
     detect=_detect,
@@ -348,5 +335,5 @@ def read_perfmon(path: Path, options: ReadOptions) -> Trace:
         format="perfmon",
         sources=[m.label for m in members],
         problems=problems,
-        native_step_s=_median_step_s(hosts.usage),
+        native_step_s=median_step_s(hosts.usage),
     )
