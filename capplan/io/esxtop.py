@@ -59,6 +59,7 @@ from capplan.io.pdh import (
     header_counters,
     looks_like_pdh,
     median_step_s,
+    null_sum,
     read_pdh,
     summarize_families,
 )
@@ -131,13 +132,6 @@ def _detect(members: list[Member]) -> float:
         if not any(counter.object in ESXTOP_OBJECTS for counter in header_counters(head)):
             return 0.0
     return 0.9
-
-
-def _sum(columns: list[str]) -> pl.Expr:
-    if len(columns) == 1:
-        return pl.col(columns[0])
-    all_null = pl.all_horizontal([pl.col(c).is_null() for c in columns])
-    return pl.when(all_null).then(None).otherwise(pl.sum_horizontal(columns))
 
 
 def _match_vm(name: str, vms: set[str]) -> str | None:
@@ -227,9 +221,11 @@ class _FileReader:
             for role, chosen in roles.items():
                 self.used.update(c.index for c in chosen)
                 if role == "cpu_pct":
-                    exprs["cpu_demand_mhz"] = _sum([col(c) for c in chosen]) / PERCENT * core_mhz
+                    exprs["cpu_demand_mhz"] = (
+                        null_sum([col(c) for c in chosen]) / PERCENT * core_mhz
+                    )
                 elif role != "mem_size_mib":
-                    exprs[role] = _sum([col(c) for c in chosen])
+                    exprs[role] = null_sum([col(c) for c in chosen])
             size = roles.get("mem_size_mib", [])
             if size:
                 sizes[vm] = pl.max_horizontal([col(c) for c in size]).max()
@@ -302,7 +298,7 @@ class _FileReader:
                 self.used.update(c.index for c in chosen)
         used_memory = roles.get("kernel_mib", []) + roles.get("nonkernel_mib", [])
         if used_memory:
-            exprs["mem_active_mib"] = _sum([col(c) for c in used_memory])
+            exprs["mem_active_mib"] = null_sum([col(c) for c in used_memory])
             self.used.update(c.index for c in used_memory)
         if not exprs:
             return

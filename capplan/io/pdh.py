@@ -572,3 +572,11 @@ def median_step_s(frames: list[pl.DataFrame]) -> float | None:
         return None
     median = deltas.median()
     return round(float(median) / 1e6, 3) if isinstance(median, int | float) else None
+
+
+def null_sum(columns: list[str]) -> pl.Expr:
+    """Row-wise sum of counter columns that stays null when every input is null."""
+    if len(columns) == 1:
+        return pl.col(columns[0])
+    all_null = pl.all_horizontal([pl.col(c).is_null() for c in columns])
+    return pl.when(all_null).then(None).otherwise(pl.sum_horizontal(columns))

@@ -49,6 +49,7 @@ from capplan.io.pdh import (
     header_counters,
     looks_like_pdh,
     median_step_s,
+    null_sum,
     read_pdh,
     summarize_families,
 )
@@ -133,14 +134,6 @@ def _detect(members: list[Member]) -> float:
     return 0.9
 
 
-def _sum(columns: list[str]) -> pl.Expr:
-    """Row-wise sum that stays null when every input is null."""
-    if len(columns) == 1:
-        return pl.col(columns[0])
-    all_null = pl.all_horizontal([pl.col(c).is_null() for c in columns])
-    return pl.when(all_null).then(None).otherwise(pl.sum_horizontal(columns))
-
-
 def _instance_total(
     table: PdhTable, counters: list[Counter], unused: list[Counter]
 ) -> pl.Expr | None:
@@ -153,7 +146,7 @@ def _instance_total(
     totals = [c for c in counters if c.instance == TOTAL]
     chosen = totals[:1] or [c for c in counters if c.instance != TOTAL]
     unused.extend(c for c in counters if c not in chosen)
-    return _sum([table.column(c) for c in chosen])
+    return null_sum([table.column(c) for c in chosen])
 
 
 class _HostFrames:
