@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from capplan.emulate.blocks import map_row_blocks
+
 F32 = npt.NDArray[np.float32]
 
 
@@ -51,6 +53,7 @@ def cpu_replay(
     capacity_mhz: npt.ArrayLike,
     *,
     demand_multiplier: float = 1.0,
+    workers: int | None = None,
 ) -> CpuResult:
     """Replay CPU demand on hosts.
 
@@ -66,6 +69,8 @@ def cpu_replay(
         Normalized capacity per host, ``(n_hosts,)``; must be > 0.
     demand_multiplier
         The mode's ``1 / (1 − cpu_overhead_frac)`` (1 when the caller already applied it).
+    workers
+        Threads for the row blocks (:mod:`capplan.emulate.blocks`).
 
     Returns
     -------
@@ -73,14 +78,25 @@ def cpu_replay(
     """
     cap = np.asarray(capacity_mhz, dtype=np.float64)
     demand = host_demand_mhz
-    if demand_multiplier != 1.0:
-        demand *= np.float32(demand_multiplier)
+    n_hosts, n_steps = demand.shape
     cap32 = cap.astype(np.float32)[:, None]
-    util = np.minimum(demand, cap32)
-    unmet = np.subtract(demand, util)
-    util *= (1.0 / cap).astype(np.float32)[:, None]
-    np.minimum(util, np.float32(1.0), out=util)
-    overloaded = np.count_nonzero(unmet, axis=1).astype(np.int64)
+    inv_cap32 = (1.0 / cap).astype(np.float32)[:, None]
+    util = np.empty_like(demand)
+    unmet = np.empty_like(demand)
+    overloaded = np.zeros(n_hosts, dtype=np.int64)
+
+    def block(rows: slice) -> None:
+        d = demand[rows]
+        if demand_multiplier != 1.0:
+            d *= np.float32(demand_multiplier)
+        u = util[rows]
+        np.minimum(d, cap32[rows], out=u)
+        np.subtract(d, u, out=unmet[rows])
+        u *= inv_cap32[rows]
+        np.minimum(u, np.float32(1.0), out=u)
+        overloaded[rows] = np.count_nonzero(unmet[rows], axis=1)
+
+    map_row_blocks(block, n_hosts, n_steps, workers=workers)
     return CpuResult(demand, util, unmet, overloaded, cap)
 
 

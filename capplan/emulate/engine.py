@@ -332,7 +332,7 @@ def emulate(
             scale=virt.cpu_demand_multiplier,
             workers=workers,
         )
-        cpu = cpu_replay(cpu_host, params.capacity_mhz)
+        cpu = cpu_replay(cpu_host, params.capacity_mhz, workers=workers)
 
     # --- memory -----------------------------------------------------------------------
     memory: MemoryResult | None = None
@@ -353,6 +353,7 @@ def emulate(
             sharing_savings_frac=virt.page_sharing_savings_frac if virt.page_sharing else 0.0,
             balloon_max_frac=catalog.memory.balloon_max_frac,
             active_window_s=catalog.memory.active_window_s,
+            workers=workers,
         )
 
     # --- storage ----------------------------------------------------------------------
@@ -479,7 +480,7 @@ def emulate(
     util = cpu.util_frac if cpu is not None else np.zeros((n_hosts, n_steps), dtype=np.float32)
     if cpu is None:
         notes.append("no cpu_demand_mhz: hosts replayed at 0 % CPU (idle power)")
-    power = power_rows_w(util, params.model_of_host, params.curves_w)
+    power = power_rows_w(util, params.model_of_host, params.curves_w, workers=workers)
     off = np.flatnonzero(~host_on)
     if len(off):
         power[off] = 0.0

@@ -26,6 +26,8 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
+from capplan.emulate.blocks import map_row_blocks
+
 F32 = npt.NDArray[np.float32]
 
 
@@ -50,6 +52,8 @@ class MemoryResult:
     reclaim_rows
         Hosts that reclaim memory in some step (all other rows of ``balloon_mib``,
         ``swapped_mib``, ``paging_mib_s`` and ``slowdown_frac`` are 0).
+    paging_rows
+        Hosts that page in some step (a subset of ``reclaim_rows``).
     """
 
     demand_mib: F32
@@ -59,19 +63,12 @@ class MemoryResult:
     slowdown_frac: F32
     ram_mib: npt.NDArray[np.float64]
     reclaim_rows: npt.NDArray[np.intp]
+    paging_rows: npt.NDArray[np.intp]
 
     @cached_property
     def used_mib(self) -> F32:
         """Resident memory in use: ``min(D, R)``."""
         return np.minimum(self.demand_mib, self.ram_mib.astype(np.float32)[:, None])
-
-    @cached_property
-    def paging_rows(self) -> npt.NDArray[np.intp]:
-        """Hosts that page in some step."""
-        if len(self.reclaim_rows) == 0:
-            return self.reclaim_rows
-        rows = self.reclaim_rows
-        return rows[np.any(self.paging_mib_s[rows] > 0, axis=1)]
 
 
 def memory_replay(
@@ -83,6 +80,7 @@ def memory_replay(
     sharing_savings_frac: float = 0.0,
     balloon_max_frac: float = 0.65,
     active_window_s: float = 60.0,
+    workers: int | None = None,
 ) -> MemoryResult:
     """Replay memory demand on hosts (formulas in the module docstring).
 
@@ -103,6 +101,8 @@ def memory_replay(
         Largest share of a VM's memory the balloon may take ``b``.
     active_window_s
         Active-memory sampling window ``τ``, s.
+    workers
+        Threads for the row blocks (:mod:`capplan.emulate.blocks`).
 
     Returns
     -------
@@ -113,37 +113,52 @@ def memory_replay(
     configured = np.asarray(configured_mib, dtype=np.float64)
     keep = 1.0 - sharing_savings_frac
     demand = host_active_mib
-    if keep != 1.0:
-        demand *= np.float32(keep)
-    demand += overhead.astype(np.float32)[:, None]
-    consumed_base = configured * keep + overhead
     n_hosts, n_steps = demand.shape
+    overhead32 = overhead.astype(np.float32)[:, None]
+    peak = np.zeros(n_hosts, dtype=np.float32)
+
+    def resident(block: slice) -> None:
+        d = demand[block]
+        if keep != 1.0:
+            d *= np.float32(keep)
+        d += overhead32[block]
+        if n_steps:
+            peak[block] = d.max(axis=1)
+
+    map_row_blocks(resident, n_hosts, n_steps, workers=workers)
+    consumed_base = configured * keep + overhead
     balloon = np.zeros((n_hosts, n_steps), dtype=np.float32)
     swapped = np.zeros((n_hosts, n_steps), dtype=np.float32)
     paging = np.zeros((n_hosts, n_steps), dtype=np.float32)
     slowdown = np.zeros((n_hosts, n_steps), dtype=np.float32)
-    peak = demand.max(axis=1) if n_steps else np.zeros(n_hosts, dtype=np.float32)
     rows = np.flatnonzero((consumed_base > ram) | (peak > ram)).astype(np.intp)
-    if len(rows):
-        sel: slice | npt.NDArray[np.intp] = slice(None) if len(rows) == n_hosts else rows
+    ram32 = ram.astype(np.float32)[:, None]
+    base32 = consumed_base.astype(np.float32)[:, None]
+    cap32 = (balloon_max_frac * configured * keep).astype(np.float32)[:, None]
+    paging_per_mib = np.float32(2.0 / active_window_s)
+
+    def reclaim(block: slice) -> None:
+        sel = rows[block]
         d = demand[sel]
-        r = ram[rows].astype(np.float32)[:, None]
-        consumed = np.maximum(consumed_base[rows].astype(np.float32)[:, None], d)
+        r = ram32[sel]
+        consumed = np.maximum(base32[sel], d)
         work = np.subtract(consumed, d)  # idle (configured but not active) memory
         consumed -= r
         np.maximum(consumed, np.float32(0.0), out=consumed)  # X: memory to reclaim
-        cap = (balloon_max_frac * configured[rows] * keep).astype(np.float32)[:, None]
-        b = np.minimum(consumed, cap)
+        b = np.minimum(consumed, cap32[sel])
         np.minimum(b, work, out=b)
         balloon[sel] = b
         consumed -= b
         swapped[sel] = consumed
-        del consumed, b
         np.subtract(d, r, out=work)
         np.maximum(work, np.float32(0.0), out=work)  # E: active pages not resident
-        paging[sel] = work * np.float32(2.0 / active_window_s)
+        pages[block] = np.any(work > 0, axis=1)
+        paging[sel] = work * paging_per_mib
         positive = d > 0
         np.divide(work, d, out=work, where=positive)
         work[~positive] = 0.0
         slowdown[sel] = work
-    return MemoryResult(demand, balloon, swapped, paging, slowdown, ram, rows)
+
+    pages = np.zeros(len(rows), dtype=bool)
+    map_row_blocks(reclaim, len(rows), n_steps, workers=workers)
+    return MemoryResult(demand, balloon, swapped, paging, slowdown, ram, rows, rows[pages])

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from capplan.emulate.power import power_rows_w, power_w, segment_tables
+from capplan.emulate.power import hinge_coefficients, power_rows_w, power_w
 from capplan.errors import CapplanError
 
 G4 = [86, 89.4, 92.6, 96, 99.5, 102, 106, 108, 112, 114, 117]  # HP ProLiant ML110 G4
@@ -37,11 +37,32 @@ def test_curve_shape_is_checked() -> None:
         power_w(np.zeros((3, 4)), np.array([G4, G4]))
 
 
-def test_segment_tables_reproduce_the_points() -> None:
-    a, b = segment_tables(X5670)
-    for i in range(10):
-        assert a[i] + b[i] * i == pytest.approx(X5670[i])
-        assert a[i] + b[i] * (i + 1) == pytest.approx(X5670[i + 1])
+def test_hinge_coefficients_hand_worked() -> None:
+    # A straight line: idle 0 W, 10 W per 10 %, no change of slope anywhere.
+    np.testing.assert_allclose(hinge_coefficients(LINEAR), [0, 10] + [0] * 9)
+    # G4: idle 86 W, first slope 3.4 W, then 3.2 − 3.4 = −0.2 W at 10 %, 3.4 − 3.2 = +0.2 ...
+    c = hinge_coefficients(G4)
+    assert c[0] == pytest.approx(86) and c[1] == pytest.approx(3.4)
+    assert c[2] == pytest.approx(-0.2) and c[3] == pytest.approx(0.2)
+    for k in range(11):  # the hinge sum passes through every table point
+        hinges = sum(c[j + 1] * max(k - j, 0) for j in range(1, 10))
+        assert c[0] + c[1] * k + hinges == pytest.approx(G4[k])
+
+
+def test_fast_path_over_many_blocks_and_threads() -> None:
+    rng = np.random.default_rng(3)
+    util = rng.uniform(-0.2, 1.2, size=(37, 5_000)).astype(np.float32)  # > one block
+    rows = rng.integers(0, 2, 37)
+    curves = np.array([G4, X5670])
+    ref = power_w(util.astype(np.float64), curves[rows])
+    for workers in (1, 2, 3):
+        got = power_rows_w(util, rows, curves, workers=workers)
+        np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-3)
+
+
+def test_fast_path_checks_the_curve_index() -> None:
+    with pytest.raises(CapplanError, match="outside the power-curve table"):
+        power_rows_w(np.zeros((2, 3), np.float32), np.array([0, 2]), np.array([G4, X5670]))
 
 
 @settings(max_examples=40, deadline=None)
