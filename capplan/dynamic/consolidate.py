@@ -49,9 +49,13 @@ def select_from_overloaded(
     return chosen
 
 
-def by_mips_descending(sim: Simulation, vms: list[int]) -> list[int]:
-    """VMs sorted by current MIPS (utilisation × VM MIPS), largest first, stable."""
-    mips = (sim.util_now * sim.vms.mips).tolist()
+def current_mips(sim: Simulation) -> list[float]:
+    """Current MIPS of every VM (utilisation × VM MIPS), as a list for fast lookups."""
+    return list((sim.util_now * sim.vms.mips).tolist())
+
+
+def by_mips_descending(mips: list[float], vms: list[int]) -> list[int]:
+    """VMs sorted by current MIPS (:func:`current_mips`), largest first, stable."""
     return sorted(vms, key=lambda v: -mips[v])
 
 
@@ -66,9 +70,10 @@ def cloudsim_round(
     overloaded = np.flatnonzero(over_mask).tolist()
 
     moves: list[tuple[int, int]] = []
+    mips = current_mips(sim)
     if overloaded:
         chosen = select_from_overloaded(state, overloaded, select)
-        for vm in by_mips_descending(sim, chosen):
+        for vm in by_mips_descending(mips, chosen):
             target = state.find_host(vm, ~over_mask)
             if target >= 0:
                 state.add(vm, target)
@@ -95,7 +100,7 @@ def cloudsim_round(
             continue
         placed: list[tuple[int, int]] = []
         undo: list[Snapshot] = []
-        for vm in by_mips_descending(sim, to_move):
+        for vm in by_mips_descending(mips, to_move):
             target = state.find_host(vm, allowed_target, idle_allowed=False)
             if target < 0:
                 for snap in reversed(undo):

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from capplan.dynamic import pabfd
 from capplan.dynamic.detection import (
     FALLBACK_THRESHOLD,
     LR_LEAD,
@@ -53,7 +54,7 @@ BoolArray = npt.NDArray[np.bool_]
 #: SPECpower curve the rise is mathematically the same for every host, and CloudSim's
 #: choice among such hosts depends on floating-point noise; rounding makes them tie
 #: exactly, and ties go to the lowest host index (CloudSim's stated rule).
-_TIE_DECIMALS = 9
+_TIE_DECIMALS = pabfd.TIE_DECIMALS
 
 
 #: Per-host arrays :meth:`RoundState.add` changes (and a snapshot restores).
@@ -190,6 +191,14 @@ class RoundState:
             self.h_steps[:] = migration_steps(self.max_ram / self._rate, sim.config.interval_s)
             self._uniform_rate = bool(n_hosts) and float(rate.min()) == float(rate.max())
         self._tracked: tuple[str, ...] = _TRACKED + (_TRACKED_LINEAR if self.linear else ())
+        # the compiled search (THR, LR, LRR) reads these arrays in place
+        self._kernel_test: int | None = (
+            pabfd.TEST_THR if test is thr else pabfd.TEST_LINEAR if self.linear else None
+        )
+        self._pe_mips = np.ascontiguousarray(sim.pe_mips, dtype=np.float64)
+        self._ram_cap = np.ascontiguousarray(sim.fleet.ram_mib, dtype=np.float64)
+        self._bw_cap = np.ascontiguousarray(sim.fleet.bw_mbps, dtype=np.float64)
+        self._rate = np.ascontiguousarray(self._rate, dtype=np.float64)
 
     # ------------------------------------------------------------------ membership
     def members(self, host: int) -> list[int]:
@@ -232,14 +241,22 @@ class RoundState:
 
     def snapshot(self, host: int) -> Snapshot:
         """Everything :meth:`add` changes on ``host``, for an exact :meth:`restore`."""
-        values = tuple(np.copy(getattr(self, name)[host]) for name in self._tracked)
+        # a scalar read from a 1-D array is already a copy; rows of 2-D arrays are copied
+        values = tuple(
+            array[host].copy() if array.ndim == 2 else array[host]
+            for array in self._tracked_arrays()
+        )
         return Snapshot(host, len(self.members(host)), values)
 
     def restore(self, snap: Snapshot) -> None:
         """Undo the :meth:`add` calls on a host since ``snap`` was taken."""
         del self.members(snap.host)[snap.n_members :]
-        for name, value in zip(self._tracked, snap.values, strict=True):
-            getattr(self, name)[snap.host] = value
+        for array, value in zip(self._tracked_arrays(), snap.values, strict=True):
+            array[snap.host] = value
+
+    def _tracked_arrays(self) -> list[npt.NDArray[Any]]:
+        """The arrays named by ``_tracked`` (updated in place, never rebound)."""
+        return [getattr(self, name) for name in self._tracked]
 
     def remove(self, vm: int, host: int) -> None:
         """Tentatively destroy ``vm`` on ``host``; the host's sums are rebuilt from its list."""
@@ -257,27 +274,27 @@ class RoundState:
             self.max_ram[host] = 0.0
         else:
             rows = np.asarray(members, dtype=np.int64)
-            reserve = np.asarray(
-                [
-                    sim.config.target_reserve_frac if (v, host) in self.incoming else 1.0
-                    for v in members
-                ]
-            )
-            capped = vms.n_pes[rows] * np.minimum(self.req_pe[rows], sim.pe_mips[host]) * reserve
-            self.capped[host] = sum(capped.tolist())
+            incoming = self.incoming
+            reserve_frac = sim.config.target_reserve_frac
+            reserve = [reserve_frac if (v, host) in incoming else 1.0 for v in members]
+            capped = vms.n_pes[rows] * np.minimum(self.req_pe[rows], sim.pe_mips[host])
+            self.capped[host] = sum((capped * reserve).tolist())
             self.req_sum[host] = sum(self.req[rows].tolist())
-            share = vms.mips[rows] / self.total[host]
             if self.needs_history:
-                self.hist[host] = (sim.hist[rows] * share[:, None]).sum(0)
+                share_h = vms.mips[rows] / self.total[host]
+                self.hist[host] = (sim.hist[rows] * share_h[:, None]).sum(0)
             if self.needs_length:
                 self.hlen[host] = int(self.vlen[rows].max())
             self.max_ram[host] = float(vms.ram_mib[rows].max())
         self._set_avail(host)
         if self.linear:
-            rows = np.asarray(members, dtype=np.int64)
-            share = vms.mips[rows] / self.total[host]
-            self.h_mean[host] = float((share * self.v_mean[rows]).sum())
-            self.h_slope[host] = float((share * self.v_slope[rows]).sum())
+            if members:
+                share = vms.mips[rows] / self.total[host]
+                self.h_mean[host] = float((share * self.v_mean[rows]).sum())
+                self.h_slope[host] = float((share * self.v_slope[rows]).sum())
+            else:
+                self.h_mean[host] = 0.0
+                self.h_slope[host] = 0.0
             self.h_steps[host] = math.ceil(
                 self.max_ram[host] / self._rate[host] / sim.config.interval_s
             )
@@ -408,6 +425,68 @@ class RoundState:
         idle_allowed: bool = True,
     ) -> int:
         """PABFD target for ``vm`` (-1 if none).
+
+        THR and LR/LRR searches run the compiled kernel :func:`capplan.dynamic.pabfd.search`;
+        the other tests (IQR, MAD) :meth:`find_host_reference`. Both give the same host.
+
+        Parameters
+        ----------
+        vm
+            VM index.
+        allowed
+            Hosts that may receive it, ``(n_hosts,)``.
+        requested_mips
+            Override of the VM's request (initial placement uses its full MIPS).
+        idle_allowed
+            False when ``allowed`` excludes every idle host (lets the search skip them).
+        """
+        if self._kernel_test is None:
+            return self.find_host_reference(vm, allowed, requested_mips, idle_allowed=idle_allowed)
+        sim = self.sim
+        vms = sim.vms
+        req = self.req[vm] if requested_mips is None else requested_mips
+        linear = self._kernel_test == pabfd.TEST_LINEAR
+        return int(
+            pabfd.search(
+                float(req),
+                int(vms.n_pes[vm]),
+                float(vms.ram_mib[vm]),
+                float(vms.bw_mbps[vm]),
+                float(vms.mips[vm]),
+                float(self.v_mean[vm]) if linear else 0.0,
+                float(self.v_slope[vm]) if linear else 0.0,
+                float(self.vlen[vm]) if linear else 0.0,
+                np.ascontiguousarray(allowed, dtype=np.bool_),
+                self._avail,
+                self._pe_mips,
+                self.min_pe_mips,
+                self.check_ram,
+                self.ram_used,
+                self._ram_cap,
+                self.bw_used,
+                self._bw_cap,
+                idle_allowed,
+                self.busy,
+                self._static,
+                self._grid,
+                self._grid_w,
+                self._dyn,
+                self._rate,
+                float(sim.config.interval_s),
+                self._kernel_test,
+                float(self.param),
+            )
+        )
+
+    def find_host_reference(
+        self,
+        vm: int,
+        allowed: BoolArray,
+        requested_mips: float | None = None,
+        *,
+        idle_allowed: bool = True,
+    ) -> int:
+        """PABFD target for ``vm`` (-1 if none), as numpy operations over the candidates.
 
         Parameters
         ----------
