@@ -174,6 +174,9 @@ def test_results_adapters_on_a_finished_run(finished_run: Any) -> None:
             assert expected[tab] in ids(content), tab
     overview, _ = results.tab_content(services, sid, record.id, "overview", None)
     assert "1.csv" in text(overview), "the upload's data-quality notes are shown with the run"
+    notes_list = next(c for c in walk(overview) if getattr(c, "id", None) == "quality-notes")
+    shown = [text(item) for item in notes_list.children]
+    assert shown and len(shown) == len(set(shown)), "each data-quality note is shown once"
     comparison, _ = results.tab_content(services, sid, record.id, "comparison", None)
     assert "pareto-chart" in ids(comparison)
     with pytest.raises(CapplanError, match="no scenario"):

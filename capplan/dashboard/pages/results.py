@@ -182,7 +182,9 @@ def overview(
         for r in study.results
     ]
     first = study.results[0] if study.results else None
-    problems = [*ingest_notes, *((first.workload.get("problems") if first else None) or [])]
+    read_again = (first.workload.get("problems") if first else None) or []
+    # the run re-reads the uploaded dataset, which repeats the upload's problems: show each once
+    notes = list(dict.fromkeys(_note(p) for p in [*ingest_notes, *read_again]))
     return html.Div(
         [
             tiles,
@@ -204,10 +206,8 @@ def overview(
             html.Div(
                 [
                     html.H4("Data quality of the workload"),
-                    html.P(
-                        f"{len(problems)} note(s) from reading the workload.", className="muted"
-                    ),
-                    html.Ul([html.Li(_note(p)) for p in problems[:50]], id="quality-notes"),
+                    html.P(f"{len(notes)} note(s) from reading the workload.", className="muted"),
+                    html.Ul([html.Li(note) for note in notes[:50]], id="quality-notes"),
                 ],
                 className="card",
             ),
