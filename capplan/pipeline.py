@@ -5,6 +5,8 @@ emulated hardware, and computes the economics (energy, TCO, availability) agains
 estate. ``run_study`` runs every scenario of a study in-process, on a local Dask cluster
 (``workers=N``) or on an existing one (``scheduler="tcp://host:8786"``); scenarios are
 independent, so they run in parallel and their results are identical to an in-process run.
+On Dask, each distinct workload of the study is read once, part by part on the workers
+(:mod:`capplan.demand.dask_ingest`), and broadcast to every worker for its scenarios.
 
 Results save to a folder (JSON for figures, Parquet for tables and per-host series) and load
 back without loss.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import math
 import threading
 import time
@@ -613,9 +616,9 @@ def _same(a: Placement, b: Placement) -> bool:
     )
 
 
-def _run_remote(scenario: Scenario) -> ScenarioResult:
-    """Dask task: run one scenario in a worker process (it reads its own workload)."""
-    return run_scenario(scenario)
+def _run_remote(scenario: Scenario, workload: Workload) -> ScenarioResult:
+    """Dask task: run one scenario in a worker process on the study's shared workload."""
+    return run_scenario(scenario, workload=workload)
 
 
 def run_study(
@@ -637,10 +640,16 @@ def run_study(
     workers
         Start a local Dask cluster with this many worker processes.
     progress
-        ``progress(label, done_frac)`` with the label ``scenario-id: stage``.
+        ``progress(label, done_frac)`` with the label ``scenario-id: stage``; on Dask
+        ``ingest k of n: ...`` while the study's workloads are read, then ``k of n scenarios``.
     cancel
-        Stops in-process runs at the next stage boundary; on Dask, pending scenarios are
-        cancelled.
+        Stops in-process runs at the next stage boundary; on Dask, the ingest and pending
+        scenarios are cancelled.
+
+    Notes
+    -----
+    ``timings_s["ingest"]`` includes reading each distinct workload once: in-process, or on
+    Dask part by part on the workers (until the Workload is on every worker).
     """
     scenarios = study.expand()
     report = progress or (lambda label, frac: None)
@@ -669,7 +678,7 @@ def run_study(
                 )
             )
     else:
-        results = _run_on_dask(scenarios, scheduler, workers, report, cancel)
+        results, shared_ingest_s = _run_on_dask(scenarios, scheduler, workers, report, cancel)
     first = next((r for r in results if r.economics), None)
     baseline = _baseline(first.economics, int(first.workload["n_vms"])) if first else {}
     timings: dict[str, float] = {"ingest": shared_ingest_s}
@@ -687,17 +696,48 @@ def _run_on_dask(
     workers: int | None,
     report: Progress,
     cancel: threading.Event | None,
-) -> list[ScenarioResult]:
+) -> tuple[list[ScenarioResult], float]:
+    """Ingest each distinct workload on the cluster, then run the scenarios there.
+
+    Returns the results in scenario order and the wall time of the ingest (seconds).
+    """
     from dask.distributed import Client, LocalCluster, wait
+
+    from capplan.demand.dask_ingest import load_workload_on_dask
+
+    def check_cancel() -> None:
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("the study was cancelled")
 
     cluster = None
     if scheduler is None:
         cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.CRITICAL,  # a failed task's traceback is not for users
         )
     try:
         with Client(scheduler or cluster) as client:
-            futures = client.map(_run_remote, scenarios, pure=False)
+            loading = time.perf_counter()
+            specs = list(dict.fromkeys(s.workload for s in scenarios))
+            shared: dict[str, Any] = {}
+            for number, spec in enumerate(specs, start=1):
+
+                def ingest_progress(label: str, frac: float, number: int = number) -> None:
+                    report(f"ingest {number} of {len(specs)}: {label}", 0.0)
+
+                workload = load_workload_on_dask(
+                    client, spec, progress=ingest_progress, check_cancel=check_cancel
+                )
+                # on every worker, so no worker waits to fetch it and none is preferred
+                shared[spec] = client.scatter(workload, broadcast=True, hash=False)
+                del workload
+            ingest_s = time.perf_counter() - loading
+            futures = [
+                client.submit(_run_remote, s, shared[s.workload], pure=False) for s in scenarios
+            ]
             index = {f.key: i for i, f in enumerate(futures)}
             out: list[ScenarioResult | None] = [None] * len(futures)
             pending = set(futures)
@@ -719,4 +759,4 @@ def _run_on_dask(
     finally:
         if cluster is not None:
             cluster.close()
-    return [r for r in out if r is not None]
+    return [r for r in out if r is not None], ingest_s

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import polars as pl
 import pytest
+from conftest import shared_or_skip
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from capplan.cli import app
 from capplan.commands.report import write_outputs
+from capplan.errors import CapplanError
 from capplan.pipeline import StudyResult, run_study
 from capplan.spec.study import load_study
 
@@ -96,13 +99,46 @@ def test_study_runs_saves_loads_and_reports(study_path: Path, tmp_path: Path) ->
 
 
 @pytest.mark.slow
-def test_local_dask_cluster_gives_the_same_results(study_path: Path) -> None:
+@pytest.mark.parametrize("trace", ["synthetic", "bitbrains"])
+def test_local_dask_cluster_gives_the_same_results(study_path: Path, trace: str) -> None:
+    """A generated descriptor is read whole by one task; a real Bitbrains month (10 VMs,
+    two reader batches) is read in two parts on the two workers."""
+    if trace == "bitbrains":
+        month = shared_or_skip("data", "bitbrains-gwa-t-12", "rnd", "2013-7")
+        text = study_path.read_text().replace('"workload.toml"', f'"{month}"')
+        study_path.write_text(text)
     study = load_study(study_path)
     local = run_study(study)
-    distributed = run_study(study, workers=2)
+    labels: list[str] = []
+    distributed = run_study(study, workers=2, progress=lambda label, frac: labels.append(label))
+    if trace == "bitbrains":
+        assert "ingest 1 of 1: 2 of 2 parts on the grid" in labels
+    else:
+        assert any(label.startswith("ingest 1 of 1: reading whole") for label in labels)
     assert [r.name for r in distributed.results] == [r.name for r in local.results]
+    assert [r.workload for r in distributed.results] == [r.workload for r in local.results]
     assert _figures(distributed) == _figures(local)
     assert distributed.comparison().equals(local.comparison())
+    assert distributed.timings_s["ingest"] > 0
+
+
+@pytest.mark.slow
+def test_dask_study_names_a_bad_trace_file_as_in_process(study_path: Path, tmp_path: Path) -> None:
+    month = tmp_path / "2013-7"
+    shutil.copytree(shared_or_skip("data", "bitbrains-gwa-t-12", "rnd", "2013-7"), month)
+    bad = month / "82.csv"  # a VM of the second of the two parts
+    lines = bad.read_text().split("\n")
+    lines[99] = lines[99].replace(";\t", ";\tx", 1)
+    bad.write_text("\n".join(lines))
+    study_path.write_text(study_path.read_text().replace('"workload.toml"', f'"{month}"'))
+    study = load_study(study_path)
+    with pytest.raises(CapplanError) as in_process:
+        run_study(study)
+    with pytest.raises(CapplanError) as on_dask:
+        run_study(study, workers=2)
+    assert type(on_dask.value) is type(in_process.value)
+    assert str(on_dask.value) == str(in_process.value)
+    assert str(in_process.value).startswith(f"{bad}:100, column 'CPU cores'")
 
 
 def test_report_command_json_and_formula_safe_tables(tmp_path: Path) -> None:

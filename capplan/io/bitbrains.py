@@ -39,10 +39,11 @@ files again (it is not needed to build a Workload). Rows come out sorted by VM a
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -401,6 +402,30 @@ class _Findings:
         found.count += count
         if found.where is None:
             found.where = where
+
+    @classmethod
+    def merge(cls, parts: Sequence[_Findings]) -> _Findings:
+        """What one read of all files finds, from reads of disjoint groups of whole VMs.
+
+        ``parts`` are in VM order (each holds the VMs after those of the one before), as one
+        read processes them; file indices and VM codes are those of the whole file list.
+        """
+        if len(parts) == 1:
+            return parts[0]
+        out = cls()
+        for part in parts:
+            for kind, found in part.kinds.items():
+                out.add(kind, found.count, found.where)
+            out.ms_rows += part.ms_rows
+            out.ms_files += part.ms_files
+            out.empty_files += part.empty_files
+            out.runs += part.runs
+            out.n_rows += part.n_rows
+        return out
+
+
+#: What reading some VMs' files found: row findings, inventory runs (merge with ``merge``).
+BitbrainsFindings = _Findings
 
 
 @dataclass(frozen=True)
@@ -774,7 +799,7 @@ def _parsed(context: _Context, *, full: bool) -> Iterator[tuple[tuple[int, ...],
 
 
 def _parse_again(
-    context: _Context, path: Path, stats: tuple[tuple[int, int], ...], *, full: bool
+    context: _Context, path: Path, stats: Mapping[int, tuple[int, int]], *, full: bool
 ) -> Iterator[pl.DataFrame]:
     """Parse the files again (``full``: float64 metrics), refusing files that changed."""
     for files, frame in _parsed(context, full=full):
@@ -792,6 +817,118 @@ def _parse_again(
         yield _process(context, files, frame, None)
 
 
+@dataclass(frozen=True)
+class BitbrainsFiles:
+    """The checked files of a Bitbrains trace, the VM of each, and the batches a read parses.
+
+    Attributes
+    ----------
+    path
+        The file, folder or zip that was listed.
+    members
+        Its files, sorted by label.
+    vm_names
+        VM ids, sorted: VM code ``i`` is ``vm_names[i]``.
+    file_vm
+        VM code of each file, shape ``(n_files,)``.
+    batches
+        File indices of each batch: whole VMs, batches in VM code order. A read of a range of
+        batches parses, checks and reports exactly as the read of all files does for them.
+    """
+
+    path: Path
+    members: tuple[Member, ...]
+    vm_names: tuple[str, ...]
+    file_vm: npt.NDArray[np.uint32]
+    batches: tuple[tuple[int, ...], ...]
+
+    def batch_bytes(self) -> list[int]:
+        """Stored bytes of each batch's files (a file inside a zip counts as 1 MiB)."""
+        sizes = [_file_bytes(m) for m in self.members]
+        return [sum(sizes[i] for i in files) for files in self.batches]
+
+
+def list_bitbrains_files(path: Path, options: ReadOptions) -> BitbrainsFiles:
+    """List a Bitbrains trace's files, check every header, number the VMs and batch the files.
+
+    Raises
+    ------
+    TraceFormatError
+        At the first file that is empty or whose header is not the GWA-T-12 header.
+    """
+    members = list_members(path, options.max_expanded_bytes)
+    _check_headers(members)
+    vm_of_file = [vm_id_of(m) for m in members]
+    vm_names = sorted(set(vm_of_file))
+    code_of_name = {name: i for i, name in enumerate(vm_names)}
+    file_vm = np.asarray([code_of_name[v] for v in vm_of_file], dtype=np.uint32)
+    batches = tuple(_plan(members, file_vm, len(vm_names)))
+    return BitbrainsFiles(path, tuple(members), tuple(vm_names), file_vm, batches)
+
+
+def read_bitbrains_batches(
+    files: BitbrainsFiles, batches: range | None, options: ReadOptions
+) -> tuple[Trace, BitbrainsFindings]:
+    """Read a range of the batches of ``files`` (all when ``batches`` is None).
+
+    Returns the Trace of their VMs without the reader's problems (its inventory holds those
+    VMs) and what the read found; :func:`bitbrains_problems` turns the findings of one or
+    several such reads into the problems.
+    """
+    members, path = files.members, files.path
+    plan = files.batches if batches is None else files.batches[batches.start : batches.stop]
+    selected = sorted(index for batch in plan for index in batch)
+    stats = {index: _stat(members[index], path) for index in selected}
+    context = _Context(members, files.vm_names, files.file_vm, plan, options)
+    findings = _Findings()
+    parsed: list[pl.DataFrame] = []
+    done = 0
+    for batch_files, frame in _parsed(context, full=False):
+        parsed.append(_process(context, batch_files, frame, findings))
+        del frame
+        done += len(batch_files)
+        if options.progress is not None:
+            options.progress(done, len(selected))
+    inventory, _ = _inventory(findings, files.vm_names)
+    if batches is not None:
+        inventory = inventory[np.unique(files.file_vm[selected]).tolist()]
+    usage = UsageBatches(
+        files.vm_names,
+        [name for name, _, _ in _METRICS],
+        parsed,
+        reparse=lambda: _parse_again(context, path, stats, full=False),
+        full=lambda: _parse_again(context, path, stats, full=True),
+    )
+    trace = Trace.from_batches(
+        usage,
+        inventory,
+        format="bitbrains",
+        sources=[members[index].label for index in selected],
+        native_step_s=300.0,
+    )
+    return trace, findings
+
+
+def bitbrains_problems(
+    files: BitbrainsFiles, findings: Sequence[BitbrainsFindings], options: ReadOptions
+) -> list[Problem]:
+    """The reader's problems from the findings of reads of disjoint VMs (in VM order).
+
+    Raises
+    ------
+    TraceFormatError
+        When no file holds a data row.
+    """
+    merged = _Findings.merge(findings)
+    if merged.n_rows == 0:
+        raise TraceFormatError(
+            "no data rows in any file; expected rows after the header", path=files.path
+        )
+    _, joined = _inventory(merged, files.vm_names)
+    context = _Context(files.members, files.vm_names, files.file_vm, (), options)
+    return _problems(merged, context, joined)
+
+
 @register_reader(
     "bitbrains",
     detect=detect,
@@ -799,47 +936,7 @@ def _parse_again(
 )
 def read_bitbrains(path: Path, options: ReadOptions) -> Trace:
     """Read Bitbrains GWA-T-12 per-VM files into a canonical Trace (see the module docstring)."""
-    members = list_members(path, options.max_expanded_bytes)
-    _check_headers(members)
-    vm_of_file = [vm_id_of(m) for m in members]
-    vm_names = sorted(set(vm_of_file))
-    code_of_name = {name: i for i, name in enumerate(vm_names)}
-    file_vm = np.asarray([code_of_name[v] for v in vm_of_file], dtype=np.uint32)
-    stats = tuple(_stat(m, path) for m in members)
-    context = _Context(
-        members=tuple(members),
-        vm_names=tuple(vm_names),
-        file_vm=file_vm,
-        plan=tuple(_plan(members, file_vm, len(vm_names))),
-        options=options,
-    )
-    findings = _Findings()
-    parsed: list[pl.DataFrame] = []
-    done = 0
-    for files, frame in _parsed(context, full=False):
-        parsed.append(_process(context, files, frame, findings))
-        del frame
-        done += len(files)
-        if options.progress is not None:
-            options.progress(done, len(members))
-    if findings.n_rows == 0:
-        raise TraceFormatError(
-            "no data rows in any file; expected rows after the header", path=path
-        )
-    inventory, joined = _inventory(findings, vm_names)
-    problems = _problems(findings, context, joined)
-    batches = UsageBatches(
-        vm_names,
-        [name for name, _, _ in _METRICS],
-        parsed,
-        reparse=lambda: _parse_again(context, path, stats, full=False),
-        full=lambda: _parse_again(context, path, stats, full=True),
-    )
-    return Trace.from_batches(
-        batches,
-        inventory,
-        format="bitbrains",
-        sources=[m.label for m in members],
-        problems=problems,
-        native_step_s=300.0,
-    )
+    files = list_bitbrains_files(path, options)
+    trace, findings = read_bitbrains_batches(files, None, options)
+    problems = bitbrains_problems(files, [findings], options)
+    return dataclasses.replace(trace, problems=tuple(problems))

@@ -24,8 +24,11 @@ so a day of 1,000+ tiny files costs one parse instead of 1,000.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Final
@@ -149,15 +152,79 @@ def _diagnose(blobs: list[bytes], members: list[Member]) -> None:
     raise TraceFormatError("could not parse the files as one integer per line")
 
 
-@register_reader(
-    "planetlab",
-    detect=detect,
-    description="PlanetLab/CloudSim day folder: one file per VM, 288 integer CPU % at 300 s",
-)
-def read_planetlab(path: Path, options: ReadOptions) -> Trace:
-    """Read a PlanetLab day folder (or zip, or folder of day folders) into a Trace."""
+@dataclass(frozen=True)
+class PlanetlabFiles:
+    """The files of a PlanetLab trace and the VM of each.
+
+    Attributes
+    ----------
+    path
+        The folder, zip or file that was listed.
+    members
+        Its files, sorted by label.
+    vm_names
+        VM ids (file names), sorted: VM code ``i`` is ``vm_names[i]``.
+    file_vm
+        VM code of each file, shape ``(n_files,)``.
+    """
+
+    path: Path
+    members: tuple[Member, ...]
+    vm_names: tuple[str, ...]
+    file_vm: np.ndarray
+
+
+def list_planetlab_files(path: Path, options: ReadOptions) -> PlanetlabFiles:
+    """List a PlanetLab trace's files and number its VMs (a VM is a file name)."""
     members = sorted(list_members(path, options.max_expanded_bytes), key=lambda m: m.label)
-    problems: list[Problem] = []
+    vm_names = sorted({m.name for m in members})
+    code = {name: i for i, name in enumerate(vm_names)}
+    file_vm = np.array([code[m.name] for m in members], dtype=np.int64)
+    return PlanetlabFiles(path, tuple(members), tuple(vm_names), file_vm)
+
+
+@dataclass
+class PlanetlabFindings:
+    """What reading some files found; file indices are those of the whole file list.
+
+    Attributes
+    ----------
+    n_over
+        Values above 100 %.
+    first_over
+        (file index, line) of the first of them.
+    wrong_lines
+        (file index, line count) of each file without 288 lines.
+    bad_days
+        (file index, folder name) of each file whose folder is not a day.
+    n_repeated
+        Rows repeating a VM and timestamp (one file name twice for the same day).
+    """
+
+    n_over: int = 0
+    first_over: tuple[int, int] | None = None
+    wrong_lines: list[tuple[int, int]] = field(default_factory=list)
+    bad_days: list[tuple[int, str]] = field(default_factory=list)
+    n_repeated: int = 0
+
+
+def read_planetlab_vms(
+    files: PlanetlabFiles, vm_codes: range | None, options: ReadOptions
+) -> tuple[Trace, PlanetlabFindings]:
+    """Read the files of a range of VM codes (all VMs when ``vm_codes`` is None).
+
+    VM types (``vm_types="cloudsim"``) follow each VM's index among all VMs of ``files``.
+    Returns the Trace of those VMs without the reader's problems and what the read found;
+    :func:`planetlab_problems` turns the findings of one or several reads into the problems.
+    """
+    if vm_codes is None:
+        selected = np.arange(len(files.members))
+    else:
+        wanted = np.zeros(len(files.vm_names), dtype=bool)
+        wanted[np.asarray(vm_codes, dtype=np.int64)] = True
+        selected = np.flatnonzero(wanted[files.file_vm])
+    members = [files.members[i] for i in selected.tolist()]
+    findings = PlanetlabFindings()
     values, counts = _parse(members, options)
     first_data = np.concatenate(([0], np.cumsum(counts)[:-1]))
 
@@ -174,30 +241,17 @@ def read_planetlab(path: Path, options: ReadOptions) -> Trace:
     if over.any():
         row = int(over.arg_true()[0])
         file_index = int(np.searchsorted(first_data, row, side="right") - 1)
-        problems.append(
-            Problem(
-                f"{int(over.sum()):,} values above 100 % (kept: demand above capacity)",
-                path=members[file_index].label,
-                line=row - int(first_data[file_index]) + 1,
-                count=int(over.sum()),
-            )
+        findings.n_over = int(over.sum())
+        findings.first_over = (
+            int(selected[file_index]),
+            row - int(first_data[file_index]) + 1,
         )
-    wrong = np.flatnonzero(counts != SAMPLES_PER_DAY)
-    if len(wrong):
-        first = int(wrong[0])
-        problems.append(
-            Problem(
-                f"{len(wrong)} file(s) do not hold {SAMPLES_PER_DAY} lines (first has "
-                f"{int(counts[first])}); samples kept at 300 s from midnight",
-                path=members[first].label,
-                count=len(wrong),
-            )
-        )
+    findings.wrong_lines = [
+        (int(selected[k]), int(counts[k])) for k in np.flatnonzero(counts != SAMPLES_PER_DAY)
+    ]
 
     # VM ids: the file name; the same name in several day folders is the same VM.
-    names = [m.name for m in members]
-    vm_names = sorted(set(names))
-    code = {name: i for i, name in enumerate(vm_names)}
+    vm_names = files.vm_names
     n_vms = len(vm_names)
     if options.vm_types == "cloudsim":
         types = cloudsim_types(n_vms)
@@ -208,27 +262,17 @@ def read_planetlab(path: Path, options: ReadOptions) -> Trace:
         mem_mib = np.full(n_vms, options.default_vm_mem_mib)
 
     day_starts_us = np.zeros(len(members), dtype=np.int64)
-    bad_days: list[str] = []
     for index, member in enumerate(members):
         folder = _folder_of(member)
         start = _day_start(folder)
         if start is None:
-            bad_days.append(folder or str(path))
+            findings.bad_days.append((int(selected[index]), folder or str(files.path)))
             start = datetime(1970, 1, 1, tzinfo=UTC)
         day_starts_us[index] = int(start.timestamp()) * int(US_PER_S)
-    if bad_days:
-        problems.append(
-            Problem(
-                f"folder name {bad_days[0]!r} is not a day (YYYYMMDD); samples dated from "
-                "1970-01-01 00:00 UTC",
-                path=str(path),
-                count=len(bad_days),
-            )
-        )
 
     file_of_row = np.repeat(np.arange(len(members)), counts)
     index_in_file = np.arange(len(values)) - np.repeat(first_data, counts)
-    vm_of_file = np.array([code[name] for name in names], dtype=np.int64)
+    vm_of_file = files.file_vm[selected]
     vm_of_row = vm_of_file[file_of_row]
     timestamps_us = day_starts_us[file_of_row] + index_in_file * STEP_S * int(US_PER_S)
     demand = values.to_numpy().astype(np.float64) / PERCENT * cpu_mhz[vm_of_row]
@@ -241,11 +285,69 @@ def read_planetlab(path: Path, options: ReadOptions) -> Trace:
     )
     # Two files of one name for the same day (e.g. two copies of a day folder in one zip).
     seen: set[tuple[int, str]] = set()
-    repeated = 0
+    names = [m.name for m in members]
     for day_us, name, count in zip(day_starts_us.tolist(), names, counts.tolist(), strict=True):
         if (day_us, name) in seen:
-            repeated += count
+            findings.n_repeated += count
         seen.add((day_us, name))
+    codes = np.unique(vm_of_file)
+    inventory = pl.DataFrame(
+        {
+            "vm_id": [vm_names[c] for c in codes.tolist()],
+            "cpu_capacity_mhz": cpu_mhz[codes],
+            "mem_provisioned_mib": mem_mib[codes],
+        }
+    )
+    trace = Trace.build(
+        usage,
+        inventory,
+        format="planetlab",
+        sources=[m.label for m in members],
+        native_step_s=float(STEP_S),
+    )
+    return trace, findings
+
+
+def planetlab_problems(
+    files: PlanetlabFiles, findings: Sequence[PlanetlabFindings]
+) -> list[Problem]:
+    """The reader's problems from the findings of reads of disjoint VMs."""
+    members = files.members
+    problems: list[Problem] = []
+    n_over = sum(f.n_over for f in findings)
+    firsts = [f.first_over for f in findings if f.first_over is not None]
+    if n_over and firsts:
+        file_index, line = min(firsts)
+        problems.append(
+            Problem(
+                f"{n_over:,} values above 100 % (kept: demand above capacity)",
+                path=members[file_index].label,
+                line=line,
+                count=n_over,
+            )
+        )
+    wrong = sorted(item for f in findings for item in f.wrong_lines)
+    if wrong:
+        first, n_lines = wrong[0]
+        problems.append(
+            Problem(
+                f"{len(wrong)} file(s) do not hold {SAMPLES_PER_DAY} lines (first has "
+                f"{n_lines}); samples kept at 300 s from midnight",
+                path=members[first].label,
+                count=len(wrong),
+            )
+        )
+    bad_days = sorted(item for f in findings for item in f.bad_days)
+    if bad_days:
+        problems.append(
+            Problem(
+                f"folder name {bad_days[0][1]!r} is not a day (YYYYMMDD); samples dated from "
+                "1970-01-01 00:00 UTC",
+                path=str(files.path),
+                count=len(bad_days),
+            )
+        )
+    repeated = sum(f.n_repeated for f in findings)
     if repeated:
         problems.append(
             Problem(
@@ -254,18 +356,16 @@ def read_planetlab(path: Path, options: ReadOptions) -> Trace:
                 count=repeated,
             )
         )
-    inventory = pl.DataFrame(
-        {
-            "vm_id": vm_names,
-            "cpu_capacity_mhz": cpu_mhz,
-            "mem_provisioned_mib": mem_mib,
-        }
-    )
-    return Trace.build(
-        usage,
-        inventory,
-        format="planetlab",
-        sources=[m.label for m in members],
-        problems=problems,
-        native_step_s=float(STEP_S),
-    )
+    return problems
+
+
+@register_reader(
+    "planetlab",
+    detect=detect,
+    description="PlanetLab/CloudSim day folder: one file per VM, 288 integer CPU % at 300 s",
+)
+def read_planetlab(path: Path, options: ReadOptions) -> Trace:
+    """Read a PlanetLab day folder (or zip, or folder of day folders) into a Trace."""
+    files = list_planetlab_files(path, options)
+    trace, findings = read_planetlab_vms(files, None, options)
+    return dataclasses.replace(trace, problems=tuple(planetlab_problems(files, [findings])))
