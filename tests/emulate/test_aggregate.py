@@ -81,3 +81,30 @@ def test_scale_rides_on_the_sum() -> None:
     values = np.array([[1.0, 2.0], [3.0, 4.0]], dtype=np.float32)
     hm = HostMap(np.array([0, 0]), 1)
     np.testing.assert_allclose(aggregate(values, hm, scale=1.5), [[6.0, 9.0]])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n_vms=st.integers(1, 120),
+    n_hosts=st.integers(1, 20),
+    n_steps=st.integers(1, 40),
+    k=st.integers(1, 3),
+    scale=st.sampled_from([1.0, 0.5, 1.25]),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_compiled_sums_equal_a_numpy_reference(
+    n_vms: int, n_hosts: int, n_steps: int, k: int, scale: float, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    values = rng.gamma(2.0, 50.0, (n_vms, n_steps))  # float64 input is converted
+    groups = rng.integers(0, n_hosts, n_vms)
+    hm = HostMap(groups, n_hosts)
+    indicator = np.zeros((n_hosts, n_vms))
+    indicator[groups, np.arange(n_vms)] = 1.0
+    np.testing.assert_allclose(
+        aggregate(values, hm, scale=scale, workers=2), scale * indicator @ values, rtol=1e-5
+    )
+    weights = rng.uniform(0.0, 1.0, (k, n_vms))
+    got = aggregate(values[:, ::-1], hm, weights=weights, workers=3)  # non-contiguous rows
+    want = np.stack([(indicator * w) @ values[:, ::-1] for w in weights])
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-3)
