@@ -488,16 +488,8 @@ class RoundState:
     ) -> int:
         """PABFD target for ``vm`` (-1 if none), as numpy operations over the candidates.
 
-        Parameters
-        ----------
-        vm
-            VM index.
-        allowed
-            Hosts that may receive it, ``(n_hosts,)``.
-        requested_mips
-            Override of the VM's request (initial placement uses its full MIPS).
-        idle_allowed
-            False when ``allowed`` excludes every idle host (lets the search skip them).
+        Parameters as :meth:`find_host`; every overload test, and the reference the compiled
+        search is tested against.
         """
         sim = self.sim
         req = self.req[vm] if requested_mips is None else requested_mips
