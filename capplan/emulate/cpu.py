@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import numpy.typing as npt
 
@@ -48,6 +49,41 @@ class CpuResult:
         return frac.astype(np.float32)
 
 
+@numba.njit(nogil=True, cache=True)
+def _cpu_rows(
+    demand: F32,
+    factor: np.float32,
+    cap: npt.NDArray[np.float32],
+    inv_cap: npt.NDArray[np.float32],
+    util: F32,
+    unmet: F32,
+    overloaded: npt.NDArray[np.int64],
+) -> None:  # pragma: no cover - compiled; tested through cpu_replay()
+    """One pass over host rows: scale demand in place, then utilization, unmet, overloaded.
+
+    Same float32 operations as ``np.minimum`` / ``np.subtract`` / ``np.multiply`` (NaN
+    propagates as it does there).
+    """
+    one = np.float32(1.0)
+    for h in range(demand.shape[0]):
+        c = cap[h]
+        inv = inv_cap[h]
+        n_over = 0
+        for t in range(demand.shape[1]):
+            d = demand[h, t]
+            if factor != one:
+                d = d * factor
+                demand[h, t] = d
+            served = c if d > c else d
+            short = d - served
+            unmet[h, t] = short
+            if short != 0:
+                n_over += 1
+            u = served * inv
+            util[h, t] = one if u > one else u
+        overloaded[h] = n_over
+
+
 def cpu_replay(
     host_demand_mhz: F32,
     capacity_mhz: npt.ArrayLike,
@@ -79,22 +115,23 @@ def cpu_replay(
     cap = np.asarray(capacity_mhz, dtype=np.float64)
     demand = host_demand_mhz
     n_hosts, n_steps = demand.shape
-    cap32 = cap.astype(np.float32)[:, None]
-    inv_cap32 = (1.0 / cap).astype(np.float32)[:, None]
+    cap32 = cap.astype(np.float32)
+    inv_cap32 = (1.0 / cap).astype(np.float32)
     util = np.empty_like(demand)
     unmet = np.empty_like(demand)
     overloaded = np.zeros(n_hosts, dtype=np.int64)
+    factor = np.float32(demand_multiplier)
 
     def block(rows: slice) -> None:
-        d = demand[rows]
-        if demand_multiplier != 1.0:
-            d *= np.float32(demand_multiplier)
-        u = util[rows]
-        np.minimum(d, cap32[rows], out=u)
-        np.subtract(d, u, out=unmet[rows])
-        u *= inv_cap32[rows]
-        np.minimum(u, np.float32(1.0), out=u)
-        overloaded[rows] = np.count_nonzero(unmet[rows], axis=1)
+        _cpu_rows(
+            demand[rows],
+            factor,
+            cap32[rows],
+            inv_cap32[rows],
+            util[rows],
+            unmet[rows],
+            overloaded[rows],
+        )
 
     map_row_blocks(block, n_hosts, n_steps, workers=workers)
     return CpuResult(demand, util, unmet, overloaded, cap)

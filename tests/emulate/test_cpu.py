@@ -47,3 +47,22 @@ def test_more_demand_never_lowers_util_or_unmet(base: list[float], extra: float)
     b = cpu_replay(high.copy(), [3000.0])
     assert np.all(b.util_frac >= a.util_frac) and np.all(b.unmet_mhz >= a.unmet_mhz)
     assert np.all((a.util_frac >= 0) & (a.util_frac <= 1))
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("multiplier", [1.0, 1.07])
+def test_compiled_pass_equals_numpy_formulas(workers: int, multiplier: float) -> None:
+    rng = np.random.default_rng(7)
+    demand = rng.uniform(0.0, 3000.0, (23, 7_000)).astype(np.float32)  # several row blocks
+    demand[0, :5] = [0.0, 2000.0, 2000.5, np.nan, 1999.0]
+    capacity = rng.uniform(1000.0, 2500.0, 23)
+    capacity[0] = 2000.0
+    scaled = demand * np.float32(multiplier)
+    cap32 = capacity.astype(np.float32)[:, None]
+    served = np.minimum(scaled, cap32)
+    result = cpu_replay(demand.copy(), capacity, demand_multiplier=multiplier, workers=workers)
+    np.testing.assert_array_equal(result.demand_mhz, scaled)
+    np.testing.assert_array_equal(result.unmet_mhz, scaled - served)
+    want_util = np.minimum(served * (1.0 / capacity).astype(np.float32)[:, None], np.float32(1))
+    np.testing.assert_array_equal(result.util_frac, want_util)
+    np.testing.assert_array_equal(result.overloaded_steps, np.count_nonzero(scaled - served, 1))
