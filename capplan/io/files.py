@@ -21,6 +21,8 @@ from capplan.errors import TraceFormatError
 DEFAULT_MAX_EXPANDED_BYTES = 8 * 1024**3
 #: Largest expansion ratio accepted for a compressed member (zip bombs reach 1000:1 and more).
 MAX_COMPRESSION_RATIO = 200.0
+#: The ratio is only checked once a member or gzip file expands beyond this many bytes.
+RATIO_CHECK_FROM_BYTES = 1024**2
 SNIFF_BYTES = 64 * 1024
 
 
@@ -52,13 +54,21 @@ class Member:
                     f"archive member is damaged ({exc})", path=self.label
                 ) from exc
         elif self.name.endswith(".gz"):
+            compressed = self._path.stat().st_size
+            ratio_cap = max(RATIO_CHECK_FROM_BYTES, int(MAX_COMPRESSION_RATIO * compressed))
             try:
                 with gzip.open(self._path, "rb") as handle:
-                    data = handle.read(max_bytes + 1)
+                    data = handle.read(min(max_bytes, ratio_cap) + 1)
             except (OSError, EOFError, gzip.BadGzipFile) as exc:
                 raise TraceFormatError(
                     f"not a readable gzip file ({exc})", path=self.label
                 ) from exc
+            if len(data) > ratio_cap:
+                raise TraceFormatError(
+                    f"gzip file of {compressed:,} bytes expands beyond "
+                    f"{MAX_COMPRESSION_RATIO:,.0f}:1; refusing a possible gzip bomb",
+                    path=self.label,
+                )
         else:
             size = self._path.stat().st_size
             if size > max_bytes:
@@ -146,7 +156,7 @@ def check_zip_archive(
             )
         total += info.file_size
         ratio = info.file_size / max(info.compress_size, 1)
-        if ratio > MAX_COMPRESSION_RATIO and info.file_size > 1024**2:
+        if ratio > MAX_COMPRESSION_RATIO and info.file_size > RATIO_CHECK_FROM_BYTES:
             raise TraceFormatError(
                 f"archive member {info.filename!r} expands {ratio:,.0f}:1 "
                 f"(limit {MAX_COMPRESSION_RATIO:,.0f}:1); refusing a possible zip bomb",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import zipfile
 from pathlib import Path
 
@@ -124,6 +125,27 @@ def test_zip_bomb_refused(tmp_path: Path) -> None:
         archive.writestr("../escape.csv", USAGE)
     with pytest.raises(TraceFormatError, match="unsafe path"):
         read_trace(unsafe)
+
+
+def test_gzip_bomb_refused_by_its_ratio_long_before_the_absolute_cap(tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.csv.gz"
+    with gzip.open(bomb, "wb", compresslevel=9) as handle:
+        handle.write(USAGE.encode())  # a valid start, then 256 MiB of one repeated row
+        row = USAGE.splitlines()[1].encode() + b"\n"
+        block = row * (1024 * 1024 // len(row))
+        for _ in range(256):
+            handle.write(block)
+    assert bomb.stat().st_size < 2 * 1024**2
+    with pytest.raises(TraceFormatError, match="gzip bomb") as caught:
+        read_trace(bomb)
+    assert "bomb.csv.gz" in str(caught.value)
+    small = tmp_path / "small.csv.gz"  # an ordinary gzip file still reads
+    with gzip.open(small, "wb") as handle:
+        handle.write(USAGE.encode())
+    assert (
+        read_trace(small).usage.collect().height
+        == read_trace(_write(tmp_path, "plain.csv", USAGE)).usage.collect().height
+    )
 
 
 def test_parquet_keeps_reader_problems(tmp_path: Path) -> None:
