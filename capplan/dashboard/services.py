@@ -66,6 +66,9 @@ DOWNLOADS: Mapping[str, tuple[str, str]] = MappingProxyType(
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         ),
         "study": ("study.toml", "application/toml"),
+        # the same study with the session's datasets and catalog as paths on this server:
+        # ``capplan report`` / ``capplan study`` run it there without the dashboard
+        "study-cli": ("study.resolved.toml", "application/toml"),
     }
 )
 
@@ -585,7 +588,8 @@ class Services:
         record = self.run(session_id, run_id)
         file_name, mime = DOWNLOADS[kind]
         folder = self.workspace.run_dir(session_id, run_id)
-        path = folder / file_name if kind == "study" else folder / OUTPUT_DIR / file_name
+        in_run_folder = kind in ("study", "study-cli")
+        path = folder / file_name if in_run_folder else folder / OUTPUT_DIR / file_name
         if not path.is_file():
             raise CapplanError(f"run {record.id} has no {kind} file (it is {record.status})")
         return path, mime

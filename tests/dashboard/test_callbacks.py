@@ -17,7 +17,9 @@ from capplan.dashboard.callbacks.common import guarded, message_of
 from capplan.dashboard.pages.results import DOWNLOAD_BUTTONS, TABS
 from capplan.dashboard.services import Services
 from capplan.dashboard.studyfile import FORM_FIELDS, StudyForm, control_value
+from capplan.demand import load_workload
 from capplan.errors import CapplanError, SpecError
+from capplan.spec.study import load_study
 
 
 def walk(component: Any) -> Iterator[Component]:
@@ -184,6 +186,11 @@ def test_results_adapters_on_a_finished_run(finished_run: Any) -> None:
     for kind, _ in DOWNLOAD_BUTTONS:
         payload = results.download(services, sid, record.id, kind)
         assert payload["filename"].startswith(record.id) and payload["content"]
+    # the CLI's copy names the uploaded dataset by its path on this server, and runs as is
+    cli_path, _ = services.download(sid, record.id, "study-cli")
+    cli_study = load_study(cli_path)
+    assert not cli_study.expand()[0].workload.startswith("dataset:")
+    assert load_workload(cli_study.expand()[0].workload).n_vms == 2
     assert results.run_id_of(f"/run/{record.id}") == record.id
     with pytest.raises(CapplanError):
         results.run_id_of("/setup")

@@ -32,6 +32,7 @@ DOWNLOAD_BUTTONS: tuple[tuple[str, str], ...] = (
     ("comparison", "Comparison (CSV)"),
     ("tables", "Tables (XLSX)"),
     ("study", "Study file (TOML)"),
+    ("study-cli", "Study file for the CLI on this server (TOML)"),
 )
 
 
