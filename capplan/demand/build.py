@@ -194,7 +194,7 @@ def _release_freed_memory() -> None:
 
 
 @contextmanager
-def _small_pages() -> Iterator[None]:
+def small_pages() -> Iterator[None]:
     """Allocate without numpy's request for transparent huge pages, then restore it.
 
     numpy advises the kernel to back arrays of 4 MiB and more with huge pages. Where the kernel
@@ -220,7 +220,7 @@ def _present_metrics(frame: pl.DataFrame) -> list[str]:
     return [name for name in USAGE_METRICS if frame.get_column(name).null_count() < frame.height]
 
 
-def _vm_order(usage_ids: pl.Series, inventory_ids: pl.Series) -> pl.Series:
+def vm_order(usage_ids: pl.Series, inventory_ids: pl.Series) -> pl.Series:
     """The inventory's order for VMs that have usage, then any others in order of appearance."""
     ordered = pl.concat([inventory_ids.filter(inventory_ids.is_in(usage_ids.implode())), usage_ids])
     return ordered.unique(maintain_order=True)
@@ -271,7 +271,7 @@ def _chunks_from_usage(trace: Trace, allow_empty: bool) -> _Chunks:
     if not metrics and not allow_empty:
         raise _no_metrics()
     seen = frame.get_column("vm_id").unique(maintain_order=True)
-    vm_ids = _vm_order(seen, trace.inventory.get_column("vm_id"))
+    vm_ids = vm_order(seen, trace.inventory.get_column("vm_id"))
     enum = pl.Enum(vm_ids.to_list())
     vm_idx = frame.get_column("vm_id").cast(enum).to_physical().to_numpy().astype(np.uint32)
     ts_us = frame.get_column("timestamp").dt.epoch("us").to_numpy()
@@ -328,7 +328,7 @@ def _chunks_from_batches(trace: Trace, batches: UsageBatches, allow_empty: bool)
     appearance = codes[np.argsort(first, kind="stable")]
     names = pl.Series("vm_id", batches.vm_ids, dtype=pl.String)
     seen = names.gather(appearance)
-    vm_ids = _vm_order(seen, trace.inventory.get_column("vm_id"))
+    vm_ids = vm_order(seen, trace.inventory.get_column("vm_id"))
     position = {name: i for i, name in enumerate(vm_ids.to_list())}
     remap = np.full(n_codes, n_codes, dtype=np.uint32)
     remap[appearance] = [position[name] for name in seen.to_list()]
@@ -827,7 +827,7 @@ def fill_grid(rows: Rows, grid: Grid, max_gap_steps: int) -> Block:
     shared = (
         _cell_index(rows.chunks, grid.start, grid.step_units, n_steps) if rows.chunks else False
     )
-    with _small_pages():
+    with small_pages():
         mean, peak, observed_2d = _scatter(rows.chunks, rows.metrics, n_vms, n_steps, shared)
         rows.chunks = []
         real = observed_2d.copy()

@@ -53,11 +53,11 @@ from capplan.demand.build import (
     Rows,
     RowStats,
     Tally,
-    _small_pages,
-    _vm_order,
     collect_rows,
     fill_grid,
     overall_quality,
+    small_pages,
+    vm_order,
 )
 from capplan.demand.workload import Quality, Workload
 from capplan.errors import CapplanError
@@ -358,7 +358,7 @@ def not_independent(stats: Sequence[RowStats]) -> str | None:
     ids = [set(s.vm_ids.to_list()) | set(s.inventory_ids.to_list()) for s in stats]
     if sum(len(i) for i in ids) != len(set().union(*ids)):
         return "a VM appears in several parts"
-    order = _vm_order(
+    order = vm_order(
         pl.concat([s.seen_ids for s in stats]), pl.concat([s.inventory_ids for s in stats])
     )
     if not order.equals(pl.concat([s.vm_ids for s in stats])):
@@ -382,7 +382,7 @@ class Assembler:
         self.grid = grid
         n_vms, n_steps = self.offsets[-1], grid.n_steps
         self.metrics = [m for m in USAGE_METRICS if any(m in s.metrics for s in stats)]
-        with _small_pages():
+        with small_pages():
             self.mean = {m: np.zeros((n_vms, n_steps), dtype=np.float32) for m in self.metrics}
             self.observed = np.zeros((n_vms, n_steps), dtype=bool)
         self.peak: dict[str, npt.NDArray[np.float32]] = {}
@@ -404,7 +404,7 @@ class Assembler:
         self.observed[lo:hi] = block.observed
         if block.peak and not self.peak:
             # a step held several samples: every VM gets a peak, its mean where it has none
-            with _small_pages():
+            with small_pages():
                 self.peak = {m: np.zeros_like(self.mean[m]) for m in self.metrics}
             for earlier in self._without_peak:
                 a, b = self.offsets[earlier], self.offsets[earlier + 1]
