@@ -202,6 +202,7 @@ def _read_meta(member: Member, options: ReadOptions) -> pl.DataFrame:
     "alibaba",
     detect=detect,
     description="Alibaba cluster-trace-v2018 machine_usage.csv (+ machine_meta.csv): servers",
+    cpu_share=True,
 )
 def read_alibaba(path: Path, options: ReadOptions) -> Trace:
     """Read Alibaba v2018 machine usage (and meta) into a Trace (see the module docstring)."""

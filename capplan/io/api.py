@@ -10,7 +10,7 @@ import polars as pl
 
 from capplan.errors import TraceFormatError
 from capplan.io.registry import ReadOptions, detect_format, get_reader
-from capplan.io.trace import Problem, Trace
+from capplan.io.trace import CPU_SHARE_FORMATS, Problem, Trace
 from capplan.schema import INVENTORY_SCHEMA, conform_inventory
 
 _SPEC = re.compile(r"^(?P<fmt>[a-z][a-z0-9_\-]*):(?P<path>.+)$")
@@ -81,6 +81,54 @@ def _coalesce_inventories(primary: pl.DataFrame, secondary: pl.DataFrame) -> pl.
     return conform_inventory(merged)
 
 
+def _rescale_cpu_share(
+    trace: Trace, inventory: pl.DataFrame, problems: list[Problem]
+) -> pl.LazyFrame:
+    """The trace's usage with CPU demand rescaled to the merged inventory's CPU capacity.
+
+    A reader of a :data:`~capplan.io.trace.CPU_SHARE_FORMATS` format computed
+    ``cpu_demand_mhz = share × capacity`` with the capacity it knew (often a default). When an
+    inventory merged in (RVTools ``n_vcpus × host MHz``, a canonical inventory) gives a VM
+    another capacity, the same share of the new capacity is the demand:
+    ``demand × new / old``. VMs without a positive old and new capacity keep their demand.
+    Appends one problem naming how many VMs changed and an example.
+    """
+    if trace.format not in CPU_SHARE_FORMATS:
+        return trace.usage
+    capacities = (
+        trace.inventory.select("vm_id", pl.col("cpu_capacity_mhz").alias("old_mhz"))
+        .join(
+            inventory.select("vm_id", pl.col("cpu_capacity_mhz").alias("new_mhz")),
+            on="vm_id",
+            how="inner",
+        )
+        .filter(
+            (pl.col("old_mhz") > 0)
+            & (pl.col("new_mhz") > 0)
+            & (pl.col("old_mhz") != pl.col("new_mhz"))
+        )
+        .with_columns((pl.col("new_mhz") / pl.col("old_mhz")).alias("_cpu_factor"))
+    )
+    if capacities.height == 0:
+        return trace.usage
+    first = capacities.row(0, named=True)
+    problems.append(
+        Problem(
+            f"cpu_demand_mhz of {capacities.height} VM(s) of the {trace.format} trace rescaled "
+            "from the CPU capacity the reader assumed to the merged inventory's (the trace "
+            f"gives a percentage), e.g. {first['vm_id']}: {first['old_mhz']:,.0f} → "
+            f"{first['new_mhz']:,.0f} MHz",
+            count=capacities.height,
+        )
+    )
+    factors = capacities.select("vm_id", "_cpu_factor").lazy()
+    return (
+        trace.usage.join(factors, on="vm_id", how="left", maintain_order="left")
+        .with_columns(pl.col("cpu_demand_mhz") * pl.col("_cpu_factor").fill_null(1.0))
+        .drop("_cpu_factor")
+    )
+
+
 def merge_traces(traces: Sequence[Trace]) -> Trace:
     """Merge traces: concatenate usage, coalesce inventories (inventory-only sources first)."""
     usage_traces = [t for t in traces if not t.is_inventory_only]
@@ -107,7 +155,10 @@ def merge_traces(traces: Sequence[Trace]) -> Trace:
         inventory = _coalesce_inventories(explicit.filter(pl.col("vm_id").is_in(known)), inventory)
     elif inventory_traces:
         inventory = explicit
-    usage_frames = [t.usage for t in usage_traces] or [traces[0].usage]
+    usage_frames = [
+        _rescale_cpu_share(t, inventory, problems) if inventory_traces else t.usage
+        for t in usage_traces
+    ] or [traces[0].usage]
     formats = sorted({t.format for t in traces})
     steps = {t.native_step_s for t in usage_traces if t.native_step_s}
     return Trace(

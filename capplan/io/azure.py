@@ -225,6 +225,7 @@ def _inventory(vmtable: pl.DataFrame, label: str, problems: list[Problem]) -> pl
     "azure",
     detect=detect,
     description="Azure Public Dataset V1/V2: vmtable (+ vm_cpu_readings), gzip or plain",
+    cpu_share=True,
 )
 def read_azure(path: Path, options: ReadOptions) -> Trace:
     """Read Azure Public Dataset VM files into a Trace (see the module docstring)."""

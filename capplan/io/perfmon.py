@@ -274,6 +274,7 @@ class _HostFrames:
     "perfmon",
     detect=_detect,
     description="Windows Performance Monitor PDH-CSV 4.0 (typeperf, relog, Data Collector Set)",
+    cpu_share=True,
 )
 def read_perfmon(path: Path, options: ReadOptions) -> Trace:
     """Read one PDH-CSV file or a folder/zip of them (see the module docstring)."""

@@ -363,6 +363,7 @@ def planetlab_problems(
     "planetlab",
     detect=detect,
     description="PlanetLab/CloudSim day folder: one file per VM, 288 integer CPU % at 300 s",
+    cpu_share=True,
 )
 def read_planetlab(path: Path, options: ReadOptions) -> Trace:
     """Read a PlanetLab day folder (or zip, or folder of day folders) into a Trace."""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from capplan.errors import UnknownFormatError
 from capplan.io.files import DEFAULT_MAX_EXPANDED_BYTES, Member, list_members
-from capplan.io.trace import INVENTORY_ONLY_FORMATS, Trace
+from capplan.io.trace import CPU_SHARE_FORMATS, INVENTORY_ONLY_FORMATS, Trace
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,9 @@ class ReaderInfo:
         One line for ``capplan formats`` and error messages.
     inventory_only
         The format carries an inventory and no usage.
+    cpu_share
+        The format's CPU demand is a share of the capacity in the reader's inventory
+        (:data:`capplan.io.trace.CPU_SHARE_FORMATS`).
     """
 
     name: str
@@ -69,22 +72,30 @@ class ReaderInfo:
     detect: DetectFn
     description: str
     inventory_only: bool = False
+    cpu_share: bool = False
 
 
 READERS: dict[str, ReaderInfo] = {}
 
 
 def register_reader(
-    name: str, *, detect: DetectFn, description: str, inventory_only: bool = False
+    name: str,
+    *,
+    detect: DetectFn,
+    description: str,
+    inventory_only: bool = False,
+    cpu_share: bool = False,
 ) -> Callable[[ReadFn], ReadFn]:
     """Register a reader function under ``name`` (decorator)."""
 
     def decorator(read: ReadFn) -> ReadFn:
         if name in READERS:
             raise ValueError(f"reader {name!r} registered twice")
-        READERS[name] = ReaderInfo(name, read, detect, description, inventory_only)
+        READERS[name] = ReaderInfo(name, read, detect, description, inventory_only, cpu_share)
         if inventory_only:
             INVENTORY_ONLY_FORMATS.add(name)
+        if cpu_share:
+            CPU_SHARE_FORMATS.add(name)
         return read
 
     return decorator

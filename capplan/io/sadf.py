@@ -415,6 +415,7 @@ def _dedupe(frame: pl.DataFrame, kind: str, label: str, problems: list[Problem])
     "sadf",
     detect=_detect,
     description="Linux sysstat sadf -d (CPU; also -r memory, -n DEV network, -b block I/O)",
+    cpu_share=True,
 )
 def read_sadf(path: Path, options: ReadOptions) -> Trace:
     """Read one ``sadf -d`` file or a folder/zip of them (see the module docstring)."""

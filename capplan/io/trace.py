@@ -281,3 +281,8 @@ class Trace:
 
 #: Formats whose readers return an inventory and no usage rows.
 INVENTORY_ONLY_FORMATS: set[str] = set()
+#: Formats whose ``cpu_demand_mhz`` is a utilisation share of all the VM's (or host's) CPU
+#: times the ``cpu_capacity_mhz`` the reader put in its inventory (the file itself only says
+#: a percentage): a better capacity merged in later rescales the demand
+#: (:func:`capplan.io.api.merge_traces`).
+CPU_SHARE_FORMATS: set[str] = set()

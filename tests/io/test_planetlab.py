@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 from conftest import shared_or_skip
 
+from capplan.demand import load_workload
 from capplan.errors import TraceFormatError
 from capplan.io import ReadOptions, detect_format, read_trace, read_traces
 from capplan.io.planetlab import CLOUDSIM_VM_TYPES, cloudsim_types
@@ -56,6 +57,21 @@ def test_default_vm_types_and_inventory_override(tmp_path: Path) -> None:
     merged = read_traces([DAY, f"canonical-inventory:{inventory}"], options=options)
     row = merged.inventory.filter(pl.col("vm_id") == "node_c_slice").row(0, named=True)
     assert row["cpu_capacity_mhz"] == 999.0
+    # the file gives percentages: the same share of the inventory's capacity is the demand
+    alone = trace.usage.collect().sort("vm_id", "timestamp", maintain_order=True)
+    both = merged.usage.collect().sort("vm_id", "timestamp", maintain_order=True)
+    scale = pl.when(pl.col("vm_id") == "node_c_slice").then(999.0 / 3000.0).otherwise(1.0)
+    expected = alone.with_columns(pl.col("cpu_demand_mhz") * scale)
+    assert both.equals(expected)
+    notes = [p for p in merged.problems if "rescaled" in p.message]
+    assert len(notes) == 1 and notes[0].count == 1
+    assert "node_c_slice: 3,000 → 999 MHz" in notes[0].message
+    # the workload built from both sees the rescaled demand
+    workload = load_workload([str(DAY), f"canonical-inventory:{inventory}"], options=options)
+    row_c = workload.vm_ids.tolist().index("node_c_slice")
+    peak_pct = max(int(v) for v in (DAY / "node_c_slice").read_text().split())
+    peak_mhz = float(workload.mean["cpu_demand_mhz"][row_c].max())
+    assert peak_mhz == pytest.approx(999.0 * peak_pct / 100, rel=1e-6)
 
 
 def test_undated_folder_and_zip(tmp_path: Path) -> None:

@@ -390,6 +390,26 @@ def test_merges_with_a_usage_trace(tmp_path: Path) -> None:
     assert "1 of 3 VMs with usage have no row in the inventory" in _messages(trace)
 
 
+def test_guest_percentages_take_the_inventorys_cpu_capacity(tmp_path: Path) -> None:
+    # sadf run inside the db01 guest: 25 % then 50 % busy; the file does not say the CPUs, so
+    # the reader assumes one 2,500 MHz core; RVTools knows 8 vCPUs on esx02's clock
+    usage = tmp_path / "db01.csv"
+    usage.write_text(
+        "# hostname;interval;timestamp;CPU;%user;%nice;%system;%iowait;%steal;%idle\n"
+        "db01;600;2024-05-02 10:10:01 UTC;-1;20.00;0.00;5.00;0.00;0.00;75.00\n"
+        "db01;600;2024-05-02 10:20:01 UTC;-1;40.00;0.00;10.00;0.00;0.00;50.00\n"
+    )
+    book = write_workbook(tmp_path / "inv.xlsx", sheets())
+    alone = read_trace(usage, "sadf")
+    assumed = alone.inventory.get_column("cpu_capacity_mhz").item()
+    merged = read_traces([f"sadf:{usage}", book])
+    capacity = merged.inventory.filter(pl.col("vm_id") == "db01").get_column("cpu_capacity_mhz")
+    assert capacity.item() != assumed and capacity.item() > 0
+    demand = merged.usage.collect().sort("timestamp").get_column("cpu_demand_mhz").to_list()
+    assert demand == pytest.approx([0.25 * capacity.item(), 0.5 * capacity.item()])
+    assert "rescaled from the CPU capacity the reader assumed" in _messages(merged)
+
+
 # --- the real export (../shared/data/rvtools-export), read in place ---------------------------
 
 
