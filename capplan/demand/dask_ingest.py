@@ -81,6 +81,12 @@ class _Waiter:
                 yield position[future.key], future
             pending = list(finished.not_done)
 
+    def result(self, future: Any) -> Any:
+        """Wait for one future (polling the cancel check) and return its result."""
+        for _ in self.each([future]):
+            pass
+        return future.result()
+
     def cancel(self) -> None:
         """Cancel every submitted task that has not finished."""
         running = [f for f in list(self.submitted.values()) if not f.done()]
@@ -148,9 +154,7 @@ def load_workload_on_dask(
             n_parts=wanted,
             min_part_bytes=min_bytes,
         )
-        for _ in waiter.each([planned]):
-            pass
-        plan: IngestPlan = planned.result()
+        plan: IngestPlan = waiter.result(planned)
         if plan.kind == "whole":
             return _load_whole(waiter, plan, step_s, max_gap_steps, opts, report)
         return _load_parts(waiter, plan, step_s, max_gap_steps, opts, report)
@@ -178,9 +182,7 @@ def _load_whole(
         max_gap_steps=max_gap_steps,
         options=opts,
     )
-    for _ in waiter.each([future]):
-        pass
-    workload: Workload = future.result()
+    workload: Workload = waiter.result(future)
     report("read whole", 1.0)
     return workload
 
