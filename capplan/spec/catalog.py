@@ -42,6 +42,7 @@ import numpy as np
 import numpy.typing as npt
 
 from capplan.errors import CapplanError, SpecError
+from capplan.spec.fields import MISSING, TableFields
 
 #: Load levels of an 11-point SPECpower_ssj2008 power table: 0 (active idle), 10, ..., 100 %.
 POWER_LOAD_FRACS: Final = tuple(i / 10 for i in range(11))
@@ -580,103 +581,21 @@ def _lookup(table: Mapping[str, Any], name: str, what: str) -> Any:
 
 
 # ---------------------------------------------------------------------------------- loading
-_MISSING: Final = object()
 
 
-class _Fields:
-    """Reads typed fields from one TOML table and records every problem found."""
+class _Fields(TableFields):
+    """Catalog fields: :class:`~capplan.spec.fields.TableFields` plus number lists and
+    ``source`` keys resolved against the catalog's ``[sources]`` tables."""
 
     def __init__(
         self, table: Any, where: str, problems: list[tuple[str, str]], sources: Mapping[str, str]
     ) -> None:
-        self.where = where
-        self.problems = problems
+        super().__init__(table, where, problems)
         self.sources = sources
-        self.table: Mapping[str, Any] = table if isinstance(table, Mapping) else {}
-        if not isinstance(table, Mapping):
-            problems.append((where, f"expected a table, got {type(table).__name__}"))
-        self.used: set[str] = set()
 
-    def _path(self, key: str) -> str:
-        return f"{self.where}.{key}"
-
-    def _get(self, key: str, default: Any) -> Any:
-        self.used.add(key)
-        if key in self.table:
-            return self.table[key]
-        if default is _MISSING:
-            self.problems.append((self._path(key), "is required"))
-        return default
-
-    def num(
-        self,
-        key: str,
-        *,
-        lo: float | None = None,
-        hi: float | None = None,
-        lo_open: bool = False,
-        default: Any = _MISSING,
-    ) -> float:
-        if key not in self.table and default is not _MISSING:
-            self.used.add(key)
-            return math.nan if default is None else float(default)
+    def numbers(self, key: str, *, default: Any = MISSING) -> tuple[float, ...]:
         value = self._get(key, default)
-        if value is _MISSING or value is None:
-            return math.nan
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            self.problems.append((self._path(key), f"expected a number, got {value!r}"))
-            return math.nan
-        value = float(value)
-        if not math.isfinite(value):
-            self.problems.append((self._path(key), f"expected a finite number, got {value!r}"))
-        elif lo is not None and (value <= lo if lo_open else value < lo):
-            bound = f"> {lo:g}" if lo_open else f">= {lo:g}"
-            self.problems.append((self._path(key), f"expected a number {bound}, got {value:g}"))
-        elif hi is not None and value > hi:
-            self.problems.append((self._path(key), f"expected a number <= {hi:g}, got {value:g}"))
-        return value
-
-    def integer(
-        self, key: str, *, lo: int = 0, hi: int | None = None, default: Any = _MISSING
-    ) -> int:
-        value = self._get(key, default)
-        if value is _MISSING or value is None:
-            return 0
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.problems.append((self._path(key), f"expected an integer, got {value!r}"))
-            return 0
-        if value < lo or (hi is not None and value > hi):
-            rng = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
-            self.problems.append((self._path(key), f"expected an integer {rng}, got {value}"))
-        return int(value)
-
-    def flag(self, key: str, *, default: Any = _MISSING) -> bool:
-        value = self._get(key, default)
-        if value is _MISSING or value is None:
-            return False
-        if not isinstance(value, bool):
-            self.problems.append((self._path(key), f"expected true or false, got {value!r}"))
-            return False
-        return value
-
-    def text(
-        self, key: str, *, choices: tuple[str, ...] | None = None, default: Any = _MISSING
-    ) -> str:
-        value = self._get(key, default)
-        if value is _MISSING or value is None:
-            return ""
-        if not isinstance(value, str) or not value.strip():
-            self.problems.append((self._path(key), f"expected a non-empty string, got {value!r}"))
-            return ""
-        if choices is not None and value not in choices:
-            self.problems.append(
-                (self._path(key), f"expected one of {', '.join(choices)}; got {value!r}")
-            )
-        return value
-
-    def numbers(self, key: str, *, default: Any = _MISSING) -> tuple[float, ...]:
-        value = self._get(key, default)
-        if value is _MISSING or value is None:
+        if value is MISSING or value is None:
             return ()
         if not isinstance(value, list) or not all(
             isinstance(v, int | float) and not isinstance(v, bool) for v in value
@@ -686,9 +605,9 @@ class _Fields:
         return tuple(float(v) for v in value)
 
     def source(self) -> str:
-        value = self._get("source", _MISSING)
+        value = self._get("source", MISSING)
         keys = [value] if isinstance(value, str) else value
-        if value is _MISSING:
+        if value is MISSING:
             return ""
         if not isinstance(keys, list) or not keys or not all(isinstance(k, str) for k in keys):
             self.problems.append(
@@ -705,11 +624,6 @@ class _Fields:
                 )
             )
         return " | ".join(self.sources.get(k, k) for k in keys)
-
-    def finish(self) -> None:
-        extra = sorted(set(self.table) - self.used)
-        for key in extra:
-            self.problems.append((self._path(key), "unknown key"))
 
 
 def _host(name: str, f: _Fields) -> HostModel:
@@ -783,11 +697,11 @@ def _mem_overhead(table: Any, where: str, problems: list[tuple[str, str]]) -> Me
     if kind == "table":
         vcpus = f.numbers("vcpus")
         mem = f.numbers("mem_mib")
-        raw = f._get("overhead_mib", _MISSING)
+        raw = f._get("overhead_mib", MISSING)
         rows: list[tuple[float, ...]] = []
         if isinstance(raw, list) and all(isinstance(r, list) for r in raw):
             rows = [tuple(float(v) for v in r) for r in raw]
-        elif raw is not _MISSING:
+        elif raw is not MISSING:
             problems.append((f"{where}.overhead_mib", "expected a list of rows (lists of numbers)"))
         for label, axis in (("vcpus", vcpus), ("mem_mib", mem)):
             if len(axis) < 2 or any(b <= a for a, b in itertools.pairwise(axis)):

@@ -30,7 +30,6 @@ The loaded settings are frozen; :func:`load_economics` reports every problem at 
 
 from __future__ import annotations
 
-import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from capplan.errors import CapplanError, SpecError
+from capplan.spec.fields import MISSING, TableFields
 
 POWER_MODELS: Final = ("curve", "linear", "fan")
 HOST_POWER_POLICIES: Final = ("always-on", "off-when-empty")
@@ -330,10 +330,9 @@ class EconomicsSettings:
 
 
 # ----------------------------------------------------------------------------------- reading
-_MISSING: Final = object()
 
 
-class _Reader:
+class _Reader(TableFields):
     """Reads one TOML table of settings, unwrapping ``{value, source}`` and noting problems."""
 
     def __init__(
@@ -343,21 +342,14 @@ class _Reader:
         dotted: str,
         ctx: _Context,
     ) -> None:
-        self.where = where
+        super().__init__(table, where, ctx.problems)
         self.dotted = dotted
         self.ctx = ctx
-        self.table: Mapping[str, Any] = table if isinstance(table, Mapping) else {}
-        if not isinstance(table, Mapping):
-            ctx.problems.append((where, f"expected a table, got {type(table).__name__}"))
-        self.used: set[str] = set()
-
-    def _path(self, key: str) -> str:
-        return f"{self.where}.{key}"
 
     def _get(self, key: str, default: Any) -> Any:
         self.used.add(key)
         if key not in self.table:
-            if default is _MISSING:
+            if default is MISSING:
                 self.ctx.problems.append((self._path(key), "is required"))
             return default
         raw = self.table[key]
@@ -372,7 +364,7 @@ class _Reader:
             return raw["value"]
         if isinstance(raw, Mapping):
             self.ctx.problems.append((self._path(key), "expected a value or { value, source }"))
-            return default if default is not _MISSING else None
+            return default if default is not MISSING else None
         if origin == "bundled":
             self.ctx.problems.append(
                 (self._path(key), "a bundled default must cite its source: { value, source }")
@@ -403,78 +395,6 @@ class _Reader:
                 )
             )
         self.ctx.sources[dotted] = " | ".join(self.ctx.references.get(k, str(k)) for k in keys)
-
-    def num(
-        self,
-        key: str,
-        *,
-        lo: float | None = None,
-        hi: float | None = None,
-        lo_open: bool = False,
-        allow_inf: bool = False,
-        default: Any = _MISSING,
-    ) -> float:
-        value = self._get(key, default)
-        if value is _MISSING or value is None:
-            return math.nan
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            self.ctx.problems.append((self._path(key), f"expected a number, got {value!r}"))
-            return math.nan
-        value = float(value)
-        if math.isnan(value) or (math.isinf(value) and not allow_inf):
-            self.ctx.problems.append((self._path(key), f"expected a finite number, got {value!r}"))
-        elif lo is not None and (value <= lo if lo_open else value < lo):
-            bound = f"> {lo:g}" if lo_open else f">= {lo:g}"
-            self.ctx.problems.append((self._path(key), f"expected a number {bound}, got {value:g}"))
-        elif hi is not None and value > hi:
-            self.ctx.problems.append(
-                (self._path(key), f"expected a number <= {hi:g}, got {value:g}")
-            )
-        return value
-
-    def integer(
-        self, key: str, *, lo: int = 0, hi: int | None = None, default: Any = _MISSING
-    ) -> int:
-        value = self._get(key, default)
-        if value is _MISSING or value is None:
-            return 0
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.ctx.problems.append((self._path(key), f"expected an integer, got {value!r}"))
-            return 0
-        if value < lo or (hi is not None and value > hi):
-            rng = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
-            self.ctx.problems.append((self._path(key), f"expected an integer {rng}, got {value}"))
-        return int(value)
-
-    def flag(self, key: str, *, default: Any = _MISSING) -> bool:
-        value = self._get(key, default)
-        if value is _MISSING or value is None:
-            return False
-        if not isinstance(value, bool):
-            self.ctx.problems.append((self._path(key), f"expected true or false, got {value!r}"))
-            return False
-        return value
-
-    def text(
-        self, key: str, *, choices: tuple[str, ...] | None = None, default: Any = _MISSING
-    ) -> str:
-        value = self._get(key, default)
-        if value is _MISSING or value is None:
-            return ""
-        if not isinstance(value, str) or not value.strip():
-            self.ctx.problems.append(
-                (self._path(key), f"expected a non-empty string, got {value!r}")
-            )
-            return ""
-        if choices is not None and value not in choices:
-            self.ctx.problems.append(
-                (self._path(key), f"expected one of {', '.join(choices)}; got {value!r}")
-            )
-        return value
-
-    def finish(self) -> None:
-        for key in sorted(set(self.table) - self.used):
-            self.ctx.problems.append((self._path(key), "unknown key"))
 
 
 @dataclass
