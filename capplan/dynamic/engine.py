@@ -32,10 +32,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from capplan.dynamic import hostupdate
 from capplan.dynamic.config import SimConfig
-from capplan.dynamic.fleet import HostFleet, VmSet, migration_rate_mib_s, sum_by
+from capplan.dynamic.fleet import HostFleet, VmSet, migration_rate_mib_s
 from capplan.dynamic.metrics import SlaAccumulator
-from capplan.dynamic.power import type_power_w
 from capplan.units import KWH_PER_WS
 
 if TYPE_CHECKING:
@@ -44,9 +44,6 @@ if TYPE_CHECKING:
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
-
-#: CloudSim treats host utilisation in (1, 1.01) as exactly 1 (``HostDynamicWorkload``).
-_UTIL_ROUND_UP_TO_ONE = 1.01
 
 
 @dataclass
@@ -57,7 +54,6 @@ class _HostState:
     req: FloatArray
     res: IntArray
     alloc_r: FloatArray
-    out_r: BoolArray
     util_mips: FloatArray
     host_req: FloatArray
     alloc_in: FloatArray
@@ -209,8 +205,8 @@ class Simulation:
         self.pe_mips = fleet.pe_mips
         self.mig_rate_mib_s = migration_rate_mib_s(fleet.bw_mbps, config.migration_bw_share_frac)
         curves, type_of = np.unique(fleet.power_w, axis=0, return_inverse=True)
-        self.type_curves_w = curves
-        self.type_of = type_of.reshape(-1).astype(np.int64)
+        self.type_curves_w = np.ascontiguousarray(curves, dtype=np.float64)
+        self.type_of = np.ascontiguousarray(type_of.reshape(-1), dtype=np.int64)
         self.vm_pe_mips = vms.mips / vms.n_pes
 
         # placement
@@ -233,10 +229,9 @@ class Simulation:
         self.util_now = np.zeros(self.n_vms)
         self.req = np.zeros(self.n_vms)
         self.alloc_in_mips = np.zeros(self.n_hosts)  # MIPS reserved for VMs migrating in
-        self._zero_hosts = np.zeros(self.n_hosts)
-        self._single_pe = bool((vms.n_pes == 1).all())
-        self._p_last: FloatArray | None = None  # power at util_mips (reused as "before")
-        self._p_pending: FloatArray | None = None
+        self._fl_vm = np.zeros(0, dtype=np.int64)
+        self._fl_tg = np.zeros(0, dtype=np.int64)
+        self._max_power_w = float(fleet.max_power_w.sum())
 
         # history: newest sample first
         self.hist = np.zeros((self.n_vms, config.history_length))
@@ -255,12 +250,11 @@ class Simulation:
     def host_util_frac(self, util_mips: FloatArray | None = None) -> FloatArray:
         """Host utilisation as CloudSim reports it (values in (1, 1.01) become 1)."""
         mips = self.util_mips if util_mips is None else util_mips
-        frac = mips / self.total_mips
-        return np.where((frac > 1.0) & (frac < _UTIL_ROUND_UP_TO_ONE), 1.0, frac)
+        return hostupdate.host_util_frac(mips, self.total_mips)
 
     def power_w(self, util_frac: FloatArray) -> FloatArray:
         """Power of every host at the given utilisation, W, ``(n_hosts,)``."""
-        return type_power_w(util_frac, self.type_of, self.type_curves_w)
+        return hostupdate.spec_power_w(util_frac, self.type_of, self.type_curves_w)
 
     def placed_vms(self) -> IntArray:
         """VMs that run on some host (resident; a migrating VM counts on its source)."""
@@ -268,12 +262,11 @@ class Simulation:
 
     def flight_arrays(self) -> tuple[IntArray, IntArray]:
         """VM and target host of each in-flight migration, in start order."""
-        if not self.flights:
-            empty = np.zeros(0, dtype=np.int64)
-            return empty, empty
-        vm = np.fromiter((f.vm for f in self.flights), dtype=np.int64, count=len(self.flights))
-        tg = np.fromiter((f.target for f in self.flights), dtype=np.int64, count=len(self.flights))
-        return vm, tg
+        return self._fl_vm, self._fl_tg
+
+    def _flights_changed(self) -> None:
+        self._fl_vm = np.fromiter((f.vm for f in self.flights), np.int64, len(self.flights))
+        self._fl_tg = np.fromiter((f.target for f in self.flights), np.int64, len(self.flights))
 
     def place(self, vm: int, host: int) -> None:
         """Make ``vm`` resident on ``host`` (initial placement or end of a migration)."""
@@ -292,54 +285,21 @@ class Simulation:
         """Allocation of every VM and utilisation of every host at ``time_s`` (no side effects)."""
         cfg = self.config
         vms = self.vms
-        util = vms.util_at(time_s)
+        util = hostupdate.util_at(vms.util_frac, vms.sample_s, time_s)
         req = util * vms.mips
-        res = self.placed_vms()
-        hr = self.host_of[res]
-        fl_vm, fl_tg = self.flight_arrays()
-        if self._single_pe:
-            pe_cap_r = np.minimum(req[res], self.pe_mips[hr])
-            cap_r = pe_cap_r
-        else:
-            pes_r = vms.n_pes[res]
-            pe_cap_r = np.minimum(req[res] / pes_r, self.pe_mips[hr])
-            cap_r = pes_r * pe_cap_r
-        reserve = cfg.target_reserve_frac
-        keep = 1.0 - cfg.migration_slowdown_frac
-        required = sum_by(hr, cap_r, self.n_hosts)
-        if len(fl_vm):
-            pes_m = vms.n_pes[fl_vm]
-            pe_cap_m = np.minimum(req[fl_vm] / pes_m, self.pe_mips[fl_tg])
-            required += sum_by(fl_tg, pes_m * pe_cap_m * reserve, self.n_hosts)
-        over = required > self.total_mips
-        out_r = self.in_migration[res]
-        any_out = bool(out_r.any())
-        if over.any():
-            scale = np.where(over, self.total_mips / np.where(over, required, 1.0), 1.0)
-            scaled = pe_cap_r * scale[hr]
-            pe_alloc_r = np.where(
-                over[hr],
-                np.floor(np.where(out_r, scaled * keep, scaled)),
-                np.where(out_r, pe_cap_r * keep, pe_cap_r),
-            )
-        else:
-            scale = None
-            pe_alloc_r = np.where(out_r, pe_cap_r * keep, pe_cap_r) if any_out else pe_cap_r
-        alloc_r: FloatArray = np.asarray(
-            pe_alloc_r if self._single_pe else vms.n_pes[res] * pe_alloc_r, dtype=np.float64
+        res, alloc_r, util_mips, host_req, alloc_in = hostupdate.allocate(
+            req,
+            self.host_of,
+            self.in_migration,
+            vms.n_pes,
+            self._fl_vm,
+            self._fl_tg,
+            self.pe_mips,
+            self.total_mips,
+            cfg.target_reserve_frac,
+            1.0 - cfg.migration_slowdown_frac,
         )
-        contrib_r = np.where(out_r, alloc_r / keep, alloc_r) if any_out else alloc_r
-        util_mips = sum_by(hr, contrib_r, self.n_hosts)
-        host_req = sum_by(hr, req[res], self.n_hosts)
-        alloc_in = self._zero_hosts
-        if len(fl_vm):
-            in_share = pe_cap_m * reserve
-            if scale is not None:
-                in_share = np.where(over[fl_tg], np.floor(in_share * scale[fl_tg]), in_share)
-            alloc_in = sum_by(fl_tg, pes_m * in_share, self.n_hosts)
-            util_mips = util_mips + alloc_in
-            host_req = host_req + sum_by(fl_tg, req[fl_vm], self.n_hosts)
-        return _HostState(util, req, res, alloc_r, out_r, util_mips, host_req, alloc_in)
+        return _HostState(util, req, res, alloc_r, util_mips, host_req, alloc_in)
 
     def _account(self, time_s: float, util_mips: FloatArray) -> None:
         """Energy from the last update to ``time_s``, ending at ``util_mips``."""
@@ -347,16 +307,13 @@ class Simulation:
         if dt <= 0:
             return
         if self.energy_model == "max":
-            self.energy_ws += float(self.fleet.max_power_w.sum()) * dt
+            self.energy_ws += self._max_power_w * dt
             return
-        prev_frac = self.host_util_frac(self.util_mips)
-        now_frac = self.host_util_frac(util_mips)
-        self._count_clips(now_frac)
-        p_prev = self._p_last if self._p_last is not None else self.power_w(prev_frac)
-        p_now = self.power_w(now_frac)
-        self._p_pending = p_now
-        energy = (p_prev + (p_now - p_prev) / 2.0) * dt
-        self.energy_ws += float(energy[prev_frac != 0].sum())
+        energy_ws, clipped = hostupdate.interval_energy_ws(
+            self.util_mips, util_mips, self.total_mips, self.type_of, self.type_curves_w, dt
+        )
+        self.energy_ws += energy_ws
+        self.util_clip_events += clipped
 
     def update(
         self,
@@ -379,10 +336,8 @@ class Simulation:
         """
         cfg = self.config
         state = self._compute(time_s)
-        self._p_pending = None
         if account:
             self._account(time_s, state.util_mips)
-        self._p_last = self._p_pending
         self.util_now = state.util
         self.req = state.req
         self.util_mips = state.util_mips
@@ -393,7 +348,7 @@ class Simulation:
 
         self.sla.record_hosts(time_s, state.util_mips, state.host_req, state.util_mips > 0)
         res = state.res
-        self.sla.record_vms(time_s, res, state.alloc_r, state.req[res], state.out_r)
+        self.sla.record_vms(time_s, res, state.alloc_r, state.req, self.in_migration)
 
         if record_history:
             self.hist[:, 1:] = self.hist[:, :-1]
@@ -401,7 +356,7 @@ class Simulation:
             self.hist_count = min(self.hist_count + 1, cfg.history_length)
 
         if vanish and cfg.vanish_idle_vms:
-            gone = res[(state.req[res] == 0) & ~state.out_r]
+            gone = res[(state.req[res] == 0) & ~self.in_migration[res]]
             if len(gone):
                 np.subtract.at(self.ram_used_mib, self.host_of[gone], self.vms.ram_mib[gone])
                 np.subtract.at(self.bw_used_mbps, self.host_of[gone], self.vms.bw_mbps[gone])
@@ -417,15 +372,9 @@ class Simulation:
         nothing but the energy.
         """
         state = self._compute(time_s)
-        self._p_pending = None
         self._account(time_s, state.util_mips)
-        self._p_last = self._p_pending
         self.util_mips = state.util_mips
         self.last_update_s = time_s
-
-    def _count_clips(self, frac: FloatArray) -> None:
-        if frac.max(initial=0.0) > 1.0:
-            self.util_clip_events += int((frac > 1.0).sum())
 
     # ------------------------------------------------------------------ migrations
     def start_migrations(self, time_s: float, moves: list[tuple[int, int]]) -> int:
@@ -452,6 +401,7 @@ class Simulation:
             started += 1
         self.n_migrations += started
         if started:
+            self._flights_changed()
             self.update(time_s, account=False, vanish=False)
         return started
 
@@ -465,6 +415,7 @@ class Simulation:
         done = [f for f in self.flights if f.end_s == time_s]
         done.sort(key=lambda f: f.order)
         self.flights = [f for f in self.flights if f.end_s != time_s]
+        self._flights_changed()
         cfg = self.config
         for flight in done:
             vm = flight.vm
