@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from capplan.dynamic import fastround
 from capplan.dynamic.detection import OverloadTest
 from capplan.dynamic.placement import RoundState, Snapshot
 from capplan.dynamic.selection import Selection
@@ -60,9 +61,21 @@ def by_mips_descending(mips: list[float], vms: list[int]) -> list[int]:
 
 
 def cloudsim_round(
-    sim: Simulation, test: OverloadTest, param: float, select: Selection
+    sim: Simulation,
+    test: OverloadTest,
+    param: float,
+    select: Selection,
+    *,
+    compiled: bool = True,
 ) -> list[tuple[int, int]]:
-    """Decide one round's migrations; see the module docstring."""
+    """Decide one round's migrations; see the module docstring.
+
+    With ``compiled`` (the default) the tests and selections that
+    :func:`capplan.dynamic.fastround.supports` lists run as one compiled pass with the same
+    result; the code below is the reference it is tested against.
+    """
+    if compiled and fastround.supports(test, select):
+        return fastround.run_round(sim, test, param, select)
     cfg = sim.config
     state = RoundState(sim, test, param, check_ram=cfg.ram_checked_after_start)
     hosts = np.arange(sim.n_hosts)

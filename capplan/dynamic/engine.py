@@ -191,6 +191,11 @@ class Simulation:
         RAM held by the VMs on each host (and reserved by VMs migrating in), ``(n_hosts,)``.
     rng
         The run's seeded random generator.
+    power_grid, power_grid_w
+        Every power curve on one axis for PABFD's interpolation (curve k on [2k, 2k + 1]).
+    idle_class
+        Class of each host (same curve, MIPS and PE size): idle hosts of one class see the
+        same power rise for any VM.
     """
 
     def __init__(self, vms: VmSet, fleet: HostFleet, config: SimConfig) -> None:
@@ -207,6 +212,15 @@ class Simulation:
         curves, type_of = np.unique(fleet.power_w, axis=0, return_inverse=True)
         self.type_curves_w = np.ascontiguousarray(curves, dtype=np.float64)
         self.type_of = np.ascontiguousarray(type_of.reshape(-1), dtype=np.int64)
+        # PABFD interpolates every curve on one axis (curve k on [2k, 2k + 1]); idle hosts of
+        # one class (same curve, MIPS and PE size) see the same power rise for any VM
+        points = curves.shape[1]
+        self.power_grid = (
+            2.0 * np.arange(len(curves))[:, None] + np.linspace(0.0, 1.0, points)[None, :]
+        ).reshape(-1)
+        self.power_grid_w = self.type_curves_w.reshape(-1).copy()
+        keys = np.column_stack([self.type_of, fleet.total_mips, fleet.pe_mips])
+        self.idle_class = np.unique(keys, axis=0, return_inverse=True)[1].reshape(-1)
         self.vm_pe_mips = vms.mips / vms.n_pes
 
         # placement

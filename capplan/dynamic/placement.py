@@ -161,12 +161,8 @@ class RoundState:
         self.in_extra = (sim.config.migrating_in_weight - 1.0) * sim.alloc_in_mips
         self.base_mips = self.cached_mips + self.in_extra
         curves = sim.type_curves_w
-        # all curves on one axis: curve k covers [2k, 2k + 1], so one np.interp serves all
-        points = curves.shape[1]
-        self._grid = (
-            2.0 * np.arange(len(curves))[:, None] + np.linspace(0.0, 1.0, points)[None, :]
-        ).reshape(-1)
-        self._grid_w = curves.reshape(-1)
+        self._grid = sim.power_grid  # one np.interp serves all curves
+        self._grid_w = sim.power_grid_w
         self._shift = 2.0 * sim.type_of
         # hosts with no utilisation and nothing migrating in are interchangeable within a
         # power curve: PABFD only needs the first suitable one of each curve

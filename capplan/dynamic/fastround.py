@@ -1,0 +1,729 @@
+"""One CloudSim consolidation round as a single compiled pass (THR, LR, LRR × MMT, MU).
+
+:func:`capplan.dynamic.consolidate.cloudsim_round` with :class:`~capplan.dynamic.placement.
+RoundState` is the readable reference: a policy-day of LR-MMT makes ~15,000 tentative adds,
+~6,700 removes, ~7,400 snapshots and ~20,000 PABFD searches through it, ~0.55 s of Python
+bookkeeping. :func:`run_round` does the same round in one compiled function and returns the
+same migrations in the same order; the tests run both on real PlanetLab days and compare.
+
+Everything is reproduced operation for operation, so the floating-point results are the
+same bits:
+
+- per-host sums built in the reference's order (placed VMs by index, then migrations in
+  flight), sums a removal rebuilds in list order (``sum`` of a list) or numpy's pairwise
+  order (:func:`pairwise_sum`, for the LR line terms);
+- each host's VM list in arrival order, VMs migrating in flagged, and removal, append and
+  truncation (undo) as the reference does them;
+- selection ties to the first VM of the list, placement order by current MIPS descending
+  (stable), under-loaded hosts by utilisation ascending (stable);
+- the PABFD search of :func:`capplan.dynamic.pabfd.search`, except that it visits only busy
+  hosts and, per class of identical idle hosts (same power curve, MIPS and PE size), the
+  first suitable one: idle hosts of a class have the same power rise, so the lowest index
+  among them is the one the full scan would pick.
+
+IQR and MAD (full histories per candidate) and the MC and RS selections (a regression, a
+random generator) stay on the reference path.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+from capplan.dynamic.detection import (
+    FALLBACK_THRESHOLD,
+    LR_LEAD,
+    LR_SAMPLES,
+    W_MEAN,
+    W_SLOPE,
+    OverloadTest,
+    lr,
+    lrr,
+    thr,
+)
+from capplan.dynamic.pabfd import TEST_LINEAR, TEST_THR, TIE_DECIMALS, interp_one
+from capplan.dynamic.selection import Selection, mmt, mu
+
+if TYPE_CHECKING:
+    from capplan.dynamic.engine import Simulation
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+#: Selections the compiled round implements.
+SELECT_MMT: Final = 0
+SELECT_MU: Final = 1
+_SELECTIONS: Final[dict[Selection, int]] = {mmt: SELECT_MMT, mu: SELECT_MU}
+_TESTS: Final[dict[OverloadTest, int]] = {thr: TEST_THR, lr: TEST_LINEAR, lrr: TEST_LINEAR}
+_TIE_SCALE: Final = 10.0**TIE_DECIMALS
+
+# Columns of the per-VM table (all float64; PE counts and history lengths are small ints).
+_V_REQ, _V_PES, _V_MIPS, _V_RAM, _V_BW, _V_MEAN, _V_SLOPE, _V_LEN, _V_UTIL = range(9)
+_N_V: Final = 9
+# Columns of the per-host constants of a round (``_H_U``, ``_H_P``: the last host update's
+# utilisation, with VMs migrating in weighted, and power, which PABFD compares against).
+_H_TOTAL, _H_INV, _H_PE, _H_RAM_CAP, _H_BW_CAP, _H_RATE, _H_SHIFT, _H_U, _H_P = range(9)
+_N_H: Final = 9
+# Columns of the tentative per-host state (``_S_REQ`` .. ``_S_HLEN`` are what the overload
+# tests read, the rest the fit checks); a snapshot is one row.
+_S_REQ, _S_MEAN, _S_SLOPE, _S_STEPS, _S_HLEN, _S_CAPPED, _S_AVAIL, _S_MAXRAM, _S_RAM, _S_BW = range(
+    10
+)
+_N_S: Final = 10
+#: Starting room of each host's VM list in the compiled round (it grows by rerunning).
+_LIST_ROOM: Final = 16
+
+
+def supports(test: OverloadTest, select: Selection) -> bool:
+    """Whether :func:`run_round` implements this overload test and selection."""
+    return test in _TESTS and select in _SELECTIONS
+
+
+def run_round(
+    sim: Simulation,
+    test: OverloadTest,
+    param: float,
+    select: Selection,
+    *,
+    list_room: int = _LIST_ROOM,
+) -> list[tuple[int, int]]:
+    """The round's migrations ``[(vm, target), ...]``, as the reference round decides them.
+
+    Parameters
+    ----------
+    sim
+        The simulation right after the round's host update.
+    test, param, select
+        Overload test and its parameter, VM selection; :func:`supports` must accept them.
+    list_room
+        Starting room of each host's VM list (it grows as needed; tests set it small).
+    """
+    cfg = sim.config
+    kind = _TESTS[test]
+    fl_vm, fl_tg = sim.flight_arrays()
+    fl_seq = np.fromiter(
+        (sim.flight_seq.get((int(v), int(t)), 0) for v, t in zip(fl_vm, fl_tg, strict=True)),
+        dtype=np.int64,
+        count=len(fl_vm),
+    )
+    vm_table = _vm_table(sim, kind)
+    host_table, frac, busy = _host_table(sim)
+    settings = np.array(
+        [
+            param,
+            cfg.target_reserve_frac,
+            cfg.interval_s,
+            float(sim.pe_mips.min()) if sim.n_hosts else 0.0,
+        ]
+    )
+    while True:
+        vm_out, tg_out, complete = _round(
+            vm_table,
+            host_table,
+            frac,
+            busy,
+            sim.idle_class,
+            sim.in_migration,
+            sim.host_of,
+            sim.seq,
+            fl_vm,
+            fl_tg,
+            fl_seq,
+            sim.ram_used_mib,
+            sim.bw_used_mbps,
+            sim.power_grid,
+            sim.power_grid_w,
+            settings,
+            kind,
+            _SELECTIONS[select],
+            cfg.ram_checked_after_start,
+            cfg.exclude_overload_targets,
+            list_room,
+        )
+        if complete:
+            break
+        list_room *= 4
+    return list(zip(vm_out.tolist(), tg_out.tolist(), strict=True))
+
+
+def _vm_table(sim: Simulation, kind: int) -> FloatArray:
+    """Per-VM columns ``_V_*`` for this round."""
+    vms = sim.vms
+    if kind == TEST_LINEAR:  # the least-squares line terms of each VM's newest samples
+        recent = sim.hist[:, :LR_SAMPLES]
+        mean = recent @ W_MEAN
+        slope = recent @ W_SLOPE
+    else:
+        mean = slope = np.zeros(sim.n_vms)
+    return _fill_vm_table(
+        sim.req, vms.n_pes, vms.mips, vms.ram_mib, vms.bw_mbps, mean, slope, sim.hist, sim.util_now
+    )
+
+
+@numba.njit(cache=True, nogil=True)
+def _fill_vm_table(
+    req: FloatArray,
+    n_pes: IntArray,
+    mips: FloatArray,
+    ram_mib: FloatArray,
+    bw_mbps: FloatArray,
+    mean: FloatArray,
+    slope: FloatArray,
+    hist: FloatArray,
+    util: FloatArray,
+) -> FloatArray:  # pragma: no cover
+    """The ``_V_*`` table; the history length drops trailing zeros (``trimmed_length``)."""
+    table = np.empty((len(req), _N_V))
+    for v in range(len(req)):
+        table[v, _V_REQ] = req[v]
+        table[v, _V_PES] = n_pes[v]
+        table[v, _V_MIPS] = mips[v]
+        table[v, _V_RAM] = ram_mib[v]
+        table[v, _V_BW] = bw_mbps[v]
+        table[v, _V_MEAN] = mean[v]
+        table[v, _V_SLOPE] = slope[v]
+        length = 0
+        for k in range(hist.shape[1] - 1, -1, -1):
+            if hist[v, k] != 0:
+                length = k + 1
+                break
+        table[v, _V_LEN] = length
+        table[v, _V_UTIL] = util[v]
+    return table
+
+
+def _host_table(sim: Simulation) -> tuple[FloatArray, FloatArray, BoolArray]:
+    """Per-host columns ``_H_*``, the utilisation of the last update, and which hosts are busy.
+
+    A host is busy when it had utilisation or a VM migrating in at the last update; the
+    others are interchangeable within their idle class.
+    """
+    total = sim.total_mips
+    rate = sim.mig_rate_mib_s
+    table = np.empty((sim.n_hosts, _N_H))
+    table[:, _H_TOTAL] = total
+    table[:, _H_INV] = 1.0 / total
+    table[:, _H_PE] = sim.pe_mips
+    table[:, _H_RAM_CAP] = sim.fleet.ram_mib
+    table[:, _H_BW_CAP] = sim.fleet.bw_mbps
+    table[:, _H_RATE] = np.where(rate > 0, rate, np.inf)
+    table[:, _H_SHIFT] = 2.0 * sim.type_of
+    extra = (sim.config.migrating_in_weight - 1.0) * sim.alloc_in_mips
+    table[:, _H_U] = (sim.util_mips + extra) * table[:, _H_INV]
+    frac = sim.host_util_frac()
+    table[:, _H_P] = sim.power_w(frac)
+    busy = ~((sim.util_mips == 0) & (extra == 0))
+    return table, frac, busy
+
+
+@numba.njit(cache=True, nogil=True)
+def _block_sum(values: FloatArray, start: int, n: int) -> float:  # pragma: no cover
+    """numpy's pairwise sum of at most 128 values: 8 running sums, or a plain loop below 8."""
+    if n < 8:
+        total = -0.0
+        for i in range(start, start + n):
+            total += values[i]
+        return total
+    r = values[start : start + 8].copy()
+    i = 8
+    while i < n - (n % 8):
+        for j in range(8):
+            r[j] += values[start + i + j]
+        i += 8
+    total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    while i < n:
+        total += values[start + i]
+        i += 1
+    return total
+
+
+@numba.njit(cache=True, nogil=True)
+def pairwise_sum(values: FloatArray, start: int, n: int) -> float:  # pragma: no cover
+    """``numpy.sum`` of ``values[start:start + n]``, same bits (numpy's pairwise summation).
+
+    numpy splits more than 128 values into halves (the first a multiple of 8) and adds the
+    halves' sums; this walks that tree with an explicit stack (numba cannot cache recursive
+    functions reliably).
+    """
+    if n <= 128:
+        return _block_sum(values, start, n)
+    node_start = np.empty(128, dtype=np.int64)
+    node_n = np.empty(128, dtype=np.int64)
+    node_open = np.empty(128, dtype=np.bool_)
+    sums = np.empty(128)
+    top = 0
+    n_sums = 0
+    node_start[0] = start
+    node_n[0] = n
+    node_open[0] = True
+    top = 1
+    while top:
+        top -= 1
+        first = node_start[top]
+        count = node_n[top]
+        if count <= 128:
+            sums[n_sums] = _block_sum(values, first, count)
+            n_sums += 1
+        elif node_open[top]:
+            half = count // 2
+            half -= half % 8
+            node_open[top] = False  # revisit to add the halves
+            top += 1
+            node_start[top], node_n[top], node_open[top] = first + half, count - half, True
+            top += 1
+            node_start[top], node_n[top], node_open[top] = first, half, True
+            top += 1
+        else:
+            n_sums -= 1
+            sums[n_sums - 1] = sums[n_sums - 1] + sums[n_sums]
+    return sums[0]
+
+
+@numba.njit(cache=True, nogil=True)
+def _over(
+    state: FloatArray, h: int, total: float, kind: int, param: float
+) -> bool:  # pragma: no cover
+    """The overload test on host ``h`` as it is now."""
+    if kind == TEST_THR:
+        return state[h, _S_REQ] / total > param
+    if state[h, _S_HLEN] < LR_SAMPLES:
+        return state[h, _S_REQ] / total > FALLBACK_THRESHOLD
+    predicted = state[h, _S_MEAN] + state[h, _S_SLOPE] * (LR_LEAD + state[h, _S_STEPS])
+    return param * predicted >= 1.0
+
+
+@numba.njit(cache=True, nogil=True)
+def _round(
+    vm: FloatArray,
+    host: FloatArray,
+    frac: FloatArray,
+    busy: BoolArray,
+    idle_class: IntArray,
+    in_migration: BoolArray,
+    host_of: IntArray,
+    seq: IntArray,
+    fl_vm: IntArray,
+    fl_tg: IntArray,
+    fl_seq: IntArray,
+    ram_used: FloatArray,
+    bw_used: FloatArray,
+    grid: FloatArray,
+    grid_w: FloatArray,
+    settings: FloatArray,
+    kind: int,
+    select: int,
+    check_ram: bool,
+    exclude_overload_targets: bool,
+    list_room: int,
+) -> tuple[IntArray, IntArray, bool]:  # pragma: no cover - compiled; tested against the reference
+    """The round; arguments as :func:`run_round` gathers them.
+
+    ``settings`` holds the test parameter, the target's reserve share, the round interval
+    and the smallest host PE. Each host's VM list has room for ``list_room`` VMs, or twice
+    its initial length if more. Returns the moves (VM, target) and True, or False if a list
+    ran out of room (the caller then runs the round again with more; no input is modified).
+    """
+    param = settings[0]
+    n_hosts = len(host)
+    n_vms = len(vm)
+    state, mem, mem_in, n_mem = _host_lists(
+        vm, host, host_of, seq, fl_vm, fl_tg, fl_seq, ram_used, bw_used, settings, list_room
+    )
+    cap = mem.shape[1]
+    over = np.zeros(n_hosts, dtype=np.bool_)
+    for h in range(n_hosts):
+        over[h] = _over(state, h, host[h, _H_TOTAL], kind, param)
+    busy_idx = np.flatnonzero(busy)
+    n_classes = idle_class.max() + 1 if n_hosts else 0
+    move_vm = np.empty(2 * n_vms + 1, dtype=np.int64)
+    move_tg = np.empty(2 * n_vms + 1, dtype=np.int64)
+    n_moves = 0
+
+    # 1-2. VMs off the overloaded hosts; 3. placed by current MIPS, descending
+    chosen = _select_overloaded(
+        vm, host, state, mem, mem_in, n_mem, over, in_migration, settings, kind, select
+    )
+    cur_mips = vm[:, _V_UTIL] * vm[:, _V_MIPS]
+    allowed = ~over
+    for i in np.argsort(-cur_mips[chosen], kind="mergesort"):
+        v = chosen[i]
+        target = _search(
+            v,
+            vm,
+            host,
+            state,
+            allowed,
+            True,
+            busy,
+            busy_idx,
+            idle_class,
+            n_classes,
+            grid,
+            grid_w,
+            settings,
+            kind,
+            check_ram,
+        )
+        if target >= 0:
+            if n_mem[target] == cap:
+                return move_vm[:0], move_tg[:0], False
+            _add(v, target, vm, host, state, mem, mem_in, n_mem, settings, kind)
+            move_vm[n_moves] = v
+            move_tg[n_moves] = target
+            n_moves += 1
+
+    # 4. under-loaded hosts, least utilised first
+    excluded = over | (frac == 0)
+    allowed = ~excluded
+    if exclude_overload_targets:
+        for m in range(n_moves):
+            excluded[move_tg[m]] = True
+    take = np.empty(cap, dtype=np.int64)
+    snap = np.empty((cap, _N_S))
+    snap_host = np.empty(cap, dtype=np.int64)
+    snap_len = np.empty(cap, dtype=np.int64)
+    for h in np.argsort(frac, kind="mergesort"):
+        if not (0 < frac[h] < 1) or excluded[h]:
+            continue
+        skip = True  # CloudSim's areAllVmsMigratingOutOrAnyVmMigratingIn, in list order
+        for k in range(n_mem[h]):
+            if not in_migration[mem[h, k]]:
+                skip = False
+                break
+            if mem_in[h, k]:
+                break
+        if skip:
+            continue
+        excluded[h] = True
+        allowed[h] = False
+        n_take = 0
+        for k in range(n_mem[h]):
+            if not in_migration[mem[h, k]]:
+                take[n_take] = mem[h, k]
+                n_take += 1
+        first_move = n_moves
+        order = np.argsort(-cur_mips[take[:n_take]], kind="mergesort")
+        for n_snaps, i in enumerate(order):
+            v = take[i]
+            target = _search(
+                v,
+                vm,
+                host,
+                state,
+                allowed,
+                False,
+                busy,
+                busy_idx,
+                idle_class,
+                n_classes,
+                grid,
+                grid_w,
+                settings,
+                kind,
+                check_ram,
+            )
+            if target < 0:  # not all fit: undo this host's tentative moves
+                for s in range(n_snaps - 1, -1, -1):
+                    n_mem[snap_host[s]] = snap_len[s]
+                    state[snap_host[s], :] = snap[s, :]
+                n_moves = first_move
+                break
+            if n_mem[target] == cap:
+                return move_vm[:0], move_tg[:0], False
+            snap_host[n_snaps] = target
+            snap_len[n_snaps] = n_mem[target]
+            snap[n_snaps, :] = state[target, :]
+            _add(v, target, vm, host, state, mem, mem_in, n_mem, settings, kind)
+            move_vm[n_moves] = v
+            move_tg[n_moves] = target
+            n_moves += 1
+        for m in range(first_move, n_moves):
+            excluded[move_tg[m]] = True
+    return move_vm[:n_moves].copy(), move_tg[:n_moves].copy(), True
+
+
+@numba.njit(cache=True, nogil=True)
+def _host_lists(
+    vm: FloatArray,
+    host: FloatArray,
+    host_of: IntArray,
+    seq: IntArray,
+    fl_vm: IntArray,
+    fl_tg: IntArray,
+    fl_seq: IntArray,
+    ram_used: FloatArray,
+    bw_used: FloatArray,
+    settings: FloatArray,
+    list_room: int,
+) -> tuple[FloatArray, IntArray, BoolArray, IntArray]:  # pragma: no cover
+    """Each host's VM list in arrival order and its tentative state (``_S_*`` columns).
+
+    Lists hold the placed VMs and the VMs migrating in (flagged in ``mem_in``); the sums
+    are added placed VMs by index first, then migrations in start order, as the
+    reference's ``bincount`` adds them.
+    """
+    reserve_frac = settings[1]
+    interval_s = settings[2]
+    n_hosts = len(host)
+    n_vms = len(vm)
+    n_flights = len(fl_vm)
+    count = np.zeros(n_hosts, dtype=np.int64)
+    for v in range(n_vms):
+        if host_of[v] >= 0:
+            count[host_of[v]] += 1
+    for f in range(n_flights):
+        count[fl_tg[f]] += 1
+    cap = list_room
+    for h in range(n_hosts):
+        cap = max(cap, 2 * count[h])
+    state = np.zeros((n_hosts, _N_S))
+    mem = np.empty((n_hosts, cap), dtype=np.int64)
+    mem_in = np.empty((n_hosts, cap), dtype=np.bool_)
+    mem_seq = np.empty((n_hosts, cap), dtype=np.int64)
+    n_mem = np.zeros(n_hosts, dtype=np.int64)
+    for entry in range(n_vms + n_flights):
+        if entry < n_vms:
+            v = entry
+            h = host_of[v]
+            if h < 0:
+                continue
+            incoming = False
+            order_key = seq[v]
+            reserve = 1.0
+        else:
+            v = fl_vm[entry - n_vms]
+            h = fl_tg[entry - n_vms]
+            incoming = True
+            order_key = fl_seq[entry - n_vms]
+            reserve = reserve_frac
+        k = n_mem[h]
+        mem[h, k] = v
+        mem_in[h, k] = incoming
+        mem_seq[h, k] = order_key
+        n_mem[h] = k + 1
+        pes = vm[v, _V_PES]
+        state[h, _S_CAPPED] += pes * min(vm[v, _V_REQ] / pes, host[h, _H_PE]) * reserve
+        state[h, _S_REQ] += vm[v, _V_REQ]
+        share = vm[v, _V_MIPS] / host[h, _H_TOTAL]
+        state[h, _S_MEAN] += share * vm[v, _V_MEAN]
+        state[h, _S_SLOPE] += share * vm[v, _V_SLOPE]
+        state[h, _S_MAXRAM] = max(state[h, _S_MAXRAM], vm[v, _V_RAM])
+        state[h, _S_HLEN] = max(state[h, _S_HLEN], vm[v, _V_LEN])
+    for h in range(n_hosts):
+        for i in range(1, n_mem[h]):  # arrival order (insertion sort: lists are short)
+            j = i
+            while j > 0 and mem_seq[h, j - 1] > mem_seq[h, j]:
+                mem[h, j - 1], mem[h, j] = mem[h, j], mem[h, j - 1]
+                mem_in[h, j - 1], mem_in[h, j] = mem_in[h, j], mem_in[h, j - 1]
+                mem_seq[h, j - 1], mem_seq[h, j] = mem_seq[h, j], mem_seq[h, j - 1]
+                j -= 1
+        state[h, _S_STEPS] = np.ceil(state[h, _S_MAXRAM] / host[h, _H_RATE] / interval_s)
+        state[h, _S_RAM] = ram_used[h]
+        state[h, _S_BW] = bw_used[h]
+        _set_avail(state, host, h)
+    return state, mem, mem_in, n_mem
+
+
+@numba.njit(cache=True, nogil=True)
+def _set_avail(state: FloatArray, host: FloatArray, h: int) -> None:  # pragma: no cover
+    """Free MIPS of ``h``: capacity − capped reservations, 0 when over-subscribed."""
+    capped = state[h, _S_CAPPED]
+    total = host[h, _H_TOTAL]
+    state[h, _S_AVAIL] = total - capped if capped <= total else 0.0
+
+
+@numba.njit(cache=True, nogil=True)
+def _select_overloaded(
+    vm: FloatArray,
+    host: FloatArray,
+    state: FloatArray,
+    mem: IntArray,
+    mem_in: BoolArray,
+    n_mem: IntArray,
+    over: BoolArray,
+    in_migration: BoolArray,
+    settings: FloatArray,
+    kind: int,
+    select: int,
+) -> IntArray:  # pragma: no cover
+    """Take VMs off each overloaded host (index order) until it passes the test.
+
+    The selection looks at the VMs not migrating, in list order (first wins ties): MMT the
+    smallest RAM, MU the lowest utilisation. Each removal rebuilds the host's sums from its
+    list as the reference does (plain sums in list order; numpy's pairwise sum for the line
+    terms).
+    """
+    param = settings[0]
+    reserve_frac = settings[1]
+    interval_s = settings[2]
+    chosen = np.empty(len(vm), dtype=np.int64)
+    n_chosen = 0
+    terms = np.empty(mem.shape[1])
+    for h in range(len(host)):
+        if not over[h]:
+            continue
+        total = host[h, _H_TOTAL]
+        while True:
+            pick = -1
+            pick_key = 0.0
+            for k in range(n_mem[h]):
+                v = mem[h, k]
+                if in_migration[v]:
+                    continue
+                key = vm[v, _V_RAM] if select == SELECT_MMT else vm[v, _V_UTIL]
+                if pick < 0 or key < pick_key:
+                    pick = v
+                    pick_key = key
+            if pick < 0:
+                break
+            chosen[n_chosen] = pick
+            n_chosen += 1
+            found = False  # drop the first entry of ``pick``, keeping the order
+            for k in range(n_mem[h] - 1):
+                found = found or mem[h, k] == pick
+                if found:
+                    mem[h, k] = mem[h, k + 1]
+                    mem_in[h, k] = mem_in[h, k + 1]
+            n_mem[h] -= 1
+            n = n_mem[h]
+            state[h, _S_RAM] -= vm[pick, _V_RAM]
+            state[h, _S_BW] -= vm[pick, _V_BW]
+            capped = 0.0
+            requested = 0.0
+            length = 0.0
+            max_ram = 0.0
+            for k in range(n):
+                v = mem[h, k]
+                pes = vm[v, _V_PES]
+                reserve = reserve_frac if mem_in[h, k] else 1.0
+                capped += pes * min(vm[v, _V_REQ] / pes, host[h, _H_PE]) * reserve
+                requested += vm[v, _V_REQ]
+                length = max(length, vm[v, _V_LEN])
+                max_ram = max(max_ram, vm[v, _V_RAM])
+            state[h, _S_CAPPED] = capped
+            state[h, _S_REQ] = requested
+            state[h, _S_HLEN] = length
+            state[h, _S_MAXRAM] = max_ram
+            _set_avail(state, host, h)
+            if kind == TEST_LINEAR:
+                for column, source in ((_S_MEAN, _V_MEAN), (_S_SLOPE, _V_SLOPE)):
+                    for k in range(n):
+                        v = mem[h, k]
+                        terms[k] = vm[v, _V_MIPS] / total * vm[v, source]
+                    state[h, column] = 0.0 + pairwise_sum(terms, 0, n) if n else 0.0
+                state[h, _S_STEPS] = np.ceil(max_ram / host[h, _H_RATE] / interval_s)
+            if not _over(state, h, total, kind, param):
+                break
+    return chosen[:n_chosen].copy()
+
+
+@numba.njit(cache=True, nogil=True)
+def _add(
+    v: int,
+    h: int,
+    vm: FloatArray,
+    host: FloatArray,
+    state: FloatArray,
+    mem: IntArray,
+    mem_in: BoolArray,
+    n_mem: IntArray,
+    settings: FloatArray,
+    kind: int,
+) -> None:  # pragma: no cover
+    """Tentatively put ``v`` at the end of ``h``'s list (which must have room)."""
+    k = n_mem[h]
+    mem[h, k] = v
+    mem_in[h, k] = False
+    n_mem[h] = k + 1
+    pes = vm[v, _V_PES]
+    state[h, _S_CAPPED] += pes * min(vm[v, _V_REQ] / pes, host[h, _H_PE])
+    _set_avail(state, host, h)
+    state[h, _S_REQ] += vm[v, _V_REQ]
+    state[h, _S_HLEN] = max(state[h, _S_HLEN], vm[v, _V_LEN])
+    state[h, _S_MAXRAM] = max(state[h, _S_MAXRAM], vm[v, _V_RAM])
+    state[h, _S_RAM] += vm[v, _V_RAM]
+    state[h, _S_BW] += vm[v, _V_BW]
+    if kind == TEST_LINEAR:
+        share = vm[v, _V_MIPS] / host[h, _H_TOTAL]
+        state[h, _S_MEAN] += share * vm[v, _V_MEAN]
+        state[h, _S_SLOPE] += share * vm[v, _V_SLOPE]
+        state[h, _S_STEPS] = np.ceil(state[h, _S_MAXRAM] / host[h, _H_RATE] / settings[2])
+
+
+@numba.njit(cache=True, nogil=True)
+def _search(
+    v: int,
+    vm: FloatArray,
+    host: FloatArray,
+    state: FloatArray,
+    allowed: BoolArray,
+    idle_allowed: bool,
+    busy: BoolArray,
+    busy_idx: IntArray,
+    idle_class: IntArray,
+    n_classes: int,
+    grid: FloatArray,
+    grid_w: FloatArray,
+    settings: FloatArray,
+    kind: int,
+    check_ram: bool,
+) -> int:  # pragma: no cover
+    """PABFD host for ``v`` (-1 if none): busy hosts, then the first idle host per class.
+
+    The checks and the power rise are :func:`capplan.dynamic.pabfd.search`'s; the least
+    rise wins, ties to the lowest host index.
+    """
+    param = settings[0]
+    interval_s = settings[2]
+    req = vm[v, _V_REQ]
+    per_pe = req / vm[v, _V_PES]
+    check_pe = per_pe > settings[3]
+    best = -1
+    best_diff = np.inf
+    n_busy = len(busy_idx)
+    n_cand = n_busy + (len(host) if idle_allowed else 0)
+    seen = np.zeros(n_classes, dtype=np.bool_)
+    n_seen = 0
+    for c in range(n_cand):
+        if c < n_busy:
+            h = busy_idx[c]
+        else:
+            h = c - n_busy
+            if busy[h] or n_seen == n_classes or seen[idle_class[h]]:
+                continue
+        if not allowed[h] or not state[h, _S_AVAIL] >= req:
+            continue
+        if check_pe and not host[h, _H_PE] >= per_pe:
+            continue
+        if check_ram and not (
+            state[h, _S_RAM] + vm[v, _V_RAM] <= host[h, _H_RAM_CAP]
+            and state[h, _S_BW] + vm[v, _V_BW] <= host[h, _H_BW_CAP]
+        ):
+            continue
+        inv_total = host[h, _H_INV]
+        if not busy[h]:
+            seen[idle_class[h]] = True
+            n_seen += 1
+        elif kind == TEST_THR or max(state[h, _S_HLEN], vm[v, _V_LEN]) < LR_SAMPLES:
+            limit = param if kind == TEST_THR else FALLBACK_THRESHOLD
+            if (state[h, _S_REQ] + req) * inv_total > limit:
+                continue
+        else:
+            share = vm[v, _V_MIPS] * inv_total
+            mean = state[h, _S_MEAN] + share * vm[v, _V_MEAN]
+            slope = state[h, _S_SLOPE] + share * vm[v, _V_SLOPE]
+            own_steps = np.ceil(vm[v, _V_RAM] / host[h, _H_RATE] / interval_s)
+            steps = max(state[h, _S_STEPS], own_steps)
+            if param * (mean + slope * (LR_LEAD + steps)) >= 1.0:
+                continue
+        x = min(host[h, _H_U] + req * inv_total, 1.0) + host[h, _H_SHIFT]
+        rise = interp_one(x, grid, grid_w) - host[h, _H_P]
+        diff = np.rint(rise * _TIE_SCALE) / _TIE_SCALE
+        if diff < best_diff or (diff == best_diff and h < best):
+            best_diff = diff
+            best = h
+    return best

@@ -1,0 +1,125 @@
+"""The compiled round decides exactly the migrations the reference round decides."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import shared_or_skip
+from dynamic.scenarios import G4_W, G5_W
+
+from capplan.demand import load_workload
+from capplan.dynamic.compat import cloudsim_fleet, cloudsim_vms
+from capplan.dynamic.config import CLOUDSIM_CONFIG, DEFAULT_CONFIG, SimConfig
+from capplan.dynamic.consolidate import cloudsim_round
+from capplan.dynamic.detection import OverloadTest, iqr, lr, lrr, thr
+from capplan.dynamic.engine import Simulation, simulate
+from capplan.dynamic.fastround import pairwise_sum, run_round, supports
+from capplan.dynamic.fleet import HostFleet, VmSet
+from capplan.dynamic.placement import place_pabfd
+from capplan.dynamic.policies import Policy
+from capplan.dynamic.selection import Selection, mc, mmt, mu, rs
+
+COMPILED = [(t, p, s) for t, p in ((thr, 0.8), (lr, 1.2), (lrr, 1.1)) for s in (mmt, mu)]
+
+
+def checked_policy(
+    test: OverloadTest, param: float, select: Selection, *, list_room: int = 16
+) -> tuple[Policy, list[int]]:
+    """A policy that runs both rounds on the same state, asserts they agree, and moves."""
+    rounds: list[int] = []
+
+    def optimize(sim: Simulation, time_s: float) -> list[tuple[int, int]]:
+        compiled = run_round(sim, test, param, select, list_room=list_room)
+        reference = cloudsim_round(sim, test, param, select, compiled=False)
+        assert compiled == reference, f"round at {time_s} s"
+        rounds.append(len(reference))
+        return reference
+
+    return Policy("checked", place_pabfd, optimize), rounds
+
+
+def mixed_workload(seed: int, *, host_bw_mbps: float) -> tuple[VmSet, HostFleet]:
+    """G4/G5 hosts plus 3-PE hosts on the G4 curve; 1- and 2-PE VMs with bursty demand.
+
+    At 20 Mbit/s a migration takes 490–1,400 s, so rounds see VMs migrating in and out.
+    """
+    rng = np.random.default_rng(seed)
+    n_hosts, n_vms, n_samples = 24, 40, 40
+    kind = np.arange(n_hosts) % 3
+    fleet = HostFleet.from_models(
+        [f"k{k}" for k in kind],
+        n_pes=[2 if k < 2 else 3 for k in kind],
+        pe_mips=[(1860.0, 2660.0, 1860.0)[k] for k in kind],
+        ram_mib=[4096.0] * n_hosts,
+        bw_mbps=[host_bw_mbps] * n_hosts,
+        power_w=[list(G5_W) if k == 1 else list(G4_W) for k in kind],
+    )
+    size = rng.integers(0, 4, n_vms)
+    base = rng.uniform(0.0, 1.0, (n_vms, 1)) ** 2
+    noise = rng.normal(0.0, 0.25, (n_vms, n_samples))
+    util = np.clip(base + noise, 0.0, 1.0)
+    util[rng.random(util.shape) < 0.005] = 0.0  # a few VMs vanish in CloudSim mode
+    vms = VmSet(
+        vm_ids=np.asarray([f"vm{i}" for i in range(n_vms)], dtype=np.str_),
+        n_pes=np.where(rng.random(n_vms) < 0.3, 2, 1).astype(np.int64),
+        mips=np.array([2500.0, 2000.0, 1000.0, 500.0])[size],
+        ram_mib=np.array([870.0, 1740.0, 1740.0, 613.0])[size],
+        bw_mbps=np.full(n_vms, host_bw_mbps / 20.0),
+        util_frac=np.round(util, 2),
+        sample_s=300.0,
+    )
+    return vms, fleet
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize(("test", "param", "select"), COMPILED)
+@pytest.mark.parametrize("preset", ["cloudsim", "default"])
+@pytest.mark.parametrize("host_bw_mbps", [1000.0, 20.0])
+def test_compiled_round_equals_reference_on_random_fleets(
+    seed: int,
+    test: OverloadTest,
+    param: float,
+    select: Selection,
+    preset: str,
+    host_bw_mbps: float,
+) -> None:
+    vms, fleet = mixed_workload(seed, host_bw_mbps=host_bw_mbps)
+    base = CLOUDSIM_CONFIG if preset == "cloudsim" else DEFAULT_CONFIG
+    cfg = base.with_(horizon_s=300.0 * vms.n_samples)
+    policy, rounds = checked_policy(test, param, select, list_room=1 + seed % 2)
+    simulate(vms, fleet, policy, cfg)
+    assert len(rounds) > 30 and sum(rounds) > 0  # the check ran, and rounds moved VMs
+
+
+@pytest.mark.parametrize(
+    ("test", "param", "select", "cfg"),
+    [
+        (lr, 1.2, mmt, CLOUDSIM_CONFIG),
+        (thr, 0.8, mu, CLOUDSIM_CONFIG),
+        (lrr, 1.2, mu, DEFAULT_CONFIG),
+    ],
+)
+def test_compiled_round_equals_reference_on_a_planetlab_day(
+    test: OverloadTest, param: float, select: Selection, cfg: SimConfig
+) -> None:
+    path = shared_or_skip("data", "planetlab", "20110303")
+    vms = cloudsim_vms(load_workload(f"planetlab:{path}"))
+    policy, rounds = checked_policy(test, param, select)
+    result = simulate(vms, cloudsim_fleet(), policy, cfg)
+    assert len(rounds) == 287
+    assert result.n_migrations == sum(rounds) > 100
+
+
+def test_supported_combinations() -> None:
+    for test, _, select in COMPILED:
+        assert supports(test, select)
+    for test, select in ((iqr, mmt), (thr, mc), (lr, rs)):
+        assert not supports(test, select)
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 8, 9, 15, 16, 127, 128, 129, 255, 1000, 4099])
+def test_pairwise_sum_matches_numpy_bit_for_bit(n: int) -> None:
+    rng = np.random.default_rng(n)
+    for _ in range(20):
+        values = rng.random(n + 3) * 10.0 ** rng.uniform(-6, 6, n + 3)
+        assert 0.0 + pairwise_sum(values, 3, n) == values[3:].sum()
