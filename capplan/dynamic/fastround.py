@@ -27,6 +27,7 @@ random generator) stay on the reference path.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Final
 
 import numba
@@ -37,11 +38,14 @@ from capplan.dynamic.detection import (
     FALLBACK_THRESHOLD,
     LR_LEAD,
     LR_SAMPLES,
+    MIN_SAMPLES_QUARTILE,
     W_MEAN,
     W_SLOPE,
     OverloadTest,
+    iqr,
     lr,
     lrr,
+    mad,
     thr,
 )
 from capplan.dynamic.pabfd import TEST_LINEAR, TEST_THR, TIE_DECIMALS, interp_one
@@ -58,7 +62,16 @@ BoolArray = npt.NDArray[np.bool_]
 SELECT_MMT: Final = 0
 SELECT_MU: Final = 1
 _SELECTIONS: Final[dict[Selection, int]] = {mmt: SELECT_MMT, mu: SELECT_MU}
-_TESTS: Final[dict[OverloadTest, int]] = {thr: TEST_THR, lr: TEST_LINEAR, lrr: TEST_LINEAR}
+#: Overload tests on the full history (pabfd's kernel leaves them to numpy).
+TEST_IQR: Final = 2
+TEST_MAD: Final = 3
+_TESTS: Final[dict[OverloadTest, int]] = {
+    thr: TEST_THR,
+    lr: TEST_LINEAR,
+    lrr: TEST_LINEAR,
+    iqr: TEST_IQR,
+    mad: TEST_MAD,
+}
 _TIE_SCALE: Final = 10.0**TIE_DECIMALS
 
 # Columns of the per-VM table (all float64; PE counts and history lengths are small ints).
@@ -123,6 +136,7 @@ def run_round(
     while True:
         vm_out, tg_out, complete = _round(
             vm_table,
+            sim.hist,
             host_table,
             frac,
             busy,
@@ -327,11 +341,13 @@ def _by_mips_descending(vm: FloatArray, vms: IntArray, n: int) -> IntArray:  # p
 
 @numba.njit(cache=True, nogil=True)
 def _over(
-    state: FloatArray, h: int, total: float, kind: int, param: float
+    state: FloatArray, host_hist: FloatArray, h: int, total: float, kind: int, param: float
 ) -> bool:  # pragma: no cover
     """The overload test on host ``h`` as it is now."""
     if kind == TEST_THR:
         return state[h, _S_REQ] / total > param
+    if kind != TEST_LINEAR:
+        return _quartile_over(host_hist[h], state[h, _S_REQ] / total, kind, param)
     if state[h, _S_HLEN] < LR_SAMPLES:
         return state[h, _S_REQ] / total > FALLBACK_THRESHOLD
     predicted = state[h, _S_MEAN] + state[h, _S_SLOPE] * (LR_LEAD + state[h, _S_STEPS])
@@ -339,8 +355,63 @@ def _over(
 
 
 @numba.njit(cache=True, nogil=True)
+def _sorted_head(values: FloatArray, n: int) -> FloatArray:  # pragma: no cover
+    """The first ``n`` values, sorted (insertion sort: n ≤ the history length)."""
+    out = values[:n].copy()
+    for i in range(1, n):
+        x = out[i]
+        j = i
+        while j > 0 and out[j - 1] > x:
+            out[j] = out[j - 1]
+            j -= 1
+        out[j] = x
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _median(sorted_values: FloatArray, n: int) -> float:  # pragma: no cover
+    """Median of ``n`` sorted values as :func:`capplan.dynamic.detection.mad` takes it."""
+    position = 0.5 * (n + 1)
+    low = math.floor(position)
+    lower = sorted_values[max(low - 1, 0)]
+    upper = sorted_values[min(low, n - 1)]
+    return lower + (position - low) * (upper - lower)
+
+
+@numba.njit(cache=True, nogil=True)
+def _quartile_over(
+    history: FloatArray, requested_frac: float, kind: int, param: float
+) -> bool:  # pragma: no cover
+    """IQR or MAD test on one host history (newest first; trailing zeros dropped).
+
+    The arithmetic of :func:`capplan.dynamic.detection.iqr` and
+    :func:`~capplan.dynamic.detection.mad`, including the 0.7 fallback on short histories.
+    """
+    n = 0
+    for k in range(len(history) - 1, -1, -1):
+        if history[k] != 0:
+            n = k + 1
+            break
+    if n < MIN_SAMPLES_QUARTILE:
+        return requested_frac > FALLBACK_THRESHOLD
+    data = _sorted_head(history, n)
+    if kind == TEST_IQR:
+        q1 = math.floor(0.25 * (n + 1) + 0.5) - 1
+        q3 = math.floor(0.75 * (n + 1) + 0.5) - 1
+        spread = data[q3] - data[q1]
+    else:
+        center = _median(data, n)
+        deviation = np.empty(n)
+        for k in range(n):
+            deviation[k] = abs(center - history[k])
+        spread = _median(_sorted_head(deviation, n), n)
+    return requested_frac > 1.0 - param * spread
+
+
+@numba.njit(cache=True, nogil=True)
 def _round(
     vm: FloatArray,
+    vm_hist: FloatArray,
     host: FloatArray,
     frac: FloatArray,
     busy: BoolArray,
@@ -372,13 +443,25 @@ def _round(
     param = settings[0]
     n_hosts = len(host)
     n_vms = len(vm)
-    state, mem, mem_in, n_mem = _host_lists(
-        vm, host, host_of, seq, fl_vm, fl_tg, fl_seq, ram_used, bw_used, settings, list_room
+    state, host_hist, mem, mem_in, n_mem = _host_lists(
+        vm,
+        vm_hist,
+        host,
+        host_of,
+        seq,
+        fl_vm,
+        fl_tg,
+        fl_seq,
+        ram_used,
+        bw_used,
+        settings,
+        kind,
+        list_room,
     )
     cap = mem.shape[1]
     over = np.zeros(n_hosts, dtype=np.bool_)
     for h in range(n_hosts):
-        over[h] = _over(state, h, host[h, _H_TOTAL], kind, param)
+        over[h] = _over(state, host_hist, h, host[h, _H_TOTAL], kind, param)
     busy_idx = np.flatnonzero(busy)
     n_classes = idle_class.max() + 1 if n_hosts else 0
     move_vm = np.empty(2 * n_vms + 1, dtype=np.int64)
@@ -387,15 +470,29 @@ def _round(
 
     # 1-2. VMs off the overloaded hosts; 3. placed by current MIPS, descending
     chosen = _select_overloaded(
-        vm, host, state, mem, mem_in, n_mem, over, in_migration, settings, kind, select
+        vm,
+        vm_hist,
+        host,
+        state,
+        host_hist,
+        mem,
+        mem_in,
+        n_mem,
+        over,
+        in_migration,
+        settings,
+        kind,
+        select,
     )
     allowed = ~over
     for v in _by_mips_descending(vm, chosen, len(chosen)):
         target = _search(
             v,
             vm,
+            vm_hist,
             host,
             state,
+            host_hist,
             allowed,
             True,
             busy,
@@ -411,7 +508,7 @@ def _round(
         if target >= 0:
             if n_mem[target] == cap:
                 return move_vm[:0], move_tg[:0], False
-            _add(v, target, vm, host, state, mem, mem_in, n_mem, settings, kind)
+            _add(v, target, vm, vm_hist, host, state, host_hist, mem, mem_in, n_mem, settings, kind)
             move_vm[n_moves] = v
             move_tg[n_moves] = target
             n_moves += 1
@@ -424,6 +521,7 @@ def _round(
             excluded[move_tg[m]] = True
     take = np.empty(cap, dtype=np.int64)
     snap = np.empty((cap, _N_S))
+    snap_hist = np.empty((cap, host_hist.shape[1]))
     snap_host = np.empty(cap, dtype=np.int64)
     snap_len = np.empty(cap, dtype=np.int64)
     for h in stable_argsort(frac):
@@ -450,8 +548,10 @@ def _round(
             target = _search(
                 v,
                 vm,
+                vm_hist,
                 host,
                 state,
+                host_hist,
                 allowed,
                 False,
                 busy,
@@ -469,6 +569,8 @@ def _round(
                     n_mem[snap_host[s]] = snap_len[s]
                     for column in range(_N_S):
                         state[snap_host[s], column] = snap[s, column]
+                    for column in range(host_hist.shape[1]):
+                        host_hist[snap_host[s], column] = snap_hist[s, column]
                 n_moves = first_move
                 break
             if n_mem[target] == cap:
@@ -477,7 +579,9 @@ def _round(
             snap_len[n_snaps] = n_mem[target]
             for column in range(_N_S):
                 snap[n_snaps, column] = state[target, column]
-            _add(v, target, vm, host, state, mem, mem_in, n_mem, settings, kind)
+            for column in range(host_hist.shape[1]):
+                snap_hist[n_snaps, column] = host_hist[target, column]
+            _add(v, target, vm, vm_hist, host, state, host_hist, mem, mem_in, n_mem, settings, kind)
             move_vm[n_moves] = v
             move_tg[n_moves] = target
             n_moves += 1
@@ -489,6 +593,7 @@ def _round(
 @numba.njit(cache=True, nogil=True)
 def _host_lists(
     vm: FloatArray,
+    vm_hist: FloatArray,
     host: FloatArray,
     host_of: IntArray,
     seq: IntArray,
@@ -498,13 +603,16 @@ def _host_lists(
     ram_used: FloatArray,
     bw_used: FloatArray,
     settings: FloatArray,
+    kind: int,
     list_room: int,
-) -> tuple[FloatArray, IntArray, BoolArray, IntArray]:  # pragma: no cover
-    """Each host's VM list in arrival order and its tentative state (``_S_*`` columns).
+) -> tuple[FloatArray, FloatArray, IntArray, BoolArray, IntArray]:  # pragma: no cover
+    """Each host's tentative state (``_S_*`` columns), history, and VM list in arrival order.
 
     Lists hold the placed VMs and the VMs migrating in (flagged in ``mem_in``); the sums
     are added placed VMs by index first, then migrations in start order, as the
-    reference's ``bincount`` adds them.
+    reference's ``bincount`` adds them. The host history (IQR, MAD; zeros otherwise) is, per
+    sample, the first VM's share plus numpy's pairwise sum of the others' in list order (the
+    reference's ``add.reduceat``).
     """
     reserve_frac = settings[1]
     interval_s = settings[2]
@@ -565,7 +673,21 @@ def _host_lists(
         state[h, _S_RAM] = ram_used[h]
         state[h, _S_BW] = bw_used[h]
         _set_avail(state, host, h)
-    return state, mem, mem_in, n_mem
+    width = vm_hist.shape[1]
+    host_hist = np.zeros((n_hosts, width))
+    if kind in (TEST_IQR, TEST_MAD):
+        terms = np.empty(cap)
+        for h in range(n_hosts):
+            n = n_mem[h]
+            if n == 0:
+                continue
+            for column in range(width):
+                for k in range(n):
+                    v = mem[h, k]
+                    terms[k] = vm_hist[v, column] * (vm[v, _V_MIPS] / host[h, _H_TOTAL])
+                rest = pairwise_sum(terms, 1, n - 1) if n > 1 else 0.0
+                host_hist[h, column] = terms[0] + rest if n > 1 else terms[0]
+    return state, host_hist, mem, mem_in, n_mem
 
 
 @numba.njit(cache=True, nogil=True)
@@ -579,8 +701,10 @@ def _set_avail(state: FloatArray, host: FloatArray, h: int) -> None:  # pragma: 
 @numba.njit(cache=True, nogil=True)
 def _select_overloaded(
     vm: FloatArray,
+    vm_hist: FloatArray,
     host: FloatArray,
     state: FloatArray,
+    host_hist: FloatArray,
     mem: IntArray,
     mem_in: BoolArray,
     n_mem: IntArray,
@@ -656,7 +780,14 @@ def _select_overloaded(
                         terms[k] = vm[v, _V_MIPS] / total * vm[v, source]
                     state[h, column] = 0.0 + pairwise_sum(terms, 0, n) if n else 0.0
                 state[h, _S_STEPS] = np.ceil(max_ram / host[h, _H_RATE] / interval_s)
-            if not _over(state, h, total, kind, param):
+            elif kind != TEST_THR:  # the history, rows added in list order (``sum(0)``)
+                for column in range(host_hist.shape[1]):
+                    value = 0.0
+                    for k in range(n):
+                        v = mem[h, k]
+                        value += vm_hist[v, column] * (vm[v, _V_MIPS] / total)
+                    host_hist[h, column] = value
+            if not _over(state, host_hist, h, total, kind, param):
                 break
     return chosen[:n_chosen].copy()
 
@@ -666,8 +797,10 @@ def _add(
     v: int,
     h: int,
     vm: FloatArray,
+    vm_hist: FloatArray,
     host: FloatArray,
     state: FloatArray,
+    host_hist: FloatArray,
     mem: IntArray,
     mem_in: BoolArray,
     n_mem: IntArray,
@@ -692,14 +825,20 @@ def _add(
         state[h, _S_MEAN] += share * vm[v, _V_MEAN]
         state[h, _S_SLOPE] += share * vm[v, _V_SLOPE]
         state[h, _S_STEPS] = np.ceil(state[h, _S_MAXRAM] / host[h, _H_RATE] / settings[2])
+    elif kind != TEST_THR:
+        share = vm[v, _V_MIPS] / host[h, _H_TOTAL]
+        for column in range(host_hist.shape[1]):
+            host_hist[h, column] += vm_hist[v, column] * share
 
 
 @numba.njit(cache=True, nogil=True)
 def _search(
     v: int,
     vm: FloatArray,
+    vm_hist: FloatArray,
     host: FloatArray,
     state: FloatArray,
+    host_hist: FloatArray,
     allowed: BoolArray,
     idle_allowed: bool,
     busy: BoolArray,
@@ -728,6 +867,7 @@ def _search(
     n_cand = n_busy + (len(host) if idle_allowed else 0)
     seen = np.zeros(n_classes, dtype=np.bool_)
     n_seen = 0
+    with_vm = np.empty(host_hist.shape[1])
     for c in range(n_cand):
         if c < n_busy:
             h = busy_idx[c]
@@ -748,6 +888,13 @@ def _search(
         if not busy[h]:
             seen[idle_class[h]] = True
             n_seen += 1
+        elif kind in (TEST_IQR, TEST_MAD):
+            share = vm[v, _V_MIPS] / host[h, _H_TOTAL]
+            for column in range(len(with_vm)):
+                with_vm[column] = host_hist[h, column] + vm_hist[v, column] * share
+            requested = (state[h, _S_REQ] + req) / host[h, _H_TOTAL]
+            if _quartile_over(with_vm, requested, kind, param):
+                continue
         elif kind == TEST_THR or max(state[h, _S_HLEN], vm[v, _V_LEN]) < LR_SAMPLES:
             limit = param if kind == TEST_THR else FALLBACK_THRESHOLD
             if (state[h, _S_REQ] + req) * inv_total > limit:

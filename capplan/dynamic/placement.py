@@ -160,12 +160,11 @@ class RoundState:
         self.p_cached = sim.power_w(self.cached_frac)
         self.in_extra = (sim.config.migrating_in_weight - 1.0) * sim.alloc_in_mips
         self.base_mips = self.cached_mips + self.in_extra
-        curves = sim.type_curves_w
         self._grid = sim.power_grid  # one np.interp serves all curves
         self._grid_w = sim.power_grid_w
         self._shift = 2.0 * sim.type_of
-        # hosts with no utilisation and nothing migrating in are interchangeable within a
-        # power curve: PABFD only needs the first suitable one of each curve
+        # hosts with no utilisation and nothing migrating in are interchangeable within an
+        # idle class (curve, MIPS, PE size): PABFD only needs the first suitable one of each
         self.idle = (self.cached_mips == 0) & (self.in_extra == 0)
         self.busy = ~self.idle
         self._busy_idx = np.flatnonzero(self.busy)
@@ -173,7 +172,8 @@ class RoundState:
         self._static = np.column_stack(
             [self.base_mips * inv_total, inv_total, self._shift, self.p_cached]
         )
-        self._idle_by_type = [self.idle & (sim.type_of == k) for k in range(len(curves))]
+        n_classes = int(sim.idle_class.max()) + 1 if n_hosts else 0
+        self._idle_by_class = [self.idle & (sim.idle_class == k) for k in range(n_classes)]
 
         rate = sim.mig_rate_mib_s
         self._rate = np.where(rate > 0, rate, np.inf)
@@ -363,12 +363,12 @@ class RoundState:
         return np.flatnonzero(self.suitable_mask(vm, allowed, requested_mips))
 
     def _candidates(self, ok: BoolArray, idle_allowed: bool) -> IntArray:
-        """Suitable busy hosts, plus the first suitable idle host of each power curve."""
+        """Suitable busy hosts, plus the first suitable idle host of each idle class."""
         cand = np.flatnonzero(ok & self.busy)
         if not idle_allowed:
             return cand
         firsts: list[int] = []
-        for mask in self._idle_by_type:
+        for mask in self._idle_by_class:
             both = ok & mask
             first = int(both.argmax())
             if both[first]:

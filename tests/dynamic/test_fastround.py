@@ -11,7 +11,7 @@ from capplan.demand import load_workload
 from capplan.dynamic.compat import cloudsim_fleet, cloudsim_vms
 from capplan.dynamic.config import CLOUDSIM_CONFIG, DEFAULT_CONFIG, SimConfig
 from capplan.dynamic.consolidate import cloudsim_round
-from capplan.dynamic.detection import OverloadTest, iqr, lr, lrr, thr
+from capplan.dynamic.detection import OverloadTest, iqr, lr, lrr, mad, thr
 from capplan.dynamic.engine import Simulation, simulate
 from capplan.dynamic.fastround import pairwise_sum, run_round, supports
 from capplan.dynamic.fleet import HostFleet, VmSet
@@ -19,7 +19,8 @@ from capplan.dynamic.placement import place_pabfd
 from capplan.dynamic.policies import Policy
 from capplan.dynamic.selection import Selection, mc, mmt, mu, rs
 
-COMPILED = [(t, p, s) for t, p in ((thr, 0.8), (lr, 1.2), (lrr, 1.1)) for s in (mmt, mu)]
+TESTS = ((thr, 0.8), (lr, 1.2), (lrr, 1.1), (iqr, 1.5), (mad, 2.5))
+COMPILED = [(t, p, s) for t, p in TESTS for s in (mmt, mu)]
 
 
 def checked_policy(
@@ -113,7 +114,7 @@ def test_compiled_round_equals_reference_on_a_planetlab_day(
 def test_supported_combinations() -> None:
     for test, _, select in COMPILED:
         assert supports(test, select)
-    for test, select in ((iqr, mmt), (thr, mc), (lr, rs)):
+    for test, select in ((iqr, mc), (thr, mc), (lr, rs)):
         assert not supports(test, select)
 
 
@@ -123,3 +124,32 @@ def test_pairwise_sum_matches_numpy_bit_for_bit(n: int) -> None:
     for _ in range(20):
         values = rng.random(n + 3) * 10.0 ** rng.uniform(-6, 6, n + 3)
         assert 0.0 + pairwise_sum(values, 3, n) == values[3:].sum()
+
+
+def test_host_histories_are_the_reference_bits() -> None:
+    """Host histories summed as numpy sums them (crowded hosts: pairwise sums differ)."""
+    from capplan.dynamic import fastround
+    from capplan.dynamic.placement import RoundState
+
+    vms, fleet = mixed_workload(7, host_bw_mbps=1000.0)
+    crowded = vms.subset(np.repeat(np.arange(vms.n_vms), 3))  # 120 VMs on 6 hosts
+    sim = Simulation(crowded, fleet, DEFAULT_CONFIG.with_(horizon_s=300.0 * 40))
+    for vm in range(sim.n_vms):
+        sim.place(vm, vm % 6)
+    for step in range(35):
+        sim.update(300.0 * step, record_history=True)
+    reference = RoundState(sim, iqr, 1.5, check_ram=True)
+    vm_table = fastround._vm_table(sim, fastround.TEST_IQR)
+    host_table, _, _ = fastround._host_table(sim)
+    empty = np.zeros(0, dtype=np.int64)
+    settings = np.array([1.5, 0.1, 300.0, 1860.0])
+    _, host_hist, _, _, n_mem = fastround._host_lists(
+        vm_table, sim.hist, host_table, sim.host_of, sim.seq, empty, empty, empty,
+        sim.ram_used_mib, sim.bw_used_mbps, settings, fastround.TEST_IQR, 16,
+    )  # fmt: skip
+    assert n_mem[:6].tolist() == [20] * 6
+    assert np.array_equal(host_hist, reference.hist)
+    sequential = np.zeros_like(host_hist)
+    for vm in range(sim.n_vms):
+        sequential[vm % 6] += sim.hist[vm] * (crowded.mips[vm] / sim.total_mips[vm % 6])
+    assert not np.array_equal(sequential, reference.hist)  # the order is what is tested
