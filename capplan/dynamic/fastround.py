@@ -1,28 +1,34 @@
-"""One CloudSim consolidation round as a single compiled pass (THR, LR, LRR × MMT, MU).
+"""One CloudSim consolidation round as a single compiled pass (all tests × MMT, MU, RS).
 
 :func:`capplan.dynamic.consolidate.cloudsim_round` with :class:`~capplan.dynamic.placement.
 RoundState` is the readable reference: a policy-day of LR-MMT makes ~15,000 tentative adds,
 ~6,700 removes, ~7,400 snapshots and ~20,000 PABFD searches through it, ~0.55 s of Python
-bookkeeping. :func:`run_round` does the same round in one compiled function and returns the
-same migrations in the same order; the tests run both on real PlanetLab days and compare.
+bookkeeping. :func:`run_round` does the same round in one compiled function (~0.2 ms a
+round) and returns the same migrations in the same order; the tests run both on every round
+of real PlanetLab days and of random fleets and compare.
 
 Everything is reproduced operation for operation, so the floating-point results are the
 same bits:
 
 - per-host sums built in the reference's order (placed VMs by index, then migrations in
-  flight), sums a removal rebuilds in list order (``sum`` of a list) or numpy's pairwise
-  order (:func:`pairwise_sum`, for the LR line terms);
+  flight); sums a removal rebuilds in list order (``sum`` of a list, ``sum(axis=0)``) or
+  numpy's pairwise order (:func:`pairwise_sum`: the LR line terms, and the host histories
+  IQR and MAD read, which ``add.reduceat`` sums as the first value plus the pairwise sum of
+  the rest);
 - each host's VM list in arrival order, VMs migrating in flagged, and removal, append and
   truncation (undo) as the reference does them;
-- selection ties to the first VM of the list, placement order by current MIPS descending
-  (stable), under-loaded hosts by utilisation ascending (stable);
+- the overload tests of :mod:`capplan.dynamic.detection` (THR, LR/LRR, IQR, MAD) on the
+  tentative state, with and without the VM being placed;
+- selection ties to the first VM of the list, RS drawing from the run's generator exactly
+  as the reference does; placement order by current MIPS descending (stable), under-loaded
+  hosts by utilisation ascending (stable);
 - the PABFD search of :func:`capplan.dynamic.pabfd.search`, except that it visits only busy
-  hosts and, per class of identical idle hosts (same power curve, MIPS and PE size), the
-  first suitable one: idle hosts of a class have the same power rise, so the lowest index
-  among them is the one the full scan would pick.
+  hosts and, per idle class (same power curve, MIPS and PE size), the first suitable idle
+  host: idle hosts of a class have the same power rise, so the lowest index among them is
+  the one the full scan would pick.
 
-IQR and MAD (full histories per candidate) and the MC and RS selections (a regression, a
-random generator) stay on the reference path.
+The MC selection (a least-squares fit per candidate through LAPACK) stays on the reference
+path.
 """
 
 from __future__ import annotations
@@ -49,7 +55,7 @@ from capplan.dynamic.detection import (
     thr,
 )
 from capplan.dynamic.pabfd import TEST_LINEAR, TEST_THR, TIE_DECIMALS, interp_one
-from capplan.dynamic.selection import Selection, mmt, mu
+from capplan.dynamic.selection import Selection, mmt, mu, rs
 
 if TYPE_CHECKING:
     from capplan.dynamic.engine import Simulation
@@ -61,7 +67,8 @@ BoolArray = npt.NDArray[np.bool_]
 #: Selections the compiled round implements.
 SELECT_MMT: Final = 0
 SELECT_MU: Final = 1
-_SELECTIONS: Final[dict[Selection, int]] = {mmt: SELECT_MMT, mu: SELECT_MU}
+SELECT_RS: Final = 2
+_SELECTIONS: Final[dict[Selection, int]] = {mmt: SELECT_MMT, mu: SELECT_MU, rs: SELECT_RS}
 #: Overload tests on the full history (pabfd's kernel leaves them to numpy).
 TEST_IQR: Final = 2
 TEST_MAD: Final = 3
@@ -133,6 +140,7 @@ def run_round(
             float(sim.pe_mips.min()) if sim.n_hosts else 0.0,
         ]
     )
+    rng_state = sim.rng.bit_generator.state
     while True:
         vm_out, tg_out, complete = _round(
             vm_table,
@@ -154,6 +162,7 @@ def run_round(
             settings,
             kind,
             _SELECTIONS[select],
+            sim.rng,
             cfg.ram_checked_after_start,
             cfg.exclude_overload_targets,
             list_room,
@@ -161,6 +170,7 @@ def run_round(
         if complete:
             break
         list_room *= 4
+        sim.rng.bit_generator.state = rng_state  # the rerun draws the same numbers
     return list(zip(vm_out.tolist(), tg_out.tolist(), strict=True))
 
 
@@ -429,6 +439,7 @@ def _round(
     settings: FloatArray,
     kind: int,
     select: int,
+    rng: np.random.Generator,
     check_ram: bool,
     exclude_overload_targets: bool,
     list_room: int,
@@ -438,7 +449,8 @@ def _round(
     ``settings`` holds the test parameter, the target's reserve share, the round interval
     and the smallest host PE. Each host's VM list has room for ``list_room`` VMs, or twice
     its initial length if more. Returns the moves (VM, target) and True, or False if a list
-    ran out of room (the caller then runs the round again with more; no input is modified).
+    ran out of room (the caller then runs the round again with more: no input is modified
+    but the random generator, whose state the caller restores).
     """
     param = settings[0]
     n_hosts = len(host)
@@ -483,6 +495,7 @@ def _round(
         settings,
         kind,
         select,
+        rng,
     )
     allowed = ~over
     for v in _by_mips_descending(vm, chosen, len(chosen)):
@@ -713,13 +726,15 @@ def _select_overloaded(
     settings: FloatArray,
     kind: int,
     select: int,
+    rng: np.random.Generator,
 ) -> IntArray:  # pragma: no cover
     """Take VMs off each overloaded host (index order) until it passes the test.
 
     The selection looks at the VMs not migrating, in list order (first wins ties): MMT the
-    smallest RAM, MU the lowest utilisation. Each removal rebuilds the host's sums from its
-    list as the reference does (plain sums in list order; numpy's pairwise sum for the line
-    terms).
+    smallest RAM, MU the lowest utilisation, RS one drawn by the run's generator (the
+    reference's ``integers`` draw, so the same stream). Each removal rebuilds the host's
+    sums from its list as the reference does (plain sums in list order, numpy's pairwise
+    sum for the line terms).
     """
     param = settings[0]
     reserve_frac = settings[1]
@@ -727,23 +742,29 @@ def _select_overloaded(
     chosen = np.empty(len(vm), dtype=np.int64)
     n_chosen = 0
     terms = np.empty(mem.shape[1])
+    movable = np.empty(mem.shape[1], dtype=np.int64)
     for h in range(len(host)):
         if not over[h]:
             continue
         total = host[h, _H_TOTAL]
         while True:
+            n_movable = 0
             pick = -1
             pick_key = 0.0
             for k in range(n_mem[h]):
                 v = mem[h, k]
                 if in_migration[v]:
                     continue
+                movable[n_movable] = v
+                n_movable += 1
                 key = vm[v, _V_RAM] if select == SELECT_MMT else vm[v, _V_UTIL]
                 if pick < 0 or key < pick_key:
                     pick = v
                     pick_key = key
             if pick < 0:
                 break
+            if select == SELECT_RS:
+                pick = movable[rng.integers(0, n_movable)]
             chosen[n_chosen] = pick
             n_chosen += 1
             found = False  # drop the first entry of ``pick``, keeping the order
@@ -854,7 +875,8 @@ def _search(
     """PABFD host for ``v`` (-1 if none): busy hosts, then the first idle host per class.
 
     The checks and the power rise are :func:`capplan.dynamic.pabfd.search`'s; the least
-    rise wins, ties to the lowest host index.
+    rise wins, ties to the lowest host index. The overload test, the costly check, runs
+    only on hosts whose rise would win.
     """
     param = settings[0]
     interval_s = settings[2]
@@ -888,29 +910,31 @@ def _search(
         if not busy[h]:
             seen[idle_class[h]] = True
             n_seen += 1
-        elif kind in (TEST_IQR, TEST_MAD):
-            share = vm[v, _V_MIPS] / host[h, _H_TOTAL]
-            for column in range(len(with_vm)):
-                with_vm[column] = host_hist[h, column] + vm_hist[v, column] * share
-            requested = (state[h, _S_REQ] + req) / host[h, _H_TOTAL]
-            if _quartile_over(with_vm, requested, kind, param):
-                continue
-        elif kind == TEST_THR or max(state[h, _S_HLEN], vm[v, _V_LEN]) < LR_SAMPLES:
-            limit = param if kind == TEST_THR else FALLBACK_THRESHOLD
-            if (state[h, _S_REQ] + req) * inv_total > limit:
-                continue
-        else:
-            share = vm[v, _V_MIPS] * inv_total
-            mean = state[h, _S_MEAN] + share * vm[v, _V_MEAN]
-            slope = state[h, _S_SLOPE] + share * vm[v, _V_SLOPE]
-            own_steps = np.ceil(vm[v, _V_RAM] / host[h, _H_RATE] / interval_s)
-            steps = max(state[h, _S_STEPS], own_steps)
-            if param * (mean + slope * (LR_LEAD + steps)) >= 1.0:
-                continue
         x = min(host[h, _H_U] + req * inv_total, 1.0) + host[h, _H_SHIFT]
         rise = interp_one(x, grid, grid_w) - host[h, _H_P]
         diff = np.rint(rise * _TIE_SCALE) / _TIE_SCALE
-        if diff < best_diff or (diff == best_diff and h < best):
-            best_diff = diff
-            best = h
+        if not (diff < best_diff or (diff == best_diff and h < best)):
+            continue  # cannot win: skip the overload test
+        if busy[h]:
+            if kind in (TEST_IQR, TEST_MAD):
+                share = vm[v, _V_MIPS] / host[h, _H_TOTAL]
+                for column in range(len(with_vm)):
+                    with_vm[column] = host_hist[h, column] + vm_hist[v, column] * share
+                requested = (state[h, _S_REQ] + req) / host[h, _H_TOTAL]
+                if _quartile_over(with_vm, requested, kind, param):
+                    continue
+            elif kind == TEST_THR or max(state[h, _S_HLEN], vm[v, _V_LEN]) < LR_SAMPLES:
+                limit = param if kind == TEST_THR else FALLBACK_THRESHOLD
+                if (state[h, _S_REQ] + req) * inv_total > limit:
+                    continue
+            else:
+                share = vm[v, _V_MIPS] * inv_total
+                mean = state[h, _S_MEAN] + share * vm[v, _V_MEAN]
+                slope = state[h, _S_SLOPE] + share * vm[v, _V_SLOPE]
+                own_steps = np.ceil(vm[v, _V_RAM] / host[h, _H_RATE] / interval_s)
+                steps = max(state[h, _S_STEPS], own_steps)
+                if param * (mean + slope * (LR_LEAD + steps)) >= 1.0:
+                    continue
+        best_diff = diff
+        best = h
     return best
