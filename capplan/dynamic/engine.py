@@ -2,7 +2,8 @@
 
 One :class:`Simulation` holds the state as flat arrays (host of each VM, in-flight
 migrations, per-VM utilisation history newest-first ``(n_vms, 30)``, per-host utilisation).
-A *host update* at time ``t`` recomputes every host at once (numpy over all VMs):
+A *host update* at time ``t`` recomputes every host at once (compiled passes over all VMs
+and hosts, :mod:`capplan.dynamic.hostupdate`):
 
 1. requested MIPS of each VM = utilisation(t) × VM MIPS, per PE capped at the host's PE MIPS;
 2. a host whose capped requests (a VM migrating in counts 10 %) exceed its MIPS scales every
@@ -19,7 +20,8 @@ Rounds run every ``interval_s``: update, record each VM's utilisation in its his
 policy for migrations, start them (target and source are recomputed at once). A migration
 takes RAM / (half the target's bandwidth); when it ends the hosts are updated just before
 and just after the VM moves, as CloudSim's ``PowerDatacenter.processVmMigrate`` does. Python
-loops run over rounds and over the few migrations, never over all VMs.
+loops run over rounds and over the few migrations, never over all VMs; a round of the CloudSim
+policies is one compiled pass too (:mod:`capplan.dynamic.fastround`).
 """
 
 from __future__ import annotations

@@ -178,7 +178,12 @@ def host_util_frac(util_mips: FloatArray, total_mips: FloatArray) -> FloatArray:
 def spec_power_w(
     util_frac: FloatArray, type_of: IntArray, type_curves_w: FloatArray
 ) -> FloatArray:  # pragma: no cover
-    """Power of each host (see :func:`capplan.dynamic.power.type_power_w`), W."""
+    """Power of each host: CloudSim's ``PowerModelSpecPower.getPower`` step for step, W.
+
+    Floor and ceiling of ``10 × u`` and the slope per 10 %, so that PABFD's power differences,
+    compared with a strict ``<``, break ties as CloudSim does (the values equal plain linear
+    interpolation up to rounding). ``u`` is clipped to [0, 1].
+    """
     power = np.empty(len(util_frac))
     for h in range(len(util_frac)):
         u = min(max(util_frac[h], 0.0), 1.0)
