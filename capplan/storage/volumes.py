@@ -227,7 +227,8 @@ def row_quantile(
         rows = np.arange(block.shape[0])
         v_lo = block[rows, below].astype(np.float64)
         v_hi = block[rows, above].astype(np.float64)
-        result = v_lo + (pos - below) * (v_hi - v_lo)
+        with np.errstate(invalid="ignore"):  # rows with no observed step: inf − inf, dropped
+            result = v_lo + (pos - below) * (v_hi - v_lo)
         out[lo : lo + _ROW_BLOCK] = np.where(k > 0, result, 0.0)
     return out
 
