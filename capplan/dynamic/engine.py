@@ -301,7 +301,7 @@ class Simulation:
         """Allocation of every VM and utilisation of every host at ``time_s`` (no side effects)."""
         cfg = self.config
         vms = self.vms
-        util = hostupdate.util_at(vms.util_frac, vms.sample_s, time_s)
+        util = vms.util_at(time_s)
         req = util * vms.mips
         res, alloc_r, util_mips, host_req, alloc_in = hostupdate.allocate(
             req,

@@ -90,9 +90,8 @@ _H_TOTAL, _H_INV, _H_PE, _H_RAM_CAP, _H_BW_CAP, _H_RATE, _H_SHIFT, _H_U, _H_P = 
 _N_H: Final = 9
 # Columns of the tentative per-host state (``_S_REQ`` .. ``_S_HLEN`` are what the overload
 # tests read, the rest the fit checks); a snapshot is one row.
-_S_REQ, _S_MEAN, _S_SLOPE, _S_STEPS, _S_HLEN, _S_CAPPED, _S_AVAIL, _S_MAXRAM, _S_RAM, _S_BW = range(
-    10
-)
+_S_REQ, _S_MEAN, _S_SLOPE, _S_STEPS, _S_HLEN = range(5)
+_S_CAPPED, _S_AVAIL, _S_MAXRAM, _S_RAM, _S_BW = range(5, 10)
 _N_S: Final = 10
 #: Starting room of each host's VM list in the compiled round (it grows by rerunning).
 _LIST_ROOM: Final = 16

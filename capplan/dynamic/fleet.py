@@ -12,7 +12,6 @@ VM's ``cpu_capacity_mhz`` as its MIPS (the PlanetLab reader stores CloudSim's VM
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from capplan.demand.workload import Workload
+from capplan.dynamic import hostupdate
 from capplan.errors import CapplanError, WorkloadError
 from capplan.units import BITS_PER_BYTE, PERCENT
 
@@ -155,18 +155,7 @@ class VmSet:
         is a multiple of ``sample_s``, otherwise ``u1 + (u2 - u1) / step × (t - k1 × step)``.
         Times past the last sample hold the last sample.
         """
-        step = self.sample_s
-        last = self.n_samples - 1
-        if math.fmod(time_s, step) == 0:
-            return self.util_frac[:, min(int(time_s // step), last)]
-        k1 = min(math.floor(time_s / step), last)
-        k2 = min(math.ceil(time_s / step), last)
-        u1 = self.util_frac[:, k1]
-        if k2 == k1:
-            return u1
-        u2 = self.util_frac[:, k2]
-        delta = (u2 - u1) / ((k2 - k1) * step)
-        return u1 + delta * (time_s - k1 * step)
+        return hostupdate.util_at(self.util_frac, self.sample_s, time_s)
 
     def subset(self, rows: IntArray) -> VmSet:
         """Return the VMs at ``rows`` (for tests and small experiments)."""

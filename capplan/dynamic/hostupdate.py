@@ -32,7 +32,12 @@ UTIL_ROUND_UP_TO_ONE = 1.01
 
 
 def util_at(samples: FloatArray, step_s: float, time_s: float) -> FloatArray:
-    """Utilisation of every VM at ``time_s`` (see :meth:`capplan.dynamic.fleet.VmSet.util_at`)."""
+    """Utilisation of every VM at ``time_s`` from samples every ``step_s`` (``(n_vms, n)``).
+
+    CloudSim's arithmetic (``UtilizationModelPlanetLabInMemory``): the exact sample when
+    ``time_s`` is a multiple of ``step_s``, otherwise ``u1 + (u2 - u1) / span × offset``
+    between the samples around it; times past the last sample hold the last one.
+    """
     last = samples.shape[1] - 1
     if math.fmod(time_s, step_s) == 0:
         return samples[:, min(int(time_s // step_s), last)]

@@ -1,9 +1,10 @@
 """The PABFD host search as one compiled pass over the hosts (THR and LR/LRR tests).
 
-:meth:`capplan.dynamic.placement.RoundState.find_host` runs about 20,000 times per policy-day
-on the PlanetLab setup, each over 800 hosts. As a dozen numpy calls per search it spent most
-of its time in per-call overhead (about 33 µs a search, 40 % of a policy-day); this kernel
-does the same search in one loop (a few µs). It reproduces the numpy search bit for bit:
+:meth:`capplan.dynamic.placement.RoundState.find_host` places every VM at the start of a run
+and serves the reference round (:func:`capplan.dynamic.consolidate.cloudsim_round` with
+``compiled=False``, and the MC selection); the compiled round of
+:mod:`capplan.dynamic.fastround` searches the same way. As a dozen numpy calls a search cost
+about 33 µs; this kernel does it in one loop (a few µs), bit for bit as the numpy search:
 
 - suitable hosts: allowed, free MIPS ≥ request, a PE big enough for each of the VM's PEs
   (checked only when a PE of the VM exceeds the smallest host PE), RAM and bandwidth when
@@ -16,7 +17,8 @@ does the same search in one loop (a few µs). It reproduces the numpy search bit
   shorter than :data:`~capplan.dynamic.detection.LR_SAMPLES`);
 - the least rise wins, ties to the lowest host index (numpy's ``argmin`` rule).
 
-IQR and MAD need each candidate's full history with the VM added; they keep the numpy path.
+IQR and MAD need each candidate's full history with the VM added; the reference round keeps
+the numpy search for them (the compiled round has its own).
 """
 
 from __future__ import annotations
