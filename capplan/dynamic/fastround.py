@@ -1,4 +1,4 @@
-"""One CloudSim consolidation round as a single compiled pass (all tests × MMT, MU, RS).
+"""One CloudSim consolidation round as a single compiled pass (all 20 CloudSim policies).
 
 :func:`capplan.dynamic.consolidate.cloudsim_round` with :class:`~capplan.dynamic.placement.
 RoundState` is the readable reference: a policy-day of LR-MMT makes ~15,000 tentative adds,
@@ -19,16 +19,15 @@ same bits:
   truncation (undo) as the reference does them;
 - the overload tests of :mod:`capplan.dynamic.detection` (THR, LR/LRR, IQR, MAD) on the
   tentative state, with and without the VM being placed;
-- selection ties to the first VM of the list, RS drawing from the run's generator exactly
-  as the reference does; placement order by current MIPS descending (stable), under-loaded
+- selection ties to the first VM of the list; RS draws from the run's generator exactly as
+  the reference does; MC calls the reference's own :func:`~capplan.dynamic.selection.
+  mc_choice` from an object-mode block (its R² comes from a LAPACK inverse, which only numpy
+  itself reproduces); placement order by current MIPS descending (stable), under-loaded
   hosts by utilisation ascending (stable);
 - the PABFD search of :func:`capplan.dynamic.pabfd.search`, except that it visits only busy
   hosts and, per idle class (same power curve, MIPS and PE size), the first suitable idle
   host: idle hosts of a class have the same power rise, so the lowest index among them is
   the one the full scan would pick.
-
-The MC selection (a least-squares fit per candidate through LAPACK) stays on the reference
-path.
 """
 
 from __future__ import annotations
@@ -55,7 +54,7 @@ from capplan.dynamic.detection import (
     thr,
 )
 from capplan.dynamic.pabfd import TEST_LINEAR, TEST_THR, TIE_DECIMALS, interp_one
-from capplan.dynamic.selection import Selection, mmt, mu, rs
+from capplan.dynamic.selection import Selection, mc, mc_choice, mmt, mu, rs
 
 if TYPE_CHECKING:
     from capplan.dynamic.engine import Simulation
@@ -68,7 +67,13 @@ BoolArray = npt.NDArray[np.bool_]
 SELECT_MMT: Final = 0
 SELECT_MU: Final = 1
 SELECT_RS: Final = 2
-_SELECTIONS: Final[dict[Selection, int]] = {mmt: SELECT_MMT, mu: SELECT_MU, rs: SELECT_RS}
+SELECT_MC: Final = 3
+_SELECTIONS: Final[dict[Selection, int]] = {
+    mmt: SELECT_MMT,
+    mu: SELECT_MU,
+    rs: SELECT_RS,
+    mc: SELECT_MC,
+}
 #: Overload tests on the full history (pabfd's kernel leaves them to numpy).
 TEST_IQR: Final = 2
 TEST_MAD: Final = 3
@@ -137,6 +142,7 @@ def run_round(
             cfg.target_reserve_frac,
             cfg.interval_s,
             float(sim.pe_mips.min()) if sim.n_hosts else 0.0,
+            float(sim.hist_count),
         ]
     )
     rng_state = sim.rng.bit_generator.state
@@ -417,7 +423,7 @@ def _quartile_over(
     return requested_frac > 1.0 - param * spread
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True)  # no nogil: the MC selection runs in object mode
 def _round(
     vm: FloatArray,
     vm_hist: FloatArray,
@@ -710,7 +716,7 @@ def _set_avail(state: FloatArray, host: FloatArray, h: int) -> None:  # pragma: 
     state[h, _S_AVAIL] = total - capped if capped <= total else 0.0
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True)  # no nogil: the MC selection runs in object mode
 def _select_overloaded(
     vm: FloatArray,
     vm_hist: FloatArray,
@@ -731,9 +737,9 @@ def _select_overloaded(
 
     The selection looks at the VMs not migrating, in list order (first wins ties): MMT the
     smallest RAM, MU the lowest utilisation, RS one drawn by the run's generator (the
-    reference's ``integers`` draw, so the same stream). Each removal rebuilds the host's
-    sums from its list as the reference does (plain sums in list order, numpy's pairwise
-    sum for the line terms).
+    reference's ``integers`` draw, so the same stream), MC the reference's own choice. Each
+    removal rebuilds the host's sums from its list as the reference does (plain sums in list
+    order, numpy's pairwise sum for the line terms).
     """
     param = settings[0]
     reserve_frac = settings[1]
@@ -764,6 +770,10 @@ def _select_overloaded(
                 break
             if select == SELECT_RS:
                 pick = movable[rng.integers(0, n_movable)]
+            elif select == SELECT_MC:
+                candidates = movable[:n_movable].copy()
+                with numba.objmode(pick="int64"):
+                    pick = mc_choice(vm_hist, settings[4], vm[:, _V_RAM], candidates)
             chosen[n_chosen] = pick
             n_chosen += 1
             found = False  # drop the first entry of ``pick``, keeping the order

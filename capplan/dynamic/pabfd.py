@@ -2,8 +2,8 @@
 
 :meth:`capplan.dynamic.placement.RoundState.find_host` places every VM at the start of a run
 and serves the reference round (:func:`capplan.dynamic.consolidate.cloudsim_round` with
-``compiled=False``, and the MC selection); the compiled round of
-:mod:`capplan.dynamic.fastround` searches the same way. As a dozen numpy calls a search cost
+``compiled=False``); the compiled round of :mod:`capplan.dynamic.fastround` searches the same
+way. As a dozen numpy calls a search cost
 about 33 µs; this kernel does it in one loop (a few µs), bit for bit as the numpy search:
 
 - suitable hosts: allowed, free MIPS ≥ request, a PE big enough for each of the VM's PEs

@@ -16,7 +16,7 @@ ties, as in CloudSim.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Final
 
 import numpy as np
@@ -86,18 +86,37 @@ def correlation_r2(data: np.ndarray) -> np.ndarray:
 
 def mc(sim: Simulation, candidates: list[int]) -> int:
     """Maximum correlation, falling back to :func:`mmt` with too short histories."""
-    m = sim.hist_count
+    return mc_choice(sim.hist, sim.hist_count, sim.vms.ram_mib, candidates)
+
+
+def mc_choice(
+    hist: np.ndarray, hist_count: int, ram_mib: np.ndarray, candidates: Sequence[int] | np.ndarray
+) -> int:
+    """:func:`mc` on arrays (the compiled round calls it from its object-mode block).
+
+    Parameters
+    ----------
+    hist
+        Utilisation history of every VM, newest first, ``(n_vms, history_length)``.
+    hist_count
+        Samples the history holds.
+    ram_mib
+        RAM of every VM (the MMT fallback).
+    candidates
+        The host's VMs that may move, in list order.
+    """
+    m = int(hist_count)
     n = len(candidates)
     if m <= n:
-        return mmt(sim, candidates)
-    r2 = correlation_r2(sim.hist[candidates, :m])
+        return int(candidates[int(np.argmin(ram_mib[candidates]))])
+    r2 = correlation_r2(hist[candidates, :m])
     best = 0
     best_value = float(np.nextafter(0.0, 1.0))  # Java Double.MIN_VALUE
     for index, value in enumerate(r2.tolist()):
         if value > best_value:
             best_value = value
             best = index
-    return candidates[best]
+    return int(candidates[best])
 
 
 #: VM selection policies by name.

@@ -20,7 +20,7 @@ from capplan.dynamic.policies import Policy
 from capplan.dynamic.selection import Selection, mc, mmt, mu, rs
 
 TESTS = ((thr, 0.8), (lr, 1.2), (lrr, 1.1), (iqr, 1.5), (mad, 2.5))
-COMPILED = [(t, p, s) for t, p in TESTS for s in (mmt, mu, rs)]
+COMPILED = [(t, p, s) for t, p in TESTS for s in (mmt, mu, rs, mc)]
 
 
 def checked_policy(
@@ -118,11 +118,13 @@ def test_compiled_round_equals_reference_on_a_planetlab_day(
     assert result.n_migrations == sum(rounds) > 100
 
 
-def test_supported_combinations() -> None:
-    for test, _, select in COMPILED:
-        assert supports(test, select)
-    for test, select in ((iqr, mc), (thr, mc), (lr, mc)):
-        assert not supports(test, select)
+def test_every_cloudsim_combination_is_compiled() -> None:
+    from capplan.dynamic.detection import OVERLOAD_TESTS
+    from capplan.dynamic.selection import VM_SELECTIONS
+
+    for test, _ in OVERLOAD_TESTS.values():
+        for select in VM_SELECTIONS.values():
+            assert supports(test, select)
 
 
 @pytest.mark.parametrize("n", [0, 1, 7, 8, 9, 15, 16, 127, 128, 129, 255, 1000, 4099])
