@@ -423,7 +423,7 @@ def _quartile_over(
     return requested_frac > 1.0 - param * spread
 
 
-@numba.njit(cache=True)  # no nogil: the MC selection runs in object mode
+@numba.njit(cache=True, nogil=True)
 def _round(
     vm: FloatArray,
     vm_hist: FloatArray,
@@ -716,7 +716,7 @@ def _set_avail(state: FloatArray, host: FloatArray, h: int) -> None:  # pragma: 
     state[h, _S_AVAIL] = total - capped if capped <= total else 0.0
 
 
-@numba.njit(cache=True)  # no nogil: the MC selection runs in object mode
+@numba.njit(cache=True, nogil=True)
 def _select_overloaded(
     vm: FloatArray,
     vm_hist: FloatArray,
@@ -771,9 +771,7 @@ def _select_overloaded(
             if select == SELECT_RS:
                 pick = movable[rng.integers(0, n_movable)]
             elif select == SELECT_MC:
-                candidates = movable[:n_movable].copy()
-                with numba.objmode(pick="int64"):
-                    pick = mc_choice(vm_hist, settings[4], vm[:, _V_RAM], candidates)
+                pick = _mc_pick(vm_hist, settings[4], vm, movable[:n_movable].copy())
             chosen[n_chosen] = pick
             n_chosen += 1
             found = False  # drop the first entry of ``pick``, keeping the order
@@ -820,6 +818,20 @@ def _select_overloaded(
             if not _over(state, host_hist, h, total, kind, param):
                 break
     return chosen[:n_chosen].copy()
+
+
+@numba.njit(cache=True)
+def _mc_pick(
+    vm_hist: FloatArray, hist_count: float, vm: FloatArray, candidates: IntArray
+) -> int:  # pragma: no cover
+    """The MC selection, run by the interpreter (object mode).
+
+    It is the reference's own :func:`~capplan.dynamic.selection.mc_choice`, so its LAPACK
+    inverse gives the reference's bits.
+    """
+    with numba.objmode(pick="int64"):
+        pick = mc_choice(vm_hist, int(hist_count), vm[:, _V_RAM], candidates)
+    return pick
 
 
 @numba.njit(cache=True, nogil=True)
