@@ -715,7 +715,7 @@ def _run_on_dask(
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # any free port: studies may run side by side
             silence_logs=logging.CRITICAL,  # a failed task's traceback is not for users
         )
     try:
