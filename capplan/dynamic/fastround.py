@@ -284,7 +284,6 @@ def pairwise_sum(values: FloatArray, start: int, n: int) -> float:  # pragma: no
     node_n = np.empty(128, dtype=np.int64)
     node_open = np.empty(128, dtype=np.bool_)
     sums = np.empty(128)
-    top = 0
     n_sums = 0
     node_start[0] = start
     node_n[0] = n
@@ -451,11 +450,12 @@ def _round(
 ) -> tuple[IntArray, IntArray, bool]:  # pragma: no cover - compiled; tested against the reference
     """The round; arguments as :func:`run_round` gathers them.
 
-    ``settings`` holds the test parameter, the target's reserve share, the round interval
-    and the smallest host PE. Each host's VM list has room for ``list_room`` VMs, or twice
-    its initial length if more. Returns the moves (VM, target) and True, or False if a list
-    ran out of room (the caller then runs the round again with more: no input is modified
-    but the random generator, whose state the caller restores).
+    ``settings`` holds the test parameter, the target's reserve share, the round interval,
+    the smallest host PE and the number of history samples. Each host's VM list has room
+    for ``list_room`` VMs, or twice its initial length if more. Returns the moves (VM,
+    target) and True, or False if a list ran out of room (the caller then runs the round
+    again with more: no input is modified but the random generator, whose state the caller
+    restores).
     """
     param = settings[0]
     n_hosts = len(host)

@@ -13,7 +13,7 @@ from capplan.dynamic.config import CLOUDSIM_CONFIG, DEFAULT_CONFIG, SimConfig
 from capplan.dynamic.consolidate import cloudsim_round
 from capplan.dynamic.detection import OverloadTest, iqr, lr, lrr, mad, thr
 from capplan.dynamic.engine import Simulation, simulate
-from capplan.dynamic.fastround import pairwise_sum, run_round, supports
+from capplan.dynamic.fastround import pairwise_sum, run_round, stable_argsort, supports
 from capplan.dynamic.fleet import HostFleet, VmSet
 from capplan.dynamic.placement import place_pabfd
 from capplan.dynamic.policies import Policy
@@ -162,3 +162,10 @@ def test_host_histories_are_the_reference_bits() -> None:
     for vm in range(sim.n_vms):
         sequential[vm % 6] += sim.hist[vm] * (crowded.mips[vm] / sim.total_mips[vm % 6])
     assert not np.array_equal(sequential, reference.hist)  # the order is what is tested
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 7, 64, 65, 800, 1001])
+def test_stable_argsort_matches_numpy(n: int) -> None:
+    rng = np.random.default_rng(n)
+    for keys in (rng.random(n), rng.integers(0, 4, n).astype(float), -np.zeros(n)):
+        assert np.array_equal(stable_argsort(keys), np.argsort(keys, kind="stable"))
