@@ -185,7 +185,7 @@ class ForecastBudgetPolicy:
             ok &= loads.ram + sim.vms.ram_mib[vm] <= sim.fleet.ram_mib
         if not ok.any():
             raise InfeasibleError(
-                f"VM {sim.vms.vm_ids[vm]!r} ({sim.vms.mips[vm]:.0f} MIPS, "
+                f"VM {str(sim.vms.vm_ids[vm])!r} ({sim.vms.mips[vm]:.0f} MIPS, "
                 f"{sim.vms.ram_mib[vm]:.0f} MiB) fits on no host; add hosts (--hosts)"
             )
         risk = self._risk(loads.mean, loads.var) / sim.total_mips

@@ -557,7 +557,7 @@ def _place_all(sim: Simulation, pick: str) -> None:
             host = state.find_host(vm, every, full)
         if host < 0:
             raise InfeasibleError(
-                f"VM {sim.vms.vm_ids[vm]!r} ({full:.0f} MIPS over {sim.vms.n_pes[vm]} PE(s), "
+                f"VM {str(sim.vms.vm_ids[vm])!r} ({full:.0f} MIPS over {sim.vms.n_pes[vm]} PE(s), "
                 f"{sim.vms.ram_mib[vm]:.0f} MiB) fits on no host left; add hosts (--hosts) or "
                 "larger models"
             )

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 from capplan.demand.workload import Workload
 from capplan.dynamic.compat import cloudsim_fleet, cloudsim_vms
 from capplan.dynamic.config import CLOUDSIM_CONFIG, DEFAULT_CONFIG, SimConfig
 from capplan.dynamic.engine import DynamicResult, simulate
-from capplan.dynamic.fleet import fleet_from_catalog, vms_from_workload
+from capplan.dynamic.fleet import VmSet, fleet_from_catalog, vms_from_workload
 from capplan.dynamic.policies import get_policy
 from capplan.errors import CapplanError
+from capplan.spec.catalog import load_catalog
 
 #: Compatibility modes :func:`run_dynamic` knows.
 COMPAT_MODES = ("cloudsim",)
@@ -24,9 +26,47 @@ DEFAULT_HOST_MODEL = "ibm-x3550-m3-x5670"
 DEFAULT_VMS_PER_HOST = 4
 
 
-def default_hosts_spec(n_vms: int) -> str:
-    """Default fleet of the default mode: the reference model, one host per four VMs."""
-    return f"{DEFAULT_HOST_MODEL}:{max(2, math.ceil(n_vms / DEFAULT_VMS_PER_HOST))}"
+def default_hosts_spec(vms: VmSet, catalog_dir: str | None = None) -> str:
+    """Default fleet of the default mode: one host per four VMs.
+
+    The model is the reference one when every VM fits on it (PEs, MIPS per PE, RAM and
+    bandwidth), otherwise the smallest catalog model (by RAM, then total MIPS) every VM fits
+    on: a trace of 16 GiB, 4-vCPU VMs needs more than the 2010 reference server.
+
+    Raises
+    ------
+    CapplanError
+        If no catalog model holds the largest VM (naming its needs).
+    """
+    catalog = load_catalog(Path(catalog_dir)) if catalog_dir else load_catalog()
+    count = max(2, math.ceil(vms.n_vms / DEFAULT_VMS_PER_HOST))
+    pes = int(vms.n_pes.max())
+    pe_mips = float((vms.mips / vms.n_pes).max())
+    ram = float(vms.ram_mib.max())
+    bw = float(vms.bw_mbps.max())
+
+    def fits(name: str) -> bool:
+        model = catalog.hosts[name]
+        return (
+            model.n_cores >= pes
+            and model.base_clock_mhz * model.perf_factor >= pe_mips
+            and model.ram_mib >= ram
+            and model.nic_speed_mbps >= bw
+        )
+
+    if DEFAULT_HOST_MODEL in catalog.hosts and fits(DEFAULT_HOST_MODEL):
+        return f"{DEFAULT_HOST_MODEL}:{count}"
+    by_size = sorted(
+        catalog.hosts, key=lambda n: (catalog.hosts[n].ram_mib, catalog.hosts[n].cpu_capacity_mhz)
+    )
+    for name in by_size:
+        if fits(name):
+            return f"{name}:{count}"
+    raise CapplanError(
+        f"no catalog host model holds the largest VM ({pes} PE(s), {pe_mips:.0f} MIPS per PE, "
+        f"{ram:.0f} MiB, {bw:.0f} Mbit/s); add one to the catalog or give --hosts",
+        spec_path="--hosts",
+    )
 
 
 def run_dynamic(
@@ -51,7 +91,8 @@ def run_dynamic(
         ``"cloudsim"``: the paper's 800 hosts, VM types and CloudSim's accounting and quirks;
         None: default mode (``hosts`` from the catalog, quirks fixed).
     hosts
-        Default mode only: ``MODEL:N[,MODEL:N...]`` (default: :func:`default_hosts_spec`).
+        Default mode only: ``MODEL:N[,MODEL:N...]`` (default: :func:`default_hosts_spec`, a
+        model every VM fits on).
     catalog_dir
         Hardware catalog folder (default: the bundled one).
     seed
@@ -87,5 +128,5 @@ def run_dynamic(
     cfg = (config or DEFAULT_CONFIG).with_(seed=seed, interval_s=float(workload.step_s))
     cfg = cfg.with_(horizon_s=float(workload.n_steps * workload.step_s))
     vms = vms_from_workload(workload, default_bw_mbps=DEFAULT_VM_BW_MBPS)
-    fleet = fleet_from_catalog(hosts or default_hosts_spec(workload.n_vms), catalog_dir)
+    fleet = fleet_from_catalog(hosts or default_hosts_spec(vms, catalog_dir), catalog_dir)
     return simulate(vms, fleet, chosen, cfg, mode="default")

@@ -178,3 +178,41 @@ def test_bench_worker_errors_come_back_as_plain_capplan_errors(tmp_path: Path) -
     assert type(caught.value) is CapplanError
     assert "missing-day" in str(caught.value)
     assert str(pickle.loads(pickle.dumps(caught.value))) == str(caught.value)
+
+
+def _big_vm_workload(ram_mib: float) -> object:
+    """Two 4-vCPU VMs of 2,600 MHz a core (one with ``ram_mib``) and a small one."""
+    demand = np.full((3, 12), 3000.0)
+    return make_workload(
+        {"cpu_demand_mhz": demand},
+        inventory={
+            "cpu_capacity_mhz": [10_400.0, 10_400.0, 2_000.0],
+            "n_vcpus": [4, 4, 1],
+            "mem_provisioned_mib": [ram_mib, 8192.0, 1024.0],
+        },
+    )
+
+
+def test_default_fleet_fits_the_workload() -> None:
+    from capplan.dynamic.fleet import vms_from_workload
+    from capplan.dynamic.run import DEFAULT_HOST_MODEL, default_hosts_spec
+
+    small = make_workload({"cpu_demand_mhz": np.full((9, 4), 500.0)})
+    spec = default_hosts_spec(vms_from_workload(small, default_bw_mbps=100.0))
+    assert spec == f"{DEFAULT_HOST_MODEL}:3"  # the reference server, one per four VMs
+    big = vms_from_workload(_big_vm_workload(16_384.0), default_bw_mbps=100.0)
+    model, count = default_hosts_spec(big).split(":")
+    assert model != DEFAULT_HOST_MODEL and count == "2"
+    from capplan.spec.catalog import load_catalog
+
+    chosen = load_catalog().hosts[model]
+    assert chosen.ram_mib >= 16_384 and chosen.n_cores >= 4
+    result = run_dynamic(_big_vm_workload(16_384.0), "lr-mmt")
+    assert result.n_hosts == 2 and result.energy_kwh > 0
+
+
+def test_no_model_for_the_largest_vm_is_a_clear_error() -> None:
+    with pytest.raises(CapplanError, match=r"no catalog host model holds the largest VM.*4 PE"):
+        run_dynamic(_big_vm_workload(64 * 2**20), "lr-mmt")
+    with pytest.raises(CapplanError, match=r"VM 'vm000' \(10400 MIPS over 4 PE"):
+        run_dynamic(_big_vm_workload(16_384.0), "lr-mmt", hosts="hp-proliant-ml110-g5:4")
