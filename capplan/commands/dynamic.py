@@ -35,7 +35,13 @@ def dynamic(
     ] = None,
     hosts: Annotated[
         str | None,
-        typer.Option("--hosts", help="Default mode: MODEL:N[,MODEL:N...] from the catalog."),
+        typer.Option(
+            "--hosts",
+            help=(
+                "Default mode: MODEL:N[,MODEL:N...] from the catalog (default: one host per "
+                "four VMs, of a model every VM fits on)."
+            ),
+        ),
     ] = None,
     catalog: Annotated[
         str | None, typer.Option("--catalog", help="Catalog folder (default: bundled).")
