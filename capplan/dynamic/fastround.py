@@ -11,10 +11,10 @@ Everything is reproduced operation for operation, so the floating-point results 
 same bits:
 
 - per-host sums built in the reference's order (placed VMs by index, then migrations in
-  flight); sums a removal rebuilds in list order (``sum`` of a list, ``sum(axis=0)``) or
-  numpy's pairwise order (:func:`pairwise_sum`: the LR line terms, and the host histories
-  IQR and MAD read, which ``add.reduceat`` sums as the first value plus the pairwise sum of
-  the rest);
+  flight), except the IQR/MAD host histories, which ``add.reduceat`` builds per host in
+  list order as the first value plus numpy's pairwise sum (:func:`pairwise_sum`) of the
+  rest; sums a removal rebuilds in list order (``sum`` of a list, and ``sum(axis=0)`` for
+  the histories) or numpy's pairwise order (the LR line terms);
 - each host's VM list in arrival order, VMs migrating in flagged, and removal, append and
   truncation (undo) as the reference does them;
 - the overload tests of :mod:`capplan.dynamic.detection` (THR, LR/LRR, IQR, MAD) on the
@@ -895,7 +895,8 @@ def _search(
 ) -> int:  # pragma: no cover
     """PABFD host for ``v`` (-1 if none): busy hosts, then the first idle host per class.
 
-    The checks and the power rise are :func:`capplan.dynamic.pabfd.search`'s; the least
+    The checks and the power rise are :func:`capplan.dynamic.pabfd.search`'s (for IQR and
+    MAD, :meth:`~capplan.dynamic.placement.RoundState.find_host_reference`'s); the least
     rise wins, ties to the lowest host index. The overload test, the costly check, runs
     only on hosts whose rise would win.
     """

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import shared_or_skip
-from dynamic.scenarios import G4_W, G5_W
+from dynamic.scenarios import G4_W, G5_W, LINEAR_W
 
 from capplan.demand import load_workload
 from capplan.dynamic.compat import cloudsim_fleet, cloudsim_vms
@@ -118,6 +118,70 @@ def test_compiled_round_equals_reference_on_a_planetlab_day(
     assert result.n_migrations == sum(rounds) > 100
 
 
+def varied_scenario(seed: int) -> tuple[VmSet, HostFleet, SimConfig, float]:
+    """A random small case: hosts of one idle class that differ in RAM or network, hosts
+    without migration bandwidth, VMs without RAM or bandwidth, 1–4 PEs, every switch of the
+    configuration, other history lengths and migrating-in weights, thresholds that overload."""
+    rng = np.random.default_rng(seed)
+    n_hosts = int(rng.integers(1, 20))
+    n_vms = int(rng.integers(1, 2 * n_hosts + 2))
+    n_samples = int(rng.integers(5, 60))
+    n_types = int(rng.integers(1, 4))
+    n_spare = n_vms // 2 + 1  # type-0 hosts that take any two VMs: every case is feasible
+    kind = np.concatenate([rng.integers(0, n_types, n_hosts), np.zeros(n_spare, np.int64)])
+    pes = rng.choice([1, 2, 4], n_types)
+    pes[0] = 4
+    pe_mips = rng.choice([1000.0, 1860.0, 2660.0], n_types)
+    pe_mips[0] = 2660.0
+    ram = np.concatenate([rng.choice([2048.0, 4096.0, 8192.0], n_hosts), np.full(n_spare, 8192.0)])
+    bw = np.concatenate([rng.choice([0.0, 20.0, 100.0, 1000.0], n_hosts), np.full(n_spare, 1e3)])
+    fleet = HostFleet.from_models(
+        [f"k{k}" for k in kind],
+        n_pes=[int(pes[k]) for k in kind],
+        pe_mips=[float(pe_mips[k]) for k in kind],
+        ram_mib=ram.tolist(),
+        bw_mbps=bw.tolist(),
+        power_w=[list((G4_W, G5_W, LINEAR_W)[k]) for k in kind],
+    )
+    size = rng.integers(0, 5, n_vms)
+    util = np.clip(
+        rng.uniform(0.0, 1.0, (n_vms, 1)) ** 2
+        + rng.normal(0.0, rng.uniform(0.05, 0.4), (n_vms, n_samples)),
+        0.0,
+        1.0,
+    )
+    util[rng.random(util.shape) < rng.choice([0.0, 0.01, 0.2])] = 0.0
+    vm_pes = rng.choice([1, 1, 1, 2, 4], n_vms).astype(np.int64)
+    vms = VmSet(
+        vm_ids=np.asarray([f"vm{i}" for i in range(n_vms)], dtype=np.str_),
+        n_pes=vm_pes,
+        mips=np.array([1000.0, 900.0, 600.0, 500.0, 250.0])[size] * vm_pes,
+        ram_mib=np.array([870.0, 1740.0, 0.0, 613.0, 128.0])[size],
+        bw_mbps=rng.choice([0.0, 1.0, 5.0], n_vms),
+        util_frac=np.round(util, int(rng.choice([1, 2, 6]))),
+        sample_s=300.0,
+    )
+    cfg = (CLOUDSIM_CONFIG if rng.random() < 0.5 else DEFAULT_CONFIG).with_(
+        horizon_s=300.0 * n_samples,
+        exclude_overload_targets=bool(rng.random() < 0.5),
+        ram_checked_after_start=bool(rng.random() < 0.5),
+        migrating_in_weight=float(rng.choice([1.0, 10.0])),
+        history_length=int(rng.choice([10, 12, 30, 40])),
+        seed=seed,
+    )
+    return vms, fleet, cfg, float(rng.choice([0.5, 0.8, 1.2, 2.5]))
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_compiled_round_equals_reference_on_varied_cases(seed: int) -> None:
+    vms, fleet, cfg, param = varied_scenario(seed)
+    test, _ = TESTS[seed % len(TESTS)]
+    select = (mmt, mu, rs, mc)[(seed // len(TESTS)) % 4]
+    policy, rounds = checked_policy(test, param, select, list_room=1 + seed % 3)
+    simulate(vms, fleet, policy, cfg)
+    assert len(rounds) == vms.n_samples - 1
+
+
 def test_every_cloudsim_combination_is_compiled() -> None:
     from capplan.dynamic.detection import OVERLOAD_TESTS
     from capplan.dynamic.selection import VM_SELECTIONS
@@ -151,7 +215,7 @@ def test_host_histories_are_the_reference_bits() -> None:
     vm_table = fastround._vm_table(sim, fastround.TEST_IQR)
     host_table, _, _ = fastround._host_table(sim)
     empty = np.zeros(0, dtype=np.int64)
-    settings = np.array([1.5, 0.1, 300.0, 1860.0])
+    settings = np.array([1.5, 0.1, 300.0, 1860.0, float(sim.hist_count)])
     _, host_hist, _, _, n_mem = fastround._host_lists(
         vm_table, sim.hist, host_table, sim.host_of, sim.seq, empty, empty, empty,
         sim.ram_used_mib, sim.bw_used_mbps, settings, fastround.TEST_IQR, 16,
