@@ -1,10 +1,22 @@
-"""Shared fixtures: where the real public data lives (../shared beside the checkout)."""
+"""Shared fixtures: where the real public data lives (../shared beside the checkout).
+
+Property and fuzz tests (hypothesis) are derandomized by default, so the suite and CI are
+reproducible: every run draws the same examples. A fuzz campaign draws new ones with
+``HYPOTHESIS_PROFILE=explore`` (e.g. ``HYPOTHESIS_PROFILE=explore pytest tests/io -k fuzz``,
+repeated); every bug it finds gets a regression test.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+settings.register_profile("deterministic", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = (REPO_ROOT / ".." / "shared").resolve()

@@ -171,6 +171,10 @@ def _read_readings(member: Member, options: ReadOptions) -> pl.DataFrame:
 
 
 def _inventory(vmtable: pl.DataFrame, label: str, problems: list[Problem]) -> pl.DataFrame:
+    ids = vmtable.get_column("vmid")
+    if ids.is_null().any():
+        row = int(ids.is_null().arg_true()[0])
+        raise TraceFormatError("vmid is empty", path=label, line=row + 1, column="vmid")
     cores, open_cores = _bucket(vmtable.get_column("vmcorecount"))
     memory, open_memory = _bucket(vmtable.get_column("vmmemory"))
     for series, column in ((cores, "vmcorecount"), (memory, "vmmemory")):

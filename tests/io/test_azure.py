@@ -61,6 +61,21 @@ def test_bad_reading_names_line(tmp_path: Path) -> None:
     assert info.value.line == 2 and info.value.column == "avgcpu"
 
 
+def test_empty_vmid_in_the_vmtable_names_its_line(tmp_path: Path) -> None:
+    # found by test_fuzz_azure: a row without a vmid crashed the "no readings" report
+    (tmp_path / "vmtable.csv").write_bytes(
+        b"vmA,sub1,dep1,0,600,90.5,40.0,80.0,Interactive,2,3.5\n"
+        b",sub1,dep2,300,900,50.0,10.0,45.0,Delay-insensitive,>24,>64\n"
+    )
+    (tmp_path / "r.csv").write_bytes(b"0,vmA,1,2,3\n")
+    with pytest.raises(TraceFormatError, match="vmid is empty") as info:
+        read_trace(tmp_path, "azure")
+    assert info.value.line == 2 and info.value.column == "vmid"
+    (tmp_path / "r.csv").unlink()
+    with pytest.raises(TraceFormatError, match="vmid is empty"):
+        read_trace(tmp_path, "azure")
+
+
 def test_corrupt_gzip_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "vmtable.csv").write_bytes((FIXTURES / "vmtable.csv").read_bytes())
     rows = b"".join(b"%d,vmA,1.%d,2.%d,3.%d\n" % (300 * i, i, i * 7, i * 13) for i in range(2000))
