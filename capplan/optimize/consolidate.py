@@ -314,6 +314,47 @@ def _inventory(workload: Workload, name: str) -> FloatArray:
     return workload.inventory_column(name)
 
 
+def _usage_or_inventory(
+    red: Reduction,
+    metric: str,
+    usage_name: str,
+    inventory: FloatArray,
+    inventory_name: str,
+    ids: npt.NDArray[np.str_],
+    what: str,
+    notes: list[str],
+) -> tuple[FloatArray, npt.NDArray[np.bool_], bool]:
+    """Per-bucket demand of ``metric``, the inventory size standing in for VMs without usage.
+
+    Returns the demand ``(n_vms, n_buckets)``, which VMs were sized from the inventory, and
+    whether the workload has the metric at all (if not, a note says so).
+
+    Raises
+    ------
+    WorkloadError
+        If a VM has neither usage nor an inventory size (naming up to three).
+    """
+    if metric in red.values:
+        values = red.values[metric].copy()
+        missing = ~red.has_data[metric]
+    else:
+        values = np.zeros((len(ids), red.n_buckets))
+        missing = np.ones(len(ids), dtype=np.bool_)
+        notes.append(
+            f"the workload has no {usage_name}: {what} is sized from the inventory's "
+            f"{inventory_name}"
+        )
+    if missing.any():
+        unsized = missing & ~np.isfinite(inventory)
+        if unsized.any():
+            raise WorkloadError(
+                f"{int(unsized.sum())} VM(s) have no {what} usage and no {inventory_name} in "
+                f"the inventory, e.g. {ids[unsized][:3].tolist()}; expected one of them"
+            )
+        values[missing] = inventory[missing, None]
+    return values, missing, metric in red.values
+
+
 def size_vms(
     workload: Workload,
     red: Reduction,
@@ -336,47 +377,26 @@ def size_vms(
     vcpus = _inventory(workload, "n_vcpus")
 
     # CPU
-    if "cpu_demand_mhz" in red.values:
-        cpu = red.values["cpu_demand_mhz"].copy()
-        missing = ~red.has_data["cpu_demand_mhz"]
-    else:
-        cpu = np.zeros((n_vms, k))
-        missing = np.ones(n_vms, dtype=np.bool_)
-        notes.append(
-            "the workload has no CPU usage: CPU is sized from the inventory's cpu_capacity_mhz"
-        )
+    cpu, missing, _ = _usage_or_inventory(
+        red, "cpu_demand_mhz", "CPU usage", cap_mhz, "cpu_capacity_mhz", ids, "CPU", notes
+    )
     if missing.any():
-        unsized = missing & ~np.isfinite(cap_mhz)
-        if unsized.any():
-            raise WorkloadError(
-                f"{int(unsized.sum())} VM(s) have no CPU usage and no cpu_capacity_mhz in the "
-                f"inventory, e.g. {ids[unsized][:3].tolist()}; expected one of them"
-            )
-        cpu[missing] = cap_mhz[missing, None]
         from_inv["cpu"] = ids[missing].tolist()
     cpu = cpu * source_factor * mode.cpu_demand_multiplier / opts.cpu_overcommit_ratio
 
     # Memory
-    if "mem_active_mib" in red.values:
-        mem = red.values["mem_active_mib"].copy()
-        missing = ~red.has_data["mem_active_mib"]
-    else:
-        mem = np.zeros((n_vms, k))
-        missing = np.ones(n_vms, dtype=np.bool_)
-        notes.append(
-            "the workload has no active-memory usage: memory is sized from the "
-            "inventory's mem_provisioned_mib"
-        )
-    if missing.any():
-        unsized = missing & ~np.isfinite(mem_prov)
-        if unsized.any():
-            raise WorkloadError(
-                f"{int(unsized.sum())} VM(s) have no memory usage and no mem_provisioned_mib in "
-                f"the inventory, e.g. {ids[unsized][:3].tolist()}; expected one of them"
-            )
-        mem[missing] = mem_prov[missing, None]
-        if "mem_active_mib" in red.values:
-            from_inv["mem"] = ids[missing].tolist()
+    mem, missing, measured = _usage_or_inventory(
+        red,
+        "mem_active_mib",
+        "active-memory usage",
+        mem_prov,
+        "mem_provisioned_mib",
+        ids,
+        "memory",
+        notes,
+    )
+    if missing.any() and measured:
+        from_inv["mem"] = ids[missing].tolist()
     config_mem = np.where(np.isfinite(mem_prov), mem_prov, mem.max(axis=1))
     config_vcpus = np.where(np.isfinite(vcpus), vcpus, 1.0)
     overhead = mode.mem_overhead_mib(config_vcpus, config_mem)
