@@ -579,7 +579,17 @@ def run_scenario(
             return np.asarray(emulation.cpu.util_frac, dtype=np.float64), notes
         return plan_replay(w, p, mode)
 
-    econ = _jsonable(economics_report(wl, placement, catalog, econ_settings, scenario.mode, replay))
+    econ = _jsonable(
+        economics_report(
+            wl,
+            placement,
+            catalog,
+            econ_settings,
+            scenario.mode,
+            replay,
+            plan_reserve_hosts=scenario.ha_hosts,
+        )
+    )
     timings["economics"] = time.perf_counter() - start
 
     times = wl.times()

@@ -11,7 +11,13 @@ from rich.table import Table
 
 from capplan.cli_app import app, console, err_console, print_json, user_errors
 from capplan.demand import load_workload
-from capplan.optimize.consolidate import ConsolidateOptions, HostOffer, consolidate
+from capplan.optimize.consolidate import (
+    DEFAULT_HA_SPARES,
+    DEFAULT_HEADROOM_FRAC,
+    ConsolidateOptions,
+    HostOffer,
+    consolidate,
+)
 from capplan.optimize.strategies import ProgressEvent
 from capplan.spec.catalog import load_catalog
 
@@ -30,7 +36,7 @@ def consolidate_command(
         typer.Option(
             "--hosts",
             help="Host model offered, MODEL or MODEL:COUNT (repeatable; "
-            "default: every catalog model, unlimited).",
+            "default: the catalog's current models, unlimited).",
         ),
     ] = None,
     mode: Annotated[str, typer.Option("--mode", help="Virtualization mode.")] = "hw-assisted",
@@ -60,8 +66,10 @@ def consolidate_command(
     ] = 1.0,
     headroom: Annotated[
         float, typer.Option("--headroom", help="Share of capacity kept free (0-1).")
-    ] = 0.0,
-    ha: Annotated[int, typer.Option("--ha", help="N+k: host failures absorbed (k).")] = 0,
+    ] = DEFAULT_HEADROOM_FRAC,
+    ha: Annotated[
+        int, typer.Option("--ha", help="N+k: host failures absorbed (k); 0 for no reserve.")
+    ] = DEFAULT_HA_SPARES,
     ha_policy: Annotated[
         str, typer.Option("--ha-policy", help="'reserve' (aggregate) or 'strict' (per host).")
     ] = "reserve",
@@ -88,7 +96,22 @@ def consolidate_command(
     time_limit: Annotated[
         float, typer.Option("--time-limit", help="Solver time limit, seconds.")
     ] = 30.0,
-    workers: Annotated[int, typer.Option("--workers", help="CP-SAT workers.")] = 2,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            help="CP-SAT workers (used with --nondeterministic; the default deterministic "
+            "search runs one, whose result does not depend on the machine's load).",
+        ),
+    ] = 2,
+    nondeterministic: Annotated[
+        bool,
+        typer.Option(
+            "--nondeterministic",
+            help="Search until the wall-clock limit with every worker (may give a better "
+            "plan; two runs may differ).",
+        ),
+    ] = False,
     strategy: Annotated[str, typer.Option("--strategy", help="Solve strategy.")] = "auto",
     out: Annotated[Path | None, typer.Option("--out", help="Write the placement CSV here.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress on stderr.")] = False,
@@ -122,6 +145,7 @@ def consolidate_command(
         time_limit_s=time_limit,
         workers=workers,
         strategy=strategy,
+        deterministic=not nondeterministic,
     )
 
     def progress(event: ProgressEvent) -> None:
@@ -140,8 +164,16 @@ def consolidate_command(
         result.summary["placement_csv"] = str(out)
     if json:
         print_json(result.summary)
-        return
-    _print_human(result.summary)
+    else:
+        _print_human(result.summary)
+    code = EXIT_CODES.get(str(result.summary["status"]), 0)
+    if code:
+        raise typer.Exit(code)
+
+
+#: Exit code of each solve status: 0 a plan (optimal or feasible), 3 proven infeasible (the
+#: reason is printed), 4 no plan found within the time limit.
+EXIT_CODES = {"optimal": 0, "feasible": 0, "infeasible": 3, "unknown": 4}
 
 
 def _print_human(s: dict[str, object]) -> None:
@@ -154,8 +186,13 @@ def _print_human(s: dict[str, object]) -> None:
         ("hosts", str(s["n_hosts"])),
         ("hosts by model", ", ".join(f"{k} × {v}" for k, v in s["hosts_by_model"].items())),  # type: ignore[attr-defined]
         ("cost (purchase)", "n/a" if s["cost_usd"] is None else f"{s['cost_usd']:,.0f} USD"),
+        ("host-count lower bound", str(s["bound_hosts"])),
         ("objective / bound", f"{s['objective']} / {s['bound']} {s['objective_unit']}"),
-        ("gap", "n/a" if gap is None else f"{100 * float(gap):.2f} %"),  # type: ignore[arg-type]
+        (
+            f"gap ({s['objective_unit']})",
+            "n/a" if gap is None else f"{100 * float(gap):.2f} %",  # type: ignore[arg-type]
+        ),
+        ("search stopped by", str(s["stopped_by"])),
         ("binding resource", f"{s['binding']} (bucket {s['binding_bucket']})"),
         ("solve time", f"{s['wall_s']} s ({s['method']})"),
     ]

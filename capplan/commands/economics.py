@@ -61,6 +61,16 @@ def economics(
     detail: Annotated[
         bool, typer.Option("--detail", help="List every VM and service, not only the worst.")
     ] = False,
+    plan_reserve: Annotated[
+        int | None,
+        typer.Option(
+            "--plan-reserve",
+            min=0,
+            help="The placement keeps its own N+K spare capacity (as `consolidate --ha K` "
+            "plans): no spare host is added and availability takes K from the plan. "
+            "Default: add the settings' reserve_hosts spare hosts.",
+        ),
+    ] = None,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Energy, cost (TCO) and availability of a placement, compared with today's estate."""
@@ -69,7 +79,15 @@ def economics(
     econ = load_economics(settings)
     plc = Placement.read_csv(placement)
     report = economics_report(
-        wl, plc, cat, econ, mode, emulation_replay(cat), mc_runs=mc_runs, detail=detail
+        wl,
+        plc,
+        cat,
+        econ,
+        mode,
+        emulation_replay(cat),
+        mc_runs=mc_runs,
+        detail=detail,
+        plan_reserve_hosts=plan_reserve,
     )
     if json:
         print_json(report)

@@ -212,7 +212,8 @@ class Services:
         return list(load_catalog().modes)
 
     def host_table(self, session_id: str, catalog_ref: str | None = None) -> list[dict[str, Any]]:
-        """One row per host model of the catalog a study uses (display units: GiB, W).
+        """One row per host model of the catalog a study uses (display units: GiB, W), with
+        its availability ``status`` and ``launch_year``.
 
         Parameters
         ----------
@@ -228,6 +229,8 @@ class Services:
             rows.append(
                 {
                     "model": host.name,
+                    "status": host.status,
+                    "launch_year": host.launch_year,
                     "cores": host.n_cores,
                     "threads": host.n_threads,
                     "ram_gib": round(host.ram_mib / MIB_PER_GIB, 1),

@@ -18,11 +18,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
 from capplan.errors import SpecError
+from capplan.spec.study import Scenario
 
 DATASET_PREFIX = "dataset:"
 CATALOG_PREFIX = "catalog:"
@@ -154,6 +155,26 @@ FORM_FIELDS: tuple[FormField, ...] = (
     FormField("time_limit_s", "Solver time limit (s)", "Per scenario", "float", (30.0,)),
     FormField("seed", "Random seed", "Solver and Monte Carlo seed", "int", (0,)),
 )
+
+
+def scenario_default(path: str) -> Any:
+    """Default of the scenario field at dotted ``path`` (one declaration: the study spec)."""
+    model: Any = Scenario
+    *tables, name = path.split(".")
+    for table in tables:
+        model = type(model.model_fields[table].default)
+    return model.model_fields[name].default
+
+
+def _with_scenario_default(f: FormField) -> FormField:
+    """``f`` with its initial value taken from the scenario spec, where the spec has one."""
+    default = scenario_default(f.path)
+    if default is None:
+        return f
+    return replace(f, default=(default,))
+
+
+FORM_FIELDS = tuple(_with_scenario_default(f) for f in FORM_FIELDS)
 FIELDS_BY_PATH: Mapping[str, FormField] = MappingProxyType({f.path: f for f in FORM_FIELDS})
 #: Host table columns an analyst may edit (catalog host parameters), with their units.
 EDITABLE_HOST_KEYS: tuple[str, ...] = ("price_usd", "perf_factor", "mtbf_h", "mttr_h")

@@ -19,12 +19,13 @@ import numpy.typing as npt
 from capplan.demand.workload import Workload
 from capplan.economics import availability as av
 from capplan.economics import cost, power
+from capplan.economics.hostcost import host_price_usd, host_rack_units
 from capplan.emulate.aggregate import HostMap, aggregate
 from capplan.errors import CapplanError
 from capplan.placement import Placement
 from capplan.spec.catalog import Catalog, HostModel, VirtMode
 from capplan.spec.economics import EconomicsSettings
-from capplan.units import MIB_PER_GIB, S_PER_HOUR
+from capplan.units import S_PER_HOUR
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -57,6 +58,9 @@ class Estate:
         Bool ``(n_hosts,)``: N+k reserve hosts (kept powered on).
     n_vms_migrated
         VMs that move to new hardware.
+    reserve_in_plan
+        Host failures the placed hosts absorb by themselves (the optimizer's N+k spare
+        capacity, spread over the hosts); no spare host is added for them.
     """
 
     label: str
@@ -68,6 +72,7 @@ class Estate:
     active_vms: npt.NDArray[np.float64]
     spare: npt.NDArray[np.bool_]
     n_vms_migrated: int
+    reserve_in_plan: int = 0
 
     @property
     def n_hosts(self) -> int:
@@ -127,25 +132,12 @@ def _round(value: float, digits: int = 3) -> float | None:
 
 
 # ------------------------------------------------------------------------------ host figures
-def host_price_usd(host: HostModel) -> tuple[float, bool]:
-    """The catalog price, or the Azure Migrate regression estimate (second item True)."""
-    if math.isfinite(host.price_usd):
-        return host.price_usd, False
-    estimate = float(cost.azure_server_price_usd(host.n_cores, host.ram_mib / MIB_PER_GIB))
-    return estimate, True
-
-
 def host_reliability(host: HostModel, settings: EconomicsSettings) -> tuple[float, float, bool]:
     """MTBF and MTTR of a host model, hours; falls back to the settings (third item True)."""
     a = settings.availability
     if math.isfinite(host.mtbf_h) and math.isfinite(host.mttr_h):
         return host.mtbf_h, host.mttr_h, False
     return a.host_mtbf_h, a.host_mttr_h, True
-
-
-def host_rack_units(host: HostModel) -> float:
-    """Rack units; 1 U where the catalog has none (said in the notes)."""
-    return host.rack_units if math.isfinite(host.rack_units) else 1.0
 
 
 # ------------------------------------------------------------------------------- the estates
@@ -164,11 +156,14 @@ def plan_estate(
     settings: EconomicsSettings,
     mode: str,
     util_frac: npt.ArrayLike,
+    plan_reserve_hosts: int | None = None,
 ) -> Estate:
     """The planned estate: the placement's hosts plus ``reserve_hosts`` spare hosts.
 
     Spare hosts are of the placement's most common host model, hold no VM, run idle and
-    stay powered on (HA needs them ready).
+    stay powered on (HA needs them ready). When the placement keeps its own N+k reserve
+    (``plan_reserve_hosts`` = k, as ``capplan consolidate --ha k`` plans it), no host is
+    added: the reserve is counted once, where the optimizer put it.
     """
     virt = catalog.mode(mode)
     models = [catalog.host(str(m)) for m in placement.host_models.tolist()]
@@ -179,6 +174,8 @@ def plan_estate(
             f"({placement.n_hosts} hosts, {workload.n_steps} steps)"
         )
     k = settings.availability.reserve_hosts if not virt.one_guest_per_host else 0
+    if plan_reserve_hosts is not None:
+        k = 0
     if k and models:
         names, counts = np.unique(placement.host_models, return_counts=True)
         spare_model = catalog.host(str(names[int(np.argmax(counts))]))
@@ -191,7 +188,12 @@ def plan_estate(
     return Estate(
         label="plan",
         description=f"{placement.n_hosts} host(s) of the placement under mode {mode!r}"
-        + (f", plus {k} spare host(s) for N+{k}" if k else ""),
+        + (f", plus {k} spare host(s) for N+{k}" if k else "")
+        + (
+            f", keeping N+{plan_reserve_hosts} spare capacity within them"
+            if plan_reserve_hosts
+            else ""
+        ),
         host_models=tuple(models),
         mode_of_host=tuple([virt] * len(models)),
         host_of_vm=placement.host_of_vm.copy(),
@@ -199,6 +201,7 @@ def plan_estate(
         active_vms=active,
         spare=spare,
         n_vms_migrated=workload.n_vms,
+        reserve_in_plan=0 if virt.one_guest_per_host else int(plan_reserve_hosts or 0),
     )
 
 
@@ -509,7 +512,7 @@ def availability_inputs(
         service_of_vm=service_of_vm,
         ha=ha,
         restart_h=a.ha_restart_s / S_PER_HOUR,
-        reserve_hosts=int(estate.spare.sum()),
+        reserve_hosts=int(estate.spare.sum()) + estate.reserve_in_plan,
         live_migration=virt.live_migration,
         maintenance_windows_per_year=a.maintenance_windows_per_year,
         maintenance_window_h=a.maintenance_window_h,
@@ -629,6 +632,7 @@ def economics_report(
     mc_runs: int | None = None,
     detail: bool = False,
     worst: int = 10,
+    plan_reserve_hosts: int | None = None,
 ) -> dict[str, Any]:
     """Energy, TCO (plan and baseline) and availability of a placement, JSON-ready.
 
@@ -645,11 +649,15 @@ def economics_report(
         Monte Carlo replicates (default: the settings').
     detail
         Include every VM and service (otherwise the ``worst`` of each).
+    plan_reserve_hosts
+        k when the placement keeps its own N+k reserve (an optimizer plan): no spare host is
+        added and availability takes k from the plan. None: the settings' ``reserve_hosts``
+        spare hosts are added (a placement made elsewhere).
     """
     placement = placement.aligned_to(workload.vm_ids)
     catalog.mode(mode)
     util, findings = replay(workload, placement, mode)
-    plan = plan_estate(workload, placement, catalog, settings, mode, util)
+    plan = plan_estate(workload, placement, catalog, settings, mode, util, plan_reserve_hosts)
     plan_fig = estate_figures(plan, workload, catalog, settings)
     base_notes: list[str] = []
     base = baseline_estate(workload, catalog, settings, replay, base_notes)

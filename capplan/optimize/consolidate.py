@@ -28,12 +28,14 @@ zone; in container mode also one OS family), ``ha_group`` (anti-affinity), legac
 under a mode that supports them, ``vlan_id`` against a per-host VLAN limit, pinned VMs and a
 migration budget relative to ``current_host`` when the current hosts' models are given.
 
-Objectives: ``cost`` (purchase price from the catalog, or the Azure Migrate regression where
-the catalog has none, via :func:`capplan.economics.evaluate.host_price_usd`; an owned host
-counts 1 USD so that fewer hosts win ties), ``hosts`` (count), ``power`` (average watts with
-the linear SPECpower model P = P_idle + (P_max − P_idle) · u: idle power per open host plus
-each VM's share of the dynamic range), ``balance`` (cost first, then the highest peak
-utilisation is lowered by moving VMs between the chosen hosts).
+Objectives: ``cost`` (the hosts' cost of ownership over the economics horizon, priced by
+:mod:`capplan.economics.hostcost` with the same formulas and settings as the economics report:
+a fixed cost per open host and each VM's energy and core-licence share on each model),
+``purchase`` (purchase price from the catalog, or the Azure Migrate regression where the
+catalog has none; an owned host counts 1 USD so that fewer hosts win ties), ``hosts`` (count),
+``power`` (average watts with the linear SPECpower model P = P_idle + (P_max − P_idle) · u:
+idle power per open host plus each VM's share of the dynamic range), ``balance`` (cost first,
+then the highest peak utilisation is lowered by moving VMs between the chosen hosts).
 """
 
 from __future__ import annotations
@@ -48,13 +50,15 @@ import numpy.typing as npt
 
 from capplan.demand.reduce import Reduction, reduce_buckets, reduce_peak
 from capplan.demand.workload import Workload
-from capplan.economics.evaluate import host_price_usd
+from capplan.economics.hostcost import host_fixed_usd, host_price_usd, vm_variable_usd
 from capplan.errors import SpecError, WorkloadError
 from capplan.optimize.explain import Explanation
 from capplan.optimize.instance import Instance, Solution, make_instance
 from capplan.optimize.strategies import ProgressCallback, SolveReport, SolveResult, solve
 from capplan.placement import Placement
-from capplan.spec.catalog import Catalog, HostModel, MemOverhead, VirtMode
+from capplan.spec.catalog import Catalog, HostModel, MemOverhead, VirtMode, current_models
+from capplan.spec.economics import EconomicsSettings, load_economics
+from capplan.spec.study import Scenario
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -85,7 +89,12 @@ def get_mode(catalog: Catalog, name: str) -> VirtMode:
     return NO_OVERHEAD_MODE if name == "none" else catalog.mode(name)
 
 
-OBJECTIVES = ("cost", "hosts", "power", "balance")
+OBJECTIVES = ("cost", "purchase", "hosts", "power", "balance")
+#: Share of CPU, memory and network capacity kept free by default, the same for the CLI,
+#: study files and the dashboard (the study scenario's default).
+DEFAULT_HEADROOM_FRAC: float = Scenario.model_fields["headroom_frac"].default
+#: k of N+k by default (the study scenario's ``ha_hosts``).
+DEFAULT_HA_SPARES: int = Scenario.model_fields["ha_hosts"].default
 #: Objective units charged for an owned (already bought) host under the cost objective.
 OWNED_HOST_COST_USD = 1
 
@@ -130,7 +139,8 @@ class ConsolidateOptions:
     Attributes
     ----------
     hosts
-        Host models offered (empty: every catalog model, unlimited).
+        Host models offered (empty: :func:`default_offer`, the catalog's current models,
+        unlimited; owned hosts are added whatever their status).
     mode
         Virtualization mode (catalog name, or ``"none"`` for no overhead).
     source_perf_factor, source_host
@@ -164,6 +174,11 @@ class ConsolidateOptions:
         Groups of VM ids that must share a host.
     time_limit_s, workers, strategy, seed
         Solver settings.
+    economics
+        Settings the ``cost`` objective prices hosts with (None: the bundled settings).
+    deterministic
+        Search on a work budget (same inputs and seed, same plan); False searches until the
+        wall-clock limit (:mod:`capplan.optimize.clock`).
     """
 
     hosts: tuple[HostOffer, ...] = ()
@@ -176,8 +191,8 @@ class ConsolidateOptions:
     sizing: str = "time-aware"
     cpu_overcommit_ratio: float = 1.0
     mem_overcommit_ratio: float = 1.0
-    headroom_frac: float = 0.0
-    ha_spares: int = 0
+    headroom_frac: float = DEFAULT_HEADROOM_FRAC
+    ha_spares: int = DEFAULT_HA_SPARES
     ha_policy: str = "reserve"
     vcpu_per_core_ratio: float | None = None
     vlan_limit: int | None = None
@@ -190,6 +205,8 @@ class ConsolidateOptions:
     workers: int = 2
     strategy: str = "auto"
     seed: int = 0
+    deterministic: bool = True
+    economics: EconomicsSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -450,6 +467,46 @@ _UNITS = {
 }
 
 
+def mode_for_cost(catalog: Catalog, mode: VirtMode) -> VirtMode:
+    """The mode whose hypervisor licence is charged (``none`` is priced as bare metal)."""
+    if mode.name in catalog.modes:
+        return mode
+    bare = [m for m in catalog.modes.values() if m.one_guest_per_host]
+    return bare[0] if bare else mode
+
+
+def _mean_cpu_mhz(
+    workload: Workload, sized_cpu: FloatArray, source_factor: float, mode: VirtMode
+) -> FloatArray:
+    """Mean CPU demand of each VM over the trace, reference MHz with the mode's overhead.
+
+    VMs without CPU usage fall back to the mean of their sized demand.
+    """
+    fallback = sized_cpu.mean(axis=1)
+    if "cpu_demand_mhz" not in workload.metrics:
+        return fallback
+    d = workload.demand("cpu_demand_mhz").astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        mean = np.nanmean(np.where(np.isfinite(d), d, np.nan), axis=1)
+    mean = mean * source_factor * mode.cpu_demand_multiplier
+    return np.where(np.isfinite(mean), mean, fallback)
+
+
+def default_offer(catalog: Catalog, notes: list[str] | None = None) -> list[HostOffer]:
+    """Host models offered when the user names none: the catalog's current models, unlimited.
+
+    Legacy models (out of sale, see :class:`capplan.spec.catalog.HostModel`) are offered only
+    when named, or as owned hosts. A catalog with no current model offers every model (and
+    says so in ``notes``).
+    """
+    names = current_models(catalog)
+    if not names:
+        names = tuple(catalog.hosts)
+        if notes is not None:
+            notes.append("the catalog has no current host model: every model is offered")
+    return [HostOffer(name) for name in names]
+
+
 def prepare(workload: Workload, catalog: Catalog, opts: ConsolidateOptions) -> Prepared:
     """Build the integer packing instance of a consolidation (no solving).
 
@@ -476,7 +533,7 @@ def prepare(workload: Workload, catalog: Catalog, opts: ConsolidateOptions) -> P
     dims = list(demand)
 
     # Bin types: offered models, plus the models of owned hosts.
-    offers = list(opts.hosts) or [HostOffer(name) for name in catalog.hosts]
+    offers = list(opts.hosts) or default_offer(catalog, notes)
     current = workload.inventory.get_column("current_host").to_list()
     owned_names = sorted({h for h in current if h is not None and h in opts.existing_hosts})
     type_models: list[str] = []
@@ -517,15 +574,40 @@ def prepare(workload: Workload, catalog: Catalog, opts: ConsolidateOptions) -> P
     item_cost = None
     unit, scale = "usd", 1.0
     if opts.objective in ("cost", "balance"):
-        cost = [
-            OWNED_HOST_COST_USD if owned else max(round(p), 1)
-            for p, owned in zip(prices, is_owned, strict=True)
+        settings = opts.economics if opts.economics is not None else load_economics(None)
+        fixed = [
+            sum(host_fixed_usd(h, mode_for_cost(catalog, mode), settings, owned=o).values())
+            for h, o in zip(models, is_owned, strict=True)
         ]
+        cost = [max(round(c), 1) for c in fixed]
+        cpu_mean = _mean_cpu_mhz(workload, demand["cpu"], source_factor, mode)
+        share = (demand_int.max(axis=2)[:, None, :] / np.maximum(cap_int, 1)[None, :, :]).max(
+            axis=2
+        )
+        variable = vm_variable_usd(
+            models,
+            settings,
+            np.repeat(cpu_mean[:, None], len(models), axis=1),
+            share,
+            workload.inventory.get_column("os_family").to_list(),
+        )
+        item_cost = np.rint(variable).astype(np.int64)
+        notes.append(
+            f"objective: {settings.finance.horizon_years:g}-year cost of ownership of the "
+            "hosts (purchase, network share, rack space, energy with PUE, hypervisor and "
+            "core-licensed guest OS licences, host administration), as the economics report "
+            "prices it"
+        )
         if estimated:
             notes.append(
                 f"no catalog price for {sorted(set(estimated))}: the Azure Migrate "
                 "server-price regression is used"
             )
+    elif opts.objective == "purchase":
+        cost = [
+            OWNED_HOST_COST_USD if owned else max(round(p), 1)
+            for p, owned in zip(prices, is_owned, strict=True)
+        ]
     elif opts.objective == "hosts":
         cost = [1] * len(models)
         unit = "hosts"
@@ -682,12 +764,14 @@ def consolidate(
         res = solve(
             inst,
             strategy=opts.strategy,
-            time_limit_s=max(
+            time_limit_s=opts.time_limit_s,
+            wall_limit_s=max(
                 opts.time_limit_s - (time.perf_counter() - start), 0.1 * opts.time_limit_s
             ),
             workers=opts.workers,
             seed=opts.seed,
             progress=progress,
+            deterministic=opts.deterministic,
         )
     placement = None
     sol = res.solution
@@ -820,6 +904,8 @@ def _summary(
         "bound": rep.bound,
         "bound_hosts": bound_hosts,
         "gap_frac": None if rep.gap_frac is None else round(rep.gap_frac, 6),
+        "gap_of": f"objective ({rep.objective_unit})",
+        "stopped_by": rep.stopped_by,
         "binding": expl.binding if expl is not None else None,
         "binding_bucket": expl.binding_bucket if expl is not None else None,
         "why": list(expl.why) if expl is not None else [],

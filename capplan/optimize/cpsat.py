@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from ortools.sat.python import cp_model
 
+from capplan.optimize.clock import CPSAT_DET_PER_S, Clock
 from capplan.optimize.heuristics import normaliser
 from capplan.optimize.instance import Instance, IntArray, Solution
 
@@ -53,6 +54,13 @@ class SubProblem:
         Candidate bin whose load is minimised as a secondary objective (-1: none).
     min_objective
         Known lower bound on the objective of this sub-problem (0 if none).
+    reserve_demand
+        Per zone, int64 ``(n_zones, n_columns)``: the zone's whole demand, which the open
+        candidate bins of the zone minus their ``reserve_k`` largest (per column) must cover:
+        the exact N+k reserve of :mod:`capplan.optimize.failover` (used by the full model),
+        or None.
+    reserve_k
+        k of that reserve.
     """
 
     items: IntArray
@@ -62,6 +70,8 @@ class SubProblem:
     migration_left: int | None = None
     target: int = -1
     min_objective: int = 0
+    reserve_demand: IntArray | None = None
+    reserve_k: int = 0
 
     @property
     def n_cand(self) -> int:
@@ -294,6 +304,8 @@ def build_model(
                     cp_model.LinearExpr.weighted_sum([t for t, _ in terms], [w for _, w in terms])
                     >= int(need[c])
                 )
+    if sub.reserve_demand is not None and sub.reserve_k > 0:
+        _exact_reserve(model, v, inst, sub, zones, multi_zone)
     # Migration budget.
     if sub.migration_left is not None:
         cur = inst.current[items]
@@ -369,6 +381,59 @@ def build_model(
     return model, v, primary, secondary, weight
 
 
+def _exact_reserve(
+    model: cp_model.CpModel,
+    v: _Vars,
+    inst: Instance,
+    sub: SubProblem,
+    zones: IntArray,
+    multi_zone: bool,
+) -> None:
+    """Open capacity of each zone minus its k largest bins covers the zone's demand.
+
+    The sum of the k largest of the values ``a_b`` equals ``min over θ of k·θ + Σ max(0,
+    a_b − θ)``, so the reserve holds exactly when some ``θ ≥ 0`` and slacks ``s_b ≥ a_b − θ,
+    s_b ≥ 0`` give ``Σ a_b − k·θ − Σ s_b ≥ demand``, with ``a_b`` the capacity of bin b when it
+    is open in the zone and 0 otherwise. Columns whose capacities are the same for every type
+    (one dimension in every bucket) need only their largest demand.
+    """
+    assert sub.reserve_demand is not None
+    k = sub.reserve_k
+    caps = inst.flat_capacity[sub.bin_type]
+    _, group = np.unique(inst.flat_capacity.T, axis=0, return_inverse=True)
+    group = np.asarray(group).reshape(-1)
+    for zz in zones.tolist():
+        demand = sub.reserve_demand[zz]
+        for g in np.unique(group).tolist():
+            cols = np.flatnonzero(group == g)
+            c = int(cols[np.argmax(demand[cols])])
+            need = int(demand[c])
+            if need <= 0:
+                continue
+            a = caps[:, c]
+            opened = [v.z[b, zz] if multi_zone else v.u[b] for b in range(sub.n_cand)]
+            total = cp_model.LinearExpr.weighted_sum(opened, a.tolist())
+            values = sorted({0, *(int(x) for x in a.tolist())})
+            if k == 1:
+                # The largest open bin, exactly.
+                top = model.new_int_var_from_domain(
+                    cp_model.Domain.from_values(values), f"top{zz}_{c}"
+                )
+                model.add_max_equality(top, [int(a[b]) * opened[b] for b in range(sub.n_cand)])
+                model.add(total - top >= need)
+                continue
+            # θ can be taken among the capacities (the optimum is at one of the a_b).
+            theta = model.new_int_var_from_domain(
+                cp_model.Domain.from_values(values), f"theta{zz}_{c}"
+            )
+            slack = []
+            for b in range(sub.n_cand):
+                s_b = model.new_int_var(0, int(a[b]), f"s{zz}_{c}_{b}")
+                model.add(s_b >= int(a[b]) * opened[b] - theta)
+                slack.append(s_b)
+            model.add(total - k * theta - sum(slack) >= need)
+
+
 class _Progress(cp_model.CpSolverSolutionCallback):
     def __init__(
         self,
@@ -405,6 +470,7 @@ def solve(
     seed: int = 0,
     on_solution: Callable[[int, int, float], None] | None = None,
     stop_at: int | None = None,
+    clock: Clock | None = None,
 ) -> SubResult:
     """Build and solve ``sub`` with CP-SAT.
 
@@ -415,7 +481,10 @@ def solve(
     hint_open
         Candidate positions open in the hint even when empty (HA spares).
     time_limit_s, workers, seed
-        CP-SAT settings.
+        CP-SAT settings. With a deterministic ``clock``, ``time_limit_s`` is a limit in work
+        units (converted to CP-SAT's deterministic time), CP-SAT runs one worker so that the
+        result does not depend on the machine's load, the clock's wall limit caps the real
+        time, and the work done is charged to the clock.
     on_solution
         Called with ``(objective, bound, elapsed_s)`` on every improving solution.
     stop_at
@@ -424,13 +493,22 @@ def solve(
     start = time.perf_counter()
     model, v, primary, secondary, weight = build_model(inst, sub, hint, hint_open)
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(time_limit_s, 0.01)
     solver.parameters.num_workers = max(int(workers), 1)
     solver.parameters.random_seed = seed
+    deterministic = clock is not None and clock.deterministic
+    if clock is not None and clock.deterministic:
+        solver.parameters.num_workers = 1
+        solver.parameters.max_deterministic_time = max(time_limit_s, 0.001) * CPSAT_DET_PER_S
+        solver.parameters.max_time_in_seconds = max(min(clock.wall_left_s(), 1e6), 0.01)
+    else:
+        solver.parameters.max_time_in_seconds = max(time_limit_s, 0.01)
     use_cb = on_solution is not None or stop_at is not None
     callback = _Progress(primary, on_solution, start, weight, stop_at) if use_cb else None
     status = solver.solve(model, callback) if callback is not None else solver.solve(model)
     wall = time.perf_counter() - start
+    if clock is not None:
+        clock.charge(solver.deterministic_time / CPSAT_DET_PER_S if deterministic else 0.0)
+        clock.wall_out()
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         assign = np.full(len(sub.items), -1, dtype=np.int64)
         for (p, b), x in v.x.items():
@@ -483,8 +561,6 @@ def candidate_pool(inst: Instance, start: Solution | None) -> tuple[IntArray, In
         limit = int(min(inst.n_available[t], n_items + extra))
         if budget is not None and inst.cost[t] > 0:
             limit = min(limit, budget // int(inst.cost[t]))
-        if start is not None and inst.cost[t] == 0:
-            limit = min(limit, max(start.n_bins, 1) + extra)
         owned = np.flatnonzero(inst.existing_type == t).tolist()
         for k in range(limit):
             types.append(t)
@@ -497,27 +573,27 @@ def full_subproblem(inst: Instance, start: Solution | None, min_objective: int) 
     bin_type, bin_existing = candidate_pool(inst, start)
     size = (np.maximum(inst.flat_demand, 0) / normaliser(inst)).sum(axis=1)
     items = np.argsort(-size, kind="stable").astype(np.int64)
-    need = None
+    demand = None
     if inst.ha_spares > 0:
-        need = reserve_need(inst)
-    return SubProblem(items, bin_type, bin_existing, need, inst.migration_budget, -1, min_objective)
+        demand = zone_demand(inst)
+    return SubProblem(
+        items,
+        bin_type,
+        bin_existing,
+        None,
+        inst.migration_budget,
+        -1,
+        min_objective,
+        reserve_demand=demand,
+        reserve_k=inst.ha_spares,
+    )
 
 
-def reserve_need(inst: Instance) -> IntArray:
-    """Per zone and column, demand plus k times the largest capacity usable in the zone.
-
-    For one bin type this is exactly the N+k reserve; with several types it is a safe
-    (sometimes stricter) form of it.
-    """
-    need = np.zeros((inst.n_zones, inst.flat_demand.shape[1]), dtype=np.int64)
-    for z in range(inst.n_zones):
-        members = inst.zone == z
-        if not members.any():
-            continue
-        usable = inst.allowed[members].any(axis=0)
-        biggest = np.where(usable[:, None], inst.flat_capacity, 0).max(axis=0)
-        need[z] = inst.flat_demand[members].sum(axis=0) + inst.ha_spares * biggest
-    return need
+def zone_demand(inst: Instance) -> IntArray:
+    """Per zone and column, the summed demand of the zone's items, int64 ``(n_zones, n_cols)``."""
+    out = np.zeros((inst.n_zones, inst.flat_demand.shape[1]), dtype=np.int64)
+    np.add.at(out, inst.zone, inst.flat_demand)
+    return out
 
 
 def hint_positions(sub: SubProblem, sol: Solution) -> tuple[IntArray, IntArray] | None:

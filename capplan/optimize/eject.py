@@ -17,12 +17,12 @@ over steps.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from capplan.optimize.clock import UNIT_PER_STEP, UNIT_PER_STEP_CELL, Clock, wall_clock
 from capplan.optimize.failover import reserve_shortfall
 from capplan.optimize.heuristics import Packer, normaliser
 from capplan.optimize.instance import BoolArray, Instance, Solution
@@ -54,6 +54,7 @@ def search(
     seed: int = 0,
     max_steps: int | None = None,
     on_improve: Callable[[Solution, int], None] | None = None,
+    clock: Clock | None = None,
 ) -> tuple[Solution, EjectStats]:
     """Close bins of ``start`` one after another until the deadline or the bound.
 
@@ -64,7 +65,8 @@ def search(
     start
         A valid packing.
     deadline
-        ``time.perf_counter()`` value to stop at.
+        Reading of ``clock`` to stop at (default clock: the wall clock, so a
+        ``time.perf_counter()`` value). Every step is charged to the clock.
     lower_bound
         Stop when the objective reaches it.
     max_steps
@@ -72,6 +74,7 @@ def search(
     on_improve
         Called with each cheaper packing and its objective.
     """
+    clock = clock or wall_clock()
     rng = np.random.default_rng(seed)
     stats = EjectStats()
     cost = start.objective(inst)
@@ -82,13 +85,16 @@ def search(
     budget = max_steps or int(min(3000, 200 + 60 * avg_items))
     failed: dict[int, int] = {}
     penalty = np.ones(inst.n_items)
-    while time.perf_counter() < deadline and cost > lower_bound and (~dead).sum() > 1:
+    n_cols = inst.flat_demand.shape[1]
+    while not clock.past(deadline) and cost > lower_bound and (~dead).sum() > 1:
         target = _pick_target(inst, pk, rng, failed, dead)
         if target < 0:
             break
         stats.tried += 1
-        ok, steps = _eliminate(inst, pk, target, penalty, rng, deadline, budget, dead)
+        ok, steps = _eliminate(inst, pk, target, penalty, rng, deadline, budget, dead, clock)
         stats.steps += steps
+        # An attempt costs its steps plus picking, checking and undoing (about 20 steps).
+        clock.charge((UNIT_PER_STEP + UNIT_PER_STEP_CELL * pk.nb * n_cols) * (steps + 20))
         if not ok:
             failed[target] = failed.get(target, 0) + 1
             continue
@@ -104,6 +110,7 @@ def search(
             # Undo: rebuild from the last accepted packing.
             dead[target] = False
             pk = Packer.from_solution(inst, sol)
+            clock.charge(UNIT_PER_STEP_CELL * inst.n_items * n_cols)
             dead = np.zeros(pk.nb, dtype=np.bool_)
             failed[target] = failed.get(target, 0) + 1
             continue
@@ -147,6 +154,7 @@ def _eliminate(
     deadline: float,
     budget: int,
     dead: BoolArray,
+    clock: Clock,
 ) -> tuple[bool, int]:
     """Try to empty ``target``; on failure the packer is restored. Returns (saved, steps).
 
@@ -164,9 +172,13 @@ def _eliminate(
     movable = inst.pinned < 0
     last_placed = -1
     steps = 0
+    # Steps are charged by the caller; until then count them here (work clock only).
+    step_work = (
+        UNIT_PER_STEP + UNIT_PER_STEP_CELL * pk.nb * d.shape[1] if clock.deterministic else 0.0
+    )
     while pool and steps < budget:
         steps += 1
-        if steps % 64 == 0 and time.perf_counter() > deadline:
+        if steps % 64 == 0 and (clock.now() + step_work * steps >= deadline or clock.wall_out()):
             break
         k = int(np.argmax(size[pool] * (1.0 + 0.1 * penalty[pool])))
         i = pool.pop(k)
@@ -193,8 +205,8 @@ def _eliminate(
     if (
         pool
         and len(pool) <= _REPAIR_POOL
-        and time.perf_counter() < deadline
-        and _repair(inst, pk, pool, target, dead, rng, deadline)
+        and not clock.past(deadline)
+        and _repair(inst, pk, pool, target, dead, rng, deadline, clock)
     ):
         pool = []
     if not pool:
@@ -218,6 +230,7 @@ def _repair(
     dead: BoolArray,
     rng: np.random.Generator,
     deadline: float,
+    clock: Clock,
 ) -> bool:
     """Place the few pooled items with CP-SAT, re-packing them with the items of a few bins.
 
@@ -259,13 +272,14 @@ def _repair(
     size = (np.maximum(pk.d[items], 0) * norm).sum(axis=1)
     items = items[np.argsort(-size, kind="stable")]
     sub = cpsat.SubProblem(items, pk.btype[bins].copy(), pk.bexist[bins].copy())
-    left = deadline - time.perf_counter()
+    left = clock.left(deadline)
     res = cpsat.solve(
         inst,
         sub,
         time_limit_s=min(_REPAIR_TIME_S, max(left, 0.01)),
         workers=1,
         seed=int(rng.integers(1 << 30)),
+        clock=clock,
     )
     if res.assign is None:
         return False

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from capplan.optimize.clock import UNIT_PER_PACK_CELL, UNIT_PER_STEP, Clock, wall_clock
 from capplan.optimize.failover import reserve_shortfall, strict_failures
 from capplan.optimize.instance import BoolArray, FloatArray, Instance, IntArray, Solution
 
@@ -703,12 +704,16 @@ def multi_bin_search(
     rule: str,
     measure: str,
     deadline: float | None = None,
+    clock: Clock | None = None,
 ) -> Solution | None:
     """Binary search on the number of bins with :func:`pack_fixed`; best packing or None.
 
     Bins are of the types of ``upper`` (the cheapest packing known); the search drops bins of
     its most common type. Returns a packing with fewer bins than ``upper``, or None.
+    ``deadline`` is a reading of ``clock`` (default: the wall clock); each trial packing is
+    charged to the clock.
     """
+    clock = clock or wall_clock()
     order = np.argsort(-item_sizes(inst, measure), kind="stable")
     counts = np.bincount(upper.bin_type, minlength=inst.n_types)
     main = int(np.argmax(counts))
@@ -717,10 +722,11 @@ def multi_bin_search(
     hi = int(counts[main]) - 1
     best: Solution | None = None
     while lo <= hi:
-        if deadline is not None and time.perf_counter() > deadline:
+        if deadline is not None and clock.past(deadline):
             break
         mid = (lo + hi) // 2
         sol = pack_fixed(inst, [main] * mid + others, order, rule)
+        clock.charge(pack_work(inst, mid + len(others)))
         if sol is not None:
             best = sol
             hi = min(mid, int(np.bincount(sol.bin_type, minlength=inst.n_types)[main])) - 1
@@ -736,6 +742,7 @@ def portfolio(
     rules: Sequence[str] | None = None,
     deadline: float | None = None,
     on_result: Callable[[HeuristicResult], None] | None = None,
+    clock: Clock | None = None,
 ) -> list[HeuristicResult]:
     """Run several greedy rules and return their results, best (lowest objective) first.
 
@@ -746,21 +753,30 @@ def portfolio(
     rules
         Rule names (see :func:`rule_names`); default: all that suit the instance size.
     deadline
-        ``time.perf_counter()`` value after which no further rule is started (the first rule
-        always runs).
+        Reading of ``clock`` (default: the wall clock) after which no further rule is
+        started (the first rule always runs). Each rule is charged to the clock.
     on_result
         Called after every rule.
     """
+    clock = clock or wall_clock()
     names = list(rules) if rules is not None else rule_names(inst)
     results: list[HeuristicResult] = []
     for name in names:
-        if deadline is not None and results and time.perf_counter() > deadline:
+        if deadline is not None and results and clock.past(deadline):
             break
         res = run_rule(inst, name)
+        n_bins = res.solution.n_bins if res.solution is not None else inst.n_items
+        clock.charge(pack_work(inst, n_bins) * (2.0 if name.startswith(("bin-", "pair-")) else 1.0))
         results.append(res)
         if on_result is not None:
             on_result(res)
     return sorted(results, key=lambda r: (r.objective is None, r.objective or 0))
+
+
+def pack_work(inst: Instance, n_bins: int) -> float:
+    """Work units (:mod:`capplan.optimize.clock`) of one greedy pass over ``n_bins`` bins."""
+    cells = inst.n_items * max(n_bins, 1) * inst.flat_demand.shape[1]
+    return UNIT_PER_PACK_CELL * cells + UNIT_PER_STEP
 
 
 def rule_names(inst: Instance) -> list[str]:

@@ -12,13 +12,13 @@ it grows while sub-problems solve to optimality quickly and shrinks when they ti
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from capplan.optimize import cpsat
+from capplan.optimize.clock import UNIT_PER_STEP, UNIT_PER_STEP_CELL, Clock, wall_clock
 from capplan.optimize.failover import bin_zones, reserve_shortfall
 from capplan.optimize.heuristics import normaliser
 from capplan.optimize.instance import Instance, IntArray, Solution
@@ -57,8 +57,13 @@ def search(
     on_improve: Callable[[Solution, int], None] | None = None,
     sub_time_s: float = 0.6,
     n_bins: int = 5,
+    clock: Clock | None = None,
 ) -> tuple[Solution, LnsStats]:
-    """Improve ``start`` until ``deadline`` (a ``time.perf_counter()`` value) or the bound.
+    """Improve ``start`` until ``deadline`` (a reading of ``clock``) or the bound.
+
+    The clock defaults to the wall clock (``deadline`` a ``time.perf_counter()`` value); with a
+    work clock every sub-problem's CP-SAT time and step is charged to it, and the search is
+    deterministic.
 
     Parameters
     ----------
@@ -75,6 +80,7 @@ def search(
     sub_time_s, n_bins
         Initial time limit and number of bins of a sub-problem (both adapt).
     """
+    clock = clock or wall_clock()
     rng = np.random.default_rng(seed)
     stats = LnsStats()
     sol = start.compact() if inst.ha_spares == 0 else start
@@ -84,8 +90,9 @@ def search(
     k = max(2, n_bins)
     k_max = 40
     tabu: dict[int, int] = {}
-    while time.perf_counter() < deadline - 0.05 and cost > lower_bound and sol.n_bins > 1:
+    while clock.left(deadline) > 0.05 and cost > lower_bound and sol.n_bins > 1:
         stats.steps += 1
+        clock.charge(UNIT_PER_STEP + UNIT_PER_STEP_CELL * sol.n_bins * inst.flat_demand.shape[1])
         loads = sol.loads(inst)
         caps = inst.flat_capacity[sol.bin_type]
         fill = (loads * norm).sum(axis=1) / np.maximum((caps * norm).sum(axis=1), 1e-9)
@@ -93,7 +100,7 @@ def search(
         slack_mode = stats.steps % 3 == 0
         bins = _pick_neighbours(inst, sol, target, loads, caps, norm, k, rng, fill, slack_mode)
         sub, hint, hint_open = _subproblem(inst, sol, bins, target, fresh_types, loads, caps)
-        left = deadline - time.perf_counter()
+        left = clock.left(deadline)
         if left <= 0.02:
             break
         before_cost = int(inst.cost[sol.bin_type[bins]].sum()) + _item_cost(inst, sol, sub.items)
@@ -107,6 +114,7 @@ def search(
             workers=workers,
             seed=int(rng.integers(1 << 30)),
             stop_at=before_cost - 1,
+            clock=clock,
         )
         if res.status == cpsat.UNKNOWN or (
             res.status == cpsat.FEASIBLE

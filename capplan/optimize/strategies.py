@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from capplan.errors import InfeasibleError, SolverError
 from capplan.optimize import cpsat, eject, heuristics, lns
 from capplan.optimize.bounds import BoundReport, lower_bound
+from capplan.optimize.clock import Clock
 from capplan.optimize.explain import Explanation, explain_solution, infeasibility_reason
 from capplan.optimize.instance import Instance, Solution, contract_affinity
 from capplan.optimize.validator import validate
@@ -99,6 +100,11 @@ class SolveReport:
         ``cpsat``).
     reason
         Why there is no packing (infeasible or unknown).
+    stopped_by
+        What ended the search: ``proof`` (optimal, or infeasibility proven), ``work budget``
+        (the deterministic budget ran out: the same inputs and seed give the same result),
+        ``wall-clock limit`` (the time limit in real seconds came first: the result may differ
+        between runs) or ``search exhausted`` (every step of the strategy ran).
     notes
         Remarks (data reductions, checks that were sampled...).
     stats
@@ -119,6 +125,7 @@ class SolveReport:
     bound_source: str
     reason: str = ""
     notes: tuple[str, ...] = ()
+    stopped_by: str = ""
     stats: dict[str, object] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
@@ -137,6 +144,7 @@ class SolveReport:
             "objective_scale": self.objective_scale,
             "bound_source": self.bound_source,
             "reason": self.reason,
+            "stopped_by": self.stopped_by,
             "notes": list(self.notes),
             "stats": self.stats,
         }
@@ -154,7 +162,11 @@ class SolveResult:
 
 @dataclass
 class Context:
-    """State shared by a strategy run: the instance, the clock, the best packing so far."""
+    """State shared by a strategy run: the instance, the clock, the best packing so far.
+
+    ``start`` and ``deadline`` are readings of ``clock`` (work units, or ``perf_counter``
+    seconds for a wall clock).
+    """
 
     inst: Instance
     start: float
@@ -163,6 +175,7 @@ class Context:
     seed: int
     bounds: BoundReport
     progress: ProgressCallback | None
+    clock: Clock = field(default_factory=Clock)
     best: Solution | None = None
     best_obj: int | None = None
     method: str = ""
@@ -178,8 +191,12 @@ class Context:
         return max(self.bounds.value, self.solver_bound)
 
     def left(self) -> float:
-        """Seconds left before the deadline."""
-        return self.deadline - time.perf_counter()
+        """Budget left before the deadline (0 once the wall limit has passed)."""
+        return self.clock.left(self.deadline)
+
+    def at(self, share: float) -> float:
+        """Clock reading at ``share`` of the whole budget."""
+        return self.start + share * (self.deadline - self.start)
 
     def done(self) -> bool:
         """True when the best packing is proven optimal."""
@@ -190,7 +207,7 @@ class Context:
         if self.progress is not None:
             self.progress(
                 ProgressEvent(
-                    phase, time.perf_counter() - self.start, self.best_obj, self.bound, message
+                    phase, self.clock.wall_elapsed_s(), self.best_obj, self.bound, message
                 )
             )
 
@@ -215,7 +232,7 @@ class Context:
 
 # ------------------------------------------------------------------------- strategies
 def _run_rules(ctx: Context, names: list[str], share: float = 1.0) -> None:
-    deadline = ctx.start + share * (ctx.deadline - ctx.start)
+    deadline = ctx.at(share)
     failures: list[str] = []
 
     def take(res: heuristics.HeuristicResult) -> None:
@@ -224,7 +241,9 @@ def _run_rules(ctx: Context, names: list[str], share: float = 1.0) -> None:
         else:
             ctx.offer(res.solution, res.name)
 
-    results = heuristics.portfolio(ctx.inst, rules=names, deadline=deadline, on_result=take)
+    results = heuristics.portfolio(
+        ctx.inst, rules=names, deadline=deadline, on_result=take, clock=ctx.clock
+    )
     ctx.stats["heuristics"] = {r.name: r.objective for r in results}
     if ctx.best is None and failures:
         ctx.failure = failures[0]
@@ -238,13 +257,13 @@ def _run_rules(ctx: Context, names: list[str], share: float = 1.0) -> None:
 def _multi_bin(ctx: Context, share: float) -> None:
     if ctx.best is None or ctx.done() or ctx.inst.migration_budget is not None:
         return
-    deadline = ctx.start + share * (ctx.deadline - ctx.start)
+    deadline = ctx.at(share)
     for rule in ("best", "dot", "worst"):
         for measure in ("avg_sum", "sum", "l2"):
-            if time.perf_counter() > deadline or ctx.done() or ctx.best is None:
+            if ctx.clock.past(deadline) or ctx.done() or ctx.best is None:
                 return
             sol = heuristics.multi_bin_search(
-                ctx.inst, ctx.best, ctx.bounds.n_bins, rule, measure, deadline
+                ctx.inst, ctx.best, ctx.bounds.n_bins, rule, measure, deadline, ctx.clock
             )
             ctx.offer(sol, f"multibin-{rule}-{measure}")
 
@@ -275,6 +294,7 @@ def _full_cpsat(ctx: Context, time_s: float) -> None:
         seed=ctx.seed,
         on_solution=on_solution,
         stop_at=stop_at,
+        clock=ctx.clock,
     )
     ctx.stats["cpsat"] = {
         "status": res.status,
@@ -304,11 +324,12 @@ def _lns(ctx: Context, deadline: float | None = None, round_no: int = 0) -> None
     _, stats = lns.search(
         ctx.inst,
         ctx.best,
-        deadline=deadline or ctx.deadline,
+        deadline=ctx.deadline if deadline is None else deadline,
         lower_bound=ctx.bound,
         workers=1 if ctx.inst.n_items < 2000 else ctx.workers,
         seed=ctx.seed + round_no,
         on_improve=on_improve,
+        clock=ctx.clock,
     )
     _add_stats(ctx, "lns", stats.__dict__)
 
@@ -328,6 +349,7 @@ def _eject(ctx: Context, deadline: float, round_no: int = 0) -> None:
         lower_bound=ctx.bound,
         seed=ctx.seed + round_no,
         on_improve=on_improve,
+        clock=ctx.clock,
     )
     _add_stats(ctx, "eject", stats.__dict__)
 
@@ -347,13 +369,13 @@ def _improve(ctx: Context) -> None:
         chunk = max(min(4.0, 0.5 * ctx.left()), 0.2)
         if ctx.left() < 0.5:
             chunk = ctx.left()
-        _eject(ctx, time.perf_counter() + chunk, round_no)
+        _eject(ctx, ctx.clock.now() + chunk, round_no)
         if ctx.done() or ctx.left() <= 0.1:
             break
         chunk = max(min(3.0, 0.5 * ctx.left()), 0.2)
         if ctx.left() < 0.5:
             chunk = ctx.left()
-        _lns(ctx, time.perf_counter() + chunk, round_no)
+        _lns(ctx, ctx.clock.now() + chunk, round_no)
         round_no += 1
 
 
@@ -429,6 +451,19 @@ def get_strategy(name: str) -> Callable[[Context], None]:
 
 
 # ----------------------------------------------------------------------------- solve
+#: Share of the time limit given to the deterministic work budget; the rest is margin before
+#: the wall limit, so that on a normally loaded machine the work budget ends the search.
+WORK_SHARE = 0.7
+
+
+def _stopped_by(clock: Clock, proven: bool, budget_spent: bool = False) -> str:
+    if clock.stopped_by_wall:
+        return "wall-clock limit"
+    if proven:
+        return "proof"
+    return "work budget" if budget_spent else "search exhausted"
+
+
 def solve(
     inst: Instance,
     *,
@@ -438,6 +473,8 @@ def solve(
     seed: int = 0,
     progress: ProgressCallback | None = None,
     explain: bool = True,
+    deterministic: bool = True,
+    wall_limit_s: float | None = None,
 ) -> SolveResult:
     """Solve ``inst`` with a strategy; always returns a result (infeasible and time-outs too).
 
@@ -448,15 +485,24 @@ def solve(
     strategy
         A name of :data:`STRATEGIES`.
     time_limit_s
-        Wall-clock budget (the first greedy rule always runs to completion).
+        Upper bound on the wall time (the first greedy rule always runs to completion).
+        With ``deterministic``, the search itself runs on a work budget of
+        :data:`WORK_SHARE` × ``time_limit_s`` units (:mod:`capplan.optimize.clock`), so the
+        same inputs and seed give the same result whatever the machine's load, unless the
+        wall limit comes first (the report's ``stopped_by`` says which).
     workers
-        CP-SAT workers.
+        CP-SAT workers (with ``deterministic``, CP-SAT runs one: same result for any number).
     seed
         Random seed (LNS neighbourhoods, CP-SAT).
     progress
         Called with :class:`ProgressEvent` as the solve advances.
     explain
         Build the :class:`Explanation` of the packing.
+    deterministic
+        Run on the work clock (default) rather than the wall clock.
+    wall_limit_s
+        Real-time limit when it differs from ``time_limit_s`` (e.g. what is left of a
+        caller's limit); the work budget still follows ``time_limit_s``.
 
     Raises
     ------
@@ -467,6 +513,9 @@ def solve(
     start = time.perf_counter()
     if time_limit_s <= 0:
         raise SolverError(f"time limit must be > 0 seconds, got {time_limit_s}")
+    wall_s = time_limit_s if wall_limit_s is None else max(wall_limit_s, 0.01)
+    clock = Clock(deterministic=deterministic, wall_limit_s=wall_s)
+    budget = WORK_SHARE * time_limit_s if deterministic else wall_s
 
     def finish_infeasible(reason: str, bounds: BoundReport | None, status: str) -> SolveResult:
         report = SolveReport(
@@ -484,6 +533,7 @@ def solve(
             bounds.source() if bounds else "",
             reason,
             inst.notes,
+            _stopped_by(clock, status in (INFEASIBLE,)),
         )
         if progress is not None:
             progress(ProgressEvent("done", report.wall_s, None, report.bound, reason))
@@ -510,7 +560,8 @@ def solve(
         )
     if bounds.infeasible_reason:
         return finish_infeasible(bounds.infeasible_reason, bounds, INFEASIBLE)
-    ctx = Context(work, start, start + time_limit_s, workers, seed, bounds, progress)
+    origin = clock.now()
+    ctx = Context(work, origin, origin + budget, workers, seed, bounds, progress, clock)
     run(ctx)
     if ctx.best is None:
         if ctx.proven_infeasible:
@@ -562,7 +613,8 @@ def solve(
         objective_scale=inst.objective_scale,
         bound_source=source,
         notes=tuple(notes),
-        stats=ctx.stats,
+        stats={**ctx.stats, "work_units": round(clock.used, 3)},
+        stopped_by=_stopped_by(clock, obj <= bound, ctx.clock.past(ctx.deadline)),
     )
     if progress is not None:
         progress(ProgressEvent("done", report.wall_s, obj, bound, report.status))

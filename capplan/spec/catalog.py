@@ -5,7 +5,9 @@ Every file may hold any of these top-level tables; entries are merged across fil
 defined twice is an error:
 
 ``[hosts.NAME]``
-    A server model (:class:`HostModel`).
+    A server model (:class:`HostModel`), with its availability: ``status`` (``current`` or
+    ``legacy``, see :class:`HostModel`), ``launch_year`` and the ``status_source`` they cite.
+    :func:`current_models` names the current ones.
 ``[modes.NAME]``
     A virtualization mode (:class:`VirtMode`).
 ``[san_tiers.NAME]``
@@ -54,6 +56,11 @@ TOP_LEVEL_KEYS: Final = (*NAMED_TABLES, *SINGLE_TABLES, "extends")
 APPLIANCE_KINDS: Final = ("none", "in-band", "out-of-band")
 MULTIPATH_MODES: Final = ("active-active", "active-passive")
 MEM_OVERHEAD_KINDS: Final = ("none", "table", "linear")
+
+#: Availability of a host model: ``current`` (sold or supported as a new purchase) or ``legacy``.
+HOST_STATUSES: Final = ("current", "legacy")
+#: Accepted range of ``launch_year`` (inclusive): x86 servers to a far-off planning horizon.
+LAUNCH_YEAR_RANGE: Final = (1990, 2100)
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -112,6 +119,18 @@ class HostModel:
         Mean time between failures and to repair, hours (NaN where not published).
     source
         The published sources of these figures.
+    status
+        Availability: ``"current"`` or ``"legacy"``. A model is current when it is still sold
+        or supported as a new purchase in 2026 -- in practice a server launched within about
+        the last five years, with an Intel Xeon 3rd Gen Scalable (Ice Lake-SP, 2021) or AMD
+        EPYC 7003 (Milan, 2021) or newer CPU; every older model is legacy. A catalog entry
+        that gives no ``status`` is current (a model a user adds is one they can buy).
+    launch_year
+        Year the model became available (the bundled catalog gives the year of the SPECpower
+        result's "Hardware Availability" date, else of the result's publication); ``None`` if
+        not given. Informative: ``status`` follows the CPU generation, not this year.
+    status_source
+        The sources of ``status`` and ``launch_year`` ("" when neither is given).
     """
 
     name: str
@@ -130,6 +149,14 @@ class HostModel:
     mtbf_h: float
     mttr_h: float
     source: str
+    status: str = "current"
+    launch_year: int | None = None
+    status_source: str = ""
+
+    @property
+    def is_current(self) -> bool:
+        """Whether the model is sold as a new purchase (``status == "current"``)."""
+        return self.status == "current"
 
     @property
     def n_cores(self) -> int:
@@ -574,6 +601,24 @@ class Catalog:
         return _lookup(self.san_tiers, name, "SAN tier")
 
 
+def current_models(catalog: Catalog) -> tuple[str, ...]:
+    """Names of the catalog's current host models, in catalog order.
+
+    Parameters
+    ----------
+    catalog
+        A loaded catalog.
+
+    Returns
+    -------
+    tuple of str
+        The keys of ``catalog.hosts`` whose :attr:`HostModel.status` is ``"current"`` (see
+        :class:`HostModel` for the rule); empty when every model is legacy, which the caller
+        has to handle (offer every model, or report that none can be bought).
+    """
+    return tuple(name for name, host in catalog.hosts.items() if host.is_current)
+
+
 def _lookup(table: Mapping[str, Any], name: str, what: str) -> Any:
     if name not in table:
         raise CapplanError(f"unknown {what} {name!r}; valid: {', '.join(sorted(table))}")
@@ -604,26 +649,43 @@ class _Fields(TableFields):
             return ()
         return tuple(float(v) for v in value)
 
-    def source(self) -> str:
-        value = self._get("source", MISSING)
+    def source(self, key: str = "source") -> str:
+        """Resolve ``key`` (a source key or a list of keys) to the ``" | "``-joined references."""
+        value = self._get(key, MISSING)
         keys = [value] if isinstance(value, str) else value
         if value is MISSING:
             return ""
         if not isinstance(keys, list) or not keys or not all(isinstance(k, str) for k in keys):
             self.problems.append(
-                (self._path("source"), f"expected a source key or a list of keys, got {value!r}")
+                (self._path(key), f"expected a source key or a list of keys, got {value!r}")
             )
             return ""
         unknown = [k for k in keys if k not in self.sources]
         if unknown:
             self.problems.append(
                 (
-                    self._path("source"),
+                    self._path(key),
                     f"unknown source key(s) {', '.join(map(repr, unknown))}; "
                     "add them to a [sources] table",
                 )
             )
         return " | ".join(self.sources.get(k, k) for k in keys)
+
+
+def _availability(f: _Fields) -> tuple[str, int | None, str]:
+    """``status``, ``launch_year`` and ``status_source`` of a host entry (see :class:`HostModel`).
+
+    Both fields are optional (no status: current; no year: None); whoever gives either must
+    cite ``status_source``.
+    """
+    given = [key for key in ("status", "launch_year") if key in f.table]
+    status = f.text("status", choices=HOST_STATUSES, default=None) or "current"
+    year: int | None = None
+    if "launch_year" in f.table:
+        lo, hi = LAUNCH_YEAR_RANGE
+        year = f.integer("launch_year", lo=lo, hi=hi)
+    cited = f.source("status_source") if given or "status_source" in f.table else ""
+    return status, year, cited
 
 
 def _host(name: str, f: _Fields) -> HostModel:
@@ -640,6 +702,7 @@ def _host(name: str, f: _Fields) -> HostModel:
     idle = f.num("idle_w", lo=0, default=None)
     peak = f.num("max_w", lo=0, default=None)
     has_idle_max = not (math.isnan(idle) and math.isnan(peak))
+    status, launch_year, status_source = _availability(f)
     power: tuple[float, ...] = ()
     if curve and has_idle_max:
         f.problems.append(
@@ -685,6 +748,9 @@ def _host(name: str, f: _Fields) -> HostModel:
         mtbf_h=f.num("mtbf_h", lo=0, lo_open=True, default=None),
         mttr_h=f.num("mttr_h", lo=0, lo_open=True, default=None),
         source=f.source(),
+        status=status,
+        launch_year=launch_year,
+        status_source=status_source,
     )
     f.finish()
     return host

@@ -67,7 +67,9 @@ class Scenario(_Frozen):
     cpu_overcommit_ratio: float = Field(default=1.0, gt=0)
     mem_overcommit_ratio: float = Field(default=1.0, gt=0)
     headroom_frac: float = Field(default=0.2, ge=0, lt=1)
-    ha_hosts: int = Field(default=0, ge=0)
+    # N+1 by default: vSphere HA admission control's default tolerates one host failure
+    # (source "vsphere-ha-default" in models/economics/economics.toml).
+    ha_hosts: int = Field(default=1, ge=0)
     hosts: tuple[HostOffer, ...] = ()
     objective: Literal["cost", "hosts", "power", "balance"] = "cost"
     storage: StorageDesign = StorageDesign()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -26,6 +27,13 @@ SMALL = "ibm-x3550-m3-x5675"  # 36,804 MHz normalised, 16,384 MiB
 BIG = "hpe-dl380-gen11"
 
 
+def _plain(**kwargs: Any) -> ConsolidateOptions:
+    """Options without the scenario's default headroom and N+1 reserve (hand-worked cases)."""
+    kwargs.setdefault("headroom_frac", 0.0)
+    kwargs.setdefault("ha_spares", 0)
+    return ConsolidateOptions(**kwargs)
+
+
 @pytest.fixture(scope="module")
 def catalog() -> Catalog:
     return load_catalog()
@@ -41,7 +49,7 @@ def test_sizing_applies_mode_overheads_and_overcommit(catalog: Catalog) -> None:
         inventory={"n_vcpus": [2, 2], "mem_provisioned_mib": [4096.0, 4096.0]},
     )
     mode = catalog.mode("hw-assisted")
-    opts = ConsolidateOptions(
+    opts = _plain(
         hosts=(HostOffer(SMALL),),
         mode="hw-assisted",
         n_buckets=4,
@@ -64,16 +72,16 @@ def test_sizing_applies_mode_overheads_and_overcommit(catalog: Catalog) -> None:
 def test_source_hardware_scales_cpu_demand(catalog: Catalog) -> None:
     wl = make_workload(_flat(1, 24, 1000.0, 100.0))
     base = {"hosts": (HostOffer(SMALL),), "mode": "none"}
-    plain = prepare(wl, catalog, ConsolidateOptions(**base)).instance  # type: ignore[arg-type]
+    plain = prepare(wl, catalog, _plain(**base)).instance  # type: ignore[arg-type]
     half = prepare(
         wl,
         catalog,
-        ConsolidateOptions(source_perf_factor=0.5, **base),  # type: ignore[arg-type]
+        _plain(source_perf_factor=0.5, **base),  # type: ignore[arg-type]
     ).instance
     g5 = prepare(
         wl,
         catalog,
-        ConsolidateOptions(source_host="hp-proliant-ml110-g5", **base),  # type: ignore[arg-type]
+        _plain(source_host="hp-proliant-ml110-g5", **base),  # type: ignore[arg-type]
     )
     assert plain.demand[0, 0, 0] == 1000 and half.demand[0, 0, 0] == 500
     factor = catalog.host("hp-proliant-ml110-g5").perf_factor
@@ -83,9 +91,7 @@ def test_source_hardware_scales_cpu_demand(catalog: Catalog) -> None:
 
 def test_headroom_and_vcpu_limit(catalog: Catalog) -> None:
     wl = make_workload(_flat(1, 24, 100.0, 100.0), inventory={"n_vcpus": [8]})
-    opts = ConsolidateOptions(
-        hosts=(HostOffer(SMALL),), headroom_frac=0.25, vcpu_per_core_ratio=2.0
-    )
+    opts = _plain(hosts=(HostOffer(SMALL),), headroom_frac=0.25, vcpu_per_core_ratio=2.0)
     inst = prepare(wl, catalog, opts).instance
     host = catalog.host(SMALL)
     assert inst.dim_names == ("cpu", "mem", "vcpus")
@@ -105,19 +111,17 @@ def test_vms_without_data_are_sized_from_the_inventory(catalog: Catalog) -> None
     observed = wl.observed.copy()
     observed[1] = False
     wl = type(wl)(**{**wl.__dict__, "observed": observed})
-    prep = prepare(wl, catalog, ConsolidateOptions(hosts=(HostOffer(SMALL),), mode="none"))
+    prep = prepare(wl, catalog, _plain(hosts=(HostOffer(SMALL),), mode="none"))
     assert prep.sized_from_inventory == {"cpu": ["vm001"], "mem": ["vm001"]}
     assert prep.instance.demand[1, 0, 0] == 4000 and prep.instance.demand[1, 1, 0] == 8192
-    res = consolidate(
-        wl, catalog, ConsolidateOptions(hosts=(HostOffer(SMALL),), mode="none", time_limit_s=1)
-    )
+    res = consolidate(wl, catalog, _plain(hosts=(HostOffer(SMALL),), mode="none", time_limit_s=1))
     assert res.summary["sized_from_inventory"] == {"cpu": 1, "mem": 1}
 
 
 def test_vm_that_cannot_be_sized_is_an_error(catalog: Catalog) -> None:
     wl = make_workload({"cpu_demand_mhz": np.ones((1, 4))})
     with pytest.raises(WorkloadError, match="mem_provisioned_mib"):
-        prepare(wl, catalog, ConsolidateOptions(hosts=(HostOffer(SMALL),)))
+        prepare(wl, catalog, _plain(hosts=(HostOffer(SMALL),)))
 
 
 def test_legacy_guests_need_full_virtualization(catalog: Catalog) -> None:
@@ -125,13 +129,11 @@ def test_legacy_guests_need_full_virtualization(catalog: Catalog) -> None:
     res = consolidate(
         wl,
         catalog,
-        ConsolidateOptions(hosts=(HostOffer(SMALL),), mode="hw-assisted", time_limit_s=1),
+        _plain(hosts=(HostOffer(SMALL),), mode="hw-assisted", time_limit_s=1),
     )
     assert res.summary["status"] == "infeasible" and res.placement is None
     assert "legacy" in str(res.summary["reason"])
-    ok = consolidate(
-        wl, catalog, ConsolidateOptions(hosts=(HostOffer(SMALL),), mode="full-bt", time_limit_s=1)
-    )
+    ok = consolidate(wl, catalog, _plain(hosts=(HostOffer(SMALL),), mode="full-bt", time_limit_s=1))
     assert ok.summary["status"] == "optimal"
 
 
@@ -146,7 +148,7 @@ def test_containers_separate_os_families_and_zones(catalog: Catalog) -> None:
     res = consolidate(
         wl,
         catalog,
-        ConsolidateOptions(hosts=(HostOffer(SMALL),), mode="containers", time_limit_s=1),
+        _plain(hosts=(HostOffer(SMALL),), mode="containers", time_limit_s=1),
     )
     assert res.placement is not None
     host = res.placement.host_of_vm
@@ -156,7 +158,7 @@ def test_containers_separate_os_families_and_zones(catalog: Catalog) -> None:
 
 def test_ha_groups_are_spread(catalog: Catalog) -> None:
     wl = make_workload(_flat(3, 24, 100.0, 100.0), inventory={"ha_group": ["db", "db", None]})
-    res = consolidate(wl, catalog, ConsolidateOptions(hosts=(HostOffer(SMALL),), time_limit_s=1))
+    res = consolidate(wl, catalog, _plain(hosts=(HostOffer(SMALL),), time_limit_s=1))
     assert res.placement is not None
     assert res.placement.host_of_vm[0] != res.placement.host_of_vm[1]
 
@@ -169,13 +171,11 @@ def test_time_aware_beats_peak_on_complementary_vms(catalog: Catalog) -> None:
     wl = make_workload(
         {"cpu_demand_mhz": cpu, "mem_active_mib": np.full((2, 48), 1000.0)}, step_s=3600
     )
-    aware = consolidate(
-        wl, catalog, ConsolidateOptions(hosts=(HostOffer(SMALL),), mode="none", time_limit_s=1)
-    )
+    aware = consolidate(wl, catalog, _plain(hosts=(HostOffer(SMALL),), mode="none", time_limit_s=1))
     peak = consolidate(
         wl,
         catalog,
-        ConsolidateOptions(hosts=(HostOffer(SMALL),), mode="none", sizing="peak", time_limit_s=1),
+        _plain(hosts=(HostOffer(SMALL),), mode="none", sizing="peak", time_limit_s=1),
     )
     assert aware.summary["n_hosts"] == 1 and peak.summary["n_hosts"] == 2
     assert aware.summary["binding"] == "cpu"
@@ -183,9 +183,7 @@ def test_time_aware_beats_peak_on_complementary_vms(catalog: Catalog) -> None:
 
 def test_cost_objective_prefers_the_cheaper_mix(catalog: Catalog) -> None:
     wl = make_workload(_flat(4, 24, 2000.0, 3000.0))
-    res = consolidate(
-        wl, catalog, ConsolidateOptions(hosts=(HostOffer(SMALL), HostOffer(BIG)), time_limit_s=1)
-    )
+    res = consolidate(wl, catalog, _plain(hosts=(HostOffer(SMALL), HostOffer(BIG)), time_limit_s=1))
     # Everything fits on one of either model; the small one is far cheaper.
     assert res.summary["hosts_by_model"] == {SMALL: 1}
     assert res.summary["cost_usd"] is not None and res.summary["status"] == "optimal"
@@ -195,7 +193,7 @@ def test_existing_hosts_migration_budget_and_pins(catalog: Catalog) -> None:
     wl = make_workload(
         _flat(4, 24, 1000.0, 1000.0), inventory={"current_host": ["esx1", "esx2", "esx3", "esx4"]}
     )
-    opts = ConsolidateOptions(
+    opts = _plain(
         hosts=(HostOffer(SMALL, 0),),
         existing_hosts={f"esx{k}": SMALL for k in range(1, 5)},
         migration_budget=1,
@@ -215,15 +213,13 @@ def test_power_and_balance_objectives(catalog: Catalog) -> None:
     power = consolidate(
         wl,
         catalog,
-        ConsolidateOptions(hosts=(HostOffer(SMALL),), objective="power", time_limit_s=1),
+        _plain(hosts=(HostOffer(SMALL),), objective="power", time_limit_s=1),
     )
     assert power.summary["objective_unit"] == "w" and power.summary["n_hosts"] == 1
     bal = consolidate(
         wl,
         catalog,
-        ConsolidateOptions(
-            hosts=(HostOffer(SMALL, 3),), ha_spares=1, objective="balance", time_limit_s=1
-        ),
+        _plain(hosts=(HostOffer(SMALL, 3),), ha_spares=1, objective="balance", time_limit_s=1),
     )
     assert bal.placement is not None
     assert any("balance" in n for n in bal.summary["notes"])  # type: ignore[attr-defined]
@@ -235,7 +231,7 @@ def test_bad_options_are_reported_together(catalog: Catalog) -> None:
         prepare(
             wl,
             catalog,
-            ConsolidateOptions(
+            _plain(
                 hosts=(HostOffer("no-such-host"),), mode="warp", sizing="avg", headroom_frac=1.5
             ),
         )
@@ -299,6 +295,58 @@ def test_cli_bad_host_model_is_a_clean_error(tmp_path: Path) -> None:
     assert "cray-1" in result.output and "Traceback" not in result.output
 
 
+def test_cli_infeasible_plan_exits_3_with_its_reason(tmp_path: Path) -> None:
+    # A host of 20 would be needed but only 1 may be bought: the plan is infeasible.
+    day = _planetlab_day(tmp_path)
+    result = CliRunner().invoke(
+        app,
+        [
+            "consolidate",
+            "--workload",
+            f"planetlab:{day}",
+            "--hosts",
+            "hp-proliant-ml110-g5:1",
+            "--mode",
+            "none",
+            "--ha",
+            "0",
+            "--time-limit",
+            "2",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 3, result.output
+    data = json.loads(result.stdout)
+    assert data["status"] == "infeasible" and data["reason"]
+
+
+def test_exit_codes_cover_every_status() -> None:
+    from capplan.commands.consolidate import EXIT_CODES
+    from capplan.optimize.strategies import FEASIBLE, INFEASIBLE, OPTIMAL, UNKNOWN
+
+    assert EXIT_CODES == {OPTIMAL: 0, FEASIBLE: 0, INFEASIBLE: 3, UNKNOWN: 4}
+
+
+def test_cli_and_python_defaults_are_the_study_defaults() -> None:
+    import inspect
+
+    from capplan.commands.consolidate import consolidate_command as command
+    from capplan.dashboard.studyfile import FIELDS_BY_PATH
+    from capplan.spec.study import Scenario
+
+    params = inspect.signature(inspect.unwrap(command)).parameters
+    fields = Scenario.model_fields
+    opts = ConsolidateOptions()
+    for cli, py, key in (
+        ("headroom", "headroom_frac", "headroom_frac"),
+        ("ha", "ha_spares", "ha_hosts"),
+    ):
+        default = fields[key].default
+        assert params[cli].default == default
+        assert getattr(opts, py) == default
+        assert FIELDS_BY_PATH[key].default == (default,)
+
+
 # ------------------------------------------------------------------------- real data
 @pytest.mark.slow
 @pytest.mark.shared_data
@@ -315,15 +363,13 @@ def test_planetlab_day_binding_resource(shared_path: type, catalog: Catalog) -> 
         "time_limit_s": 2.0,
         "workers": 1,
     }
-    mem_bound = consolidate(wl, catalog, ConsolidateOptions(sizing="peak", **base))
+    mem_bound = consolidate(wl, catalog, _plain(sizing="peak", **base))
     assert mem_bound.summary["binding"] == "mem"
     # Volume says 319 hosts; the pattern bound proves 329 (every full host needs a 613 MiB VM).
     assert mem_bound.summary["bound_hosts"] == 329
-    cpu_bound = consolidate(
-        wl, catalog, ConsolidateOptions(sizing="peak", mem_overcommit_ratio=4.0, **base)
-    )
+    cpu_bound = consolidate(wl, catalog, _plain(sizing="peak", mem_overcommit_ratio=4.0, **base))
     assert cpu_bound.summary["binding"] == "cpu"
     # Sum of per-VM CPU peaks over one host: about 139 hosts (CloudSim's MIPS figures).
     assert 135 <= int(cpu_bound.summary["bound_hosts"]) <= 142  # type: ignore[call-overload]
-    aware = consolidate(wl, catalog, ConsolidateOptions(mem_overcommit_ratio=4.0, **base))
+    aware = consolidate(wl, catalog, _plain(mem_overcommit_ratio=4.0, **base))
     assert int(aware.summary["n_hosts"]) < int(cpu_bound.summary["n_hosts"])  # type: ignore[call-overload]

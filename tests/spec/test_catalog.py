@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import math
+import tomllib
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from capplan.errors import CapplanError, SpecError
-from capplan.spec.catalog import POWER_LOAD_FRACS, load_catalog
+from capplan.spec.catalog import (
+    LAUNCH_YEAR_RANGE,
+    POWER_LOAD_FRACS,
+    bundled_catalog_dir,
+    current_models,
+    load_catalog,
+)
 
 CLOUDSIM_CURVES = {
     "hp-proliant-ml110-g4": [86, 89.4, 92.6, 96, 99.5, 102, 106, 108, 112, 114, 117],
@@ -52,6 +59,45 @@ def test_every_entry_cites_a_source(catalog) -> None:
         assert entry.source.strip(), entry
     assert set(catalog.modes) >= {"bare-metal", "full-bt", "hw-assisted", "paravirt", "containers"}
     assert set(catalog.san_tiers) >= {"nvme", "ssd", "hdd-15k", "hdd-10k", "nl-sas"}
+
+
+def test_bundled_catalog_marks_current_and_legacy_models(catalog) -> None:
+    current = current_models(catalog)
+    assert len(current) >= 2
+    assert list(current) == [n for n in catalog.hosts if n in current]  # catalog order
+    for name in CLOUDSIM_CURVES:
+        host = catalog.host(name)
+        assert host.status == "legacy" and not host.is_current, name
+        assert name not in current
+    lo, hi = LAUNCH_YEAR_RANGE
+    for host in catalog.hosts.values():
+        assert host.status in ("current", "legacy"), host.name
+        assert host.launch_year is not None and lo <= host.launch_year <= hi, host.name
+    # The rule follows the CPU generation: the 2007-2012 servers and the Cascade Lake ones
+    # are legacy; Ice Lake-SP, Sapphire Rapids and EPYC 9004 servers are current.
+    assert catalog.host("dell-poweredge-r720-e5-2670").status == "legacy"
+    assert catalog.host("inspur-nf5280m5-gold5218").status == "legacy"
+    assert set(current) == {
+        "hpe-dl380-gen11",
+        "lenovo-sr665-v3",
+        "asus-rs720a-e12-rs12",
+        "inspur-nf5180m6-gold6336y",
+    }
+    assert min(catalog.host(n).n_cores for n in current) >= 48
+
+
+def test_every_bundled_host_cites_its_status_source(catalog) -> None:
+    folder = bundled_catalog_dir()
+    raw_hosts = tomllib.loads((folder / "hosts.toml").read_text(encoding="utf-8"))["hosts"]
+    sources = tomllib.loads((folder / "sources.toml").read_text(encoding="utf-8"))["sources"]
+    assert set(raw_hosts) == set(catalog.hosts)
+    for name, entry in raw_hosts.items():
+        assert {"status", "launch_year", "status_source"} <= set(entry), name
+        keys = entry["status_source"]
+        keys = [keys] if isinstance(keys, str) else keys
+        assert keys and all(k in sources for k in keys), (name, keys)
+        assert "status-rule" in keys, name
+        assert catalog.host(name).status_source.strip(), name
 
 
 def test_host_properties_hand_worked(catalog) -> None:
@@ -256,6 +302,59 @@ def test_broken_catalog_reports_every_problem_at_once(tmp_path: Path) -> None:
     assert "rest.toml:wires" in where
     assert "expected 11 values" in text and "never fall" in text and "unknown SAN tier 'zz'" in text
     assert len(info.value.problems) >= 8
+
+
+def test_availability_fields_are_optional(tmp_path: Path) -> None:
+    _write_minimal(tmp_path, hosts=GOOD_HOST)
+    host = load_catalog(tmp_path).host("ok")
+    assert host.status == "current" and host.is_current
+    assert host.launch_year is None and host.status_source == ""
+
+
+def test_current_models_in_catalog_order(tmp_path: Path) -> None:
+    hosts = (
+        GOOD_HOST.replace("[hosts.ok]", "[hosts.old]")
+        + 'launch_year = 2009\nstatus = "legacy"\nstatus_source = "s"\n'
+        + GOOD_HOST.replace("[hosts.ok]", "[hosts.new]")
+        + 'launch_year = 2024\nstatus = "current"\nstatus_source = ["s"]\n'
+        + GOOD_HOST.replace("[hosts.ok]", "[hosts.mine]")
+    )
+    _write_minimal(tmp_path, hosts=hosts)
+    catalog = load_catalog(tmp_path)
+    assert current_models(catalog) == ("new", "mine")
+    assert catalog.host("old").launch_year == 2009
+    assert catalog.host("new").status_source == "a source"
+    legacy_only = GOOD_HOST + 'status = "legacy"\nstatus_source = "s"\n'
+    _write_minimal(tmp_path, hosts=legacy_only)
+    assert current_models(load_catalog(tmp_path)) == ()
+
+
+BAD_AVAILABILITY = (
+    GOOD_HOST.replace("[hosts.ok]", "[hosts.odd]")
+    + 'status = "retired"\nlaunch_year = 1850\nstatus_source = "s"\n'
+    + GOOD_HOST.replace("[hosts.ok]", "[hosts.text-year]")
+    + 'status = "legacy"\nlaunch_year = "2021"\nstatus_source = "nowhere"\n'
+    + GOOD_HOST.replace("[hosts.ok]", "[hosts.uncited]")
+    + 'status = "current"\nlaunch_year = 2023\n'
+)
+
+
+def test_bad_status_and_year_are_reported_at_once(tmp_path: Path) -> None:
+    _write_minimal(tmp_path, hosts=BAD_AVAILABILITY)
+    with pytest.raises(SpecError) as info:
+        load_catalog(tmp_path)
+    problems = dict(info.value.problems)
+    status_problem = problems["hosts.toml:hosts.odd.status"]
+    assert status_problem == "expected one of current, legacy; got 'retired'"
+    lo, hi = LAUNCH_YEAR_RANGE
+    assert problems["hosts.toml:hosts.odd.launch_year"] == (
+        f"expected an integer in [{lo}, {hi}], got 1850"
+    )
+    assert "expected an integer" in problems["hosts.toml:hosts.text-year.launch_year"]
+    assert "unknown source key(s) 'nowhere'" in problems["hosts.toml:hosts.text-year.status_source"]
+    assert problems["hosts.toml:hosts.uncited.status_source"] == "is required"
+    assert len(info.value.problems) == 5
+    assert "hosts.odd.status" in str(info.value)
 
 
 def test_syntax_error_names_the_file_and_line(tmp_path: Path) -> None:

@@ -21,6 +21,8 @@ from capplan.dashboard.workspace import DatasetRecord
 
 HOST_COLUMNS: tuple[tuple[str, str], ...] = (
     ("model", "host model"),
+    ("status", "status"),
+    ("launch_year", "launched"),
     ("cores", "cores"),
     ("threads", "threads"),
     ("ram_gib", "RAM (GiB)"),
@@ -153,7 +155,7 @@ def form_body(
                             "name": label,
                             "id": key,
                             "editable": key in (*EDITABLE_HOST_KEYS, "max_count"),
-                            "type": "text" if key == "model" else "numeric",
+                            "type": "text" if key in ("model", "status") else "numeric",
                         }
                         for key, label in HOST_COLUMNS
                     ],
