@@ -382,7 +382,7 @@ def scenario_catalog(scenario: Scenario) -> Catalog:
     return dataclasses.replace(catalog, fabric=fabric, san=san)
 
 
-def _consolidation_options(scenario: Scenario) -> Any:
+def _consolidation_options(scenario: Scenario, economics: Any = None) -> Any:
     from capplan.optimize.consolidate import ConsolidateOptions
     from capplan.optimize.consolidate import HostOffer as OptHostOffer
 
@@ -399,6 +399,7 @@ def _consolidation_options(scenario: Scenario) -> Any:
         time_limit_s=scenario.time_limit_s,
         workers=scenario.workers,
         seed=scenario.seed,
+        economics=economics,
     )
 
 
@@ -538,7 +539,7 @@ def run_scenario(
     timings["ingest"] = time.perf_counter() - start
 
     start = stage("optimize", 1)
-    result = consolidate(wl, catalog, _consolidation_options(scenario))
+    result = consolidate(wl, catalog, _consolidation_options(scenario, econ_settings))
     solve = _jsonable(dict(result.summary))
     timings["optimize"] = time.perf_counter() - start
     placement = result.placement

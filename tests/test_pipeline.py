@@ -123,6 +123,22 @@ def test_local_dask_cluster_gives_the_same_results(study_path: Path, trace: str)
 
 
 @pytest.mark.slow
+def test_same_study_three_times_and_on_dask_gives_identical_results(study_path: Path) -> None:
+    """Every figure but wall times: placements, solve reports, KPIs, economics, storage."""
+    from capplan.bench.determinism import first_differences, study_fingerprint
+
+    text = study_path.read_text().replace("time_limit_s = 5", "time_limit_s = 3")
+    study_path.write_text(
+        text.replace("mem_overcommit_ratio = [1.0, 1.5]", 'sizing = ["peak", "time-aware"]')
+    )
+    study = load_study(study_path)
+    runs = [study_fingerprint(run_study(study)) for _ in range(3)]
+    runs.append(study_fingerprint(run_study(study, workers=1)))
+    for other in runs[1:]:
+        assert other == runs[0], first_differences(runs[0], other)
+
+
+@pytest.mark.slow
 def test_dask_study_names_a_bad_trace_file_as_in_process(study_path: Path, tmp_path: Path) -> None:
     month = tmp_path / "2013-7"
     shutil.copytree(shared_or_skip("data", "bitbrains-gwa-t-12", "rnd", "2013-7"), month)

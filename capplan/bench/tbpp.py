@@ -129,6 +129,8 @@ def run_planetlab(
                     n_buckets=n_buckets,
                     sizing=sizing,
                     mem_overcommit_ratio=mem_oc,
+                    headroom_frac=0.0,
+                    ha_spares=0,
                     objective="hosts",
                     time_limit_s=time_limit_s,
                     workers=workers,

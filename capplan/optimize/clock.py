@@ -20,6 +20,7 @@ the work clock existed); deadlines are then ``time.perf_counter()`` values.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 #: Work units charged per (item × bin × column) of a greedy packing pass. Calibrated on the
 #: vbp and PlanetLab benches so that one unit is about one second of this machine's time.
@@ -31,6 +32,9 @@ UNIT_PER_STEP = 1e-4
 #: CP-SAT deterministic time per wall second of one CP-SAT worker on the reference machine
 #: (measured: 1.0 deterministic unit took 2.2 s on a vbp class-5 model, 60 items × 22 bins).
 CPSAT_DET_PER_S = 0.45
+#: Share of a time limit given to the deterministic work budget; the rest is margin before
+#: the wall limit, so that on a normally loaded machine the work budget ends the search.
+WORK_SHARE = 0.7
 
 
 class Clock:
@@ -91,3 +95,29 @@ class Clock:
 def wall_clock() -> Clock:
     """A clock that reads real time only (deadlines are ``time.perf_counter()`` values)."""
     return Clock(deterministic=False)
+
+
+def set_cpsat_limits(
+    parameters: Any, clock: Clock | None, time_limit_s: float, workers: int
+) -> None:
+    """Set a CP-SAT solver's limits for ``time_limit_s`` on ``clock``.
+
+    A deterministic clock gets one worker and a deterministic-time limit (``time_limit_s``
+    work units), capped by the clock's wall limit; otherwise ``time_limit_s`` wall seconds
+    with ``workers`` workers.
+    """
+    if clock is not None and clock.deterministic:
+        parameters.num_workers = 1
+        parameters.max_deterministic_time = max(time_limit_s, 0.001) * CPSAT_DET_PER_S
+        parameters.max_time_in_seconds = max(min(clock.wall_left_s(), 1e6), 0.01)
+    else:
+        parameters.num_workers = max(int(workers), 1)
+        parameters.max_time_in_seconds = max(time_limit_s, 0.01)
+
+
+def charge_cpsat(clock: Clock | None, deterministic_time: float) -> None:
+    """Charge a finished CP-SAT solve's deterministic time to ``clock``."""
+    if clock is not None and clock.deterministic:
+        clock.charge(deterministic_time / CPSAT_DET_PER_S)
+    if clock is not None:
+        clock.wall_out()

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from ortools.sat.python import cp_model
 
-from capplan.optimize.clock import CPSAT_DET_PER_S, Clock
+from capplan.optimize.clock import Clock, charge_cpsat, set_cpsat_limits
 from capplan.optimize.heuristics import normaliser
 from capplan.optimize.instance import Instance, IntArray, Solution
 
@@ -493,22 +493,13 @@ def solve(
     start = time.perf_counter()
     model, v, primary, secondary, weight = build_model(inst, sub, hint, hint_open)
     solver = cp_model.CpSolver()
-    solver.parameters.num_workers = max(int(workers), 1)
     solver.parameters.random_seed = seed
-    deterministic = clock is not None and clock.deterministic
-    if clock is not None and clock.deterministic:
-        solver.parameters.num_workers = 1
-        solver.parameters.max_deterministic_time = max(time_limit_s, 0.001) * CPSAT_DET_PER_S
-        solver.parameters.max_time_in_seconds = max(min(clock.wall_left_s(), 1e6), 0.01)
-    else:
-        solver.parameters.max_time_in_seconds = max(time_limit_s, 0.01)
+    set_cpsat_limits(solver.parameters, clock, time_limit_s, workers)
     use_cb = on_solution is not None or stop_at is not None
     callback = _Progress(primary, on_solution, start, weight, stop_at) if use_cb else None
     status = solver.solve(model, callback) if callback is not None else solver.solve(model)
     wall = time.perf_counter() - start
-    if clock is not None:
-        clock.charge(solver.deterministic_time / CPSAT_DET_PER_S if deterministic else 0.0)
-        clock.wall_out()
+    charge_cpsat(clock, solver.deterministic_time)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         assign = np.full(len(sub.items), -1, dtype=np.int64)
         for (p, b), x in v.x.items():

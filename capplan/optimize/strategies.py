@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from capplan.errors import InfeasibleError, SolverError
 from capplan.optimize import cpsat, eject, heuristics, lns
 from capplan.optimize.bounds import BoundReport, lower_bound
-from capplan.optimize.clock import Clock
+from capplan.optimize.clock import WORK_SHARE, Clock
 from capplan.optimize.explain import Explanation, explain_solution, infeasibility_reason
 from capplan.optimize.instance import Instance, Solution, contract_affinity
 from capplan.optimize.validator import validate
@@ -451,9 +451,6 @@ def get_strategy(name: str) -> Callable[[Context], None]:
 
 
 # ----------------------------------------------------------------------------- solve
-#: Share of the time limit given to the deterministic work budget; the rest is margin before
-#: the wall limit, so that on a normally loaded machine the work budget ends the search.
-WORK_SHARE = 0.7
 
 
 def _stopped_by(clock: Clock, proven: bool, budget_spent: bool = False) -> str:

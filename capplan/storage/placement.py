@@ -33,6 +33,7 @@ import scipy.sparse as sp
 from ortools.linear_solver.python import model_builder_helper as mbh
 from ortools.sat.python import cp_model
 
+from capplan.optimize.clock import WORK_SHARE, Clock, charge_cpsat, set_cpsat_limits
 from capplan.storage.instance import StorageInstance, infeasibility_reasons
 from capplan.storage.solution import StorageSolution, plan_cost, pool_loads
 from capplan.storage.validator import validate
@@ -190,6 +191,7 @@ def _cp_solve(
     workers: int,
     seed: int,
     stop_at_units: float | None = None,
+    clock: Clock | None = None,
 ) -> _CpResult:
     """Place ``volumes`` with CP-SAT on the ``residual`` capacities ``(m, R)``.
 
@@ -248,11 +250,11 @@ def _cp_solve(
         for t in range(pairs.n):
             model.add_hint(x[t], (int(pairs.vol[t]), int(pairs.pool[t])) in chosen)
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(time_limit_s, 0.05)
-    solver.parameters.num_workers = max(workers, 1)
     solver.parameters.random_seed = seed
+    set_cpsat_limits(solver.parameters, clock, max(time_limit_s, 0.05), workers)
     callback = _StopAt(stop_at_units) if stop_at_units is not None else None
     status = solver.solve(model, callback)
+    charge_cpsat(clock, solver.deterministic_time)
     assign = np.full((len(volumes), 2), -1, dtype=np.int64)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         values = np.array([solver.boolean_value(var) for var in x], dtype=bool)
@@ -413,6 +415,7 @@ def _sub_solve(
     seed: int,
     hint: bool,
     target_usd: float | None = None,
+    clock: Clock | None = None,
 ) -> _CpResult:
     """Re-place the ``free`` volumes, all others fixed; stop early at ``target_usd`` in total."""
     rest = assign.copy()
@@ -432,6 +435,7 @@ def _sub_solve(
         workers=workers,
         seed=seed,
         stop_at_units=stop,
+        clock=clock,
     )
 
 
@@ -447,11 +451,12 @@ def _lns(
     progress: Progress | None,
     neighbourhood: int,
     target_gap_frac: float,
+    clock: Clock,
 ) -> IntArray:
     """Large-neighbourhood search: free the volumes of a few pools, re-solve, keep gains."""
     cost = plan_cost(inst, assign)
     stale = 0
-    while time.monotonic() < deadline - 0.2 and stale < 30:
+    while clock.left(deadline) > 0.2 and stale < 30:
         if cost <= 0 or (cost - bound) / cost <= target_gap_frac:
             break
         k = int(rng.integers(2, min(4, inst.n_pools) + 1)) if inst.n_pools >= 2 else 1
@@ -462,7 +467,7 @@ def _lns(
             continue
         if len(on) > neighbourhood:
             on = np.sort(rng.choice(on, size=neighbourhood, replace=False))
-        budget = min(5.0, deadline - time.monotonic() - 0.1)
+        budget = min(5.0, clock.left(deadline) - 0.1)
         if budget <= 0.05:
             break
         result = _sub_solve(
@@ -475,6 +480,7 @@ def _lns(
             seed=int(rng.integers(1 << 30)),
             hint=True,
             target_usd=bound * (1 + target_gap_frac),
+            clock=clock,
         )
         if result.status in ("optimal", "feasible"):
             trial = assign.copy()
@@ -499,6 +505,7 @@ def solve_placement(
     lns_neighbourhood: int = 1500,
     target_gap_frac: float = TARGET_GAP_FRAC,
     progress: Progress | None = None,
+    deterministic: bool = True,
 ) -> StorageSolution:
     """Find a least-cost placement and a lower bound on the cost of any placement.
 
@@ -507,7 +514,9 @@ def solve_placement(
     inst
         The prepared instance.
     time_limit_s
-        Wall-time budget for the whole solve, s.
+        Wall-time budget for the whole solve, s. With ``deterministic`` the search runs on
+        a work budget of the same size (:mod:`capplan.optimize.clock`), so the same
+        inputs and seed give the same plan unless the wall limit comes first.
     workers
         CP-SAT worker threads.
     seed
@@ -521,6 +530,8 @@ def solve_placement(
         limit to prove optimality).
     progress
         Called with short progress messages.
+    deterministic
+        Count work rather than wall time (CP-SAT with one worker).
 
     Returns
     -------
@@ -529,7 +540,8 @@ def solve_placement(
         time, otherwise a validated plan with its cost, bound and gap.
     """
     start = time.monotonic()
-    deadline = start + time_limit_s
+    clock = Clock(deterministic=deterministic, wall_limit_s=time_limit_s)
+    deadline = clock.now() + (WORK_SHARE * time_limit_s if deterministic else time_limit_s)
     empty = np.full((inst.n_volumes, 2), -1, dtype=np.int64)
 
     def done(assign: IntArray, status: str, bound: float, method: str) -> StorageSolution:
@@ -589,9 +601,10 @@ def solve_placement(
             inst.max_moved_gib,
             scale,
             hint=hint_assign,
-            time_limit_s=deadline - time.monotonic(),
+            time_limit_s=clock.left(deadline),
             workers=workers,
             seed=seed,
+            clock=clock,
             stop_at_units=(
                 lp_bound * scale.cost * (1 + target_gap_frac)
                 if lp.status == "optimal" and target_gap_frac > 0
@@ -625,7 +638,7 @@ def solve_placement(
         # short attempts first: a residual problem that is too tight can be slow to prove
         # infeasible, and widening the free set is cheaper than waiting
         attempt += 1
-        budget = max(deadline - time.monotonic(), 0.5)
+        budget = max(clock.left(deadline), 0.5)
         result = _sub_solve(
             inst,
             assign,
@@ -636,6 +649,7 @@ def solve_placement(
             seed=seed,
             hint=False,
             target_usd=lp_bound * (1 + target_gap_frac),
+            clock=clock,
         )
         if result.status in ("optimal", "feasible"):
             assign = assign.copy()
@@ -652,7 +666,7 @@ def solve_placement(
                     "placements could, so no single pool or resource is to blame)",
                 ),
             )
-        if len(free) >= inst.n_volumes or time.monotonic() >= deadline:
+        if len(free) >= inst.n_volumes or clock.past(deadline):
             return StorageSolution(
                 empty,
                 "unknown",
@@ -682,5 +696,6 @@ def solve_placement(
         progress=progress,
         neighbourhood=lns_neighbourhood,
         target_gap_frac=target_gap_frac,
+        clock=clock,
     )
     return done(assign, "feasible", lp_bound, method)
