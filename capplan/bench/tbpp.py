@@ -109,8 +109,9 @@ def run_planetlab(
     n_buckets: int = 24,
     time_limit_s: float = 10.0,
     workers: int = 2,
+    mem_overcommits: tuple[float, ...] = (1.0, 4.0),
 ) -> dict[str, Any]:
-    """Consolidate PlanetLab days peak-based and time-aware, memory over-commit 1 and 4."""
+    """Consolidate PlanetLab days peak-based and time-aware, at each memory over-commit."""
     from capplan.demand import load_workload
 
     day_dirs = sorted(p for p in directory.iterdir() if p.is_dir() and p.name.isdigit())
@@ -120,7 +121,7 @@ def run_planetlab(
     rows: list[dict[str, Any]] = []
     for day in day_dirs[:days]:
         wl = load_workload(f"planetlab:{day}")
-        for mem_oc in (1.0, 4.0):
+        for mem_oc in mem_overcommits:
             for sizing in ("peak", "time-aware"):
                 opts = ConsolidateOptions(
                     hosts=(HostOffer(PLANETLAB_HOST),),
@@ -150,11 +151,12 @@ def run_planetlab(
                         "bins_bound_by": s["bins_bound_by"],
                         "why": s["why"],
                         "status": s["status"],
+                        "stopped_by": s["stopped_by"],
                         "wall_s": s["wall_s"],
                     }
                 )
     savings = {}
-    for mem_oc in (1.0, 4.0):
+    for mem_oc in mem_overcommits:
         pairs = [
             (r, q)
             for r in rows
@@ -252,3 +254,88 @@ def tbpp_command(
         console.print(
             f"mean saving, time-aware vs peak-based: {pl['mean_saving_time_aware_vs_peak_frac']}"
         )
+
+
+@bench_app.command("planetlab-timeaware")
+@user_errors
+def planetlab_timeaware_command(
+    time_limit: float = typer.Option(30.0, "--time-limit", help="Seconds per solve."),
+    days: int = typer.Option(10, "--days", help="PlanetLab days (name order)."),
+    mem_overcommit: float = typer.Option(4.0, "--mem-overcommit", help="Memory over-commit."),
+    shared: Path = typer.Option(None, "--shared", help="The shared folder (default ../shared)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """PlanetLab days on ML110 G5 hosts: time-aware vs peak hosts, bound and gap per day.
+
+    Targets (issue 14): time-aware needs at least 25 % fewer hosts than peak-based sizing,
+    and every day's time-aware gap is at most 3 % within the time limit.
+    """
+    pl_dir = (shared or shared_dir()) / "data" / "planetlab"
+    if not pl_dir.is_dir():
+        raise CapplanError("the PlanetLab traces are absent", path=pl_dir)
+    out = run_planetlab(
+        pl_dir,
+        days=days,
+        time_limit_s=time_limit,
+        mem_overcommits=(mem_overcommit,),
+    )
+    rows = {(r["day"], r["sizing"]): r for r in out["rows"]}
+    per_day = []
+    for day in sorted({d for d, _ in rows}):
+        peak, aware = rows[(day, "peak")], rows[(day, "time-aware")]
+        per_day.append(
+            {
+                "day": day,
+                "n_vms": aware["n_vms"],
+                "peak_hosts": peak["n_hosts"],
+                "time_aware_hosts": aware["n_hosts"],
+                "bound_hosts": aware["bound_hosts"],
+                "gap_frac": aware["gap_frac"],
+                "saving_frac": round(1 - aware["n_hosts"] / peak["n_hosts"], 4),
+                "stopped_by": aware["stopped_by"],
+                "wall_s": aware["wall_s"],
+            }
+        )
+    summary = {
+        "days": per_day,
+        "min_saving_frac": min(d["saving_frac"] for d in per_day),
+        "max_gap_frac": max(float(d["gap_frac"] or 0) for d in per_day),
+        "time_limit_s": time_limit,
+        "mem_overcommit_ratio": mem_overcommit,
+    }
+    if as_json:
+        print_json(summary)
+        return
+    table = Table(
+        title=f"PlanetLab, time-aware vs peak ({PLANETLAB_HOST}, mem o/c {mem_overcommit:g})"
+    )
+    for col in (
+        "day",
+        "VMs",
+        "peak",
+        "time-aware",
+        "bound",
+        "gap %",
+        "saving %",
+        "stopped by",
+        "s",
+    ):
+        table.add_column(col, justify="left" if col in ("day", "stopped by") else "right")
+    for d in per_day:
+        table.add_row(
+            d["day"],
+            str(d["n_vms"]),
+            str(d["peak_hosts"]),
+            str(d["time_aware_hosts"]),
+            str(d["bound_hosts"]),
+            f"{100 * float(d['gap_frac'] or 0):.2f}",
+            f"{100 * d['saving_frac']:.1f}",
+            str(d["stopped_by"]),
+            str(d["wall_s"]),
+        )
+    console.print(table)
+    console.print(
+        f"smallest saving {100 * summary['min_saving_frac']:.1f} % (target >= 25 %), "
+        f"largest gap {100 * summary['max_gap_frac']:.2f} % (target <= 3 %)",
+        highlight=False,
+    )

@@ -428,6 +428,19 @@ def min_cost_cover(
     return 0, n_min, np.zeros(n_types, dtype=np.int64), False
 
 
+def _fullest_column(volume: IntArray, need: IntArray, cap_max: IntArray) -> int:
+    """Among the columns of largest volume bound, the one whose demand fills most bins.
+
+    Ties of the rounded-up bound are broken by the exact ratio demand / capacity, so that
+    the column named is the one that binds hardest (e.g. memory at night, not by day).
+    """
+    if not len(volume):
+        return 0
+    ratio = np.where(cap_max > 0, need / np.maximum(cap_max, 1), 0.0)
+    ratio = np.where(volume == volume.max(), ratio, -1.0)
+    return int(np.argmax(ratio))
+
+
 # -------------------------------------------------------------------------- all bounds
 def lower_bound(inst: Instance) -> BoundReport:
     """Lower bounds on bins and objective of ``inst`` (affinity groups already contracted).
@@ -485,7 +498,7 @@ def lower_bound(inst: Instance) -> BoundReport:
                 n_bins=max(n_bins, n_min),
                 cost=cost,
                 volume_bins=int(volume.max(initial=0)),
-                volume_column=int(volume.argmax()) if len(volume) else 0,
+                volume_column=_fullest_column(volume, need, cap_max),
                 l2_bins=int(l2.max(initial=0)),
                 l2_column=int(l2.argmax()) if len(l2) else 0,
                 clique_bins=len(clique),

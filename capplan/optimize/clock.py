@@ -26,7 +26,7 @@ from typing import Any
 #: vbp and PlanetLab benches so that one unit is about one second of this machine's time.
 UNIT_PER_PACK_CELL = 4e-8
 #: Work units per (bin × column) of one ejection-chain or neighbourhood step.
-UNIT_PER_STEP_CELL = 1e-7
+UNIT_PER_STEP_CELL = 3e-8
 #: Fixed work units of one search step (bookkeeping around the vectorized part).
 UNIT_PER_STEP = 1e-4
 #: CP-SAT deterministic time per wall second of one CP-SAT worker on the reference machine

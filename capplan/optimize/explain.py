@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from capplan.optimize.bounds import BoundReport
+from capplan.optimize.bounds import BoundReport, ZoneBound
 from capplan.optimize.instance import Instance, Solution
 
 
@@ -52,9 +52,11 @@ class Explanation:
     Attributes
     ----------
     binding
-        Dimension that binds the most bins.
+        Dimension the lower bound on the bin count rests on (so the plan's "why" and its
+        bound name the same resource); when the bound rests on no resource (conflicts,
+        anti-affinity), the dimension that binds the most bins.
     binding_bucket
-        Bucket in which that dimension peaks most often.
+        Bucket of that bound (or in which that dimension peaks most often).
     bins_bound_by
         Dimension name → number of bins it binds.
     util_peak_frac
@@ -136,15 +138,56 @@ def explain_solution(inst: Instance, sol: Solution, bound: BoundReport | None) -
         for d in range(inst.n_dims)
     }
     why = _why(inst, sol, bound)
+    binding, binding_bucket = inst.dim_names[binding_d], inst.bucket_names[bucket_idx]
+    if bound is not None and bound.zones:
+        # The plan's binding resource is the one the bound rests on, so that the two agree.
+        column = bound_reason(inst, bound)[3]
+        if column is not None:
+            binding, binding_bucket = inst.column_name(column)
     return Explanation(
-        binding=inst.dim_names[binding_d],
-        binding_bucket=inst.bucket_names[bucket_idx],
+        binding=binding,
+        binding_bucket=binding_bucket,
         bins_bound_by=by_dim,
         util_peak_frac=util_peak,
         util_mean_frac=util_mean,
         why=why,
         bins=bins,
     )
+
+
+def bound_reason(inst: Instance, bound: BoundReport) -> tuple[ZoneBound, int, str, int | None]:
+    """What sets the bin-count bound of the largest zone.
+
+    Returns
+    -------
+    zone, n_bins, text, column
+        The zone's bound, the bins that reason forces, a sentence naming it, and the
+        instance column (dimension × bucket) it rests on (None for clique and anti-affinity
+        bounds, which rest on no single resource).
+    """
+    z = max(bound.zones, key=lambda zb: zb.n_bins)
+    vol_dim, vol_bucket = inst.column_name(z.volume_column)
+    l2_dim, l2_bucket = inst.column_name(z.l2_column)
+    parts: dict[str, tuple[int, str, int | None]] = {
+        "volume": (z.volume_bins, f"volume of {vol_dim} in bucket {vol_bucket}", z.volume_column),
+        "l2": (
+            z.l2_bins,
+            f"large items in {l2_dim}, bucket {l2_bucket} (Martello–Toth L2)",
+            z.l2_column,
+        ),
+        "patterns": (
+            z.pattern_bins,
+            "the item sizes of {} in bucket {} (exact one-resource packing)".format(
+                *inst.column_name(z.pattern_column)
+            ),
+            z.pattern_column,
+        ),
+        "clique": (z.clique_bins, "items that pairwise cannot share a bin", None),
+        "anti_affinity": (z.anti_affinity_bins, "the largest anti-affinity group", None),
+    }
+    kind = max(parts, key=lambda k: parts[k][0])
+    n, text, column = parts[kind]
+    return z, n, text, column
 
 
 def _why(inst: Instance, sol: Solution, bound: BoundReport | None) -> tuple[str, ...]:
@@ -163,24 +206,7 @@ def _why(inst: Instance, sol: Solution, bound: BoundReport | None) -> tuple[str,
             f"(mean over buckets {need[cols].mean():.2f})"
         )
     if bound is not None and bound.zones:
-        z = max(bound.zones, key=lambda zb: zb.n_bins)
-        dim, bucket = inst.column_name(
-            z.l2_column if z.l2_bins >= z.volume_bins else z.volume_column
-        )
-        parts = {
-            "volume": (z.volume_bins, f"volume of {dim} in bucket {bucket}"),
-            "l2": (z.l2_bins, f"large items in {dim}, bucket {bucket} (Martello–Toth L2)"),
-            "patterns": (
-                z.pattern_bins,
-                "the item sizes of {} in bucket {} (exact one-resource packing)".format(
-                    *inst.column_name(z.pattern_column)
-                ),
-            ),
-            "clique": (z.clique_bins, "items that pairwise cannot share a bin"),
-            "anti_affinity": (z.anti_affinity_bins, "the largest anti-affinity group"),
-        }
-        kind = max(parts, key=lambda k: parts[k][0])
-        n, text = parts[kind]
+        z, n, text, _ = bound_reason(inst, bound)
         if len(bound.zones) > 1:
             out.append(
                 f"lower bound: at least {bound.n_bins} bins over {len(bound.zones)} zones (a "

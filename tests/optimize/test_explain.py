@@ -59,3 +59,19 @@ def test_reason_for_affinity_group_too_big() -> None:
     inst = make_instance([[6], [6]], [10], affinity=[[0, 1]])
     reason = infeasibility_reason(inst)
     assert reason is not None and "affinity group" in reason
+
+
+def test_binding_resource_is_the_one_the_bound_names() -> None:
+    # Most bins are bound by cpu, but the bound on their number rests on memory: the
+    # explanation must not say "cpu" beside a bound set by memory.
+    rng = np.random.default_rng(4)
+    for _ in range(30):
+        demand = rng.integers(1, 9, size=(12, 2, 3))
+        inst = make_instance(demand, [20, 20], dim_names=["cpu", "mem"])
+        sol = Solution(np.arange(12), np.zeros(12, dtype=np.int64), np.full(12, -1))
+        ex = explain_solution(inst, sol, lower_bound(inst))
+        sentence = next(w for w in ex.why if w.startswith("lower bound"))
+        if "pairwise" in sentence or "anti-affinity" in sentence:
+            continue
+        assert f" {ex.binding}" in sentence, (ex.binding, sentence)
+        assert f"bucket {ex.binding_bucket}" in sentence or "bucket" not in sentence
