@@ -27,6 +27,8 @@ BENCH_MODULES: tuple[str, ...] = (
     "tbpp",
     "scale",
     "studies",
+    "trust",
+    "determinism",
 )
 
 for _module in BENCH_MODULES:
