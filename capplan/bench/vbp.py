@@ -144,6 +144,7 @@ def _figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
         if gaps
         else None,
         "n_better_than_best_known": sum(1 for g in gaps if g < 0),
+        "n_bound_above_best_known": sum(1 for r in rows if int(r["bound"]) > int(r["best_known"])),
         "hit_frac": round(sum(1 for g in gaps if g <= 0) / n, 4) if n else None,
         "proven_frac": round(sum(1 for r in rows if r["status"] == "optimal") / n, 4)
         if n
@@ -220,6 +221,7 @@ def vbp_command(
         "mean gap %",
         "excess gap %",
         "better",
+        "bound > best",
         "hit %",
         "proven %",
         "published best %",
@@ -239,6 +241,7 @@ def vbp_command(
             _pct(fig["mean_gap_frac"]),
             _pct(fig["mean_excess_gap_frac"]),
             str(fig["n_better_than_best_known"]),
+            str(fig["n_bound_above_best_known"]),
             _pct(fig["hit_frac"]),
             _pct(fig["proven_frac"]),
             _pct(pub) if pub is not None else "",

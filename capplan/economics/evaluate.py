@@ -333,6 +333,9 @@ def estate_figures(
     curves = np.array([m.power_w for m in estate.host_models], dtype=np.float64)
     powered = power.powered_hosts(estate.active_vms, e.host_power_policy)
     powered[estate.spare] = True
+    if estate.reserve_in_plan:
+        # The plan's own N+k spare hosts hold no VM but stand ready for HA: powered on.
+        powered[estate.active_vms.sum(axis=1) == 0] = True
     host_w = power.host_power_w(
         estate.util_frac, curves, model=e.power_model, fan_r=e.fan_r, powered=powered
     )
@@ -696,6 +699,7 @@ def economics_report(
         "trace_days": _round(workload.n_steps * workload.step_s / 86_400.0, 4),
         "power_w_mean": _round(plan_fig.power_w_mean),
         "power_w_peak": _round(plan_fig.power_w_peak),
+        "host_power_w_mean": _round(plan_fig.host_power_w_mean),
         "energy_kwh": _round(plan_fig.energy_kwh),
         "energy_kwh_per_year": _round(plan_fig.energy_kwh_per_year),
         "facility_energy_kwh_per_year": _round(plan_fig.facility_energy_kwh_per_year),

@@ -26,6 +26,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from capplan.optimize.clock import Clock, charge_cpsat, set_cpsat_limits
+from capplan.optimize.failover import zone_usable_types
 from capplan.optimize.heuristics import normaliser
 from capplan.optimize.instance import Instance, IntArray, Solution
 
@@ -400,6 +401,7 @@ def _exact_reserve(
     assert sub.reserve_demand is not None
     k = sub.reserve_k
     caps = inst.flat_capacity[sub.bin_type]
+    usable = zone_usable_types(inst)
     _, group = np.unique(inst.flat_capacity.T, axis=0, return_inverse=True)
     group = np.asarray(group).reshape(-1)
     for zz in zones.tolist():
@@ -410,7 +412,7 @@ def _exact_reserve(
             need = int(demand[c])
             if need <= 0:
                 continue
-            a = caps[:, c]
+            a = np.where(usable[zz][sub.bin_type], caps[:, c], 0)
             opened = [v.z[b, zz] if multi_zone else v.u[b] for b in range(sub.n_cand)]
             total = cp_model.LinearExpr.weighted_sum(opened, a.tolist())
             values = sorted({0, *(int(x) for x in a.tolist())})

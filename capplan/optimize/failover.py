@@ -3,10 +3,11 @@
 Two policies, as in :mod:`capplan.optimize.instance`:
 
 - ``reserve``: in every zone, dimension and bucket, the capacity of the open bins minus the
-  k largest of them still covers the zone's demand. This is the percentage-reservation idea of
-  vSphere HA admission control ("cluster resource percentage", VMware vSphere Availability
-  guide, section "Admission control"), with the percentage set by the k largest hosts so that
-  it also holds for mixed host models.
+  k largest of them still covers the zone's demand. Only bins of a type some item of the zone
+  may use count (a host no VM of the zone may run on cannot take over its load). This is the
+  percentage-reservation idea of vSphere HA admission control ("cluster resource
+  percentage", VMware vSphere Availability guide, section "Admission control"), with the
+  percentage set by the k largest hosts so that it also holds for mixed host models.
 - ``strict``: for every set of k failed bins of a zone, the items of the failed bins can be
   re-placed on the surviving bins of the zone (capacity in every dimension and bucket). The
   re-placement is searched by first-fit decreasing, so a reported failure means "FFD found no
@@ -44,6 +45,13 @@ def bin_zones(inst: Instance, sol: Solution, bin_zone: IntArray | None = None) -
     return zones
 
 
+def zone_usable_types(inst: Instance) -> BoolArray:
+    """bool ``(n_zones, n_types)``: some item of the zone may use the type."""
+    out = np.zeros((inst.n_zones, inst.n_types), dtype=np.bool_)
+    np.logical_or.at(out, inst.zone, inst.allowed)
+    return out
+
+
 def reserve_shortfall(
     inst: Instance, sol: Solution, bin_zone: IntArray | None = None
 ) -> list[tuple[int, int, int]]:
@@ -58,10 +66,11 @@ def reserve_shortfall(
     loads = sol.loads(inst)
     caps = inst.flat_capacity[sol.bin_type]
     out: list[tuple[int, int, int]] = []
+    usable_type = zone_usable_types(inst)
     for z in range(inst.n_zones):
-        in_zone = zones == z
         if not (inst.zone == z).any():
             continue
+        in_zone = (zones == z) & usable_type[z][sol.bin_type]
         cz = caps[in_zone]
         demand = inst.flat_demand[inst.zone == z].sum(axis=0)
         if len(cz) <= k:
