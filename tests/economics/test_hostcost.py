@@ -45,7 +45,9 @@ def _workload(n_vms: int = 12, steps: int = 48):  # type: ignore[no-untyped-def]
 
 def test_host_costs_match_the_report_category_by_category() -> None:
     catalog = load_catalog()
-    settings = settings_with(**{"energy.power_model": {"value": "linear", "source": "specpower-curve"}})
+    settings = settings_with(
+        **{"energy.power_model": {"value": "linear", "source": "specpower-curve"}}
+    )
     wl = _workload()
     opts = ConsolidateOptions(
         hosts=(HostOffer(HOST), HostOffer(SMALL)),
