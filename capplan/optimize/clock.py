@@ -34,7 +34,7 @@ UNIT_PER_STEP = 1e-4
 CPSAT_DET_PER_S = 0.45
 #: Share of a time limit given to the deterministic work budget; the rest is margin before
 #: the wall limit, so that on a normally loaded machine the work budget ends the search.
-WORK_SHARE = 0.7
+WORK_SHARE = 0.85
 
 
 class Clock:
