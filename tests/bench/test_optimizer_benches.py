@@ -78,6 +78,8 @@ def test_summary_figures() -> None:
             "benchmark": "A",
             "cls": "c1",
             "n_bins": 10,
+            "best_known": 10,
+            "bound": 10,
             "gap_frac": 0.0,
             "status": "optimal",
             "wall_s": 1.0,
@@ -86,6 +88,8 @@ def test_summary_figures() -> None:
             "benchmark": "A",
             "cls": "c1",
             "n_bins": 11,
+            "best_known": 10,
+            "bound": 11,
             "gap_frac": 0.1,
             "status": "feasible",
             "wall_s": 3.0,
@@ -95,6 +99,7 @@ def test_summary_figures() -> None:
     fig = out["classes"]["A/c1"]
     assert fig["mean_gap_frac"] == 0.05 and fig["hit_frac"] == 0.5 and fig["proven_frac"] == 0.5
     assert out["overall"]["mean_wall_s"] == 2.0
+    assert fig["n_bound_above_best_known"] == 1  # a bound of 11 against a best known of 10
 
 
 @pytest.mark.shared_data
