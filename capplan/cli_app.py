@@ -6,6 +6,7 @@ Command modules live in :mod:`capplan.commands`; each registers its commands on 
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -25,23 +26,34 @@ app = typer.Typer(
 )
 #: Human-readable output goes to stdout; errors and progress to stderr.
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # error lines are never wrapped
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
+def json_ready(value: Any) -> Any:
+    """``value`` as plain JSON data: numpy scalars and arrays become numbers and lists, NaN and
+    infinities become None (``null``: JSON has no NaN), anything else unknown its text."""
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if hasattr(value, "tolist"):
+        return json_ready(value.tolist())
+    if hasattr(value, "item"):
+        return json_ready(value.item())
+    return str(value)
+
+
 def print_json(payload: Any) -> None:
-    """Print one JSON object on stdout (numpy scalars and paths become plain values)."""
-
-    def default(value: Any) -> Any:
-        if hasattr(value, "item"):
-            return value.item()
-        if hasattr(value, "tolist"):
-            return value.tolist()
-        return str(value)
-
-    sys.stdout.write(json.dumps(payload, default=default, indent=2) + "\n")
+    """Print one JSON object on stdout: valid JSON always (NaN prints as ``null``)."""
+    text = json.dumps(json_ready(payload), indent=2, allow_nan=False)
+    sys.stdout.write(text + "\n")
     sys.stdout.flush()
 
 
