@@ -16,5 +16,7 @@ python3 -m ruff check capplan tests
 python3 -m ruff format --check capplan tests
 echo "== mypy"
 python3 -m mypy
+echo "== wheel (non-editable install outside the checkout)"
+bash scripts/check-wheel.sh
 echo "== pytest"
 python3 -m pytest -n 2 -q "$@"

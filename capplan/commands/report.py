@@ -14,10 +14,8 @@ from capplan.cli_app import app, console, err_console, print_json, user_errors
 from capplan.pipeline import StudyResult, run_study
 from capplan.reporting.export import write_csv, write_xlsx
 from capplan.reporting.html import comparison_frame, write_report
+from capplan.resources import bundled_dir
 from capplan.spec.study import load_study
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEMO_STUDY = REPO_ROOT / "workloads" / "studies" / "demo.toml"
 
 StudyArg = Annotated[Path, typer.Argument(help="Study TOML file.")]
 SchedulerOpt = Annotated[
@@ -156,7 +154,7 @@ def demo(
     json: JsonOpt = False,
 ) -> None:
     """Run the bundled demo study end to end and print the report's path."""
-    result = _run(DEMO_STUDY, None, None, json)
+    result = _run(bundled_dir("workloads") / "studies" / "demo.toml", None, None, json)
     outputs = write_outputs(result, out)
     if json:
         print_json(_summary(result, outputs))

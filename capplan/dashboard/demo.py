@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from capplan.errors import CapplanError
+from capplan.resources import bundled_dir
 
 
 def demo_workload_path() -> Path:
@@ -15,7 +16,7 @@ def demo_workload_path() -> Path:
     CapplanError
         If the folder is not next to the package (a non-editable install without it).
     """
-    folder = Path(__file__).resolve().parents[2] / "workloads" / "demo"
+    folder = bundled_dir("workloads") / "demo"
     if not (folder / "workload.toml").is_file():
         raise CapplanError(
             "the bundled demo workload was not found next to the capplan package", path=folder

@@ -44,6 +44,7 @@ import numpy as np
 import numpy.typing as npt
 
 from capplan.errors import CapplanError, SpecError
+from capplan.resources import bundled_dir
 from capplan.spec.fields import MISSING, TableFields
 
 #: Load levels of an 11-point SPECpower_ssj2008 power table: 0 (active idle), 10, ..., 100 %.
@@ -76,16 +77,14 @@ def bundled_catalog_dir() -> Path:
     CapplanError
         If the folder is not there (a non-editable install without the models).
     """
-    root = Path(__file__).resolve().parents[2]
-    candidates = (root / "models", Path(__file__).resolve().parents[1] / "models")
-    for candidate in candidates:
-        if candidate.is_dir() and any(candidate.glob("*.toml")):
-            return candidate
-    raise CapplanError(
-        "the bundled catalog folder 'models/' was not found next to the capplan package; "
-        "pass a catalog folder explicitly (--catalog DIR)",
-        path=candidates[0],
-    )
+    folder = bundled_dir("models")
+    if not any(folder.glob("*.toml")):
+        raise CapplanError(
+            "the bundled catalog folder holds no TOML file; pass a catalog folder explicitly "
+            "(--catalog DIR)",
+            path=folder,
+        )
+    return folder
 
 
 # ---------------------------------------------------------------------------------- entries

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from capplan.errors import CapplanError, SpecError
+from capplan.resources import bundled_dir
 from capplan.spec.fields import MISSING, TableFields
 
 POWER_MODELS: Final = ("curve", "linear", "fan")
@@ -56,8 +57,7 @@ def bundled_economics_path() -> Path:
     CapplanError
         If the file is not next to the package (a non-editable install without models).
     """
-    root = Path(__file__).resolve().parents[2]
-    path = root / "models" / "economics" / SETTINGS_FILE
+    path = bundled_dir("models") / "economics" / SETTINGS_FILE
     if not path.is_file():
         raise CapplanError(
             "the bundled economics settings were not found; pass --settings FILE", path=path
