@@ -24,6 +24,25 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from capplan import __version__
+
+        typer.echo(f"capplan {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", is_eager=True, callback=_print_version, help="Print the version."
+    ),
+) -> None:
+    """Capacity planning and benchmarking for virtualized infrastructure."""
+
+
 #: Human-readable output goes to stdout; errors and progress to stderr.
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)  # error lines are never wrapped

@@ -81,19 +81,19 @@ class Member:
                 f"expands to more than {max_bytes:,} bytes; refusing to read further",
                 path=self.label,
             )
-        return data
+        return strip_bom(data)
 
     def head(self, n_bytes: int = SNIFF_BYTES) -> bytes:
-        """Return up to ``n_bytes`` of the (decompressed) start of the file."""
+        """Return up to ``n_bytes`` of the (decompressed) start of the file, without a BOM."""
         try:
             if self._inner is not None:
                 with zipfile.ZipFile(self._path) as archive, archive.open(self._inner) as handle:
-                    return handle.read(n_bytes)
+                    return strip_bom(handle.read(n_bytes))
             if self.name.endswith(".gz"):
                 with gzip.open(self._path, "rb") as handle:
-                    return handle.read(n_bytes)
+                    return strip_bom(handle.read(n_bytes))
             with self._path.open("rb") as handle:
-                return handle.read(n_bytes)
+                return strip_bom(handle.read(n_bytes))
         except (OSError, EOFError, zipfile.BadZipFile, gzip.BadGzipFile):
             return b""
 
@@ -230,6 +230,15 @@ def list_members(
             raise TraceFormatError("zip archive holds no files", path=path)
         return sorted(members, key=lambda m: m.label)
     return [Member(str(path), path.name, path)]
+
+
+#: The UTF-8 byte-order mark Excel and Notepad write at the start of a "UTF-8" CSV.
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def strip_bom(data: bytes) -> bytes:
+    """``data`` without a leading UTF-8 byte-order mark (as Excel saves CSV files)."""
+    return data[len(UTF8_BOM) :] if data.startswith(UTF8_BOM) else data
 
 
 def iter_lines_head(member: Member, n_lines: int = 20) -> Iterator[str]:

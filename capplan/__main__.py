@@ -1,0 +1,5 @@
+"""``python -m capplan``: the same as the ``capplan`` command."""
+
+from capplan.cli import main
+
+main()
