@@ -29,6 +29,7 @@ BENCH_MODULES: tuple[str, ...] = (
     "studies",
     "trust",
     "determinism",
+    "zipread",
 )
 
 for _module in BENCH_MODULES:

@@ -40,6 +40,7 @@ files again (it is not needed to build a Workload). Rows come out sorted by VM a
 from __future__ import annotations
 
 import dataclasses
+import io
 import itertools
 import os
 from collections import Counter
@@ -221,8 +222,55 @@ def _parse_batch(
             )
         except (pl.exceptions.PolarsError, OSError, ValueError):
             pass  # the slow path below finds the first bad line
+    else:
+        joined = _parse_joined(members, options, outputs)
+        if joined is not None:
+            return joined
     frames = [_parse_one(m, i, options) for i, m in enumerate(members)]
     return pl.concat(frames, how="vertical").select(*outputs, FILE_COLUMN)
+
+
+def _parse_joined(
+    members: Sequence[Member], options: ReadOptions, outputs: list[str | pl.Expr]
+) -> pl.DataFrame | None:
+    """Parse files that are not plain files on disk (zip members, gzip) in one polars read.
+
+    Their bodies (header line dropped; every header was checked when the files were listed)
+    are joined into one buffer, and ``_file`` comes from each body's line count. Parsing
+    thousands of small files one by one cost about 1 ms each. Returns None when the joined
+    parse fails or its row count disagrees, so that the file-by-file parse names the first
+    bad line.
+    """
+    bodies: list[bytes] = []
+    rows: list[int] = []
+    for member in members:
+        data = member.read_bytes(options.max_expanded_bytes)
+        _, _, body = data.partition(b"\n")
+        body = body.rstrip(b"\r\n")
+        if body:
+            body += b"\n"
+        if b"\n\n" in body or body.startswith((b"\n", b"\r")):
+            return None  # blank lines: let the careful parse decide
+        bodies.append(body)
+        rows.append(body.count(b"\n"))
+    if not sum(rows):
+        return None
+    try:
+        frame = pl.read_csv(
+            io.BytesIO(b"".join(bodies)),
+            separator=";",
+            has_header=False,
+            schema=_SCHEMA,
+            quote_char=None,
+        )
+    except (pl.exceptions.PolarsError, OSError, ValueError):
+        return None
+    if frame.height != sum(rows):
+        return None
+    file_index = np.repeat(np.arange(len(members), dtype=np.uint32), rows)
+    return frame.with_columns(pl.Series(FILE_COLUMN, file_index, dtype=pl.UInt32)).select(
+        *outputs, FILE_COLUMN
+    )
 
 
 #: Bit patterns (as unsigned integers) from which on a float is not finite or is negative:

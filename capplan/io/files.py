@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import gzip
 import os
+import threading
 import zipfile
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
@@ -24,6 +25,34 @@ MAX_COMPRESSION_RATIO = 200.0
 #: The ratio is only checked once a member or gzip file expands beyond this many bytes.
 RATIO_CHECK_FROM_BYTES = 1024**2
 SNIFF_BYTES = 64 * 1024
+
+
+class ZipArchive:
+    """One zip archive, opened once and shared by all its members.
+
+    Opening a ``ZipFile`` parses the whole central directory, so opening it again for every
+    member made reading an archive quadratic in its member count (20,000 small files: tens of
+    minutes). The handle is opened on first use, reads from several threads are serialized by
+    ``zipfile`` itself, and a pickled copy (a Dask task) reopens its own handle.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._zip: zipfile.ZipFile | None = None
+        self._lock = threading.Lock()
+
+    def zipfile(self) -> zipfile.ZipFile:
+        """The open archive."""
+        with self._lock:
+            if self._zip is None:
+                self._zip = zipfile.ZipFile(self.path)
+            return self._zip
+
+    def __getstate__(self) -> dict[str, object]:
+        return {"path": self.path}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__init__(Path(str(state["path"])))  # type: ignore[misc]
 
 
 @dataclass(frozen=True)
@@ -42,12 +71,18 @@ class Member:
     name: str
     _path: Path
     _inner: str | None = None
+    _archive: ZipArchive | None = field(default=None, compare=False, repr=False)
+
+    def _open_archive(self) -> zipfile.ZipFile:
+        if self._archive is not None:
+            return self._archive.zipfile()
+        return zipfile.ZipFile(self._path)
 
     def read_bytes(self, max_bytes: int = DEFAULT_MAX_EXPANDED_BYTES) -> bytes:
         """Return the whole (decompressed) content, refusing more than ``max_bytes``."""
         if self._inner is not None:
             try:
-                with zipfile.ZipFile(self._path) as archive, archive.open(self._inner) as handle:
+                with self._open_archive().open(self._inner) as handle:
                     data = handle.read(max_bytes + 1)
             except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
                 raise TraceFormatError(
@@ -87,7 +122,7 @@ class Member:
         """Return up to ``n_bytes`` of the (decompressed) start of the file, without a BOM."""
         try:
             if self._inner is not None:
-                with zipfile.ZipFile(self._path) as archive, archive.open(self._inner) as handle:
+                with self._open_archive().open(self._inner) as handle:
                     return strip_bom(handle.read(n_bytes))
             if self.name.endswith(".gz"):
                 with gzip.open(self._path, "rb") as handle:
@@ -106,8 +141,7 @@ class Member:
     def size_bytes(self) -> int:
         """Stored size on disk (compressed size for zip members)."""
         if self._inner is not None:
-            with zipfile.ZipFile(self._path) as archive:
-                return archive.getinfo(self._inner).compress_size
+            return self._open_archive().getinfo(self._inner).compress_size
         return self._path.stat().st_size
 
 
@@ -221,8 +255,9 @@ def list_members(
         return [Member(str(p), p.name, p) for p in files]
     if path.suffix.lower() == ".zip":
         infos = _check_zip(path, max_bytes)
+        shared = ZipArchive(path)
         members = [
-            Member(f"{path}!{info.filename}", Path(info.filename).name, path, info.filename)
+            Member(f"{path}!{info.filename}", Path(info.filename).name, path, info.filename, shared)
             for info in infos
             if all(_visible(part) for part in Path(info.filename).parts)
         ]
