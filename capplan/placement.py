@@ -92,16 +92,27 @@ class Placement:
         Raises
         ------
         TraceFormatError
-            If a VM of ``vm_ids`` is missing from the placement (names the first few).
+            If a VM of ``vm_ids`` is missing from the placement, or the placement places a VM
+            the workload does not have (a placement made for another workload): both name the
+            first few VMs.
         """
         index = {vm: i for i, vm in enumerate(self.vm_ids.tolist())}
+        wanted = set(vm_ids.tolist())
         missing = [vm for vm in vm_ids.tolist() if vm not in index]
+        unknown = [vm for vm in self.vm_ids.tolist() if vm not in wanted]
+        problems = []
         if missing:
             shown = ", ".join(repr(m) for m in missing[:5])
-            raise TraceFormatError(
-                f"{len(missing)} VM(s) of the workload have no row in the placement, e.g. {shown}",
-                path=label,
+            problems.append(
+                f"{len(missing)} VM(s) of the workload have no row in the placement, e.g. {shown}"
             )
+        if unknown:
+            shown = ", ".join(repr(m) for m in unknown[:5])
+            problems.append(
+                f"{len(unknown)} VM(s) of the placement are not in the workload, e.g. {shown}"
+            )
+        if problems:
+            raise TraceFormatError("; ".join(problems), path=label)
         order = np.fromiter((index[vm] for vm in vm_ids.tolist()), dtype=np.int64)
         return Placement(vm_ids, self.host_of_vm[order], self.host_ids, self.host_models)
 

@@ -37,3 +37,12 @@ def test_bad_placements(tmp_path: Path, text: str, message: str, line: int | Non
     with pytest.raises(TraceFormatError, match=message) as info:
         Placement.read_csv(path)
     assert info.value.line == line
+
+
+def test_placement_with_vms_the_workload_lacks_is_refused_with_their_names() -> None:
+    placement = Placement.from_assignment(["a", "b", "ghost"], [0, 0, 1], ["m", "m"])
+    with pytest.raises(TraceFormatError) as err:
+        placement.aligned_to(np.array(["a", "b", "c"]), label="plan.csv")
+    text = str(err.value)
+    assert "plan.csv" in text and "'ghost'" in text and "'c'" in text
+    assert "not in the workload" in text and "no row in the placement" in text

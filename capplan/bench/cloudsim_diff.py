@@ -126,7 +126,9 @@ def read_summary(path: Path) -> list[ReferenceRow]:
     rows: list[ReferenceRow] = []
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
-        missing = [c for c in (*needed, *METRIC_COLUMNS.values()) if c not in (reader.fieldnames or [])]
+        missing = [
+            c for c in (*needed, *METRIC_COLUMNS.values()) if c not in (reader.fieldnames or [])
+        ]
         if missing:
             raise CapplanError(
                 f"CloudSim summary lacks column(s) {', '.join(missing)}", path=path, line=1
@@ -230,7 +232,9 @@ def read_round_log(path: Path, n_vms: int | None = None) -> RoundLog:
                 elif kind == "mig":
                     mig_rows.append(raw)
         except (KeyError, TypeError, ValueError) as exc:
-            raise CapplanError(f"malformed CloudSim round log ({exc!r})", path=path, line=line) from None
+            raise CapplanError(
+                f"malformed CloudSim round log ({exc!r})", path=path, line=line
+            ) from None
     size = max([vm for vm, _ in alloc_pairs] + [-1]) + 1 if n_vms is None else n_vms
     alloc = np.full(size, -1, dtype=np.int64)
     for vm, host in alloc_pairs:
@@ -405,9 +409,7 @@ def select_rows(
                 spec_path="--policies",
             )
     return [
-        r
-        for r in rows
-        if (not days or r.day in days) and (not policies or r.policy in policies)
+        r for r in rows if (not days or r.day in days) and (not policies or r.policy in policies)
     ]
 
 
@@ -460,8 +462,8 @@ def _per_host(alloc: IntArray) -> dict[str, Any]:
     return {
         "hosts_used": len(counts),
         "vms_per_host": {str(k): histogram[k] for k in sorted(histogram)},
-        "hosts_used_even": int(len(np.unique(placed[placed % 2 == 0]))),
-        "hosts_used_odd": int(len(np.unique(placed[placed % 2 == 1]))),
+        "hosts_used_even": len(np.unique(placed[placed % 2 == 0])),
+        "hosts_used_odd": len(np.unique(placed[placed % 2 == 1])),
     }
 
 
@@ -528,10 +530,17 @@ def diff_rounds(log: RoundLog, trace: RoundTrace) -> dict[str, Any]:
                 for name in ROUND_FIELDS
             },
         }
-    end = {
-        name: {"cloudsim": _number(log.rounds[name][n - 1]), "capplan": _number(ours[name][n - 1])}
-        for name in ROUND_FIELDS
-    } if n else {}
+    end = (
+        {
+            name: {
+                "cloudsim": _number(log.rounds[name][n - 1]),
+                "capplan": _number(ours[name][n - 1]),
+            }
+            for name in ROUND_FIELDS
+        }
+        if n
+        else {}
+    )
     return {
         "n_rounds": {"cloudsim": len(log.times_s), "capplan": len(ours_t)},
         "round_times_match": len(time_mismatch) == 0 and len(log.times_s) == len(ours_t),
@@ -570,7 +579,9 @@ def diff_moves(log: RoundLog, trace: RoundTrace) -> dict[str, Any]:
             "capplan": list(ours[k]) if k < len(ours) else None,
             "n_cloudsim": len(theirs),
             "n_capplan": len(ours),
-            "same_vm_target_pairs": len({(v, d) for v, _, d in theirs} & {(v, d) for v, _, d in ours}),
+            "same_vm_target_pairs": len(
+                {(v, d) for v, _, d in theirs} & {(v, d) for v, _, d in ours}
+            ),
         }
         break
     round1: dict[str, Any] = {}
@@ -581,7 +592,9 @@ def diff_moves(log: RoundLog, trace: RoundTrace) -> dict[str, Any]:
             "n_cloudsim": len(theirs),
             "n_capplan": len(ours),
             "same_vms": len({v for v, _, _ in theirs} & {v for v, _, _ in ours}),
-            "same_vm_target_pairs": len({(v, d) for v, _, d in theirs} & {(v, d) for v, _, d in ours}),
+            "same_vm_target_pairs": len(
+                {(v, d) for v, _, d in theirs} & {(v, d) for v, _, d in ours}
+            ),
             "cloudsim_sources": len({s for _, s, _ in theirs}),
             "capplan_sources": len({s for _, s, _ in ours}),
             "cloudsim_targets": len({d for _, _, d in theirs}),
@@ -780,7 +793,9 @@ def print_against(figures: dict[str, Any], out: Console | None = None) -> None:
 def print_round_diff(diff: dict[str, Any], out: Console | None = None) -> None:
     """One policy-day's differential: t = 0 map, first round and first migration that differ."""
     con = out or console
-    con.print(f"\n[bold]{diff['day']} {diff['policy']}[/] (capplan starts from the {diff['start']} t = 0 map)")
+    con.print(
+        f"\n[bold]{diff['day']} {diff['policy']}[/] (capplan starts from the {diff['start']} t = 0 map)"
+    )
     alloc = diff["alloc"]
     cs, cp = alloc["cloudsim"], alloc["capplan"]
     con.print(
@@ -808,7 +823,9 @@ def print_round_diff(diff: dict[str, Any], out: Console | None = None) -> None:
         )
         con.print(f"  first round that differs: #{first['round']} at {first['time_s']} s: {parts}")
         per = [
-            f"{_LABELS[k]} #{v['round']}" for k, v in rounds["first_difference_per_field"].items() if v
+            f"{_LABELS[k]} #{v['round']}"
+            for k, v in rounds["first_difference_per_field"].items()
+            if v
         ]
         con.print(f"    first difference per field (CloudSim vs capplan): {', '.join(per)}")
     moves = diff["migrations"]
