@@ -200,20 +200,77 @@ def load_study(path: Path) -> Study:
                 problems.append((f"axes.{name}", f"{root!r} is not a table; use the axis {root!r}"))
             elif not isinstance(values, list) or not values:
                 problems.append((f"axes.{name}", "expected a non-empty list of values"))
+    problems += _workload_problems(raw)
     try:
         study = Study.model_validate(raw)
     except ValidationError as exc:
-        raise SpecError(_problems(exc) + problems, path=path) from None
-    if problems:
-        raise SpecError(problems, path=path)
+        # Report the catalog names too, read from the raw document, so that one run of
+        # `capplan validate` lists every problem.
+        raise SpecError(_problems(exc) + problems + _raw_catalog_problems(raw), path=path) from None
     try:
         scenarios = study.expand()
     except SpecError as exc:
-        raise SpecError(exc.problems, path=path) from None
-    problems = _catalog_problems(study, scenarios)
+        raise SpecError(problems + list(exc.problems), path=path) from None
+    problems += _catalog_problems(study, scenarios)
     if problems:
         raise SpecError(problems, path=path)
     return study
+
+
+def _workload_problems(raw: dict[str, Any]) -> list[tuple[str, str]]:
+    """Workload paths (base and axis) that do not exist on this machine."""
+    from capplan.io import parse_source
+
+    out: list[tuple[str, str]] = []
+    base = raw.get("base")
+    axes = raw.get("axes")
+    entries: list[tuple[str, Any]] = []
+    if isinstance(base, dict):
+        entries.append(("base.workload", base.get("workload")))
+    if isinstance(axes, dict) and isinstance(axes.get("workload"), list):
+        entries += [(f"axes.workload[{i}]", v) for i, v in enumerate(axes["workload"])]
+    for where, value in entries:
+        if not isinstance(value, str) or not value.strip():
+            continue
+        _, source = parse_source(value)
+        if not Path(source).exists():
+            out.append((where, f"no such file or folder: {source}"))
+    return out
+
+
+def _raw_catalog_problems(raw: dict[str, Any]) -> list[tuple[str, str]]:
+    """Unknown modes and host models in a document that did not validate as a whole."""
+    from capplan.spec.catalog import load_catalog
+
+    base = raw.get("base") if isinstance(raw.get("base"), dict) else {}
+    axes = raw.get("axes") if isinstance(raw.get("axes"), dict) else {}
+    assert isinstance(base, dict) and isinstance(axes, dict)
+    catalog_path = base.get("catalog")
+    try:
+        catalog = load_catalog(Path(catalog_path) if isinstance(catalog_path, str) else None)
+    except SpecError:
+        return []  # reported by the full validation once the document is valid
+    out: list[tuple[str, str]] = []
+    modes = [("base.mode", base.get("mode"))]
+    if isinstance(axes.get("mode"), list):
+        modes += [(f"axes.mode[{i}]", v) for i, v in enumerate(axes["mode"])]
+    for where, mode in modes:
+        if isinstance(mode, str) and mode not in catalog.modes:
+            valid = ", ".join(sorted(catalog.modes))
+            out.append((where, f"unknown mode {mode!r}; expected one of: {valid}"))
+    hosts = base.get("hosts")
+    if isinstance(hosts, list):
+        for i, offer in enumerate(hosts):
+            model = offer.get("model") if isinstance(offer, dict) else None
+            if isinstance(model, str) and model not in catalog.hosts:
+                valid = ", ".join(sorted(catalog.hosts))
+                out.append(
+                    (
+                        f"base.hosts[{i}].model",
+                        f"unknown host model {model!r}; expected one of: {valid}",
+                    )
+                )
+    return out
 
 
 def _catalog_problems(study: Study, scenarios: list[Scenario]) -> list[tuple[str, str]]:

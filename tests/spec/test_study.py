@@ -24,9 +24,25 @@ mem_overcommit_ratio = [1.0, 1.5]
 
 
 def _write(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "trace.parquet").touch()  # the workload path must exist (checked by validation)
     path = tmp_path / "study.toml"
     path.write_text(text)
     return path
+
+
+def test_every_problem_at_once_including_missing_workload_and_catalog_names(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(
+        'name = "bad"\n[base]\nworkload = "nothere/trace.csv"\nmode = "warp"\n'
+        'buckets = -3\nhosts = [{ model = "cray-1" }]\n'
+    )
+    with pytest.raises(SpecError) as err:
+        load_study(path)
+    where = [w for w, _ in err.value.problems]
+    assert where == ["base.buckets", "base.workload", "base.mode", "base.hosts[0].model"]
+    assert "nothere" in dict(err.value.problems)["base.workload"]
 
 
 def test_expands_cartesian_product_with_stable_ids(tmp_path: Path) -> None:
@@ -79,6 +95,8 @@ def test_dotted_axis_needs_a_table_and_axis_paths_resolve(tmp_path: Path) -> Non
         load_study(_write(tmp_path, bad))
     assert [p for p, _ in info.value.problems] == ["axes.mode.x"]
     axes = GOOD.replace('"storage.mirrored" = [false, true]', 'workload = ["a.csv", "b.csv"]')
+    (tmp_path / "a.csv").touch()
+    (tmp_path / "b.csv").touch()
     scenarios = load_study(_write(tmp_path, axes)).expand()
     assert {s.workload for s in scenarios} == {
         str((tmp_path / "a.csv").resolve()),
