@@ -104,6 +104,14 @@ def consolidate_command(
             "search runs one, whose result does not depend on the machine's load).",
         ),
     ] = 2,
+    expected_cpu_util: Annotated[
+        float,
+        typer.Option(
+            "--expected-cpu-util",
+            help="Share of its configured CPU a VM without usage data is expected to use "
+            "(allocation-based sizing, e.g. an RVTools export alone; 0-1).",
+        ),
+    ] = 1.0,
     nondeterministic: Annotated[
         bool,
         typer.Option(
@@ -119,7 +127,7 @@ def consolidate_command(
 ) -> None:
     """Pick hosts and place every VM at least cost; print the plan, its bound and gap."""
     cat = load_catalog(catalog)
-    wl = load_workload(workload if len(workload) > 1 else workload[0])
+    wl = load_workload(workload if len(workload) > 1 else workload[0], inventory_only_ok=True)
     existing_hosts: dict[str, str] = {}
     if existing is not None:
         current = wl.inventory.get_column("current_host").drop_nulls().unique().to_list()
@@ -146,6 +154,7 @@ def consolidate_command(
         workers=workers,
         strategy=strategy,
         deterministic=not nondeterministic,
+        expected_cpu_util_frac=expected_cpu_util,
     )
 
     def progress(event: ProgressEvent) -> None:
@@ -178,7 +187,14 @@ EXIT_CODES = {"optimal": 0, "feasible": 0, "infeasible": 3, "unknown": 4}
 
 def _print_human(s: dict[str, object]) -> None:
     status = s["status"]
-    table = Table(title=f"Consolidation of {s['n_vms']} VMs ({s['sizing']}, {s['mode']}): {status}")
+    basis = {
+        "usage": "",
+        "allocation": ", ALLOCATION-BASED: no usage data, configured CPU and memory",
+        "mixed": ", some VMs sized from their configuration",
+    }[str(s["sizing_basis"])]
+    table = Table(
+        title=f"Consolidation of {s['n_vms']} VMs ({s['sizing']}, {s['mode']}{basis}): {status}"
+    )
     table.add_column("figure")
     table.add_column("value", justify="right")
     gap = s["gap_frac"]

@@ -936,6 +936,44 @@ def resampling_problems(
     return problems
 
 
+#: Grid step of an inventory-only workload (it has one step and no usage).
+INVENTORY_ONLY_STEP_S = 3600
+
+
+def inventory_workload(trace: Trace) -> Workload:
+    """A workload of the inventory alone: every VM, one step, no usage metric.
+
+    This is what allocation-based sizing starts from (an RVTools export, the usual start of a
+    VMware consolidation): the optimizer sizes each VM from its configured CPU and memory. It
+    cannot be replayed (no demand), which the emulation and economics say if asked.
+    """
+    inventory = trace.inventory
+    if inventory.height == 0:
+        raise _no_usage(trace)
+    ids = inventory.get_column("vm_id").cast(pl.String).to_list()
+    n = len(ids)
+    problems = (
+        *trace.problems,
+        Problem(
+            f"no usage data: the {n} VM(s) are sized from their configured CPU and memory "
+            "(allocation-based)",
+            count=n,
+        ),
+    )
+    return Workload(
+        vm_ids=np.asarray(ids, dtype=np.str_),
+        inventory=inventory,
+        start=datetime(1970, 1, 1, tzinfo=UTC),
+        step_s=INVENTORY_ONLY_STEP_S,
+        mean={},
+        peak={},
+        observed=np.zeros((n, 1), dtype=np.bool_),
+        quality=Quality(np.zeros(n), 0.0, problems),
+        format=trace.format,
+        sources=trace.sources,
+    )
+
+
 def build_workload(
     trace: Trace,
     *,

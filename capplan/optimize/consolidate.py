@@ -176,6 +176,9 @@ class ConsolidateOptions:
         Solver settings.
     economics
         Settings the ``cost`` objective prices hosts with (None: the bundled settings).
+    expected_cpu_util_frac
+        Share of its configured CPU a VM without CPU usage is expected to use
+        (allocation-based sizing, e.g. from an RVTools export alone; 1.0: all of it).
     deterministic
         Search on a work budget (same inputs and seed, same plan); False searches until the
         wall-clock limit (:mod:`capplan.optimize.clock`).
@@ -207,6 +210,7 @@ class ConsolidateOptions:
     seed: int = 0
     deterministic: bool = True
     economics: EconomicsSettings | None = None
+    expected_cpu_util_frac: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -293,6 +297,8 @@ def _check_options(opts: ConsolidateOptions, catalog: Catalog) -> None:
         problems.append(("vlan_limit", "must be >= 1"))
     if opts.ha_spares < 0:
         problems.append(("ha_spares", "must be >= 0"))
+    if not 0.0 < opts.expected_cpu_util_frac <= 1.0:
+        problems.append(("expected_cpu_util_frac", "must be in (0, 1]"))
     if opts.ha_policy not in ("reserve", "strict"):
         problems.append(("ha_policy", f"{opts.ha_policy!r} is not 'reserve' or 'strict'"))
     for k, offer in enumerate(opts.hosts):
@@ -399,6 +405,12 @@ def size_vms(
     )
     if missing.any():
         from_inv["cpu"] = ids[missing].tolist()
+        if opts.expected_cpu_util_frac != 1.0:
+            cpu[missing] *= opts.expected_cpu_util_frac
+            notes.append(
+                f"{int(missing.sum())} VM(s) without CPU usage are sized at "
+                f"{opts.expected_cpu_util_frac:.0%} of their configured CPU (expected utilisation)"
+            )
     cpu = cpu * source_factor * mode.cpu_demand_multiplier / opts.cpu_overcommit_ratio
 
     # Memory
@@ -640,7 +652,7 @@ def prepare(workload: Workload, catalog: Catalog, opts: ConsolidateOptions) -> P
     if legacy.any() and not mode.supports_legacy_guests:
         allowed[legacy] = False
         reason = (
-            f"VM {workload.vm_ids[legacy][0]!r} is a legacy guest, which mode "
+            f"VM {str(workload.vm_ids[legacy][0])!r} is a legacy guest, which mode "
             f"{mode.name!r} cannot run (legacy guests need full virtualization); "
             f"{int(legacy.sum())} legacy VM(s) in all"
         )
@@ -919,9 +931,18 @@ def _summary(
         "statistic": prep.reduction.statistic,
         "mode": opts.mode,
         "dims": list(inst.dim_names),
+        "sizing_basis": _sizing_basis(workload, prep),
         "sized_from_inventory": {k: len(v) for k, v in prep.sized_from_inventory.items()},
         "sized_from_inventory_vms": {k: v[:20] for k, v in prep.sized_from_inventory.items()},
         "price_estimated_models": list(prep.price_estimated),
         "method": rep.method,
         "notes": list(notes),
     }
+
+
+def _sizing_basis(workload: Workload, prep: Prepared) -> str:
+    """``usage``, ``allocation`` (every VM sized from its configured CPU and memory: no usage
+    data) or ``mixed`` (some VMs from their configuration)."""
+    if not {"cpu_demand_mhz", "mem_active_mib"} & set(workload.metrics):
+        return "allocation"
+    return "mixed" if prep.sized_from_inventory else "usage"

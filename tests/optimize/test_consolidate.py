@@ -373,3 +373,21 @@ def test_planetlab_day_binding_resource(shared_path: type, catalog: Catalog) -> 
     assert 135 <= int(cpu_bound.summary["bound_hosts"]) <= 142  # type: ignore[call-overload]
     aware = consolidate(wl, catalog, _plain(mem_overcommit_ratio=4.0, **base))
     assert int(aware.summary["n_hosts"]) < int(cpu_bound.summary["n_hosts"])  # type: ignore[call-overload]
+
+
+@pytest.mark.shared_data
+def test_rvtools_export_alone_is_sized_by_allocation_and_says_so() -> None:
+    from conftest import shared_or_skip
+
+    export = shared_or_skip("data", "rvtools-export", "SizingWorkshop-RVTools.xlsx")
+    args = ["consolidate", "--workload", str(export), "--mode", "full-bt", "--json"]
+    full = CliRunner().invoke(app, [*args, "--time-limit", "5"])
+    assert full.exit_code == 0, full.output
+    data = json.loads(full.stdout)
+    assert data["sizing_basis"] == "allocation" and data["n_hosts"] > 0
+    assert data["sized_from_inventory"]["cpu"] == data["n_vms"]
+    light = CliRunner().invoke(app, [*args, "--time-limit", "5", "--expected-cpu-util", "0.25"])
+    assert light.exit_code == 0, light.output
+    assert any("25% of their configured CPU" in n for n in json.loads(light.stdout)["notes"])
+    bad = CliRunner().invoke(app, [*args, "--expected-cpu-util", "1.5"])
+    assert bad.exit_code == 2 and "expected_cpu_util_frac" in bad.output
