@@ -216,7 +216,8 @@ def read_round_log(path: Path, n_vms: int | None = None) -> RoundLog:
         reader = csv.DictReader(handle)
         line = 1
         try:
-            for line, raw in enumerate(reader, start=2):
+            for row_line, raw in enumerate(reader, start=2):
+                line = row_line  # named in the error below
                 kind = raw["kind"]
                 if kind == "alloc":
                     host = int(raw["to_host"]) if raw["to_host"] else -1
@@ -794,7 +795,8 @@ def print_round_diff(diff: dict[str, Any], out: Console | None = None) -> None:
     """One policy-day's differential: t = 0 map, first round and first migration that differ."""
     con = out or console
     con.print(
-        f"\n[bold]{diff['day']} {diff['policy']}[/] (capplan starts from the {diff['start']} t = 0 map)"
+        f"\n[bold]{diff['day']} {diff['policy']}[/] "
+        f"(capplan starts from the {diff['start']} t = 0 map)"
     )
     alloc = diff["alloc"]
     cs, cp = alloc["cloudsim"], alloc["capplan"]
@@ -845,10 +847,10 @@ def print_round_diff(diff: dict[str, Any], out: Console | None = None) -> None:
             f"  first migration that differs: round #{mf['round']} ({mf['time_s']} s), "
             f"move {mf['index']}: CloudSim {_move(mf['cloudsim'])}, capplan {_move(mf['capplan'])}"
         )
+    last_energy = rounds["last_round"].get("energy_ws", {})
     con.print(
-        f"  end of day: energy {rounds['last_round'].get('energy_ws', {}).get('cloudsim', 0) / 3.6e6:.2f}"
-        f" vs {rounds['last_round'].get('energy_ws', {}).get('capplan', 0) / 3.6e6:.2f} kWh "
-        "at the last round"
+        f"  end of day: energy {last_energy.get('cloudsim', 0) / 3.6e6:.2f}"
+        f" vs {last_energy.get('capplan', 0) / 3.6e6:.2f} kWh at the last round"
     )
 
 
