@@ -375,10 +375,37 @@ def bench_cloudsim(
     speed: bool = typer.Option(True, "--speed/--no-speed", help="Time one policy-day."),
     jobs: int = typer.Option(1, "--jobs", min=1, help="Worker processes (one day each)."),
     json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    against: str | None = typer.Option(
+        None,
+        "--against",
+        metavar="DIR",
+        help=(
+            "Compare with CloudSim's own figures in DIR (summary_sorted.csv, rounds/); "
+            "'default' is tests/fixtures/cloudsim of this checkout. Runs the rows of DIR "
+            "(filtered by --days and --policies) instead of the bench."
+        ),
+    ),
+    rounds: bool = typer.Option(
+        True,
+        "--rounds/--no-rounds",
+        help="With --against: also the round-by-round differential where DIR has round logs.",
+    ),
+    start: str = typer.Option(
+        "capplan",
+        "--start",
+        help=(
+            "With --against: the t = 0 map of the round differential, 'capplan' (its own "
+            "placement) or 'cloudsim' (CloudSim's map from the round log)."
+        ),
+    ),
 ) -> None:
     """Run the CloudSim PlanetLab policies and capplan-fb on the PlanetLab days; print the
-    comparison table and the speed of one policy-day."""
+    comparison table and the speed of one policy-day. With --against DIR: capplan's compat
+    mode against CloudSim's printed figures, and where their rounds first differ."""
     folder = (data or default_data_dir()).resolve()
+    if against is not None:
+        _against(against, folder, days, policies, rounds=rounds, start=start, seed=seed, json=json)
+        return
     chosen_days = _select(days, list_days(folder), "days")
     chosen_policies = _select(policies, list(ALL_POLICIES), "policies")
     figures = run_cloudsim_bench(
@@ -394,3 +421,50 @@ def bench_cloudsim(
         print_json(figures)
         return
     _print(figures)
+
+
+def _filter(value: str | None) -> list[str] | None:
+    """A comma-separated filter; None or 'all' for no filter."""
+    if value is None or value.strip().lower() == "all":
+        return None
+    return [v.strip() for v in value.split(",") if v.strip()] or None
+
+
+def _against(
+    against: str,
+    data_dir: Path,
+    days: str | None,
+    policies: str | None,
+    *,
+    rounds: bool,
+    start: str,
+    seed: int,
+    json: bool,
+) -> None:
+    """``--against DIR``: the comparison with CloudSim's figures (:mod:`.cloudsim_diff`)."""
+    from capplan.bench.cloudsim_diff import (
+        STARTS,
+        default_fixture_dir,
+        print_against,
+        run_against,
+    )
+
+    if start not in STARTS:
+        raise CapplanError(
+            f"unknown --start {start!r}; valid: {', '.join(STARTS)}", spec_path="--start"
+        )
+    folder = default_fixture_dir() if against.strip().lower() == "default" else Path(against)
+    figures = run_against(
+        folder,
+        data_dir,
+        days=_filter(days),
+        policies=_filter(policies),
+        rounds=rounds,
+        start=start,
+        seed=seed,
+        progress=not json,
+    )
+    if json:
+        print_json(figures)
+        return
+    print_against(figures)

@@ -515,8 +515,9 @@ def solve_placement(
         The prepared instance.
     time_limit_s
         Wall-time budget for the whole solve, s. With ``deterministic`` the search runs on
-        a work budget of the same size (:mod:`capplan.optimize.clock`), so the same
-        inputs and seed give the same plan unless the wall limit comes first.
+        a work budget of ``WORK_SHARE`` × this (:mod:`capplan.optimize.clock`), so the same
+        inputs and seed give the same plan unless the wall limit comes first (or the LP
+        relaxation, limited to half of it in wall time, does not finish).
     workers
         CP-SAT worker threads.
     seed
