@@ -21,6 +21,11 @@ the figures issue 7 states about CloudSim (about 25 migrations per VM per day; 1
 about 2 GB per policy-day) beside ours. Our runs assign VM types by name-sorted file order,
 which CloudSim did not (it used the file system's directory order), so per-day numbers are
 not expected to match a CloudSim run bit for bit.
+
+``--against DIR`` runs the rows of CloudSim's own committed figures instead (``DIR`` usually
+``tests/fixtures/cloudsim``, ``default`` for that folder): the comparison table and, where
+``DIR/rounds`` holds a round log, where capplan first parts from CloudSim
+(:mod:`capplan.bench.cloudsim_diff`; docs/cloudsim-divergences.md lists what it found).
 """
 
 from __future__ import annotations
