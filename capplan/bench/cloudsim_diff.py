@@ -382,6 +382,16 @@ def compare_row(reference: ReferenceRow, result: DynamicResult) -> dict[str, Any
     }
 
 
+def _check_known(wanted: list[str] | None, known: list[str], what: str, option: str) -> None:
+    """Refuse filter values the reference does not hold, listing those it holds."""
+    unknown = [w for w in wanted or [] if w not in known]
+    if unknown:
+        raise CapplanError(
+            f"no CloudSim reference for {what} {', '.join(unknown)}; available: {', '.join(known)}",
+            spec_path=option,
+        )
+
+
 def select_rows(
     rows: list[ReferenceRow], days: list[str] | None, policies: list[str] | None
 ) -> list[ReferenceRow]:
@@ -392,24 +402,8 @@ def select_rows(
     CapplanError
         A filter names a day or policy the reference does not hold (listing those it holds).
     """
-    if days:
-        known = sorted({r.day for r in rows})
-        unknown = [d for d in days if d not in known]
-        if unknown:
-            raise CapplanError(
-                f"no CloudSim reference for day(s) {', '.join(unknown)}; "
-                f"available: {', '.join(known)}",
-                spec_path="--days",
-            )
-    if policies:
-        known = sorted({r.policy for r in rows})
-        unknown = [p for p in policies if p not in known]
-        if unknown:
-            raise CapplanError(
-                f"no CloudSim reference for policy(ies) {', '.join(unknown)}; "
-                f"available: {', '.join(known)}",
-                spec_path="--policies",
-            )
+    _check_known(days, sorted({r.day for r in rows}), "day(s)", "--days")
+    _check_known(policies, sorted({r.policy for r in rows}), "policy(ies)", "--policies")
     return [
         r for r in rows if (not days or r.day in days) and (not policies or r.policy in policies)
     ]

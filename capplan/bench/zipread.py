@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
+from capplan.bench.tbpp import shared_dir
 from capplan.cli_app import console, print_json, user_errors
 from capplan.commands.bench import bench_app
 from capplan.errors import CapplanError
@@ -84,7 +85,7 @@ def zip_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Zip vs folder reading: PlanetLab's ten days, and 20,000 small Bitbrains files."""
-    root = shared or Path(__file__).resolve().parents[2] / ".." / "shared"
+    root = shared or shared_dir()
     out = run_zip_bench(root, n_small=n_small)
     if as_json:
         print_json(out)
