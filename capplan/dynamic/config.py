@@ -60,6 +60,14 @@ class SimConfig:
         Share of a migrating VM's MIPS the target reserves during the migration (10 %).
     migrating_in_weight
         PABFD counts a VM migrating into a host as this multiple of its allocated MIPS.
+    pabfd_stale_power
+        CloudSim quirk: PABFD's "power before" is the host's power at the last update
+        (``host.getPower()``), while its "power after" counts the VMs planned onto the host
+        earlier in the same pass. At t = 0 every host is then at 0 %, an empty host always
+        shows the least rise, and the initial placement spreads the VMs one or two per host.
+        The default mode compares against the power at the planned MIPS, 0 W for a host
+        with nothing planned (it is off and draws nothing): the true marginal power, which
+        packs.
     history_length
         Utilisation samples kept per VM.
     seed
@@ -79,6 +87,7 @@ class SimConfig:
     migration_slowdown_frac: float = 0.1
     target_reserve_frac: float = 0.1
     migrating_in_weight: float = 10.0
+    pabfd_stale_power: bool = False
     history_length: int = HISTORY_LENGTH
     seed: int = 42
 
@@ -96,6 +105,7 @@ CLOUDSIM_CONFIG: Final = SimConfig(
     ram_checked_after_start=False,
     exclude_overload_targets=False,
     count_idle_start_as_shutdown=True,
+    pabfd_stale_power=True,
 )
 
 #: capplan's default: same physics, quirks fixed.

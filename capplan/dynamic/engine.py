@@ -193,8 +193,6 @@ class Simulation:
         RAM held by the VMs on each host (and reserved by VMs migrating in), ``(n_hosts,)``.
     rng
         The run's seeded random generator.
-    power_grid, power_grid_w
-        Every power curve on one axis for PABFD's interpolation (curve k on [2k, 2k + 1]).
     idle_class
         Class of each host (same curve, MIPS and PE size): idle hosts of one class see the
         same power rise for any VM.
@@ -214,13 +212,7 @@ class Simulation:
         curves, type_of = np.unique(fleet.power_w, axis=0, return_inverse=True)
         self.type_curves_w = np.ascontiguousarray(curves, dtype=np.float64)
         self.type_of = np.ascontiguousarray(type_of.reshape(-1), dtype=np.int64)
-        # PABFD interpolates every curve on one axis (curve k on [2k, 2k + 1]); idle hosts of
-        # one class (same curve, MIPS and PE size) see the same power rise for any VM
-        points = curves.shape[1]
-        self.power_grid = (
-            2.0 * np.arange(len(curves))[:, None] + np.linspace(0.0, 1.0, points)[None, :]
-        ).reshape(-1)
-        self.power_grid_w = self.type_curves_w.reshape(-1).copy()
+        # idle hosts of one class (same curve, MIPS and PE size) see the same power rise
         keys = np.column_stack([self.type_of, fleet.total_mips, fleet.pe_mips])
         self.idle_class = np.unique(keys, axis=0, return_inverse=True)[1].reshape(-1)
         self.vm_pe_mips = vms.mips / vms.n_pes
@@ -247,6 +239,7 @@ class Simulation:
         self.alloc_in_mips = np.zeros(self.n_hosts)  # MIPS reserved for VMs migrating in
         self._fl_vm = np.zeros(0, dtype=np.int64)
         self._fl_tg = np.zeros(0, dtype=np.int64)
+        self._fl_seq = np.zeros(0, dtype=np.int64)
         self._max_power_w = float(fleet.max_power_w.sum())
 
         # history: newest sample first
@@ -283,6 +276,9 @@ class Simulation:
     def _flights_changed(self) -> None:
         self._fl_vm = np.fromiter((f.vm for f in self.flights), np.int64, len(self.flights))
         self._fl_tg = np.fromiter((f.target for f in self.flights), np.int64, len(self.flights))
+        self._fl_seq = np.fromiter(
+            (self.flight_seq[(f.vm, f.target)] for f in self.flights), np.int64, len(self.flights)
+        )
 
     def place(self, vm: int, host: int) -> None:
         """Make ``vm`` resident on ``host`` (initial placement or end of a migration)."""
@@ -310,6 +306,8 @@ class Simulation:
             vms.n_pes,
             self._fl_vm,
             self._fl_tg,
+            self.seq,
+            self._fl_seq,
             self.pe_mips,
             self.total_mips,
             cfg.target_reserve_frac,

@@ -24,10 +24,11 @@ same bits:
   mc_choice` from an object-mode block (its R² comes from a LAPACK inverse, which only numpy
   itself reproduces); placement order by current MIPS descending (stable), under-loaded
   hosts by utilisation ascending (stable);
-- the PABFD search of :func:`capplan.dynamic.pabfd.search`, except that it visits only busy
-  hosts and, per idle class (same power curve, MIPS and PE size), the first suitable idle
-  host: idle hosts of a class have the same power rise, so the lowest index among them is
-  the one the full scan would pick.
+- the PABFD search of :func:`capplan.dynamic.pabfd.search`: hosts in index order, each
+  host's planned MIPS and power before followed through the pass; a host with nothing
+  planned and idle at the last update is skipped when another of its idle class (same power
+  curve, MIPS and PE size) was already suitable, as it shows the same rise and the first
+  strict minimum wins.
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ from capplan.dynamic.detection import (
     mad,
     thr,
 )
-from capplan.dynamic.pabfd import TEST_LINEAR, TEST_THR, TIE_DECIMALS, interp_one
+from capplan.dynamic.hostupdate import spec_power_at
+from capplan.dynamic.pabfd import TEST_LINEAR, TEST_THR
 from capplan.dynamic.selection import Selection, mc, mc_choice, mmt, mu, rs
 
 if TYPE_CHECKING:
@@ -84,20 +86,21 @@ _TESTS: Final[dict[OverloadTest, int]] = {
     iqr: TEST_IQR,
     mad: TEST_MAD,
 }
-_TIE_SCALE: Final = 10.0**TIE_DECIMALS
 
 # Columns of the per-VM table (all float64; PE counts and history lengths are small ints).
 _V_REQ, _V_PES, _V_MIPS, _V_RAM, _V_BW, _V_MEAN, _V_SLOPE, _V_LEN, _V_UTIL = range(9)
 _N_V: Final = 9
-# Columns of the per-host constants of a round (``_H_U``, ``_H_P``: the last host update's
-# utilisation, with VMs migrating in weighted, and power, which PABFD compares against).
-_H_TOTAL, _H_INV, _H_PE, _H_RAM_CAP, _H_BW_CAP, _H_RATE, _H_SHIFT, _H_U, _H_P = range(9)
-_N_H: Final = 9
+# Columns of the per-host constants of a round (``_H_TYPE``: index of the power curve).
+_H_TOTAL, _H_INV, _H_PE, _H_RAM_CAP, _H_BW_CAP, _H_RATE, _H_TYPE = range(7)
+_N_H: Final = 7
 # Columns of the tentative per-host state (``_S_REQ`` .. ``_S_HLEN`` are what the overload
-# tests read, the rest the fit checks); a snapshot is one row.
+# tests read, ``_S_CAPPED`` .. ``_S_BW`` the fit checks, ``_S_PLANNED`` .. ``_S_BUSY`` PABFD's
+# power rise: planned MIPS, power before, and 1 once the host is not interchangeable with
+# the idle hosts of its class); a snapshot is one row.
 _S_REQ, _S_MEAN, _S_SLOPE, _S_STEPS, _S_HLEN = range(5)
 _S_CAPPED, _S_AVAIL, _S_MAXRAM, _S_RAM, _S_BW = range(5, 10)
-_N_S: Final = 10
+_S_PLANNED, _S_PBEFORE, _S_BUSY = range(10, 13)
+_N_S: Final = 13
 #: Starting room of each host's VM list in the compiled round (it grows by rerunning).
 _LIST_ROOM: Final = 16
 
@@ -135,7 +138,7 @@ def run_round(
         count=len(fl_vm),
     )
     vm_table = _vm_table(sim, kind)
-    host_table, frac, busy = _host_table(sim)
+    host_table, frac, start = _host_table(sim)
     settings = np.array(
         [
             param,
@@ -143,6 +146,8 @@ def run_round(
             cfg.interval_s,
             float(sim.pe_mips.min()) if sim.n_hosts else 0.0,
             float(sim.hist_count),
+            cfg.migrating_in_weight - 1.0,
+            1.0 if cfg.pabfd_stale_power else 0.0,
         ]
     )
     rng_state = sim.rng.bit_generator.state
@@ -152,7 +157,7 @@ def run_round(
             sim.hist,
             host_table,
             frac,
-            busy,
+            start,
             sim.idle_class,
             sim.in_migration,
             sim.host_of,
@@ -162,8 +167,7 @@ def run_round(
             fl_seq,
             sim.ram_used_mib,
             sim.bw_used_mbps,
-            sim.power_grid,
-            sim.power_grid_w,
+            sim.type_curves_w,
             settings,
             kind,
             _SELECTIONS[select],
@@ -225,11 +229,13 @@ def _fill_vm_table(
     return table
 
 
-def _host_table(sim: Simulation) -> tuple[FloatArray, FloatArray, BoolArray]:
-    """Per-host columns ``_H_*``, the utilisation of the last update, and which hosts are busy.
+def _host_table(sim: Simulation) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Per-host columns ``_H_*``, the utilisation of the last update, and PABFD's start.
 
-    A host is busy when it had utilisation or a VM migrating in at the last update; the
-    others are interchangeable within their idle class.
+    The start has three columns per host: the planned MIPS (the last update's, a VM
+    migrating in weighted), the power before (the last update's in CloudSim's mode, the
+    planned MIPS' otherwise, 0 W with none planned) and 1 for a host busy at the last update (utilisation or a VM
+    migrating in); the others are interchangeable within their idle class.
     """
     total = sim.total_mips
     rate = sim.mig_rate_mib_s
@@ -240,13 +246,17 @@ def _host_table(sim: Simulation) -> tuple[FloatArray, FloatArray, BoolArray]:
     table[:, _H_RAM_CAP] = sim.fleet.ram_mib
     table[:, _H_BW_CAP] = sim.fleet.bw_mbps
     table[:, _H_RATE] = np.where(rate > 0, rate, np.inf)
-    table[:, _H_SHIFT] = 2.0 * sim.type_of
+    table[:, _H_TYPE] = sim.type_of
     extra = (sim.config.migrating_in_weight - 1.0) * sim.alloc_in_mips
-    table[:, _H_U] = (sim.util_mips + extra) * table[:, _H_INV]
     frac = sim.host_util_frac()
-    table[:, _H_P] = sim.power_w(frac)
-    busy = ~((sim.util_mips == 0) & (extra == 0))
-    return table, frac, busy
+    start = np.empty((sim.n_hosts, 3))
+    start[:, 0] = sim.util_mips + extra
+    if sim.config.pabfd_stale_power:
+        start[:, 1] = sim.power_w(frac)
+    else:  # a host with nothing planned is off and draws nothing
+        start[:, 1] = np.where(start[:, 0] == 0, 0.0, sim.power_w(start[:, 0] / total))
+    start[:, 2] = ~((sim.util_mips == 0) & (extra == 0))
+    return table, frac, start
 
 
 @numba.njit(cache=True, nogil=True)
@@ -428,7 +438,7 @@ def _round(
     vm_hist: FloatArray,
     host: FloatArray,
     frac: FloatArray,
-    busy: BoolArray,
+    start: FloatArray,
     idle_class: IntArray,
     in_migration: BoolArray,
     host_of: IntArray,
@@ -438,8 +448,7 @@ def _round(
     fl_seq: IntArray,
     ram_used: FloatArray,
     bw_used: FloatArray,
-    grid: FloatArray,
-    grid_w: FloatArray,
+    curves_w: FloatArray,
     settings: FloatArray,
     kind: int,
     select: int,
@@ -451,11 +460,12 @@ def _round(
     """The round; arguments as :func:`run_round` gathers them.
 
     ``settings`` holds the test parameter, the target's reserve share, the round interval,
-    the smallest host PE and the number of history samples. Each host's VM list has room
-    for ``list_room`` VMs, or twice its initial length if more. Returns the moves (VM,
-    target) and True, or False if a list ran out of room (the caller then runs the round
-    again with more: no input is modified but the random generator, whose state the caller
-    restores).
+    the smallest host PE, the number of history samples, the extra weight of a VM migrating
+    in (weight − 1) and 1 when PABFD's power before is the last update's (CloudSim). Each
+    host's VM list has room for ``list_room`` VMs, or twice its initial length if more.
+    Returns the moves (VM, target) and True, or False if a list ran out of room (the caller
+    then runs the round again with more: no input is modified but the random generator,
+    whose state the caller restores).
     """
     param = settings[0]
     n_hosts = len(host)
@@ -471,6 +481,7 @@ def _round(
         fl_seq,
         ram_used,
         bw_used,
+        start,
         settings,
         kind,
         list_room,
@@ -479,7 +490,6 @@ def _round(
     over = np.zeros(n_hosts, dtype=np.bool_)
     for h in range(n_hosts):
         over[h] = _over(state, host_hist, h, host[h, _H_TOTAL], kind, param)
-    busy_idx = np.flatnonzero(busy)
     n_classes = idle_class.max() + 1 if n_hosts else 0
     move_vm = np.empty(2 * n_vms + 1, dtype=np.int64)
     move_tg = np.empty(2 * n_vms + 1, dtype=np.int64)
@@ -497,6 +507,7 @@ def _round(
         n_mem,
         over,
         in_migration,
+        curves_w,
         settings,
         kind,
         select,
@@ -513,12 +524,9 @@ def _round(
             host_hist,
             allowed,
             True,
-            busy,
-            busy_idx,
             idle_class,
             n_classes,
-            grid,
-            grid_w,
+            curves_w,
             settings,
             kind,
             check_ram,
@@ -526,7 +534,21 @@ def _round(
         if target >= 0:
             if n_mem[target] == cap:
                 return move_vm[:0], move_tg[:0], False
-            _add(v, target, vm, vm_hist, host, state, host_hist, mem, mem_in, n_mem, settings, kind)
+            _add(
+                v,
+                target,
+                vm,
+                vm_hist,
+                host,
+                state,
+                host_hist,
+                mem,
+                mem_in,
+                n_mem,
+                curves_w,
+                settings,
+                kind,
+            )
             move_vm[n_moves] = v
             move_tg[n_moves] = target
             n_moves += 1
@@ -572,12 +594,9 @@ def _round(
                 host_hist,
                 allowed,
                 False,
-                busy,
-                busy_idx,
                 idle_class,
                 n_classes,
-                grid,
-                grid_w,
+                curves_w,
                 settings,
                 kind,
                 check_ram,
@@ -599,7 +618,21 @@ def _round(
                 snap[n_snaps, column] = state[target, column]
             for column in range(host_hist.shape[1]):
                 snap_hist[n_snaps, column] = host_hist[target, column]
-            _add(v, target, vm, vm_hist, host, state, host_hist, mem, mem_in, n_mem, settings, kind)
+            _add(
+                v,
+                target,
+                vm,
+                vm_hist,
+                host,
+                state,
+                host_hist,
+                mem,
+                mem_in,
+                n_mem,
+                curves_w,
+                settings,
+                kind,
+            )
             move_vm[n_moves] = v
             move_tg[n_moves] = target
             n_moves += 1
@@ -620,6 +653,7 @@ def _host_lists(
     fl_seq: IntArray,
     ram_used: FloatArray,
     bw_used: FloatArray,
+    start: FloatArray,
     settings: FloatArray,
     kind: int,
     list_room: int,
@@ -690,6 +724,9 @@ def _host_lists(
         state[h, _S_STEPS] = np.ceil(state[h, _S_MAXRAM] / host[h, _H_RATE] / interval_s)
         state[h, _S_RAM] = ram_used[h]
         state[h, _S_BW] = bw_used[h]
+        state[h, _S_PLANNED] = start[h, 0]
+        state[h, _S_PBEFORE] = start[h, 1]
+        state[h, _S_BUSY] = start[h, 2]
         _set_avail(state, host, h)
     width = vm_hist.shape[1]
     host_hist = np.zeros((n_hosts, width))
@@ -717,6 +754,19 @@ def _set_avail(state: FloatArray, host: FloatArray, h: int) -> None:  # pragma: 
 
 
 @numba.njit(cache=True, nogil=True)
+def _set_p_before(
+    state: FloatArray, host: FloatArray, curves_w: FloatArray, settings: FloatArray, h: int
+) -> None:  # pragma: no cover
+    """In the default mode, the power before follows the planned MIPS (``_set_p_before``)."""
+    if settings[6] == 0.0:
+        planned = state[h, _S_PLANNED]
+        curve = curves_w[int(host[h, _H_TYPE])]
+        state[h, _S_PBEFORE] = (
+            spec_power_at(planned / host[h, _H_TOTAL], curve) if planned != 0 else 0.0
+        )
+
+
+@numba.njit(cache=True, nogil=True)
 def _select_overloaded(
     vm: FloatArray,
     vm_hist: FloatArray,
@@ -728,6 +778,7 @@ def _select_overloaded(
     n_mem: IntArray,
     over: BoolArray,
     in_migration: BoolArray,
+    curves_w: FloatArray,
     settings: FloatArray,
     kind: int,
     select: int,
@@ -762,7 +813,10 @@ def _select_overloaded(
                     continue
                 movable[n_movable] = v
                 n_movable += 1
-                key = vm[v, _V_RAM] if select == SELECT_MMT else vm[v, _V_UTIL]
+                if select == SELECT_MMT:
+                    key = vm[v, _V_RAM]
+                else:  # MU: u × MIPS / MIPS, as CloudSim divides
+                    key = vm[v, _V_UTIL] * vm[v, _V_MIPS] / vm[v, _V_MIPS]
                 if pick < 0 or key < pick_key:
                     pick = v
                     pick_key = key
@@ -788,14 +842,25 @@ def _select_overloaded(
             requested = 0.0
             length = 0.0
             max_ram = 0.0
+            in_allocated = 0.0
             for k in range(n):
                 v = mem[h, k]
                 pes = vm[v, _V_PES]
-                reserve = reserve_frac if mem_in[h, k] else 1.0
-                capped += pes * min(vm[v, _V_REQ] / pes, host[h, _H_PE]) * reserve
+                value = pes * min(vm[v, _V_REQ] / pes, host[h, _H_PE])
+                if mem_in[h, k]:
+                    capped += value * reserve_frac
+                    in_allocated += value * reserve_frac
+                else:
+                    capped += value
                 requested += vm[v, _V_REQ]
                 length = max(length, vm[v, _V_LEN])
                 max_ram = max(max_ram, vm[v, _V_RAM])
+            planned = capped  # RoundState._planned_from
+            if planned > total:
+                in_allocated = in_allocated * (total / planned)
+                planned = total
+            state[h, _S_PLANNED] = planned + settings[5] * in_allocated if n else 0.0
+            _set_p_before(state, host, curves_w, settings, h)
             state[h, _S_CAPPED] = capped
             state[h, _S_REQ] = requested
             state[h, _S_HLEN] = length
@@ -846,6 +911,7 @@ def _add(
     mem: IntArray,
     mem_in: BoolArray,
     n_mem: IntArray,
+    curves_w: FloatArray,
     settings: FloatArray,
     kind: int,
 ) -> None:  # pragma: no cover
@@ -855,8 +921,12 @@ def _add(
     mem_in[h, k] = False
     n_mem[h] = k + 1
     pes = vm[v, _V_PES]
-    state[h, _S_CAPPED] += pes * min(vm[v, _V_REQ] / pes, host[h, _H_PE])
+    alloc = pes * min(vm[v, _V_REQ] / pes, host[h, _H_PE])
+    state[h, _S_CAPPED] += alloc
     _set_avail(state, host, h)
+    state[h, _S_PLANNED] += alloc
+    state[h, _S_BUSY] = 1.0
+    _set_p_before(state, host, curves_w, settings, h)
     state[h, _S_REQ] += vm[v, _V_REQ]
     state[h, _S_HLEN] = max(state[h, _S_HLEN], vm[v, _V_LEN])
     state[h, _S_MAXRAM] = max(state[h, _S_MAXRAM], vm[v, _V_RAM])
@@ -883,22 +953,20 @@ def _search(
     host_hist: FloatArray,
     allowed: BoolArray,
     idle_allowed: bool,
-    busy: BoolArray,
-    busy_idx: IntArray,
     idle_class: IntArray,
     n_classes: int,
-    grid: FloatArray,
-    grid_w: FloatArray,
+    curves_w: FloatArray,
     settings: FloatArray,
     kind: int,
     check_ram: bool,
 ) -> int:  # pragma: no cover
-    """PABFD host for ``v`` (-1 if none): busy hosts, then the first idle host per class.
+    """PABFD host for ``v`` (-1 if none), hosts in index order.
 
     The checks and the power rise are :func:`capplan.dynamic.pabfd.search`'s (for IQR and
-    MAD, :meth:`~capplan.dynamic.placement.RoundState.find_host_reference`'s); the least
-    rise wins, ties to the lowest host index. The overload test, the costly check, runs
-    only on hosts whose rise would win.
+    MAD, :meth:`~capplan.dynamic.placement.RoundState.find_host_reference`'s); the first
+    strict minimum of the rise wins. Of the idle hosts of a class only the first suitable
+    one is looked at (the others show the same rise). The overload test, the costly check,
+    runs only on hosts whose rise would win.
     """
     param = settings[0]
     interval_s = settings[2]
@@ -907,18 +975,13 @@ def _search(
     check_pe = per_pe > settings[3]
     best = -1
     best_diff = np.inf
-    n_busy = len(busy_idx)
-    n_cand = n_busy + (len(host) if idle_allowed else 0)
     seen = np.zeros(n_classes, dtype=np.bool_)
     n_seen = 0
     with_vm = np.empty(host_hist.shape[1])
-    for c in range(n_cand):
-        if c < n_busy:
-            h = busy_idx[c]
-        else:
-            h = c - n_busy
-            if busy[h] or n_seen == n_classes or seen[idle_class[h]]:
-                continue
+    for h in range(len(host)):
+        busy = state[h, _S_BUSY] != 0.0
+        if not busy and (not idle_allowed or n_seen == n_classes or seen[idle_class[h]]):
+            continue
         if not allowed[h] or not state[h, _S_AVAIL] >= req:
             continue
         if check_pe and not host[h, _H_PE] >= per_pe:
@@ -929,15 +992,15 @@ def _search(
         ):
             continue
         inv_total = host[h, _H_INV]
-        if not busy[h]:
+        if not busy:
             seen[idle_class[h]] = True
             n_seen += 1
-        x = min(host[h, _H_U] + req * inv_total, 1.0) + host[h, _H_SHIFT]
-        rise = interp_one(x, grid, grid_w) - host[h, _H_P]
-        diff = np.rint(rise * _TIE_SCALE) / _TIE_SCALE
-        if not (diff < best_diff or (diff == best_diff and h < best)):
+        curve = curves_w[int(host[h, _H_TYPE])]
+        after = (state[h, _S_PLANNED] + req) / host[h, _H_TOTAL]
+        diff = spec_power_at(after, curve) - state[h, _S_PBEFORE]
+        if not diff < best_diff:
             continue  # cannot win: skip the overload test
-        if busy[h]:
+        if state[h, _S_PLANNED] != 0:
             if kind in (TEST_IQR, TEST_MAD):
                 share = vm[v, _V_MIPS] / host[h, _H_TOTAL]
                 for column in range(len(with_vm)):

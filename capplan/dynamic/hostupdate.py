@@ -9,7 +9,10 @@ numpy summed pairwise, a difference in the last bits that feeds no decision):
 - :func:`util_at`: CloudSim's linear interpolation between utilisation samples;
 - :func:`allocate`: each VM's capped request, the over-subscription scaling with each PE's
   share rounded down, the 90 % a migrating VM keeps and the 10 % its target reserves, and
-  the per-host sums (added in VM index order, as ``numpy.bincount`` adds them);
+  the per-host sums, added in each host's list order (arrival order, VMs migrating in at
+  the place their migration started), as CloudSim's ``HostDynamicWorkload.
+  updateVmsProcessing`` adds them: the order decides the last bits, and PABFD compares
+  power rises that differ only there;
 - :func:`spec_power_w` and :func:`interval_energy_ws`: CloudSim's SPECpower interpolation and
   the trapezoid energy of the elapsed time.
 
@@ -69,6 +72,8 @@ def allocate(
     vm_pes: IntArray,
     fl_vm: IntArray,
     fl_tg: IntArray,
+    seq: IntArray,
+    fl_seq: IntArray,
     pe_mips: FloatArray,
     total_mips: FloatArray,
     reserve_frac: float,
@@ -84,6 +89,9 @@ def allocate(
         Host (-1: not placed), migrating-out flag and PE count per VM.
     fl_vm, fl_tg
         VM and target host of each migration in flight.
+    seq, fl_seq
+        Arrival number of each VM on its host and of each migration in flight (one counter,
+        so unique): the host sums add their terms in this order.
     pe_mips, total_mips
         Per host.
     reserve_frac, keep_frac
@@ -137,8 +145,10 @@ def allocate(
             over[h] = True
             scale[h] = total_mips[h] / required[h]
     alloc_r = np.empty(n_placed)
-    util_mips = np.zeros(n_hosts)
-    host_req = np.zeros(n_hosts)
+    term_util = np.empty(n_placed + n_flights)
+    term_req = np.empty(n_placed + n_flights)
+    term_host = np.empty(n_placed + n_flights, dtype=np.int64)
+    term_key = np.empty(n_placed + n_flights, dtype=np.int64)
     for j in range(n_placed):
         v = res[j]
         h = host_of[v]
@@ -151,22 +161,28 @@ def allocate(
             pe_alloc = cap * keep_frac if out else cap
         alloc = vm_pes[v] * pe_alloc
         alloc_r[j] = alloc
-        util_mips[h] += alloc / keep_frac if out else alloc
-        host_req[h] += req[v]
+        term_util[j] = alloc / keep_frac if out else alloc
+        term_req[j] = req[v]
+        term_host[j] = h
+        term_key[j] = seq[v]
     alloc_in = np.zeros(n_hosts)
-    if n_flights:
-        req_in = np.zeros(n_hosts)
-        for f in range(n_flights):
-            v = fl_vm[f]
-            h = fl_tg[f]
-            share = pe_cap_m[f] * reserve_frac
-            if over[h]:
-                share = math.floor(share * scale[h])
-            alloc_in[h] += vm_pes[v] * share
-            req_in[h] += req[v]
-        for h in range(n_hosts):
-            util_mips[h] = util_mips[h] + alloc_in[h]
-            host_req[h] = host_req[h] + req_in[h]
+    for f in range(n_flights):
+        v = fl_vm[f]
+        h = fl_tg[f]
+        share = pe_cap_m[f] * reserve_frac
+        if over[h]:
+            share = math.floor(share * scale[h])
+        alloc_in[h] += vm_pes[v] * share
+        term_util[n_placed + f] = vm_pes[v] * share
+        term_req[n_placed + f] = req[v]
+        term_host[n_placed + f] = h
+        term_key[n_placed + f] = fl_seq[f]
+    util_mips = np.zeros(n_hosts)
+    host_req = np.zeros(n_hosts)
+    for t in np.argsort(term_key):  # keys are unique: each host's terms in list order
+        h = term_host[t]
+        util_mips[h] += term_util[t]
+        host_req[h] += term_req[t]
     return res, alloc_r, util_mips, host_req, alloc_in
 
 
@@ -181,24 +197,30 @@ def host_util_frac(util_mips: FloatArray, total_mips: FloatArray) -> FloatArray:
 
 
 @numba.njit(cache=True, nogil=True)
-def spec_power_w(
-    util_frac: FloatArray, type_of: IntArray, type_curves_w: FloatArray
-) -> FloatArray:  # pragma: no cover
-    """Power of each host: CloudSim's ``PowerModelSpecPower.getPower`` step for step, W.
+def spec_power_at(util_frac: float, curve_w: FloatArray) -> float:  # pragma: no cover
+    """Power at one utilisation: CloudSim's ``PowerModelSpecPower.getPower`` step for step, W.
 
     Floor and ceiling of ``10 × u`` and the slope per 10 %, so that PABFD's power differences,
     compared with a strict ``<``, break ties as CloudSim does (the values equal plain linear
-    interpolation up to rounding). ``u`` is clipped to [0, 1].
+    interpolation up to rounding). ``u`` is clipped to [0, 1]; ``curve_w`` holds the power
+    at 0, 10, ..., 100 %.
     """
+    u = min(max(util_frac, 0.0), 1.0)
+    scaled = u * 10.0
+    lo = math.floor(scaled)
+    hi = math.ceil(scaled)
+    p_lo = curve_w[lo]
+    return p_lo + (curve_w[hi] - p_lo) / 10.0 * (u - lo / 10.0) * 100.0
+
+
+@numba.njit(cache=True, nogil=True)
+def spec_power_w(
+    util_frac: FloatArray, type_of: IntArray, type_curves_w: FloatArray
+) -> FloatArray:  # pragma: no cover
+    """Power of each host (:func:`spec_power_at` on its type's curve), W."""
     power = np.empty(len(util_frac))
     for h in range(len(util_frac)):
-        u = min(max(util_frac[h], 0.0), 1.0)
-        scaled = u * 10.0
-        lo = math.floor(scaled)
-        hi = math.ceil(scaled)
-        curve = type_curves_w[type_of[h]]
-        p_lo = curve[lo]
-        power[h] = p_lo + (curve[hi] - p_lo) / 10.0 * (u - lo / 10.0) * 100.0
+        power[h] = spec_power_at(util_frac[h], type_curves_w[type_of[h]])
     return power
 
 

@@ -10,10 +10,13 @@ overload tests drop trailing zeros).
 **PABFD** (power-aware best fit decreasing, :meth:`RoundState.find_host`) puts a VM on the
 host whose power rises least, among hosts that are not excluded, have the free MIPS for it
 (and a PE big enough for each of its PEs), and would not become overloaded with it; a host
-whose utilisation was 0 at the last update skips the overload check. As in CloudSim, the
-"before" utilisation and power are those of the last host update (they do not include VMs
-placed earlier in the same round), a VM migrating into the host counts ten times its
-allocated MIPS, and ties (power rises equal to 1e-9 W) go to the lowest host index.
+with no planned MIPS skips the overload check. As in CloudSim's ``findHostForVm``, the
+"after" utilisation is the host's *planned* MIPS plus the VM's request over its capacity:
+the planned MIPS start at the last update's (a VM migrating in counting ten times its
+allocated MIPS) and follow every tentative add and removal of the pass. The "before" power
+is the last update's in CloudSim's mode; in the default mode it is the power at the planned
+MIPS, and 0 W for a host with nothing planned, which is off (``SimConfig.pabfd_stale_power``). Power is CloudSim's SPECpower arithmetic and the first
+strict minimum in host order wins.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from capplan.dynamic import pabfd
+from capplan.dynamic import hostupdate, pabfd
 from capplan.dynamic.detection import (
     FALLBACK_THRESHOLD,
     LR_LEAD,
@@ -50,15 +53,20 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-#: Power differences are compared after rounding to 1e-9 W. Within one linear segment of a
-#: SPECpower curve the rise is mathematically the same for every host, and CloudSim's
-#: choice among such hosts depends on floating-point noise; rounding makes them tie
-#: exactly, and ties go to the lowest host index (CloudSim's stated rule).
-_TIE_DECIMALS = pabfd.TIE_DECIMALS
-
-
 #: Per-host arrays :meth:`RoundState.add` changes (and a snapshot restores).
-_TRACKED = ("capped", "_avail", "req_sum", "hist", "hlen", "max_ram", "ram_used", "bw_used")
+_TRACKED = (
+    "capped",
+    "_avail",
+    "req_sum",
+    "hist",
+    "hlen",
+    "max_ram",
+    "ram_used",
+    "bw_used",
+    "planned",
+    "p_before",
+    "busy",
+)
 _TRACKED_LINEAR = ("h_mean", "h_slope", "h_steps")
 
 
@@ -154,26 +162,26 @@ class RoundState:
         self._avail = np.where(self.capped <= self.total, self.total - self.capped, 0.0)
         self.min_pe_mips = float(sim.pe_mips.min()) if n_hosts else 0.0
 
-        # the "before" state PABFD compares against: the last host update
+        # what PABFD compares: the last host update's state, then the planned MIPS
         self.cached_mips = sim.util_mips
         self.cached_frac = sim.host_util_frac()
         self.p_cached = sim.power_w(self.cached_frac)
-        self.in_extra = (sim.config.migrating_in_weight - 1.0) * sim.alloc_in_mips
-        self.base_mips = self.cached_mips + self.in_extra
-        self._grid = sim.power_grid  # one np.interp serves all curves
-        self._grid_w = sim.power_grid_w
-        self._shift = 2.0 * sim.type_of
-        # hosts with no utilisation and nothing migrating in are interchangeable within an
-        # idle class (curve, MIPS, PE size): PABFD only needs the first suitable one of each
-        self.idle = (self.cached_mips == 0) & (self.in_extra == 0)
-        self.busy = ~self.idle
-        self._busy_idx = np.flatnonzero(self.busy)
-        inv_total = 1.0 / self.total
-        self._static = np.column_stack(
-            [self.base_mips * inv_total, inv_total, self._shift, self.p_cached]
-        )
-        n_classes = int(sim.idle_class.max()) + 1 if n_hosts else 0
-        self._idle_by_class = [self.idle & (sim.idle_class == k) for k in range(n_classes)]
+        self._in_weight_extra = sim.config.migrating_in_weight - 1.0
+        in_extra = self._in_weight_extra * sim.alloc_in_mips
+        self.planned = self.cached_mips + in_extra
+        self.stale_power = sim.config.pabfd_stale_power
+        self._type_of = sim.type_of
+        self._curves = sim.type_curves_w
+        if self.stale_power:
+            self.p_before = self.p_cached.copy()
+        else:  # a host with nothing planned is off and draws nothing
+            planned_power = sim.power_w(self.planned / self.total)
+            self.p_before = np.where(self.planned == 0, 0.0, planned_power)
+        self._inv_total = 1.0 / self.total
+        # a host idle at the last update, with nothing migrating in and nothing planned onto
+        # it yet, is interchangeable with the others of its idle class (curve, MIPS, PE
+        # size): PABFD only needs the first suitable one of each; a tentative add makes it busy
+        self.busy = ~((self.cached_mips == 0) & (in_extra == 0))
 
         rate = sim.mig_rate_mib_s
         self._rate = np.where(rate > 0, rate, np.inf)
@@ -217,8 +225,12 @@ class RoundState:
         req = self.req[vm] if requested_mips is None else requested_mips
         self.members(host).append(vm)
         per_pe = req / vms.n_pes[vm]
-        self.capped[host] += vms.n_pes[vm] * min(per_pe, sim.pe_mips[host])
+        alloc = vms.n_pes[vm] * min(per_pe, sim.pe_mips[host])
+        self.capped[host] += alloc
         self._set_avail(host)
+        self.planned[host] += alloc
+        self.busy[host] = True
+        self._set_p_before(host)
         self.req_sum[host] += req
         share = vms.mips[vm] / self.total[host]
         if self.needs_history:
@@ -264,6 +276,7 @@ class RoundState:
         self.bw_used[host] -= vms.bw_mbps[vm]
         if not members:
             self.capped[host] = 0.0
+            self.planned[host] = 0.0
             self.req_sum[host] = 0.0
             self.hist[host] = 0.0
             self.hlen[host] = 0
@@ -275,6 +288,7 @@ class RoundState:
             reserve = [reserve_frac if (v, host) in incoming else 1.0 for v in members]
             capped = vms.n_pes[rows] * np.minimum(self.req_pe[rows], sim.pe_mips[host])
             self.capped[host] = sum((capped * reserve).tolist())
+            self.planned[host] = self._planned_from(host, members, capped.tolist())
             self.req_sum[host] = sum(self.req[rows].tolist())
             if self.needs_history:
                 share_h = vms.mips[rows] / self.total[host]
@@ -283,6 +297,7 @@ class RoundState:
                 self.hlen[host] = int(self.vlen[rows].max())
             self.max_ram[host] = float(vms.ram_mib[rows].max())
         self._set_avail(host)
+        self._set_p_before(host)
         if self.linear:
             if members:
                 share = vms.mips[rows] / self.total[host]
@@ -294,6 +309,40 @@ class RoundState:
             self.h_steps[host] = math.ceil(
                 self.max_ram[host] / self._rate[host] / sim.config.interval_s
             )
+
+    def _planned_from(self, host: int, members: list[int], capped: list[float]) -> float:
+        """Planned MIPS of ``host`` rebuilt from its list after a removal.
+
+        CloudSim's ``vmDestroy`` re-allocates the remaining VMs their capped requests (scaled
+        to the capacity when they exceed it); a VM migrating in holds its target's reserve
+        and counts ``migrating_in_weight`` times in PABFD's sum.
+        """
+        incoming = self.incoming
+        reserve_frac = self.sim.config.target_reserve_frac
+        allocated = 0.0
+        in_allocated = 0.0
+        for vm, value in zip(members, capped, strict=True):
+            if (vm, host) in incoming:
+                in_allocated += value * reserve_frac
+                allocated += value * reserve_frac
+            else:
+                allocated += value
+        total = float(self.total[host])
+        if allocated > total:
+            scale = total / allocated
+            allocated, in_allocated = total, in_allocated * scale
+        return allocated + self._in_weight_extra * in_allocated
+
+    def _set_p_before(self, host: int) -> None:
+        """In the default mode, the power before follows the planned MIPS (0 W when none)."""
+        if self.stale_power:
+            return
+        planned = self.planned[host]
+        self.p_before[host] = (
+            hostupdate.spec_power_at(planned / self.total[host], self._curves[self._type_of[host]])
+            if planned != 0
+            else 0.0
+        )
 
     def _set_avail(self, host: int) -> None:
         capped = self.capped[host]
@@ -367,21 +416,11 @@ class RoundState:
         cand = np.flatnonzero(ok & self.busy)
         if not idle_allowed:
             return cand
-        firsts: list[int] = []
-        for mask in self._idle_by_class:
-            both = ok & mask
-            first = int(both.argmax())
-            if both[first]:
-                firsts.append(first)
-        if firsts:
-            cand = np.sort(np.concatenate([cand, np.asarray(firsts, dtype=np.int64)]))
+        idle_ok = np.flatnonzero(ok & ~self.busy)
+        if len(idle_ok):
+            _, first = np.unique(self.sim.idle_class[idle_ok], return_index=True)
+            cand = np.sort(np.concatenate([cand, idle_ok[first]]))
         return cand
-
-    def _power_diff(self, cand: IntArray, after: FloatArray) -> FloatArray:
-        """Power after − power before for hosts ``cand`` at utilisation ``after``."""
-        x = np.minimum(after, 1.0) + self._shift[cand]
-        diff = np.interp(x, self._grid, self._grid_w) - self.p_cached[cand]
-        return np.round(diff, _TIE_DECIMALS)
 
     def _linear_overloaded(self, hosts: IntArray, vm: int | None = None) -> BoolArray:
         """LR / LRR on ``hosts`` (with ``vm`` added), from the line's linearity in the history."""
@@ -463,9 +502,12 @@ class RoundState:
                 self._bw_cap,
                 idle_allowed,
                 self.busy,
-                self._static,
-                self._grid,
-                self._grid_w,
+                self.planned,
+                self.p_before,
+                self.total,
+                self._inv_total,
+                self._type_of,
+                self._curves,
                 self._dyn,
                 self._rate,
                 float(sim.config.interval_s),
@@ -492,7 +534,7 @@ class RoundState:
         if idle_allowed or self.check_ram:
             cand = self._candidates(self.suitable_mask(vm, allowed, requested_mips), idle_allowed)
         else:
-            base = self._busy_idx
+            base = np.flatnonzero(self.busy)
             ok = allowed[base] & (self._avail[base] >= req)
             per_pe = req / sim.vms.n_pes[vm]
             if per_pe > self.min_pe_mips:
@@ -500,19 +542,19 @@ class RoundState:
             cand = base[ok]
         if not len(cand):
             return -1
-        static = self._static[cand]
-        x = np.minimum(static[:, 0] + req * static[:, 1], 1.0) + static[:, 2]
-        diff = np.round(np.interp(x, self._grid, self._grid_w) - static[:, 3], _TIE_DECIMALS)
-        needs = self.busy[cand]  # busy ⇔ utilisation ≠ 0 (a VM migrating in adds some)
+        after = (self.planned[cand] + req) / self.total[cand]
+        power_after = hostupdate.spec_power_w(after, self._type_of[cand], self._curves)
+        diff = power_after - self.p_before[cand]
+        needs = self.planned[cand] != 0  # CloudSim checks overload on hosts with planned MIPS
         if idle_allowed and not needs.any():
             return int(cand[int(np.argmin(diff))])
+        inv_total = self._inv_total[cand]
         if needs.all():
-            check = cand
-            over_check = self._over_after(check, vm, req, static[:, 1])
+            over_check = self._over_after(cand, vm, req, inv_total)
             diff[over_check] = np.inf
         else:
             check = cand[needs]
-            over_check = self._over_after(check, vm, req, static[needs, 1])
+            over_check = self._over_after(check, vm, req, inv_total[needs])
             diff[np.flatnonzero(needs)[over_check]] = np.inf
         best = int(np.argmin(diff))
         return int(cand[best]) if diff[best] != np.inf else -1

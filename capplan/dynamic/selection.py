@@ -8,18 +8,21 @@ ties, as in CloudSim.
 ``mmt`` minimum migration time: the smallest RAM
 ``mu``  minimum utilisation: the lowest current CPU utilisation (fraction of its MIPS)
 ``mc``  maximum correlation: the VM whose history the other VMs' histories explain best
-        (R² of an ordinary least squares fit with intercept); MMT when the histories are
-        too short for the fit (samples ≤ number of VMs)
+        (R² of an ordinary least squares fit with intercept); MMT when the fit is
+        impossible (fewer samples than VMs, or a singular design)
 ``rs``  random selection (seeded)
 ======  ==========================================================================
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Final
 
+import numba
 import numpy as np
+import numpy.typing as npt
 
 from capplan.errors import CapplanError
 
@@ -27,6 +30,7 @@ if TYPE_CHECKING:
     from capplan.dynamic.engine import Simulation
 
 Selection = Callable[["Simulation", list[int]], int]
+FloatArray = npt.NDArray[np.float64]
 
 
 def mmt(sim: Simulation, candidates: list[int]) -> int:
@@ -36,8 +40,14 @@ def mmt(sim: Simulation, candidates: list[int]) -> int:
 
 
 def mu(sim: Simulation, candidates: list[int]) -> int:
-    """Lowest current utilisation first."""
-    return candidates[int(np.argmin(sim.util_now[candidates]))]
+    """Lowest current utilisation first.
+
+    The key is ``u × MIPS / MIPS``, CloudSim's ``getTotalUtilizationOfCpuMips / getMips``:
+    two VMs with the same ``u`` and different MIPS can differ in the last bit after the
+    round trip, and that breaks their tie as in CloudSim.
+    """
+    mips = sim.vms.mips[candidates]
+    return candidates[int(np.argmin(sim.util_now[candidates] * mips / mips))]
 
 
 def rs(sim: Simulation, candidates: list[int]) -> int:
@@ -45,43 +55,96 @@ def rs(sim: Simulation, candidates: list[int]) -> int:
     return candidates[int(sim.rng.integers(len(candidates)))]
 
 
-def correlation_r2(data: np.ndarray) -> np.ndarray:
-    """R² of each row regressed (with intercept) on all other rows.
+def correlation_r2(data: np.ndarray) -> np.ndarray | None:
+    """R² of each row regressed (with intercept) on all other rows, as CloudSim computes it.
 
-    Uses the identity ``R²_i = 1 − 1 / (C⁻¹_ii · C_ii)`` for the covariance ``C`` of the
-    rows (one ``n × n`` inverse instead of ``n`` least-squares fits); falls back to one
-    least-squares fit per row when ``C`` is singular.
+    CloudSim's MC (``PowerVmSelectionPolicyMaximumCorrelation``) fits each VM's history on
+    the others' with commons-math's ``OLSMultipleLinearRegression``: Householder QR of the
+    design ``[1 | X]`` without pivoting, ``Qᵀy``, back substitution, then
+    ``1 − RSS / SecondMoment(y)``. :func:`_commons_math_r2` repeats that arithmetic in the
+    same order, so rank-deficient designs (which any other solver resolves differently) give
+    CloudSim's values too.
 
     Parameters
     ----------
     data
-        ``(n_vms, n_samples)`` utilisation histories.
+        ``(n_vms, n_samples)`` utilisation histories, ``n_samples ≥ n_vms``.
 
     Returns
     -------
-    numpy.ndarray
-        ``(n_vms,)``; NaN where the row is constant.
+    numpy.ndarray or None
+        ``(n_vms,)`` (NaN or -inf where a row is constant), or None when a design is exactly
+        singular: commons-math then raises and CloudSim falls back to MMT.
     """
+    r2, singular = _commons_math_r2(np.ascontiguousarray(data, dtype=np.float64))
+    return None if singular else r2
+
+
+@numba.njit(cache=True, nogil=True)
+def _commons_math_r2(data: FloatArray) -> tuple[FloatArray, bool]:  # pragma: no cover
+    """R² per row and whether a design was singular; see :func:`correlation_r2`."""
     n, m = data.shape
-    centered = data - data.mean(axis=1, keepdims=True)
-    cov = centered @ centered.T
-    diag = np.diag(cov).copy()
-    result = np.full(n, np.nan)
-    varying = diag > 0
-    if n == 1:
-        result[varying] = 0.0
-        return result
-    if np.linalg.cond(cov) < 1e10:
-        precision_diag = np.diag(np.linalg.inv(cov))
-        result[varying] = 1.0 - 1.0 / (precision_diag[varying] * diag[varying])
-        return result
-    for i in np.flatnonzero(varying).tolist():
-        y = data[i]
-        design = np.column_stack([np.ones(m), np.delete(data, i, axis=0).T])
-        coef, *_ = np.linalg.lstsq(design, y, rcond=None)
-        resid = y - design @ coef
-        result[i] = 1.0 - float((resid**2).sum()) / float(diag[i])
-    return result
+    out = np.empty(n)
+    design = np.empty((n, m))  # column-major copy of [1 | X]: design[column, sample]
+    qrt = np.empty((n, m))
+    rdiag = np.empty(min(n, m))
+    y = np.empty(m)
+    beta = np.empty(n)
+    for i in range(n):
+        design[0, :] = 1.0
+        k = 1
+        for j in range(n):
+            if j != i:
+                design[k, :] = data[j]
+                k += 1
+        qrt[:, :] = design
+        for minor in range(min(n, m)):  # QRDecomposition.performHouseholderReflection
+            x_norm_sqr = 0.0
+            for row in range(minor, m):
+                x_norm_sqr += qrt[minor, row] * qrt[minor, row]
+            a = -math.sqrt(x_norm_sqr) if qrt[minor, minor] > 0 else math.sqrt(x_norm_sqr)
+            rdiag[minor] = a
+            if a != 0.0:
+                qrt[minor, minor] -= a
+                for col in range(minor + 1, n):
+                    alpha = 0.0
+                    for row in range(minor, m):
+                        alpha -= qrt[col, row] * qrt[minor, row]
+                    alpha /= a * qrt[minor, minor]
+                    for row in range(minor, m):
+                        qrt[col, row] -= alpha * qrt[minor, row]
+        for minor in range(len(rdiag)):
+            if abs(rdiag[minor]) <= 0.0:  # threshold 0: SingularMatrixException
+                return out, True
+        y[:] = data[i]
+        for minor in range(min(n, m)):  # solver: apply the reflections to y
+            dot = 0.0
+            for row in range(minor, m):
+                dot += y[row] * qrt[minor, row]
+            dot /= rdiag[minor] * qrt[minor, minor]
+            for row in range(minor, m):
+                y[row] += dot * qrt[minor, row]
+        for row in range(len(rdiag) - 1, -1, -1):  # back substitution
+            y[row] /= rdiag[row]
+            beta[row] = y[row]
+            for above in range(row):
+                y[above] -= beta[row] * qrt[row, above]
+        rss = 0.0
+        for row in range(m):
+            fitted = 0.0
+            for col in range(n):
+                fitted += design[col, row] * beta[col]
+            residual = data[i, row] - fitted
+            rss += residual * residual
+        mean = 0.0  # SecondMoment.increment, sample by sample
+        second = 0.0
+        for count in range(1, m + 1):
+            dev = data[i, count - 1] - mean
+            n_dev = dev / count
+            mean += n_dev
+            second += (count - 1.0) * dev * n_dev
+        out[i] = 1.0 - rss / second if second != 0.0 else (np.nan if rss == 0.0 else -np.inf)
+    return out, False
 
 
 def mc(sim: Simulation, candidates: list[int]) -> int:
@@ -107,9 +170,12 @@ def mc_choice(
     """
     m = int(hist_count)
     n = len(candidates)
-    if m <= n:
-        return int(candidates[int(np.argmin(ram_mib[candidates]))])
+    fallback = int(candidates[int(np.argmin(ram_mib[candidates]))])
+    if m < n:  # commons-math needs as many samples as regressors + intercept
+        return fallback
     r2 = correlation_r2(hist[candidates, :m])
+    if r2 is None:
+        return fallback
     best = 0
     best_value = float(np.nextafter(0.0, 1.0))  # Java Double.MIN_VALUE
     for index, value in enumerate(r2.tolist()):

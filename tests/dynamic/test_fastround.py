@@ -49,10 +49,12 @@ def checked_policy(
 def mixed_workload(seed: int, *, host_bw_mbps: float) -> tuple[VmSet, HostFleet]:
     """G4/G5 hosts plus 3-PE hosts on the G4 curve; 1- and 2-PE VMs with bursty demand.
 
+    32 hosts for 40 VMs: CloudSim's initial placement spreads the VMs, about one per host.
+
     At 20 Mbit/s a migration takes 490–1,400 s, so rounds see VMs migrating in and out.
     """
     rng = np.random.default_rng(seed)
-    n_hosts, n_vms, n_samples = 24, 40, 40
+    n_hosts, n_vms, n_samples = 32, 40, 40
     kind = np.arange(n_hosts) % 3
     fleet = HostFleet.from_models(
         [f"k{k}" for k in kind],
@@ -213,12 +215,12 @@ def test_host_histories_are_the_reference_bits() -> None:
         sim.update(300.0 * step, record_history=True)
     reference = RoundState(sim, iqr, 1.5, check_ram=True)
     vm_table = fastround._vm_table(sim, fastround.TEST_IQR)
-    host_table, _, _ = fastround._host_table(sim)
+    host_table, _, start = fastround._host_table(sim)
     empty = np.zeros(0, dtype=np.int64)
-    settings = np.array([1.5, 0.1, 300.0, 1860.0, float(sim.hist_count)])
+    settings = np.array([1.5, 0.1, 300.0, 1860.0, float(sim.hist_count), 9.0, 0.0])
     _, host_hist, _, _, n_mem = fastround._host_lists(
         vm_table, sim.hist, host_table, sim.host_of, sim.seq, empty, empty, empty,
-        sim.ram_used_mib, sim.bw_used_mbps, settings, fastround.TEST_IQR, 16,
+        sim.ram_used_mib, sim.bw_used_mbps, start, settings, fastround.TEST_IQR, 16,
     )  # fmt: skip
     assert n_mem[:6].tolist() == [20] * 6
     assert np.array_equal(host_hist, reference.hist)

@@ -17,10 +17,16 @@ def numpy_allocate(
     pes: np.ndarray,
     fl_vm: np.ndarray,
     fl_tg: np.ndarray,
+    seq: np.ndarray,
+    fl_seq: np.ndarray,
     pe_mips: np.ndarray,
     total: np.ndarray,
 ) -> tuple[np.ndarray, ...]:
-    """The engine's former numpy host update (per-PE caps, scaling, migration shares)."""
+    """The host update in numpy (per-PE caps, scaling, migration shares).
+
+    The host sums add their terms one at a time in arrival order (``seq``, ``fl_seq``), as
+    CloudSim walks a host's VM list; ``numpy.add.at`` adds unbuffered, in index order.
+    """
     n = len(total)
     res = np.flatnonzero(host_of >= 0)
     hr = host_of[res]
@@ -40,15 +46,24 @@ def numpy_allocate(
         np.where(out_r, pe_cap_r * KEEP, pe_cap_r),
     )
     alloc_r = pes[res] * pe_alloc
-    util = np.bincount(hr, np.where(out_r, alloc_r / KEEP, alloc_r), minlength=n)
-    host_req = np.bincount(hr, req[res], minlength=n)
+    terms_util = [np.where(out_r, alloc_r / KEEP, alloc_r)]
+    terms_req = [req[res]]
+    terms_host = [hr]
+    terms_key = [seq[res]]
     alloc_in = np.zeros(n)
     if len(fl_vm):
         share = pe_cap_m * RESERVE
         share = np.where(over[fl_tg], np.floor(share * scale[fl_tg]), share)
         alloc_in = np.bincount(fl_tg, pes_m * share, minlength=n)
-        util = util + alloc_in
-        host_req = host_req + np.bincount(fl_tg, req[fl_vm], minlength=n)
+        terms_util.append(pes_m * share)
+        terms_req.append(req[fl_vm])
+        terms_host.append(fl_tg)
+        terms_key.append(fl_seq)
+    order = np.argsort(np.concatenate(terms_key))
+    util = np.zeros(n)
+    host_req = np.zeros(n)
+    np.add.at(util, np.concatenate(terms_host)[order], np.concatenate(terms_util)[order])
+    np.add.at(host_req, np.concatenate(terms_host)[order], np.concatenate(terms_req)[order])
     return res, alloc_r, util, host_req, alloc_in
 
 
@@ -64,8 +79,11 @@ def test_allocate_is_the_numpy_update_bit_for_bit(seed: int) -> None:
     fl_tg = (host_of[fl_vm] + rng.integers(1, n_hosts, len(fl_vm))) % n_hosts
     pe_mips = rng.choice([1000.0, 1860.0, 2660.0], n_hosts)
     total = pe_mips * rng.choice([2, 4], n_hosts)
-    got = allocate(req, host_of, out, pes, fl_vm, fl_tg, pe_mips, total, RESERVE, KEEP)
-    want = numpy_allocate(req, host_of, out, pes, fl_vm, fl_tg, pe_mips, total)
+    keys = rng.permutation(n_vms + len(fl_vm))  # arrival numbers, not in index order
+    seq, fl_seq = keys[:n_vms], keys[n_vms:]
+    args = (req, host_of, out, pes, fl_vm, fl_tg, seq, fl_seq, pe_mips, total)
+    got = allocate(*args, RESERVE, KEEP)
+    want = numpy_allocate(*args)
     assert (got[3] > total).any()  # over-subscribed hosts are exercised
     for name, a, b in zip(("res", "alloc", "util", "req", "in"), got, want, strict=True):
         assert np.array_equal(a, b), name

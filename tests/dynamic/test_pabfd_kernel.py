@@ -9,7 +9,6 @@ from dynamic.scenarios import G4_W, G5_W, config
 from capplan.dynamic.detection import iqr, lr, lrr, thr
 from capplan.dynamic.engine import Simulation
 from capplan.dynamic.fleet import HostFleet, VmSet
-from capplan.dynamic.pabfd import interp_one
 from capplan.dynamic.placement import RoundState
 
 
@@ -75,10 +74,3 @@ def test_kernel_equals_the_numpy_search(
 def test_iqr_and_mad_keep_the_numpy_search() -> None:
     state = RoundState(random_simulation(0, 12), iqr, 1.5, check_ram=True)
     assert state._kernel_test is None
-
-
-@pytest.mark.parametrize("x", [0.0, 0.05, 0.1, 0.33, 0.999999, 1.0, 2.0, 2.5, 3.0, -1.0, 4.0])
-def test_interp_one_matches_numpy_bit_for_bit(x: float) -> None:
-    grid = np.concatenate([np.linspace(0.0, 1.0, 11), 2.0 + np.linspace(0.0, 1.0, 11)])
-    watts = np.concatenate([np.asarray(G4_W), np.asarray(G5_W)])
-    assert interp_one(x, grid, watts) == np.interp(x, grid, watts)
