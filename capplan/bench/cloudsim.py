@@ -403,13 +403,32 @@ def bench_cloudsim(
             "placement) or 'cloudsim' (CloudSim's map from the round log)."
         ),
     ),
+    rs_seeds: int = typer.Option(
+        8,
+        "--rs-seeds",
+        min=1,
+        help=(
+            "With --against: seeds capplan runs for each *-rs row (CloudSim's random "
+            "selection is unseeded; its sample is compared with the spread over the seeds)."
+        ),
+    ),
 ) -> None:
     """Run the CloudSim PlanetLab policies and capplan-fb on the PlanetLab days; print the
     comparison table and the speed of one policy-day. With --against DIR: capplan's compat
     mode against CloudSim's printed figures, and where their rounds first differ."""
     folder = (data or default_data_dir()).resolve()
     if against is not None:
-        _against(against, folder, days, policies, rounds=rounds, start=start, seed=seed, json=json)
+        _against(
+            against,
+            folder,
+            days,
+            policies,
+            rounds=rounds,
+            start=start,
+            seed=seed,
+            rs_seeds=rs_seeds,
+            json=json,
+        )
         return
     chosen_days = _select(days, list_days(folder), "days")
     chosen_policies = _select(policies, list(ALL_POLICIES), "policies")
@@ -444,6 +463,7 @@ def _against(
     rounds: bool,
     start: str,
     seed: int,
+    rs_seeds: int,
     json: bool,
 ) -> None:
     """``--against DIR``: the comparison with CloudSim's figures (:mod:`.cloudsim_diff`)."""
@@ -467,6 +487,7 @@ def _against(
         rounds=rounds,
         start=start,
         seed=seed,
+        rs_seeds=rs_seeds,
         progress=not json,
     )
     if json:

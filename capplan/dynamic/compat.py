@@ -18,18 +18,20 @@
 CloudSim behaviours reproduced (see :data:`capplan.dynamic.config.CLOUDSIM_CONFIG`): rounds at
 0.1 s + k × 300 s (the first interval draws no energy, the last round is at 86,100.1 s); VMs
 requesting exactly 0 MIPS vanish; RAM and bandwidth only constrain the initial placement
-(the PlanetLab cloudlets request 0 MB and 0 bit/s once running); PABFD compares against the
-utilisation of the last update; a host idle at its first record counts as a shutdown; a host
-that received a VM from an overloaded host may be drained in the same round.
+(the PlanetLab cloudlets request 0 MB and 0 bit/s once running); PABFD compares the power
+at the planned utilisation (VMs planned earlier in the pass included) against the power of
+the last update, so the initial placement spreads the VMs over all 800 hosts; power rises
+are CloudSim's arithmetic, compared with a strict ``<`` in host order; host sums follow each
+host's list order; MU divides as CloudSim does; MC's R² is commons-math's QR fit; a host idle
+at its first record counts as a shutdown; a host that received a VM from an overloaded host
+may be drained in the same round. With these, every deterministic policy reproduces
+CloudSim 4.0's migrations one by one (``tests/dynamic/test_cloudsim_match.py``).
 
 Known differences from a CloudSim run: VM types follow name-sorted file order, not the
-machine's directory order; PABFD power rises equal to 1e-9 W tie to the lowest host index
-(CloudSim's choice among them depends on floating-point noise); RS draws from a seeded numpy
-generator; MC computes R² from the inverse covariance (CloudSim's flanagan library may fail on
-a singular design where we fall back to least squares); LRR equals LR except in CloudSim's
-degenerate case where half the residuals are exactly 0; the host storage limit (1,000,000 MB for
-2,500-MB VM images, i.e. 400 VMs) is not modelled, as bandwidth already caps a host at 10 VMs at
-the initial placement.
+machine's directory order (``--trace-order`` gives another); RS draws from a seeded numpy
+generator where CloudSim's ``new Random()`` is unseeded, so RS runs match in distribution
+only; the host storage limit (1,000,000 MB for 2,500-MB VM images, i.e. 400 VMs) is not
+modelled, as bandwidth already caps a host at 10 VMs at the initial placement.
 """
 
 from __future__ import annotations

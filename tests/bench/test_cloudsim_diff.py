@@ -1,9 +1,9 @@
 """``capplan bench cloudsim --against``: CloudSim's committed figures and the comparison with them.
 
 The fixture tests need nothing but ``tests/fixtures/cloudsim``; the comparison tests read the
-PlanetLab day 20110303 from ``../shared`` (skipped when it is absent). Only the baselines (npa,
-dvfs) are asserted to match CloudSim; the migrating policies do not yet (see
-docs/cloudsim-divergences.md).
+PlanetLab day 20110303 from ``../shared`` (skipped when it is absent). The engine's match with
+every policy is asserted in ``tests/dynamic/test_cloudsim_match.py``; these tests check the
+harness itself.
 """
 
 from __future__ import annotations
