@@ -10,7 +10,8 @@ Strategies (``STRATEGIES``):
 - ``lns``: the greedy rules, then large-neighbourhood search until the time limit.
 - ``eject``: the greedy rules, then bin elimination by ejection chains until the time limit.
 - ``auto``: the greedy rules and the multi-bin search; the full CP-SAT model when the
-  instance is small; then ejection chains and CP-SAT neighbourhoods in turn.
+  instance is small; then ejection chains, overflow repair (:mod:`capplan.optimize.overflow`,
+  on instances without per-bin rules beyond type and zone) and CP-SAT neighbourhoods in turn.
 
 Every result is checked by :mod:`capplan.optimize.validator` (which does not import the
 solver) and reports a lower bound and the gap to it. An infeasible instance or a time-out
@@ -24,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from capplan.errors import InfeasibleError, SolverError
-from capplan.optimize import cpsat, eject, heuristics, lns
+from capplan.optimize import cpsat, eject, heuristics, lns, overflow
 from capplan.optimize.bounds import BoundReport, lower_bound
 from capplan.optimize.clock import WORK_SHARE, Clock
 from capplan.optimize.explain import Explanation, explain_solution, infeasibility_reason
@@ -354,6 +355,26 @@ def _eject(ctx: Context, deadline: float, round_no: int = 0) -> None:
     _add_stats(ctx, "eject", stats.__dict__)
 
 
+def _overflow(ctx: Context, deadline: float, round_no: int = 0) -> None:
+    if ctx.best is None or ctx.done() or ctx.left() <= 0.1 or not overflow.applicable(ctx.inst):
+        return
+    ctx.emit("overflow", "bin elimination by overflow repair")
+
+    def on_improve(sol: Solution, obj: int) -> None:
+        ctx.offer(sol, "overflow")
+
+    _, stats = overflow.search(
+        ctx.inst,
+        ctx.best,
+        deadline=deadline,
+        lower_bound=ctx.bound,
+        seed=ctx.seed + round_no,
+        on_improve=on_improve,
+        clock=ctx.clock,
+    )
+    _add_stats(ctx, "overflow", stats.__dict__)
+
+
 def _add_stats(ctx: Context, key: str, values: dict[str, int]) -> None:
     old = ctx.stats.get(key)
     if isinstance(old, dict):
@@ -363,7 +384,7 @@ def _add_stats(ctx: Context, key: str, values: dict[str, int]) -> None:
 
 
 def _improve(ctx: Context) -> None:
-    """Alternate ejection-chain elimination and CP-SAT neighbourhoods until the deadline."""
+    """Alternate ejection chains, overflow repair and CP-SAT neighbourhoods until the deadline."""
     round_no = 0
     while not ctx.done() and ctx.left() > 0.1:
         chunk = max(min(4.0, 0.5 * ctx.left()), 0.2)
@@ -372,6 +393,15 @@ def _improve(ctx: Context) -> None:
         _eject(ctx, ctx.clock.now() + chunk, round_no)
         if ctx.done() or ctx.left() <= 0.1:
             break
+        if overflow.applicable(ctx.inst):
+            # Most of what is left: on two nearly full resources it gains where the
+            # ejection chains and the neighbourhoods stall (PlanetLab days, issue 14).
+            chunk = max(0.8 * ctx.left(), 0.2)
+            if ctx.left() < 0.5:
+                chunk = ctx.left()
+            _overflow(ctx, ctx.clock.now() + chunk, round_no)
+            if ctx.done() or ctx.left() <= 0.1:
+                break
         chunk = max(min(3.0, 0.5 * ctx.left()), 0.2)
         if ctx.left() < 0.5:
             chunk = ctx.left()
