@@ -7,16 +7,24 @@ the VM's capacity, sampled every 300 s; no header, no capacities.
 **Decisions**:
 
 - VM order is the name-sorted order of the files (Python ``sorted``), not the file-system order
-  CloudSim used, so results do not depend on the machine.
-- Capacities: with ``ReadOptions.vm_types == "cloudsim"`` the VM at sorted index ``i`` of ``n``
-  gets CloudSim's VM type ``i // ceil(n / 4)`` (:data:`CLOUDSIM_VM_TYPES`); otherwise every VM
-  gets ``ReadOptions.default_vm_cpu_mhz`` / ``default_vm_mem_mib``. An inventory file read with
-  the trace overrides both (merge in :func:`capplan.io.read_traces`).
+  CloudSim used, so results do not depend on the machine. An order file (``order_file=``, or
+  ``ReadOptions.extra[ORDER_OPTION]``, CLI ``--trace-order``) gives another order: a TSV with a
+  ``file`` column (``cloudsim-order/<day>.tsv``: ``index vm_type file``) or one file name a line
+  (:func:`read_order`). It must name every trace file exactly once.
+- Capacities: with ``ReadOptions.vm_types == "cloudsim"`` the VM at index ``i`` of ``n`` (in
+  the order above) gets CloudSim's VM type ``i // ceil(n / 4)`` (:data:`CLOUDSIM_VM_TYPES`);
+  otherwise every VM gets ``ReadOptions.default_vm_cpu_mhz`` / ``default_vm_mem_mib``. An
+  inventory file read with the trace overrides both (merge in :func:`capplan.io.read_traces`).
 - ``cpu_demand_mhz = value / 100 × cpu_capacity_mhz``. No memory usage is in the format.
 - Time: the folder name is the day (``YYYYMMDD``, UTC); sample ``k`` is at midnight + 300 s × k.
   A folder name that is not a date gives 1970-01-01 and a Problem.
-- Values must be integers ≥ 0 (else an error naming file and line). Values above 100 and files
-  with other than 288 lines are kept and reported as Problems.
+- Refused, with an error naming the file and line: a line that is not an integer 0..100 (ASCII
+  digits only: no sign, decimal point or spaces; CloudSim would crash on a value above 100), a
+  blank line, a file of other than 288 lines, an empty file. A UTF-8 BOM, CRLF line ends and a
+  missing final newline are accepted; one final newline ends the file, a second is a blank line.
+- Refused: an empty folder, an entry that is not a regular file or folder (broken link, pipe),
+  and a folder (or a folder inside a zip) holding both files and sub-folders. A folder holds
+  either the files of one day or day folders.
 
 All files are read as bytes and parsed together by one CSV parse (a real parser, not a split),
 so a day of 1,000+ tiny files costs one parse instead of 1,000.
@@ -26,6 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -37,7 +46,8 @@ import numpy as np
 import polars as pl
 
 from capplan.errors import TraceFormatError
-from capplan.io.files import Member, list_members
+from capplan.io.files import Member, decode_text, list_members, strip_bom
+from capplan.io.files import _visible as _visible_name
 from capplan.io.registry import ReadOptions, register_reader
 from capplan.io.trace import Problem, Trace
 from capplan.schema import TIMESTAMP_DTYPE
@@ -56,6 +66,11 @@ CLOUDSIM_VM_TYPES: Final[tuple[tuple[float, float], ...]] = (
     (1000.0, 1740.0),
     (500.0, 613.0),
 )
+#: ``ReadOptions.extra`` key of an order file (``Path`` or ``str``), see :func:`read_order`.
+ORDER_OPTION: Final = "planetlab_order"
+#: What every line must hold, for error messages.
+_EXPECTED_VALUE: Final = "expected an integer percentage 0..100"
+_EXPECTED_LINES: Final = f"{SAMPLES_PER_DAY} lines expected (5-min samples over 24 h)"
 _DAY = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _INTEGER_LINE = re.compile(rb"^\s*\d+\s*$")
 
@@ -92,22 +107,27 @@ def _folder_of(member: Member) -> str:
 
 
 def cloudsim_types(n_vms: int) -> np.ndarray:
-    """VM type index per name-sorted VM index: ``i // ceil(n / 4)``, shape ``(n_vms,)``."""
+    """VM type index per VM index (name-sorted or order-file order): ``i // ceil(n / 4)``."""
     per_type = max(1, math.ceil(n_vms / len(CLOUDSIM_VM_TYPES)))
     return np.minimum(np.arange(n_vms) // per_type, len(CLOUDSIM_VM_TYPES) - 1)
 
 
 def _parse(members: list[Member], options: ReadOptions) -> tuple[pl.Series, np.ndarray]:
-    """Parse all files at once; return values (Int64) and line count per file."""
+    """Parse all files at once; return values (Int64) and line count per file.
+
+    The fast path checks all bytes together (digits and newlines only, no blank line, 288
+    lines a file, values ≤ 100); anything else goes to :func:`_diagnose`, which names the
+    first bad file and line in file order.
+    """
     blobs: list[bytes] = []
     counts = np.zeros(len(members), dtype=np.int64)
     budget = options.max_expanded_bytes
     for index, member in enumerate(members):
-        data = member.read_bytes(budget)
+        data = member.read_bytes(budget)  # without a UTF-8 BOM
         budget -= len(data)
-        if not data.strip():
+        if not data:
             raise TraceFormatError(
-                "file is empty; expected 288 lines of integer CPU percentages",
+                f"file is empty; {_EXPECTED_LINES}, each an integer percentage 0..100",
                 path=member.label,
                 line=1,
             )
@@ -118,38 +138,75 @@ def _parse(members: list[Member], options: ReadOptions) -> tuple[pl.Series, np.n
         counts[index] = data.count(b"\n")
         blobs.append(data)
     joined = b"".join(blobs)
-    try:
-        frame = pl.read_csv(
-            joined,
-            has_header=False,
-            new_columns=["value"],
-            schema_overrides={"value": pl.Int64},
-            separator="\x1f",
-            quote_char=None,
-            infer_schema=False,
-        )
-        values = frame.get_column("value")
-        if values.len() != int(counts.sum()) or values.null_count():
-            raise ValueError("row count mismatch or empty line")
-    except (pl.exceptions.PolarsError, ValueError):
+    clean = (
+        not joined.translate(None, b"0123456789\n")
+        and not joined.startswith(b"\n")
+        and b"\n\n" not in joined
+        and bool((counts == SAMPLES_PER_DAY).all())
+    )
+    values: pl.Series | None = None
+    if clean:
+        try:
+            frame = pl.read_csv(
+                joined,
+                has_header=False,
+                new_columns=["value"],
+                schema_overrides={"value": pl.Int64},
+                separator="\x1f",
+                quote_char=None,
+                infer_schema=False,
+            )
+            values = frame.get_column("value")
+        except pl.exceptions.PolarsError:  # a number too long for Int64
+            values = None
+    if (
+        values is None
+        or values.len() != int(counts.sum())
+        or values.null_count()
+        or (values.len() and int(values.max()) > int(PERCENT))  # type: ignore[arg-type]
+    ):
         _diagnose(blobs, members)
-        raise AssertionError("unreachable") from None
+        # valid after all (e.g. zero-padded numbers the fast parse refused): parse line by line
+        numbers = [int(raw) for data in blobs for raw in data.split(b"\n")[:-1]]
+        values = pl.Series("value", numbers, dtype=pl.Int64)
     return values, counts
 
 
+def _shown(raw: bytes) -> str:
+    text = raw.decode("utf-8", errors="replace")
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
 def _diagnose(blobs: list[bytes], members: list[Member]) -> None:
-    """Find the first file and line that is not a non-negative integer, and raise there."""
+    """Raise at the first file (in ``members`` order) and line that breaks the format."""
     for data, member in zip(blobs, members, strict=True):
-        for number, raw in enumerate(data.split(b"\n")[:-1], start=1):
-            text = raw.strip()
-            if not text.lstrip(b"-").isdigit() or len(text) > 15:
-                shown = text.decode("utf-8", errors="replace")
+        lines = data.split(b"\n")[:-1]  # data ends with its one final newline
+        for number, raw in enumerate(lines, start=1):
+            if not raw.strip():
                 raise TraceFormatError(
-                    f"value {shown!r} is not a non-negative integer CPU percentage",
+                    f"line is blank; {_EXPECTED_VALUE} on every line (a single newline may "
+                    "end the file)",
                     path=member.label,
                     line=number,
                 )
-    raise TraceFormatError("could not parse the files as one integer per line")
+            if not (raw.isdigit() and (len(raw) <= 3 or not raw.lstrip(b"0")[3:])):
+                if raw.isdigit():
+                    message = f"value {_shown(raw)} is above 100; {_EXPECTED_VALUE}"
+                else:
+                    message = f"{_EXPECTED_VALUE}, got {_shown(raw)!r}"
+                raise TraceFormatError(message, path=member.label, line=number)
+            if int(raw) > int(PERCENT):
+                raise TraceFormatError(
+                    f"value {int(raw)} is above 100; {_EXPECTED_VALUE}",
+                    path=member.label,
+                    line=number,
+                )
+        if len(lines) != SAMPLES_PER_DAY:
+            raise TraceFormatError(
+                f"{_EXPECTED_LINES}, file has {len(lines)}",
+                path=member.label,
+                line=SAMPLES_PER_DAY + 1 if len(lines) > SAMPLES_PER_DAY else None,
+            )
 
 
 @dataclass(frozen=True)
@@ -161,9 +218,10 @@ class PlanetlabFiles:
     path
         The folder, zip or file that was listed.
     members
-        Its files, sorted by label.
+        Its files, sorted by VM code, then by label (by label alone without an order file).
     vm_names
-        VM ids (file names), sorted: VM code ``i`` is ``vm_names[i]``.
+        VM ids (file names), name-sorted or in the order file's order: VM code ``i`` is
+        ``vm_names[i]``.
     file_vm
         VM code of each file, shape ``(n_files,)``.
     """
@@ -174,11 +232,194 @@ class PlanetlabFiles:
     file_vm: np.ndarray
 
 
-def list_planetlab_files(path: Path, options: ReadOptions) -> PlanetlabFiles:
-    """List a PlanetLab trace's files and number its VMs (a VM is a file name)."""
-    members = sorted(list_members(path, options.max_expanded_bytes), key=lambda m: m.label)
-    vm_names = sorted({m.name for m in members})
+def _order_lines(path: Path) -> list[tuple[int, str]]:
+    """The file names of an order file with their 1-based line numbers (see :func:`read_order`)."""
+    label = str(path)
+    if not path.is_file():
+        raise TraceFormatError(
+            "no such order file; expected a TSV with a 'file' column or one file name a line",
+            path=path,
+        )
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise TraceFormatError(f"cannot read the order file ({exc})", path=path) from exc
+    text = decode_text(strip_bom(raw), label).replace("\r\n", "\n")
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the final newline
+    header = lines[0].split("\t") if lines else []
+    column: int | None = None
+    first = 1
+    if "file" in header:
+        column, first = header.index("file"), 2
+    entries: list[tuple[int, str]] = []
+    for number, line in enumerate(lines[first - 1 :], start=first):
+        if not line.strip():
+            raise TraceFormatError(
+                "line is blank; expected one trace file name a line", path=label, line=number
+            )
+        if column is None:
+            name = line
+        else:
+            fields = line.split("\t")
+            if len(fields) != len(header):
+                raise TraceFormatError(
+                    f"{len(fields)} tab-separated field(s); expected {len(header)} as in the "
+                    f"header ({', '.join(header)})",
+                    path=label,
+                    line=number,
+                )
+            name = fields[column]
+        if not name or "/" in name or "\\" in name or "\r" in name:
+            raise TraceFormatError(
+                f"{name!r} is not a file name; expected the name of one trace file",
+                path=label,
+                line=number,
+                column="file" if column is not None else None,
+            )
+        entries.append((number, name))
+    if not entries:
+        raise TraceFormatError(
+            "order file names no trace file; expected one name a line (or a TSV with a "
+            "'file' column)",
+            path=label,
+        )
+    seen: dict[str, int] = {}
+    for number, name in entries:
+        if name in seen:
+            raise TraceFormatError(
+                f"{name!r} repeats line {seen[name]}; expected each trace file once",
+                path=label,
+                line=number,
+            )
+        seen[name] = number
+    return entries
+
+
+def read_order(path: Path | str) -> list[str]:
+    """Read a PlanetLab order file: the trace file names, first VM first.
+
+    Two layouts: a TSV whose header has a ``file`` column (``cloudsim-order/<day>.tsv``:
+    ``index vm_type file``), or one file name a line (no header; a first line ``file`` is a
+    header). UTF-8, BOM and CRLF accepted; names are taken as they are (spaces kept).
+
+    Raises
+    ------
+    TraceFormatError
+        If the file is missing, empty, has a blank line, a row of the wrong width, or repeats
+        a name (naming the line).
+    """
+    return [name for _, name in _order_lines(Path(path))]
+
+
+def order_options(order_file: Path | str, options: ReadOptions | None = None) -> ReadOptions:
+    """``options`` (default ``ReadOptions()``) with the PlanetLab VM order from ``order_file``.
+
+    ``load_workload(f"planetlab:{day}", options=order_options(day_tsv))`` reads a day in the
+    order of ``day_tsv`` (VM ``i`` is its ``i``-th file, CloudSim type ``i // ceil(n / 4)``).
+    """
+    base = options or ReadOptions()
+    return dataclasses.replace(base, extra={**base.extra, ORDER_OPTION: Path(order_file)})
+
+
+def _ordered_names(order_file: Path, names: set[str], path: Path) -> list[str]:
+    """The trace's VM names in the order file's order; refuse a name missing on either side."""
+    entries = _order_lines(order_file)
+    for number, name in entries:
+        if name not in names:
+            raise TraceFormatError(
+                f"{name!r} is not a trace file of {path}; expected only names of its "
+                f"{len(names):,} files",
+                path=order_file,
+                line=number,
+            )
+    missing = sorted(names - {name for _, name in entries})
+    if missing:
+        shown = ", ".join(repr(name) for name in missing[:3])
+        raise TraceFormatError(
+            f"misses {len(missing):,} of the {len(names):,} trace files of {path} (e.g. "
+            f"{shown}); expected each of them once",
+            path=order_file,
+        )
+    return [name for _, name in entries]
+
+
+def _check_folder(root: Path) -> None:
+    """Refuse an empty folder, an entry that is neither file nor folder, and a folder holding
+    both files and sub-folders (anywhere under ``root``)."""
+    pending = [root]
+    while pending:
+        folder = pending.pop()
+        try:
+            with os.scandir(folder) as scan:
+                entries = sorted((e for e in scan if _visible_name(e.name)), key=lambda e: e.name)
+        except OSError as exc:
+            raise TraceFormatError(f"cannot list the folder ({exc})", path=folder) from exc
+        if not entries:
+            raise TraceFormatError(
+                "folder is empty; expected one file per VM (288 lines each) or day folders "
+                "(YYYYMMDD)",
+                path=folder,
+            )
+        files = [e for e in entries if e.is_file()]
+        folders = [e for e in entries if e.is_dir()]
+        for entry in entries:
+            if not (entry.is_file() or entry.is_dir()):
+                raise TraceFormatError(
+                    "not a regular file or folder (a broken link, a pipe or a device?); "
+                    "expected one file per VM",
+                    path=entry.path,
+                )
+        if files and folders:
+            raise TraceFormatError(
+                f"folder holds both files ({files[0].name!r}, ...) and sub-folders "
+                f"({folders[0].name!r}, ...); expected one file per VM, or day folders only",
+                path=folder,
+            )
+        pending.extend(Path(e.path) for e in folders)
+
+
+def _check_archive(path: Path, members: list[Member]) -> None:
+    """Refuse a zip in which one folder holds both files and sub-folders."""
+    parents = {PurePosixPath(m.label.split("!", 1)[-1]).parent for m in members}
+    above = {ancestor for parent in parents for ancestor in parent.parents}
+    mixed = sorted(parents & above)
+    if mixed:
+        where = "its top level" if str(mixed[0]) == "." else f"folder {str(mixed[0])!r}"
+        raise TraceFormatError(
+            f"archive {where} holds both files and sub-folders; expected one file per VM, or "
+            "day folders only",
+            path=path,
+        )
+
+
+def list_planetlab_files(
+    path: Path, options: ReadOptions, *, order_file: Path | str | None = None
+) -> PlanetlabFiles:
+    """List a PlanetLab trace's files and number its VMs (a VM is a file name).
+
+    VM codes follow the names sorted, or ``order_file`` (default:
+    ``options.extra[ORDER_OPTION]``) when given.
+    """
+    if path.is_dir():
+        _check_folder(path)
+    members = list_members(path, options.max_expanded_bytes)
+    if not path.is_dir() and path.suffix.lower() == ".zip":
+        _check_archive(path, members)
+    order = order_file if order_file is not None else options.extra.get(ORDER_OPTION)
+    names = {m.name for m in members}
+    if order is None:
+        vm_names = sorted(names)
+    elif isinstance(order, str | Path):
+        vm_names = _ordered_names(Path(order), names, path)
+    else:
+        raise TraceFormatError(
+            f"ReadOptions.extra[{ORDER_OPTION!r}] is a {type(order).__name__}; expected the "
+            "path of an order file"
+        )
     code = {name: i for i, name in enumerate(vm_names)}
+    members = sorted(members, key=lambda m: (code[m.name], m.label) if order else m.label)
     file_vm = np.array([code[m.name] for m in members], dtype=np.int64)
     return PlanetlabFiles(path, tuple(members), tuple(vm_names), file_vm)
 
@@ -189,21 +430,12 @@ class PlanetlabFindings:
 
     Attributes
     ----------
-    n_over
-        Values above 100 %.
-    first_over
-        (file index, line) of the first of them.
-    wrong_lines
-        (file index, line count) of each file without 288 lines.
     bad_days
         (file index, folder name) of each file whose folder is not a day.
     n_repeated
         Rows repeating a VM and timestamp (one file name twice for the same day).
     """
 
-    n_over: int = 0
-    first_over: tuple[int, int] | None = None
-    wrong_lines: list[tuple[int, int]] = field(default_factory=list)
     bad_days: list[tuple[int, str]] = field(default_factory=list)
     n_repeated: int = 0
 
@@ -225,30 +457,8 @@ def read_planetlab_vms(
         selected = np.flatnonzero(wanted[files.file_vm])
     members = [files.members[i] for i in selected.tolist()]
     findings = PlanetlabFindings()
-    values, counts = _parse(members, options)
+    values, counts = _parse(members, options)  # refuses any bad value or line count
     first_data = np.concatenate(([0], np.cumsum(counts)[:-1]))
-
-    negative = (values < 0).fill_null(False)
-    if negative.any():
-        row = int(negative.arg_true()[0])
-        file_index = int(np.searchsorted(first_data, row, side="right") - 1)
-        raise TraceFormatError(
-            f"value {values[row]} is negative; expected a CPU percentage ≥ 0",
-            path=members[file_index].label,
-            line=row - int(first_data[file_index]) + 1,
-        )
-    over = values > int(PERCENT)
-    if over.any():
-        row = int(over.arg_true()[0])
-        file_index = int(np.searchsorted(first_data, row, side="right") - 1)
-        findings.n_over = int(over.sum())
-        findings.first_over = (
-            int(selected[file_index]),
-            row - int(first_data[file_index]) + 1,
-        )
-    findings.wrong_lines = [
-        (int(selected[k]), int(counts[k])) for k in np.flatnonzero(counts != SAMPLES_PER_DAY)
-    ]
 
     # VM ids: the file name; the same name in several day folders is the same VM.
     vm_names = files.vm_names
@@ -312,31 +522,7 @@ def planetlab_problems(
     files: PlanetlabFiles, findings: Sequence[PlanetlabFindings]
 ) -> list[Problem]:
     """The reader's problems from the findings of reads of disjoint VMs."""
-    members = files.members
     problems: list[Problem] = []
-    n_over = sum(f.n_over for f in findings)
-    firsts = [f.first_over for f in findings if f.first_over is not None]
-    if n_over and firsts:
-        file_index, line = min(firsts)
-        problems.append(
-            Problem(
-                f"{n_over:,} values above 100 % (kept: demand above capacity)",
-                path=members[file_index].label,
-                line=line,
-                count=n_over,
-            )
-        )
-    wrong = sorted(item for f in findings for item in f.wrong_lines)
-    if wrong:
-        first, n_lines = wrong[0]
-        problems.append(
-            Problem(
-                f"{len(wrong)} file(s) do not hold {SAMPLES_PER_DAY} lines (first has "
-                f"{n_lines}); samples kept at 300 s from midnight",
-                path=members[first].label,
-                count=len(wrong),
-            )
-        )
     bad_days = sorted(item for f in findings for item in f.bad_days)
     if bad_days:
         problems.append(
@@ -365,8 +551,14 @@ def planetlab_problems(
     description="PlanetLab/CloudSim day folder: one file per VM, 288 integer CPU % at 300 s",
     cpu_share=True,
 )
-def read_planetlab(path: Path, options: ReadOptions) -> Trace:
-    """Read a PlanetLab day folder (or zip, or folder of day folders) into a Trace."""
-    files = list_planetlab_files(path, options)
+def read_planetlab(
+    path: Path, options: ReadOptions, *, order_file: Path | str | None = None
+) -> Trace:
+    """Read a PlanetLab day folder (or zip, or folder of day folders) into a Trace.
+
+    ``order_file`` (default ``options.extra[ORDER_OPTION]``) sets the VM order and with it the
+    CloudSim VM types; see :func:`read_order`.
+    """
+    files = list_planetlab_files(path, options, order_file=order_file)
     trace, findings = read_planetlab_vms(files, None, options)
     return dataclasses.replace(trace, problems=tuple(planetlab_problems(files, [findings])))
