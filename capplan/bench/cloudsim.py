@@ -22,6 +22,10 @@ about 2 GB per policy-day) beside ours. Our runs assign VM types by name-sorted 
 which CloudSim did not (it used the file system's directory order), so per-day numbers are
 not expected to match a CloudSim run bit for bit.
 
+The capplan-fb line here is against capplan's emulation, not CloudSim. The fair verdict
+(RAM checked on every move, both starts, tuned on days 1-5 and reported on days 6-10,
+CloudSim's own figures) is ``--fb-verdict`` (:mod:`capplan.bench.fbverdict`).
+
 ``--against DIR`` runs the rows of CloudSim's own committed figures instead (``DIR`` usually
 ``tests/fixtures/cloudsim``, ``default`` for that folder): the comparison table and, where
 ``DIR/rounds`` holds a round log, where capplan first parts from CloudSim
@@ -403,6 +407,32 @@ def bench_cloudsim(
             "placement) or 'cloudsim' (CloudSim's map from the round log)."
         ),
     ),
+    fb_verdict: bool = typer.Option(
+        False,
+        "--fb-verdict",
+        help=(
+            "The fair verdict on capplan-fb (capplan.bench.fbverdict): capplan-fb and "
+            "capplan-fb-pabfd (CloudSim's start), RAM checked on every move, on the test days "
+            "(the day folders after the first five, or --days) beside CloudSim's own figures "
+            "(summary_sorted.csv of --against DIR, default tests/fixtures/cloudsim): per "
+            "metric the best CloudSim policy and how many of the 20 capplan-fb beats; then "
+            "capplan's emulation of the 20 with RAM checked too (labelled, not CloudSim); then "
+            "the Bitbrains traces in default mode against capplan's CloudSim-style runs."
+        ),
+    ),
+    fb_tune: bool = typer.Option(
+        False,
+        "--fb-tune",
+        help=(
+            "Rerun the tuning of capplan-fb and capplan-fb-pabfd on the first five days "
+            "(the grid and objective of capplan.bench.fbverdict.tune_fb) and print it."
+        ),
+    ),
+    bitbrains: bool = typer.Option(
+        True,
+        "--bitbrains/--no-bitbrains",
+        help="With --fb-verdict: also the Bitbrains comparison (about 2 min).",
+    ),
     rs_seeds: int = typer.Option(
         8,
         "--rs-seeds",
@@ -415,8 +445,13 @@ def bench_cloudsim(
 ) -> None:
     """Run the CloudSim PlanetLab policies and capplan-fb on the PlanetLab days; print the
     comparison table and the speed of one policy-day. With --against DIR: capplan's compat
-    mode against CloudSim's printed figures, and where their rounds first differ."""
+    mode against CloudSim's printed figures, and where their rounds first differ. With
+    --fb-verdict: the fair verdict on capplan-fb against CloudSim's own figures (test days
+    6-10, RAM checked, both starts, Bitbrains); --fb-tune reruns its tuning on days 1-5."""
     folder = (data or default_data_dir()).resolve()
+    if fb_verdict or fb_tune:
+        _fb(folder, against, days, seed=seed, tune=fb_tune, bitbrains=bitbrains, json=json)
+        return
     if against is not None:
         _against(
             against,
@@ -494,3 +529,53 @@ def _against(
         print_json(figures)
         return
     print_against(figures)
+
+
+def _fb(
+    data_dir: Path,
+    against: str | None,
+    days: str | None,
+    *,
+    seed: int,
+    tune: bool,
+    bitbrains: bool,
+    json: bool,
+) -> None:
+    """``--fb-verdict`` / ``--fb-tune`` (:mod:`capplan.bench.fbverdict`)."""
+    from capplan.bench.cloudsim_diff import default_fixture_dir
+    from capplan.bench.fbverdict import (
+        FB_POLICIES,
+        print_fb_verdict,
+        print_tuning,
+        run_fb_verdict,
+        tune_fb,
+    )
+
+    fixture = (
+        default_fixture_dir()
+        if against is None or against.strip().lower() == "default"
+        else Path(against)
+    )
+    if tune:
+        results = [
+            tune_fb(data_dir, fixture, name=name, seed=seed, progress=not json)
+            for name in FB_POLICIES
+        ]
+        if json:
+            print_json({"tuning": results})
+            return
+        for result in results:
+            print_tuning(result)
+        return
+    figures = run_fb_verdict(
+        data_dir,
+        fixture,
+        days=_filter(days),
+        bitbrains=bitbrains,
+        seed=seed,
+        progress=not json,
+    )
+    if json:
+        print_json(figures)
+        return
+    print_fb_verdict(figures)

@@ -101,3 +101,43 @@ def test_capplan_fb_is_registered_and_fresh_per_run() -> None:
     second = get_policy("capplan-fb")
     assert first.name == "capplan-fb"
     assert first.optimize is not second.optimize
+
+
+def test_ram_is_checked_even_where_the_config_does_not() -> None:
+    # CloudSim's config checks RAM only at the start; capplan-fb checks it on every placement
+    # and move: 1,500 MiB VMs, two to a 4,096 MiB host, though the CPU would take all six
+    util = [[0.05] * 6] * 6
+    v = vms(util, mips=500.0, ram_mib=1500.0)
+    cfg = config(1500.0, ram_checked_after_start=False)
+    params = ForecastBudgetParams(budget_per_vm_day=500.0, initial_frac=0.5)
+    seen: list[int] = []
+    policy = ForecastBudgetPolicy(params)
+    from capplan.dynamic.policies import Policy
+
+    def watch_place(sim: Simulation) -> None:
+        policy.place_initial(sim)
+        seen.append(int(np.bincount(sim.host_of, minlength=sim.n_hosts).max()))
+
+    def watch_optimize(sim: Simulation, time_s: float) -> list[tuple[int, int]]:
+        moves = policy.optimize(sim, time_s)
+        held = np.bincount(sim.host_of, minlength=sim.n_hosts)
+        for _vm, target in moves:
+            held[target] += 1
+        seen.append(int(held.max()))
+        return moves
+
+    simulate(v, fleet(6), Policy("fb", watch_place, watch_optimize), cfg)
+    assert seen and max(seen) == 2
+
+
+def test_pabfd_start_uses_the_cloudsim_initial_placement() -> None:
+    from capplan.dynamic.placement import place_pabfd
+
+    v = vms([[0.2] * 3] * 5, ram_mib=1000.0)
+    cfg = config(900.0, pabfd_stale_power=True)
+    ref = Simulation(v, fleet(5), cfg)
+    place_pabfd(ref)
+    sim = Simulation(v, fleet(5), cfg)
+    get_policy("capplan-fb-pabfd").place_initial(sim)
+    assert np.array_equal(sim.host_of, ref.host_of)
+    assert len(set(ref.host_of.tolist())) > 1  # the CloudSim start spreads

@@ -71,8 +71,12 @@ def test_lr_mmt_metrics_are_plausible(day: object) -> None:
 
 @pytest.mark.slow
 def test_capplan_policy_migrates_far_less(day: object) -> None:
+    """capplan-fb trades energy for SLA: it checks RAM on every move, which CloudSim's
+    policies do not after t = 0, so its energy lies between lr-mmt's and DVFS's (the fair
+    comparison is ``capplan bench cloudsim --fb-verdict``)."""
     own = run_dynamic(day, "capplan-fb", compat="cloudsim")  # type: ignore[arg-type]
     lr_mmt = run_dynamic(day, "lr-mmt", compat="cloudsim")  # type: ignore[arg-type]
+    dvfs = run_dynamic(day, "dvfs", compat="cloudsim")  # type: ignore[arg-type]
     assert own.n_migrations <= lr_mmt.n_migrations / 10
-    assert own.slav < lr_mmt.slav
-    assert own.energy_kwh < 1.1 * lr_mmt.energy_kwh
+    assert own.slav < lr_mmt.slav / 100
+    assert lr_mmt.energy_kwh < own.energy_kwh < 0.6 * dvfs.energy_kwh
