@@ -9,6 +9,7 @@ from rich.table import Table
 
 from capplan.cli_app import app, console, print_json, user_errors
 from capplan.demand import load_workload
+from capplan.errors import CapplanError
 
 WorkloadOpt = Annotated[
     list[str],
@@ -26,7 +27,10 @@ def dynamic(
         str,
         typer.Option(
             "--policy",
-            help="lr-mmt, thr-mu-0.9, ... (DETECTOR-SELECTION[-PARAM]), npa, dvfs or capplan-fb.",
+            help=(
+                "lr-mmt, thr-mu-0.9, ... (DETECTOR-SELECTION[-PARAM]), npa, dvfs, capplan-fb "
+                "or capplan-fb-pabfd."
+            ),
         ),
     ] = "lr-mmt",
     compat: Annotated[
@@ -51,13 +55,53 @@ def dynamic(
         bool, typer.Option("--series", help="With --json: add the per-round arrays.")
     ] = False,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    mem_overcommit: Annotated[
+        float,
+        typer.Option(
+            "--mem-overcommit",
+            help=(
+                "Default mode: VMs may book this multiple of each host's RAM (1 = none); "
+                "memory beyond RAM is paged and slows the host's VMs."
+            ),
+        ),
+    ] = 1.0,
+    trace_order: Annotated[
+        str | None,
+        typer.Option(
+            "--trace-order",
+            help=(
+                "PlanetLab: VM order from FILE (a TSV with a 'file' column, e.g. "
+                "cloudsim-order/<day>.tsv, or one file name a line) instead of name-sorted; "
+                "sets CloudSim's VM types (i // ceil(n/4))."
+            ),
+        ),
+    ] = None,
 ) -> None:
     """Simulate dynamic consolidation (overload detection, VM selection, placement, live
     migration, host switch-off) and report energy, SLA violation and migrations."""
     from capplan.dynamic import run_dynamic
 
-    loaded = load_workload(workload if len(workload) > 1 else workload[0])
-    result = run_dynamic(loaded, policy, compat=compat, hosts=hosts, catalog_dir=catalog, seed=seed)
+    options = None
+    if trace_order is not None:
+        from capplan.io.planetlab import order_options
+
+        options = order_options(trace_order)
+    loaded = load_workload(workload if len(workload) > 1 else workload[0], options=options)
+    if trace_order is not None and loaded.format != "planetlab":
+        raise CapplanError(
+            f"--trace-order orders the files of a PlanetLab day folder; the workload is "
+            f"{loaded.format!r}",
+            path=trace_order,
+        )
+    result = run_dynamic(
+        loaded,
+        policy,
+        compat=compat,
+        hosts=hosts,
+        catalog_dir=catalog,
+        seed=seed,
+        mem_overcommit_ratio=mem_overcommit,
+    )
     summary = result.summary()
     if json:
         if series:
@@ -84,6 +128,9 @@ def dynamic(
         ("mean time before a shutdown", f"{result.mean_time_before_shutdown_s:,.0f} s"),
         ("mean active hosts", f"{summary['mean_active_hosts']:.1f}"),
         ("VMs vanished (CloudSim quirk)", f"{result.n_vms_vanished:,}"),
+        ("memory over-commit", f"{result.mem_overcommit_ratio:g} × RAM"),
+        ("paging", f"{result.paging_host_s:,.0f} host-s"),
+        ("worst paging slowdown", f"{result.max_slowdown_frac * 100:.1f} %"),
         ("wall time", f"{result.wall_s:.2f} s"),
     ]
     for name, value in rows:

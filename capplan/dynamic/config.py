@@ -68,6 +68,14 @@ class SimConfig:
         The default mode compares against the power at the planned MIPS, 0 W for a host
         with nothing planned (it is off and draws nothing): the true marginal power, which
         packs.
+    mem_overcommit_ratio
+        Placements may book up to this multiple of a host's RAM (the VMs' provisioned
+        memory). Above the physical RAM, the part of the VMs' active memory that does not
+        fit is paged: with the memory model of :mod:`capplan.emulate.memory`, a host whose
+        active memory ``D`` exceeds its RAM ``R`` serves ``E / D`` of the working set from
+        disk (``E = D − R``), and each of its VMs gets that share less of its allocated CPU,
+        which the overall and average SLA violations count. 1.0 (the default) books
+        physical RAM only.
     history_length
         Utilisation samples kept per VM.
     seed
@@ -88,6 +96,7 @@ class SimConfig:
     target_reserve_frac: float = 0.1
     migrating_in_weight: float = 10.0
     pabfd_stale_power: bool = False
+    mem_overcommit_ratio: float = 1.0
     history_length: int = HISTORY_LENGTH
     seed: int = 42
 

@@ -114,6 +114,13 @@ class DynamicResult:
         Utilisation of each host after each round's update, float32 ``(n_hosts, n_rounds)``.
     notes
         Facts about the run a reader should know (e.g. how utilisation was recovered).
+    mem_overcommit_ratio
+        RAM booked per unit of host RAM (``SimConfig.mem_overcommit_ratio``).
+    paging_host_s
+        Host-seconds during which a host's active memory exceeded its RAM (paging).
+    max_slowdown_frac
+        Largest share of a host's working set served from disk at any update; its VMs got
+        that share less CPU (counted in the overall and average SLA violations).
     """
 
     policy: str
@@ -139,6 +146,9 @@ class DynamicResult:
     migrations_per_round: IntArray
     host_util_frac: npt.NDArray[np.float32]
     notes: list[str] = field(default_factory=list)
+    mem_overcommit_ratio: float = 1.0
+    paging_host_s: float = 0.0
+    max_slowdown_frac: float = 0.0
 
     def summary(self) -> dict[str, object]:
         """JSON-ready scalars (what ``capplan dynamic --json`` prints)."""
@@ -160,6 +170,9 @@ class DynamicResult:
             "n_vms_vanished": self.n_vms_vanished,
             "n_rounds": len(self.round_times_s),
             "mean_active_hosts": float(self.active_hosts.mean()) if len(self.active_hosts) else 0.0,
+            "mem_overcommit_ratio": self.mem_overcommit_ratio,
+            "paging_host_s": round(self.paging_host_s, 3),
+            "max_slowdown_frac": self.max_slowdown_frac,
             "wall_s": round(self.wall_s, 4),
             "notes": list(self.notes),
         }
@@ -228,6 +241,10 @@ class Simulation:
         self._flight_order = 0
         self.ram_used_mib = np.zeros(self.n_hosts)
         self.bw_used_mbps = np.zeros(self.n_hosts)
+        # RAM placements may book (over-commit), and what paging cost so far
+        self.ram_cap_mib = fleet.ram_mib * config.mem_overcommit_ratio
+        self.paging_host_s = 0.0
+        self.max_slowdown_frac = 0.0
 
         # host state as of the last update
         self.util_mips = np.zeros(self.n_hosts)
@@ -350,6 +367,7 @@ class Simulation:
         """
         cfg = self.config
         state = self._compute(time_s)
+        dt_s = max(time_s - self.last_update_s, 0.0)
         if account:
             self._account(time_s, state.util_mips)
         self.util_now = state.util
@@ -362,7 +380,17 @@ class Simulation:
 
         self.sla.record_hosts(time_s, state.util_mips, state.host_req, state.util_mips > 0)
         res = state.res
-        self.sla.record_vms(time_s, res, state.alloc_r, state.req, self.in_migration)
+        alloc_r = state.alloc_r
+        active = self.vms.mem_active_at(time_s)
+        if active is not None and len(res):
+            slowdown = self._paging_slowdown(res, active)
+            paging = slowdown > 0
+            if account:
+                self.paging_host_s += dt_s * int(paging.sum())
+            if paging.any():
+                self.max_slowdown_frac = max(self.max_slowdown_frac, float(slowdown.max()))
+                alloc_r = alloc_r * (1.0 - slowdown[self.host_of[res]])
+        self.sla.record_vms(time_s, res, alloc_r, state.req, self.in_migration)
 
         if record_history:
             self.hist[:, 1:] = self.hist[:, :-1]
@@ -376,6 +404,17 @@ class Simulation:
                 np.subtract.at(self.bw_used_mbps, self.host_of[gone], self.vms.bw_mbps[gone])
                 self.host_of[gone] = -1
                 self.vanished[gone] = True
+
+    def _paging_slowdown(self, res: IntArray, active_mib: FloatArray) -> FloatArray:
+        """Share of each host's active memory served from disk, ``E / D`` (0 when it fits).
+
+        ``D`` is the active memory of the VMs placed on the host, ``E = max(D − R, 0)`` the
+        part its RAM ``R`` cannot hold (the memory model of :mod:`capplan.emulate.memory`,
+        without its per-VM overhead, which the dynamic VMs do not carry).
+        """
+        demand = np.bincount(self.host_of[res], active_mib[res], minlength=self.n_hosts)
+        excess = np.maximum(demand - self.fleet.ram_mib, 0.0)
+        return np.divide(excess, demand, out=np.zeros(self.n_hosts), where=demand > 0)
 
     def account_only(self, time_s: float) -> None:
         """Energy up to ``time_s`` at the current placement, without changing any state.
@@ -554,4 +593,7 @@ def simulate(
         migrations_per_round=migrations,
         host_util_frac=host_util,
         notes=notes,
+        mem_overcommit_ratio=sim.config.mem_overcommit_ratio,
+        paging_host_s=sim.paging_host_s,
+        max_slowdown_frac=sim.max_slowdown_frac,
     )

@@ -55,6 +55,7 @@ from capplan.dynamic.detection import (
     thr,
 )
 from capplan.dynamic.hostupdate import spec_power_at
+from capplan.dynamic.lrexact import BOUNDARY_TOL, EXACT_OVER, EXACT_SHORT, over_exact
 from capplan.dynamic.pabfd import TEST_LINEAR, TEST_THR
 from capplan.dynamic.selection import Selection, mc, mc_choice, mmt, mu, rs
 
@@ -234,8 +235,9 @@ def _host_table(sim: Simulation) -> tuple[FloatArray, FloatArray, FloatArray]:
 
     The start has three columns per host: the planned MIPS (the last update's, a VM
     migrating in weighted), the power before (the last update's in CloudSim's mode, the
-    planned MIPS' otherwise, 0 W with none planned) and 1 for a host busy at the last update (utilisation or a VM
-    migrating in); the others are interchangeable within their idle class.
+    planned MIPS' otherwise, 0 W with none planned) and 1 for a host busy at the last
+    update (utilisation or a VM migrating in); the others are interchangeable within their
+    idle class.
     """
     total = sim.total_mips
     rate = sim.mig_rate_mib_s
@@ -243,7 +245,7 @@ def _host_table(sim: Simulation) -> tuple[FloatArray, FloatArray, FloatArray]:
     table[:, _H_TOTAL] = total
     table[:, _H_INV] = 1.0 / total
     table[:, _H_PE] = sim.pe_mips
-    table[:, _H_RAM_CAP] = sim.fleet.ram_mib
+    table[:, _H_RAM_CAP] = sim.ram_cap_mib
     table[:, _H_BW_CAP] = sim.fleet.bw_mbps
     table[:, _H_RATE] = np.where(rate > 0, rate, np.inf)
     table[:, _H_TYPE] = sim.type_of
@@ -365,17 +367,50 @@ def _by_mips_descending(vm: FloatArray, vms: IntArray, n: int) -> IntArray:  # p
 
 @numba.njit(cache=True, nogil=True)
 def _over(
-    state: FloatArray, host_hist: FloatArray, h: int, total: float, kind: int, param: float
+    state: FloatArray,
+    host_hist: FloatArray,
+    h: int,
+    total: float,
+    kind: int,
+    param: float,
+    vm: FloatArray,
+    vm_hist: FloatArray,
+    mem: IntArray,
+    n_mem: IntArray,
 ) -> bool:  # pragma: no cover
-    """The overload test on host ``h`` as it is now."""
+    """The overload test on host ``h`` as it is now (LR on the boundary: CloudSim's way)."""
     if kind == TEST_THR:
         return state[h, _S_REQ] / total > param
     if kind != TEST_LINEAR:
         return _quartile_over(host_hist[h], state[h, _S_REQ] / total, kind, param)
     if state[h, _S_HLEN] < LR_SAMPLES:
         return state[h, _S_REQ] / total > FALLBACK_THRESHOLD
-    predicted = state[h, _S_MEAN] + state[h, _S_SLOPE] * (LR_LEAD + state[h, _S_STEPS])
-    return param * predicted >= 1.0
+    steps = state[h, _S_STEPS]
+    value = param * (state[h, _S_MEAN] + state[h, _S_SLOPE] * (LR_LEAD + steps))
+    return _lr_decide(value, vm, vm_hist, mem, n_mem, h, -1, total, steps, param)
+
+
+@numba.njit(cache=True, nogil=True)
+def _lr_decide(
+    value: float,
+    vm: FloatArray,
+    vm_hist: FloatArray,
+    mem: IntArray,
+    n_mem: IntArray,
+    h: int,
+    extra_vm: int,
+    total: float,
+    steps: float,
+    param: float,
+) -> bool:  # pragma: no cover
+    """``value ≥ 1``, or CloudSim's own decision when ``value`` is on the 1.0 boundary."""
+    if abs(value - 1.0) < BOUNDARY_TOL:
+        decided = over_exact(
+            vm_hist, vm[:, _V_MIPS], mem[h], n_mem[h], extra_vm, total, steps, param
+        )
+        if decided != EXACT_SHORT:
+            return decided == EXACT_OVER
+    return value >= 1.0
 
 
 @numba.njit(cache=True, nogil=True)
@@ -489,7 +524,9 @@ def _round(
     cap = mem.shape[1]
     over = np.zeros(n_hosts, dtype=np.bool_)
     for h in range(n_hosts):
-        over[h] = _over(state, host_hist, h, host[h, _H_TOTAL], kind, param)
+        over[h] = _over(
+            state, host_hist, h, host[h, _H_TOTAL], kind, param, vm, vm_hist, mem, n_mem
+        )
     n_classes = idle_class.max() + 1 if n_hosts else 0
     move_vm = np.empty(2 * n_vms + 1, dtype=np.int64)
     move_tg = np.empty(2 * n_vms + 1, dtype=np.int64)
@@ -530,6 +567,8 @@ def _round(
             settings,
             kind,
             check_ram,
+            mem,
+            n_mem,
         )
         if target >= 0:
             if n_mem[target] == cap:
@@ -600,6 +639,8 @@ def _round(
                 settings,
                 kind,
                 check_ram,
+                mem,
+                n_mem,
             )
             if target < 0:  # not all fit: undo this host's tentative moves
                 for s in range(n_snaps - 1, -1, -1):
@@ -880,7 +921,7 @@ def _select_overloaded(
                         v = mem[h, k]
                         value += vm_hist[v, column] * (vm[v, _V_MIPS] / total)
                     host_hist[h, column] = value
-            if not _over(state, host_hist, h, total, kind, param):
+            if not _over(state, host_hist, h, total, kind, param, vm, vm_hist, mem, n_mem):
                 break
     return chosen[:n_chosen].copy()
 
@@ -959,6 +1000,8 @@ def _search(
     settings: FloatArray,
     kind: int,
     check_ram: bool,
+    mem: IntArray,
+    n_mem: IntArray,
 ) -> int:  # pragma: no cover
     """PABFD host for ``v`` (-1 if none), hosts in index order.
 
@@ -1018,7 +1061,9 @@ def _search(
                 slope = state[h, _S_SLOPE] + share * vm[v, _V_SLOPE]
                 own_steps = np.ceil(vm[v, _V_RAM] / host[h, _H_RATE] / interval_s)
                 steps = max(state[h, _S_STEPS], own_steps)
-                if param * (mean + slope * (LR_LEAD + steps)) >= 1.0:
+                value = param * (mean + slope * (LR_LEAD + steps))
+                total = host[h, _H_TOTAL]
+                if _lr_decide(value, vm, vm_hist, mem, n_mem, h, v, total, steps, param):
                     continue
         best_diff = diff
         best = h

@@ -126,6 +126,9 @@ class VmSet:
         Seconds between samples.
     exact_percent
         True when every sample is an integer percentage recovered exactly (PlanetLab data).
+    mem_active_mib
+        Active memory at each sample, MiB, ``(n_vms, n_samples)``, when the trace has it;
+        the default mode pages (and slows) VMs whose host's active memory exceeds its RAM.
     """
 
     vm_ids: npt.NDArray[np.str_]
@@ -136,6 +139,7 @@ class VmSet:
     util_frac: FloatArray
     sample_s: float
     exact_percent: bool = False
+    mem_active_mib: FloatArray | None = None
 
     @property
     def n_vms(self) -> int:
@@ -157,6 +161,12 @@ class VmSet:
         """
         return hostupdate.util_at(self.util_frac, self.sample_s, time_s)
 
+    def mem_active_at(self, time_s: float) -> FloatArray | None:
+        """Active memory of every VM at ``time_s`` (interpolated as :meth:`util_at`), MiB."""
+        if self.mem_active_mib is None:
+            return None
+        return hostupdate.util_at(self.mem_active_mib, self.sample_s, time_s)
+
     def subset(self, rows: IntArray) -> VmSet:
         """Return the VMs at ``rows`` (for tests and small experiments)."""
         return VmSet(
@@ -168,6 +178,7 @@ class VmSet:
             self.util_frac[rows],
             self.sample_s,
             self.exact_percent,
+            None if self.mem_active_mib is None else self.mem_active_mib[rows],
         )
 
 
@@ -232,7 +243,8 @@ def vms_from_workload(
     workload
         Needs ``cpu_demand_mhz``; ``cpu_capacity_mhz``, ``n_vcpus`` and
         ``mem_provisioned_mib`` come from the inventory (missing: capacity = peak demand,
-        1 vCPU, 0 MiB, which makes the migration instantaneous).
+        1 vCPU, 0 MiB, which makes the migration instantaneous); ``mem_active_mib`` is used
+        when the trace has it.
     default_bw_mbps
         Bandwidth reserved per VM (traces do not carry it).
     repeat_last
@@ -244,8 +256,12 @@ def vms_from_workload(
     mips, util, exact = utilization_from_workload(workload)
     n_pes = np.maximum(workload.inventory_column("n_vcpus", 1.0), 1.0).astype(np.int64)
     ram = np.nan_to_num(workload.inventory_column("mem_provisioned_mib", 0.0), nan=0.0)
+    active = workload.mean.get("mem_active_mib")
+    mem_active = None if active is None else np.nan_to_num(active.astype(np.float64), nan=0.0)
     if repeat_last and util.shape[1]:
         util = np.concatenate([util, util[:, -1:]], axis=1)
+        if mem_active is not None:
+            mem_active = np.concatenate([mem_active, mem_active[:, -1:]], axis=1)
     return VmSet(
         vm_ids=np.asarray(workload.vm_ids, dtype=np.str_),
         n_pes=n_pes,
@@ -255,6 +271,7 @@ def vms_from_workload(
         util_frac=util,
         sample_s=float(workload.step_s),
         exact_percent=exact,
+        mem_active_mib=mem_active,
     )
 
 

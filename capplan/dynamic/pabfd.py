@@ -36,6 +36,7 @@ import numpy.typing as npt
 
 from capplan.dynamic.detection import FALLBACK_THRESHOLD, LR_LEAD, LR_SAMPLES
 from capplan.dynamic.hostupdate import spec_power_at
+from capplan.dynamic.lrexact import BOUNDARY_TOL
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -44,6 +45,12 @@ BoolArray = npt.NDArray[np.bool_]
 #: Overload tests the kernel evaluates itself.
 TEST_THR: Final = 0
 TEST_LINEAR: Final = 1
+
+#: ``boundary`` codes of :func:`search`.
+BOUNDARY_UNKNOWN: Final = 0
+BOUNDARY_OVER: Final = 1
+BOUNDARY_NOT_OVER: Final = 2
+BOUNDARY_FAST: Final = 3
 
 
 @numba.njit(cache=True)
@@ -78,12 +85,20 @@ def search(
     interval_s: float,
     test: int,
     param: float,
+    boundary: npt.NDArray[np.int8],
 ) -> int:  # pragma: no cover - compiled; tested against the numpy search
     """Index of the PABFD host for one VM, or -1 (arguments: see ``RoundState.find_host``).
 
     ``planned``, ``p_before``: planned MIPS and power before, per host; ``curves_w``: the
     power curve of each host type (``type_of``). ``dyn`` columns: requested MIPS sum, LR
     mean, LR slope, migration steps, history length.
+
+    ``boundary`` holds, per host, the LR decision worked out CloudSim's way
+    (:mod:`capplan.dynamic.lrexact`) for this VM: :data:`BOUNDARY_UNKNOWN`,
+    :data:`BOUNDARY_OVER`, :data:`BOUNDARY_NOT_OVER` or :data:`BOUNDARY_FAST` (use the linear
+    value). A predicted value within :data:`~capplan.dynamic.lrexact.BOUNDARY_TOL` of 1 on a
+    host still unknown ends the search with ``-2 − host``: the caller decides that host and
+    searches again.
     """
     per_pe = req / vm_pes
     check_pe = per_pe > min_pe_mips
@@ -115,7 +130,11 @@ def search(
                     mean = dyn[h, 1] + share * vm_mean
                     slope = dyn[h, 2] + share * vm_slope
                     steps = max(dyn[h, 3], np.ceil(vm_ram / rate[h] / interval_s))
-                    if param * (mean + slope * (LR_LEAD + steps)) >= 1.0:
+                    value = param * (mean + slope * (LR_LEAD + steps))
+                    known = boundary[h]
+                    if known == BOUNDARY_UNKNOWN and abs(value - 1.0) < BOUNDARY_TOL:
+                        return -2 - h
+                    if known == BOUNDARY_OVER or (known != BOUNDARY_NOT_OVER and value >= 1.0):
                         continue
         diff = spec_power_at((planned[h] + req) / total[h], curves_w[type_of[h]]) - p_before[h]
         if diff < best_diff:

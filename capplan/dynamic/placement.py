@@ -15,8 +15,8 @@ with no planned MIPS skips the overload check. As in CloudSim's ``findHostForVm`
 the planned MIPS start at the last update's (a VM migrating in counting ten times its
 allocated MIPS) and follow every tentative add and removal of the pass. The "before" power
 is the last update's in CloudSim's mode; in the default mode it is the power at the planned
-MIPS, and 0 W for a host with nothing planned, which is off (``SimConfig.pabfd_stale_power``). Power is CloudSim's SPECpower arithmetic and the first
-strict minimum in host order wins.
+MIPS, and 0 W for a host with nothing planned, which is off (``SimConfig.pabfd_stale_power``).
+Power is CloudSim's SPECpower arithmetic and the first strict minimum in host order wins.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from capplan.dynamic import hostupdate, pabfd
+from capplan.dynamic import hostupdate, lrexact, pabfd
 from capplan.dynamic.detection import (
     FALLBACK_THRESHOLD,
     LR_LEAD,
@@ -194,13 +194,15 @@ class RoundState:
             self.h_slope[:] = sum_by(mem_h, share * self.v_slope[mem_vm], n_hosts)
             self.h_steps[:] = migration_steps(self.max_ram / self._rate, sim.config.interval_s)
             self._uniform_rate = bool(n_hosts) and float(rate.min()) == float(rate.max())
+        self._vm_mips = np.ascontiguousarray(vms.mips, dtype=np.float64)
+        self._no_boundary = np.zeros(n_hosts, dtype=np.int8)
         self._tracked: tuple[str, ...] = _TRACKED + (_TRACKED_LINEAR if self.linear else ())
         # the compiled search (THR, LR, LRR) reads these arrays in place
         self._kernel_test: int | None = (
             pabfd.TEST_THR if test is thr else pabfd.TEST_LINEAR if self.linear else None
         )
         self._pe_mips = np.ascontiguousarray(sim.pe_mips, dtype=np.float64)
-        self._ram_cap = np.ascontiguousarray(sim.fleet.ram_mib, dtype=np.float64)
+        self._ram_cap = np.ascontiguousarray(sim.ram_cap_mib, dtype=np.float64)
         self._bw_cap = np.ascontiguousarray(sim.fleet.bw_mbps, dtype=np.float64)
         self._rate = np.ascontiguousarray(self._rate, dtype=np.float64)
 
@@ -381,7 +383,10 @@ class RoundState:
                 return bool(self.req_sum[host] / self.total[host] > FALLBACK_THRESHOLD)
             steps = self.h_steps[host]
             predicted = self.h_mean[host] + self.h_slope[host] * (LR_LEAD + steps)
-            return bool(self.param * predicted >= 1.0)
+            value = self.param * predicted
+            over = np.asarray([value >= 1.0])
+            hosts = np.asarray([host], dtype=np.int64)
+            return bool(self._on_boundary(hosts, None, np.asarray([steps]), value, over)[0])
         return bool(self.overloaded(np.asarray([host], dtype=np.int64))[0])
 
     def avail(self) -> FloatArray:
@@ -401,7 +406,7 @@ class RoundState:
         if per_pe > self.min_pe_mips:
             ok &= sim.pe_mips >= per_pe
         if self.check_ram:
-            ok &= self.ram_used + vms.ram_mib[vm] <= sim.fleet.ram_mib
+            ok &= self.ram_used + vms.ram_mib[vm] <= sim.ram_cap_mib
             ok &= self.bw_used + vms.bw_mbps[vm] <= sim.fleet.bw_mbps
         return ok
 
@@ -445,7 +450,8 @@ class RoundState:
                 )
             length = np.maximum(length, self.vlen[vm])
             requested = requested + self.req[vm]
-        over = self.param * (mean + slope * (LR_LEAD + steps)) >= 1.0
+        value = self.param * (mean + slope * (LR_LEAD + steps))
+        over = self._on_boundary(hosts, vm, steps, value, value >= 1.0)
         if len(length) and length.min() < LR_SAMPLES:
             fallback = requested / self.total[hosts] > FALLBACK_THRESHOLD
             over = np.where(length >= LR_SAMPLES, over, fallback)
@@ -481,6 +487,38 @@ class RoundState:
         vms = sim.vms
         req = self.req[vm] if requested_mips is None else requested_mips
         linear = self._kernel_test == pabfd.TEST_LINEAR
+        boundary = self._no_boundary
+        while True:
+            found = self._kernel_search(vm, req, linear, allowed, idle_allowed, boundary)
+            if found >= -1:
+                return found
+            host = -2 - found  # an LR value on the 1.0 boundary: decide it CloudSim's way
+            if boundary is self._no_boundary:
+                boundary = np.zeros(sim.n_hosts, dtype=np.int8)
+            own = math.ceil(vms.ram_mib[vm] / self._rate[host] / sim.config.interval_s)
+            steps = max(float(self._dyn[host, 3]), float(own))
+            decided = self._exact_lr(host, vm, steps)
+            boundary[host] = (
+                pabfd.BOUNDARY_FAST
+                if decided == lrexact.EXACT_SHORT
+                else pabfd.BOUNDARY_OVER
+                if decided == lrexact.EXACT_OVER
+                else pabfd.BOUNDARY_NOT_OVER
+            )
+
+    def _kernel_search(
+        self,
+        vm: int,
+        req: float,
+        linear: bool,
+        allowed: BoolArray,
+        idle_allowed: bool,
+        boundary: npt.NDArray[np.int8],
+    ) -> int:
+        """One call of :func:`capplan.dynamic.pabfd.search` (-2 − host: decide ``host``)."""
+        assert self._kernel_test is not None
+        sim = self.sim
+        vms = sim.vms
         return int(
             pabfd.search(
                 float(req),
@@ -513,6 +551,7 @@ class RoundState:
                 float(sim.config.interval_s),
                 self._kernel_test,
                 float(self.param),
+                boundary,
             )
         )
 
@@ -559,6 +598,47 @@ class RoundState:
         best = int(np.argmin(diff))
         return int(cand[best]) if diff[best] != np.inf else -1
 
+    def _on_boundary(
+        self,
+        hosts: IntArray,
+        vm: int | None,
+        steps: FloatArray | float,
+        value: FloatArray | float,
+        over: BoolArray,
+    ) -> BoolArray:
+        """``over`` with the LR values within ``BOUNDARY_TOL`` of 1 decided CloudSim's way.
+
+        ``value`` is safety × predicted utilisation per host of ``hosts`` (with ``vm``
+        added), ``steps`` the migration steps it used; see :mod:`capplan.dynamic.lrexact`.
+        """
+        value_arr = np.broadcast_to(np.asarray(value, dtype=np.float64), (len(hosts),))
+        near = np.flatnonzero(np.abs(value_arr - 1.0) < lrexact.BOUNDARY_TOL)
+        if not len(near):
+            return over
+        steps_arr = np.broadcast_to(np.asarray(steps, dtype=np.float64), (len(hosts),))
+        over = np.array(over, dtype=np.bool_)
+        for k in near.tolist():
+            decided = self._exact_lr(int(hosts[k]), vm, float(steps_arr[k]))
+            if decided != lrexact.EXACT_SHORT:
+                over[k] = decided == lrexact.EXACT_OVER
+        return over
+
+    def _exact_lr(self, host: int, vm: int | None, steps: float) -> int:
+        """:func:`capplan.dynamic.lrexact.over_exact` on ``host`` (with ``vm`` appended)."""
+        members = np.asarray(self.members(host), dtype=np.int64)
+        return int(
+            lrexact.over_exact(
+                self.sim.hist,
+                self._vm_mips,
+                members,
+                len(members),
+                -1 if vm is None else vm,
+                float(self.total[host]),
+                steps,
+                float(self.param),
+            )
+        )
+
     def _over_after(self, hosts: IntArray, vm: int, req: float, inv_total: FloatArray) -> BoolArray:
         """Would ``hosts`` be overloaded with ``vm`` (request ``req``) added?"""
         if self.test is thr:
@@ -578,7 +658,8 @@ class RoundState:
                 sim.vms.ram_mib[vm] / self._rate[hosts], sim.config.interval_s
             )
             steps = np.maximum(dyn[:, 3], own_steps)
-        over = self.param * (mean + slope * (LR_LEAD + steps)) >= 1.0
+        value = self.param * (mean + slope * (LR_LEAD + steps))
+        over = self._on_boundary(hosts, vm, steps, value, value >= 1.0)
         length = np.maximum(dyn[:, 4], self.vlen[vm])
         if length.min() < LR_SAMPLES:
             fallback = (dyn[:, 0] + req) * inv_total > FALLBACK_THRESHOLD

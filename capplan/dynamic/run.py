@@ -77,6 +77,7 @@ def run_dynamic(
     hosts: str | None = None,
     catalog_dir: str | None = None,
     seed: int = 42,
+    mem_overcommit_ratio: float = 1.0,
     config: SimConfig | None = None,
 ) -> DynamicResult:
     """Simulate ``policy`` on ``workload``.
@@ -97,15 +98,25 @@ def run_dynamic(
         Hardware catalog folder (default: the bundled one).
     seed
         Seed of random selections.
+    mem_overcommit_ratio
+        Default mode only: RAM placements may book this multiple of host RAM; the active
+        memory above the RAM is paged at a CPU cost (``SimConfig.mem_overcommit_ratio``).
+        Above 1 it needs the VMs' active memory (``mem_active_mib``) in the workload.
     config
         Overrides the mode's configuration (tests).
 
     Raises
     ------
     CapplanError
-        Unknown compat mode or policy, ``hosts`` given with ``compat``, malformed host spec.
+        Unknown compat mode or policy, ``hosts`` or over-commit given with ``compat``,
+        malformed host spec, over-commit below 1 or without active memory.
     """
     chosen = get_policy(policy)
+    if not mem_overcommit_ratio >= 1.0 or not math.isfinite(mem_overcommit_ratio):
+        raise CapplanError(
+            f"memory over-commit must be a finite ratio >= 1, got {mem_overcommit_ratio}",
+            spec_path="--mem-overcommit",
+        )
     if compat is not None:
         if compat not in COMPAT_MODES:
             raise CapplanError(
@@ -117,6 +128,12 @@ def run_dynamic(
                 "--hosts cannot be combined with --compat cloudsim (the paper fixes 800 hosts)",
                 spec_path="--hosts",
             )
+        if mem_overcommit_ratio != 1.0:
+            raise CapplanError(
+                "--mem-overcommit applies to the default mode: CloudSim checks RAM only at the "
+                "initial placement",
+                spec_path="--mem-overcommit",
+            )
         cfg = (config or CLOUDSIM_CONFIG).with_(seed=seed)
         return simulate(
             cloudsim_vms(workload),
@@ -126,7 +143,16 @@ def run_dynamic(
             mode="cloudsim",
         )
     cfg = (config or DEFAULT_CONFIG).with_(seed=seed, interval_s=float(workload.step_s))
-    cfg = cfg.with_(horizon_s=float(workload.n_steps * workload.step_s))
+    cfg = cfg.with_(
+        horizon_s=float(workload.n_steps * workload.step_s),
+        mem_overcommit_ratio=mem_overcommit_ratio,
+    )
     vms = vms_from_workload(workload, default_bw_mbps=DEFAULT_VM_BW_MBPS)
+    if mem_overcommit_ratio > 1.0 and vms.mem_active_mib is None:
+        raise CapplanError(
+            "memory over-commit needs the VMs' active memory to price paging, and this "
+            "workload has no mem_active_mib series",
+            spec_path="--mem-overcommit",
+        )
     fleet = fleet_from_catalog(hosts or default_hosts_spec(vms, catalog_dir), catalog_dir)
     return simulate(vms, fleet, chosen, cfg, mode="default")

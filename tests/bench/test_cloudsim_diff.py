@@ -52,7 +52,10 @@ ROUND_POLICIES = ("thr-mmt", "iqr-mmt", "mad-mmt", "lr-mmt")
 # ---------------------------------------------------------------------------- the fixture files
 def test_summary_parses_with_every_policy_of_20110303() -> None:
     rows = read_summary(FIXTURES / "summary_sorted.csv")
-    assert len(rows) == 138
+    assert len(rows) == 220  # all 22 policies on all 10 days
+    assert {(r.day, r.policy) for r in rows} == {
+        (d, p) for d in {r.day for r in rows} for p in POLICIES_0303
+    }
     day = {r.policy: r for r in rows if r.day == DAY}
     assert set(day) == POLICIES_0303
     assert day["npa"].energy_kwh == pytest.approx(2410.80280, abs=1e-5)

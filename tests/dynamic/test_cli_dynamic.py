@@ -216,3 +216,61 @@ def test_no_model_for_the_largest_vm_is_a_clear_error() -> None:
         run_dynamic(_big_vm_workload(64 * 2**20), "lr-mmt")
     with pytest.raises(CapplanError, match=r"VM 'vm000' \(10400 MIPS over 4 PE"):
         run_dynamic(_big_vm_workload(16_384.0), "lr-mmt", hosts="hp-proliant-ml110-g5:4")
+
+
+def _shipped_order_row(policy: str) -> dict[str, str]:
+    import csv
+
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "cloudsim"
+    with (fixture / "summary_shipped_order.csv").open(newline="") as handle:
+        rows = [row for row in csv.DictReader(handle) if row["policy"] == policy]
+    assert len(rows) == 1 and rows[0]["day"] == "20110303"
+    return rows[0]
+
+
+@pytest.mark.shared_data
+def test_dynamic_compat_in_shipped_trace_order_matches_cloudsim() -> None:
+    """CloudSim's run in the as-shipped file order (cloudsim-order/20110303.tsv)."""
+    day = shared_or_skip("data", "planetlab", "20110303")
+    order = shared_or_skip("data", "planetlab", "cloudsim-order", "20110303.tsv")
+    result = runner.invoke(
+        app,
+        [
+            "dynamic",
+            "--workload",
+            f"planetlab:{day}",
+            "--compat",
+            "cloudsim",
+            "--policy",
+            "mad-mmt",
+            "--trace-order",
+            str(order),
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    expected = _shipped_order_row("mad-mmt")
+    assert payload["n_vms"] == int(expected["vms"])
+    assert payload["energy_kwh"] == pytest.approx(float(expected["energy_kWh"]), rel=1e-6)
+    assert payload["n_migrations"] == int(expected["vm_migrations"])
+
+
+def test_dynamic_trace_order_refusals(tmp_path: Path) -> None:
+    day = tmp_path / "20110303"
+    day.mkdir()
+    for name in ("a", "b"):
+        (day / name).write_text("5\n" * 288)
+    order = tmp_path / "order.txt"
+    order.write_text("b\nc\n")
+    spec = ["dynamic", "--workload", f"planetlab:{day}", "--compat", "cloudsim", "--json"]
+    bad = runner.invoke(app, [*spec, "--trace-order", str(order)])
+    assert bad.exit_code != 0
+    assert f"{order}:2" in bad.output and "'c' is not a trace file" in bad.output
+    csv_path = _usage_csv(tmp_path / "u.csv")
+    order.write_text("vm0\n")
+    other = runner.invoke(
+        app,
+        ["dynamic", "--workload", str(csv_path), "--trace-order", str(order), "--json"],
+    )
+    assert other.exit_code != 0 and "--trace-order orders the files of a PlanetLab" in other.output
