@@ -46,3 +46,20 @@ def test_python_dash_m_runs_the_cli() -> None:
         [sys.executable, "-m", "capplan", "--version"], capture_output=True, text=True, check=True
     )
     assert out.stdout.startswith("capplan ")
+
+
+def test_each_command_is_registered_by_the_module_the_table_names() -> None:
+    # `capplan NAME` imports only COMMANDS[NAME]'s module: that module must define NAME
+    code = (
+        "import importlib, sys, typer\n"
+        "from capplan.cli import COMMANDS\n"
+        "name = sys.argv[1]\n"
+        "importlib.import_module('capplan.commands.' + COMMANDS[name][0])\n"
+        "from capplan.cli_app import app\n"
+        "print(name in typer.main.get_group(app).commands)\n"
+    )
+    for name in COMMANDS:
+        out = subprocess.run(
+            [sys.executable, "-c", code, name], capture_output=True, text=True, check=True
+        )
+        assert out.stdout.strip() == "True", name

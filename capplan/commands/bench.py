@@ -30,6 +30,8 @@ BENCH_MODULES: tuple[str, ...] = (
     "trust",
     "determinism",
     "zipread",
+    "dynspeed",
+    "validation",
 )
 
 for _module in BENCH_MODULES:

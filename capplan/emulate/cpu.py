@@ -174,3 +174,87 @@ def ready_frac(
     ready = wait / (1.0 + wait)
     over = np.asarray(vcpus_per_core_ratio, dtype=np.float64)[:, None] > 1.0
     return np.where(over, ready, 0.0)
+
+
+def erlang_c_wait(
+    cores: npt.NDArray[np.float32], rho: npt.NDArray[np.float32]
+) -> npt.NDArray[np.float32]:
+    """Exact mean M/M/c wait in service times, ``Wq / S = C(c, a) / (c (1 − ρ))``.
+
+    Erlang C from the Erlang B recursion ``B_k = a B_{k−1} / (k + a B_{k−1})``, ``a = c ρ``,
+    then ``C = c B / (c − a (1 − B))``; vectorized over rows (``cores`` per row, ``(n, 1)``)
+    and steps, the recursion stopping at each row's own ``c``.
+    """
+    c = np.broadcast_to(cores, rho.shape)
+    a = c * rho
+    blocking = np.ones(rho.shape, dtype=np.float32)
+    for k in range(1, int(cores.max()) + 1):
+        step = a * blocking
+        np.divide(step, step + np.float32(k), out=step)
+        np.copyto(blocking, step, where=c >= k)
+    erlang_c = c * blocking / (c - a * (np.float32(1.0) - blocking))
+    return np.asarray(erlang_c / (c * (np.float32(1.0) - rho)), dtype=np.float32)
+
+
+def ready_wall_frac(
+    util_frac: npt.NDArray[np.float32],
+    n_cores: npt.ArrayLike,
+    n_vcpus: npt.ArrayLike,
+) -> npt.NDArray[np.float32]:
+    """CPU ready as VMware's %RDY: share of wall time a vCPU is runnable but waits for a core.
+
+    Each host is an M/M/c queue (``c`` = cores, per-core utilization ``ρ``) with the exact
+    mean wait :func:`erlang_c_wait`. A vCPU that runs ``u`` of the time waits ``Wq / S`` per
+    unit of run time, so its ready time per second of wall time is ``u · Wq / S``; averaged
+    over the host's vCPUs ``u = ρ · c / n_vcpus``. Hosts whose vCPUs do not outnumber their
+    cores never queue: ready = 0. Saturated steps are evaluated at ``ρ = 0.999``.
+
+    Parameters
+    ----------
+    util_frac
+        ``(n_hosts, n_steps)`` utilization.
+    n_cores
+        Physical cores per host, ``(n_hosts,)``.
+    n_vcpus
+        vCPUs placed on each host, ``(n_hosts,)``.
+
+    Returns
+    -------
+    ndarray
+        float32 ``(n_hosts, n_steps)``: mean ready time per vCPU per second of wall time.
+    """
+    cores = np.maximum(np.round(np.asarray(n_cores, dtype=np.float64)), 1.0)
+    vcpus = np.asarray(n_vcpus, dtype=np.float64)
+    util = np.asarray(util_frac, dtype=np.float32)
+    ready = np.zeros(util.shape, dtype=np.float32)
+    rows = np.flatnonzero(vcpus > cores)
+    if not len(rows):
+        return ready
+    c = cores[rows].astype(np.float32)[:, None]
+    rho = np.clip(util[rows], np.float32(0.0), np.float32(0.999))
+    wait = erlang_c_wait(c, rho)
+    run_share = np.minimum(rho * (c / vcpus[rows].astype(np.float32)[:, None]), np.float32(1.0))
+    ready[rows] = wait * run_share
+    return ready
+
+
+def ready_threshold_util(
+    n_cores: npt.ArrayLike, n_vcpus: npt.ArrayLike, ready_limit_frac: float
+) -> npt.NDArray[np.float64]:
+    """Per host, the utilization above which :func:`ready_wall_frac` exceeds the limit.
+
+    Ready rises with utilization on each host, so the host-steps above the limit are the
+    steps whose utilization exceeds this threshold (found by bisection; ``inf`` for hosts
+    that never queue or never reach the limit below ρ = 0.999).
+    """
+    cores = np.asarray(n_cores, dtype=np.float64)
+    vcpus = np.asarray(n_vcpus, dtype=np.float64)
+    low = np.zeros(len(cores), dtype=np.float32)
+    high = np.full(len(cores), 0.999, dtype=np.float32)
+    top = ready_wall_frac(high[:, None], cores, vcpus)[:, 0]
+    for _ in range(30):
+        mid = (low + high) / np.float32(2.0)
+        above = ready_wall_frac(mid[:, None], cores, vcpus)[:, 0] > ready_limit_frac
+        high = np.where(above, mid, high)
+        low = np.where(above, low, mid)
+    return np.where(top > ready_limit_frac, high.astype(np.float64), np.inf)

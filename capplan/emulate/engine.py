@@ -19,8 +19,9 @@ import numpy.typing as npt
 from capplan.demand.workload import Workload
 from capplan.emulate import kpis as kpi_mod
 from capplan.emulate.aggregate import HostMap, aggregate, served_share
-from capplan.emulate.cpu import CpuResult, cpu_replay, ready_frac
-from capplan.emulate.memory import MemoryResult, memory_replay
+from capplan.emulate.cpu import CpuResult, cpu_replay, ready_frac, ready_wall_frac
+from capplan.emulate.gaps import fill_interior_gaps
+from capplan.emulate.memory import MemoryResult, memory_replay, min_free_mib, stall_slowdown
 from capplan.emulate.modes import CompatReport, check_compat
 from capplan.emulate.network import (
     NetworkResult,
@@ -180,6 +181,7 @@ class Emulation:
                 "mem_demand_mib": self.memory.demand_mib,
                 "mem_used_mib": self.memory.used_mib,
                 "mem_balloon_mib": self.memory.balloon_mib,
+                "mem_compressed_mib": self.memory.compressed_mib,
                 "mem_swapped_mib": self.memory.swapped_mib,
                 "paging_mib_s": self.memory.paging_mib_s,
                 "mem_slowdown_frac": self.memory.slowdown_frac,
@@ -224,6 +226,14 @@ class Emulation:
         ratio = vcpus / np.maximum(self.params.n_cores, 1.0)
         return ready_frac(self.cpu.util_frac, self.params.n_cores, ratio)
 
+    def cpu_ready_wall_frac(self) -> F32:
+        """CPU ready per host and step as a share of wall time per vCPU (VMware's %RDY; see
+        :func:`capplan.emulate.cpu.ready_wall_frac`); a VM sees its host's value."""
+        if self.cpu is None:
+            return np.zeros((self.n_hosts, self.n_steps), dtype=np.float32)
+        vcpus = self._host_map.sum_per_group(self._vcpus())
+        return ready_wall_frac(self.cpu.util_frac, self.params.n_cores, vcpus)
+
     def _vcpus(self) -> npt.NDArray[np.float64]:
         return _vm_vcpus(self._workload)
 
@@ -251,6 +261,42 @@ def _configured_mib(workload: Workload, notes: list[str]) -> npt.NDArray[np.floa
             "as configured memory"
         )
     return configured
+
+
+def _has_hypervisor(virt: VirtMode) -> bool:
+    """A mode with a hypervisor that reclaims memory (not bare metal, not containers)."""
+    return not (virt.one_guest_per_host or virt.same_os_kernel)
+
+
+def _with_stalls(
+    memory: MemoryResult,
+    tiers: dict[str, TierResult],
+    catalog: Catalog,
+    cpu: CpuResult | None,
+    params: HostParams,
+    host_map: HostMap,
+    workload: Workload,
+) -> MemoryResult:
+    """The memory replay with its fault stalls: swap faults at the swap tier's response time
+    (its load includes the paging), compressed pages at the decompression time."""
+    swap_tier = catalog.tier(catalog.san.swap_tier)
+    replayed = tiers.get(swap_tier.name)
+    latency_ms = replayed.latency_ms if replayed is not None else swap_tier.base_latency_ms
+    rows = memory.paging_rows
+    if cpu is not None:
+        core_mhz = params.capacity_mhz[rows] / np.maximum(params.n_cores[rows], 1.0)
+        busy = cpu.demand_mhz[rows] / core_mhz[:, None]
+    else:
+        vcpus = host_map.sum_per_group(_vm_vcpus(workload))[rows]
+        busy = np.broadcast_to(vcpus[:, None], (len(rows), memory.demand_mib.shape[1]))
+    return stall_slowdown(
+        memory,
+        swap_latency_ms=latency_ms,
+        decompress_ms=catalog.memory.decompress_vs_swap_frac * swap_tier.base_latency_ms,
+        busy_cores=busy,
+        active_window_s=catalog.memory.active_window_s,
+        page_size_kib=catalog.memory.page_size_kib,
+    )
 
 
 def _aligned(placement: Placement, workload: Workload) -> Placement:
@@ -297,6 +343,13 @@ def emulate(
         Unknown mode or host model, or VMs of the workload missing from the placement.
     """
     virt = catalog.mode(mode)
+    notes: list[str] = []
+    workload, n_filled = fill_interior_gaps(workload)
+    if n_filled:
+        notes.append(
+            f"{n_filled:,} VM-step(s) without data inside a VM's observed life replayed at the "
+            "VM's observed mean (not as zero demand)"
+        )
     placed = _aligned(placement, workload)
     params = HostParams.resolve(placed.host_models, catalog)
     n_hosts = placed.n_hosts
@@ -304,7 +357,6 @@ def emulate(
     vms_per_host = host_map.counts()
     host_on = vms_per_host > 0 if switch_off_empty else np.ones(n_hosts, dtype=bool)
     n_steps = workload.n_steps
-    notes: list[str] = []
     metrics = workload.mean
     missing = tuple(
         m
@@ -345,14 +397,19 @@ def emulate(
         configured = _configured_mib(workload, notes)
         overhead = virt.mem_overhead_mib(vcpus, configured)
         mem_host = aggregate(metrics["mem_active_mib"], host_map, workers=workers)
+        reclaim = catalog.memory
+        hypervisor = _has_hypervisor(virt)
         memory = memory_replay(
             mem_host,
             ram_mib=params.ram_mib,
             overhead_mib=host_map.sum_per_group(overhead),
             configured_mib=host_map.sum_per_group(configured),
             sharing_savings_frac=virt.page_sharing_savings_frac if virt.page_sharing else 0.0,
-            balloon_max_frac=catalog.memory.balloon_max_frac,
-            active_window_s=catalog.memory.active_window_s,
+            balloon_max_frac=reclaim.balloon_max_frac,
+            active_window_s=reclaim.active_window_s,
+            reserve_mib=min_free_mib(params.ram_mib, reclaim.min_free_fracs) if hypervisor else 0.0,
+            compression_cache_frac=reclaim.compression_cache_frac if hypervisor else 0.0,
+            compression_ratio=reclaim.compression_ratio,
             workers=workers,
         )
 
@@ -424,6 +481,9 @@ def emulate(
                 allocated_gib=swap_gib,
                 provisioned_gib=swap_gib,
             )
+
+    if memory is not None and len(memory.paging_rows):
+        memory = _with_stalls(memory, tiers, catalog, cpu, params, host_map, workload)
 
     # --- network ----------------------------------------------------------------------
     network: NetworkResult | None = None

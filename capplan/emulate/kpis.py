@@ -13,7 +13,13 @@ Definitions (``A`` = active hosts: hosts with at least one VM; ``T`` = steps; ``
 - ``slav = slatah_frac · pdm_frac`` (Beloglazov's combined SLA violation metric)
 - ``p95_cpu_util_frac``, ``peak_cpu_util_frac``, ``mean_cpu_util_frac`` over active
   host-steps (exact order statistics, linear interpolation as ``numpy.percentile``)
-- ``paging_mib = Σ paging_mib_s · Δt``
+- ``peak_cpu_ready_frac``: the largest CPU ready per vCPU as a share of wall time (VMware's
+  %RDY) over active host-steps; ``cpu_ready_host_steps`` the host-steps above
+  :data:`CPU_READY_LIMIT_FRAC` (ready rises with utilization, so both follow from each host's
+  peak utilization and its threshold utilization without the full array)
+- ``paging_mib = Σ paging_mib_s · Δt``; ``peak_balloon_mib``, ``peak_compressed_mib``,
+  ``peak_swapped_mib`` per host-step; ``peak_mem_slowdown_frac`` the largest share of time a
+  host's VMs wait for memory faults, ``mem_slowdown_host_steps`` the host-steps above 1 %
 - per tier: latency percentiles over steps, peak load, SLO breach steps, capacity used
 - network: NIC and uplink load percentiles and peaks, VLANs per trunk against the limit
 """
@@ -29,6 +35,11 @@ from capplan.units import KWH_PER_WS
 
 if TYPE_CHECKING:
     from capplan.emulate.engine import Emulation
+
+#: CPU ready per vCPU above which performance suffers: "under normal operating conditions this
+#: value should remain under 5 %" (IBM Support, "Virtual machine CPU ready", citing VMware KB
+#: 2002181 for the esxtop %RDY field).
+CPU_READY_LIMIT_FRAC = 0.05
 
 
 def _rows(array: npt.NDArray[np.float32], rows: npt.NDArray[np.intp]) -> npt.NDArray[Any]:
@@ -74,6 +85,8 @@ def compute(em: Emulation, *, per_vm: bool = False) -> dict[str, Any]:
         "p95_cpu_util_frac",
         "peak_cpu_util_frac",
         "mean_cpu_util_frac",
+        "peak_cpu_ready_frac",
+        "cpu_ready_host_steps",
     )
     if em.cpu is None or n_active == 0 or steps == 0:
         out |= dict.fromkeys(cpu_keys)
@@ -101,6 +114,7 @@ def compute(em: Emulation, *, per_vm: bool = False) -> dict[str, Any]:
             "peak_cpu_util_frac": float(util.max()),
             "mean_cpu_util_frac": _total(util) / util.size,
         }
+        out |= _ready_kpis(em, active, util)
     if per_vm:
         share = em.vm_served_frac
         demand_any = (
@@ -120,13 +134,21 @@ def compute(em: Emulation, *, per_vm: bool = False) -> dict[str, Any]:
                 "peak_paging_mib_s",
                 "mem_overcommitted_host_steps",
                 "peak_balloon_mib",
+                "peak_compressed_mib",
                 "peak_swapped_mib",
                 "peak_mem_used_frac",
+                "peak_mem_slowdown_frac",
+                "mem_slowdown_host_steps",
             )
         )
     else:
         rows = mem.reclaim_rows
-        reclaim = (mem.balloon_mib[rows] + mem.swapped_mib[rows]) if len(rows) else None
+        reclaim = (
+            (mem.balloon_mib[rows] + mem.compressed_mib[rows] + mem.swapped_mib[rows])
+            if len(rows)
+            else None
+        )
+        slow = mem.slowdown_frac[mem.paging_rows] if len(mem.paging_rows) else None
         out |= {
             "paging_mib": _total(mem.paging_mib_s) * em.step_s,
             "peak_paging_mib_s": float(mem.paging_mib_s[rows].max()) if len(rows) else 0.0,
@@ -134,7 +156,12 @@ def compute(em: Emulation, *, per_vm: bool = False) -> dict[str, Any]:
                 int(np.count_nonzero(reclaim > 0)) if reclaim is not None else 0
             ),
             "peak_balloon_mib": float(mem.balloon_mib[rows].max()) if len(rows) else 0.0,
+            "peak_compressed_mib": float(mem.compressed_mib[rows].max()) if len(rows) else 0.0,
             "peak_swapped_mib": float(mem.swapped_mib[rows].max()) if len(rows) else 0.0,
+            "peak_mem_slowdown_frac": float(slow.max()) if slow is not None else 0.0,
+            "mem_slowdown_host_steps": (
+                int(np.count_nonzero(slow > 0.01)) if slow is not None else 0
+            ),
             "peak_mem_used_frac": (
                 float((mem.demand_mib[active].max(axis=1) / mem.ram_mib[active]).max())
                 if n_active
@@ -208,3 +235,23 @@ def compute(em: Emulation, *, per_vm: bool = False) -> dict[str, Any]:
         "notes": list(em.notes),
     }
     return out
+
+
+def _ready_kpis(
+    em: Emulation, active: npt.NDArray[np.intp], util: npt.NDArray[np.float32]
+) -> dict[str, Any]:
+    """Peak CPU ready and the host-steps above the limit, over the active hosts."""
+    from capplan.emulate.cpu import ready_threshold_util, ready_wall_frac
+
+    vcpus = em._host_map.sum_per_group(em._vcpus())[active]
+    cores = em.params.n_cores[active]
+    peak_util = util.max(axis=1)
+    peak = ready_wall_frac(peak_util[:, None], cores, vcpus)
+    threshold = ready_threshold_util(cores, vcpus, CPU_READY_LIMIT_FRAC)
+    finite = np.flatnonzero(np.isfinite(threshold))
+    over = (
+        int(np.count_nonzero(util[finite] > threshold[finite, None].astype(np.float32)))
+        if len(finite)
+        else 0
+    )
+    return {"peak_cpu_ready_frac": float(peak.max()), "cpu_ready_host_steps": over}

@@ -1,34 +1,66 @@
-"""Memory: active memory plus overhead against RAM; ballooning, swapping and paging.
+"""Memory: the reclamation ladder of an over-committed host and what it costs the VMs.
 
-Units: MiB, MiB/s, seconds. Model (per host ``h`` and step ``t``; ``s`` = page-sharing
-savings share of the mode, 0 when it does not share pages):
+Units: MiB, MiB/s, seconds. Per host ``h`` and step ``t`` (``s`` = page-sharing savings of
+the mode, 0 when it does not share pages):
 
-- resident need  ``D = A·(1 − s) + O``    (active memory of the VMs plus per-VM overhead ``O``)
-- consumed       ``C = max(K·(1 − s) + O, D)``  (``K`` = configured memory of the VMs: a
-  guest eventually touches all the memory it was given)
-- to reclaim     ``X = max(C − R, 0)``    (``R`` = host RAM)
-- ballooned      ``B = min(X, b·K·(1 − s), C − D)``  (the balloon driver takes idle guest
-  pages only, at most ``b`` of each VM's memory: ESX ``Mem.CtlMaxPercent``)
-- swapped        ``W = X − B``            (the hypervisor swaps the rest)
-- active excess  ``E = max(D − R, 0)``    (active pages that cannot be resident)
-- paging rate    ``P = 2·E / τ``           (each non-resident active page is faulted in once per
-  active-memory sampling window ``τ`` and another page is evicted: page-in + page-out)
-- slowdown       ``E / D``                (share of the working set served from disk)
+- resident need  ``D = A·(1 − s) + O``   (active memory of the VMs plus per-VM overhead ``O``)
+- consumed       ``C = max(K·(1 − s) + O, D)``  (``K`` = configured memory: a guest
+  eventually touches all the memory it was given)
+- usable RAM     ``U = R − F(R)``        (``F`` = the hypervisor's free-memory target, ESXi's
+  ``Mem.MinFree`` sliding scale; 0 for modes without a hypervisor)
+- to reclaim     ``X = max(C − U, 0)``
+- ballooned      ``B = min(X, b·K·(1 − s), C − D)``  (the balloon driver takes idle guest pages
+  only, at most ``b`` of each VM's memory: ESX ``Mem.CtlMaxPercent``)
+- compressed     ``Z = min(r·(X − B), z·K·(1 − s))``  (pages compressed ``r``:1 into a cache of
+  at most ``z`` of the VMs' memory free ``Z·(1 − 1/r)``)
+- swapped        ``W = X − B − Z·(1 − 1/r)``  (the hypervisor swaps the rest)
+- The hypervisor does not know which pages the guests use, so compression and swapping hit
+  the non-ballooned pages at random: active pages compressed ``E_z = A'·Z / P`` and swapped
+  ``E_w = max(A'·W / P, D − U − Z/r)``, with ``A' = A·(1 − s)`` and ``P = C − B − O``.
+- paging rate    ``2·E_w / τ``  (each non-resident active page is faulted in once per
+  active-memory sampling window ``τ`` and another page evicted: page-in + page-out)
 
-``W ≥ E`` always holds, so active pages are only ever evicted by hypervisor swapping.
+The cost (:func:`stall_slowdown`) is the time the VMs wait for those faults: per second,
+``S = n_w·L_w + n_z·L_z`` with ``n`` the faults per second (pages ``E / τ``), ``L_w`` the
+swap device's response time and ``L_z`` the decompression time. Work that needs ``V`` busy
+cores per second then completes ``V / (V + S)`` of the time: the slowdown is
+``S / (S + V)``. A fault to disk costs 10³–10⁵ × a DRAM access, so a few hundred MiB of a
+working set on a hard disk stalls a host almost entirely, on flash much less: checked
+against Kumar 2009 (SQL Server, swap on SSD / FC / SATA) in ``docs/validation.md``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
 
 from capplan.emulate.blocks import map_row_blocks
+from capplan.units import KIB_PER_MIB, MIB_PER_GIB
 
 F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
+
+#: Upper ends of the bands of the ``Mem.MinFree`` sliding scale, GiB (the last is open).
+MIN_FREE_BANDS_GIB = (4.0, 12.0, 28.0)
+
+
+def min_free_mib(ram_mib: npt.ArrayLike, fracs: tuple[float, float, float, float]) -> F64:
+    """The hypervisor's free-memory target per host: ``fracs`` applied band by band.
+
+    >>> float(min_free_mib([100 * 1024], (0.06, 0.04, 0.02, 0.01))[0])  # 100 GiB host
+    1638.4
+    """
+    ram = np.asarray(ram_mib, dtype=np.float64)
+    total = np.zeros_like(ram)
+    low = 0.0
+    for frac, high_gib in zip(fracs, (*MIN_FREE_BANDS_GIB, np.inf), strict=True):
+        high = high_gib * MIB_PER_GIB
+        total += frac * np.clip(ram - low, 0.0, high - low)
+        low = high
+    return total
 
 
 @dataclass(frozen=True)
@@ -41,34 +73,44 @@ class MemoryResult:
         Resident need ``D`` (active memory after page sharing, plus overhead).
     balloon_mib
         Memory reclaimed by ballooning ``B``.
+    compressed_mib
+        Guest memory held compressed ``Z`` (it occupies ``Z / r``).
     swapped_mib
         Memory swapped by the hypervisor ``W``.
+    swapped_active_mib, compressed_active_mib
+        Active pages among them, ``E_w`` and ``E_z``: these are faulted back.
     paging_mib_s
-        Swap traffic (page-in + page-out) ``P``.
+        Swap traffic (page-in + page-out) ``2·E_w / τ``.
     slowdown_frac
-        Share of the active working set not resident ``E / D``.
+        Share of the VMs' time spent waiting for faults (0 until :func:`stall_slowdown`).
     ram_mib
         Host RAM, float64 ``(n_hosts,)``.
+    usable_mib
+        RAM less the hypervisor's free-memory target, float64 ``(n_hosts,)``.
     reclaim_rows
-        Hosts that reclaim memory in some step (all other rows of ``balloon_mib``,
-        ``swapped_mib``, ``paging_mib_s`` and ``slowdown_frac`` are 0).
+        Hosts that reclaim memory in some step (all other rows of the reclaim arrays are 0).
     paging_rows
-        Hosts that page in some step (a subset of ``reclaim_rows``).
+        Hosts with active pages compressed or swapped in some step (a subset of
+        ``reclaim_rows``); only they slow down.
     """
 
     demand_mib: F32
     balloon_mib: F32
+    compressed_mib: F32
     swapped_mib: F32
+    swapped_active_mib: F32
+    compressed_active_mib: F32
     paging_mib_s: F32
     slowdown_frac: F32
-    ram_mib: npt.NDArray[np.float64]
+    ram_mib: F64
+    usable_mib: F64
     reclaim_rows: npt.NDArray[np.intp]
     paging_rows: npt.NDArray[np.intp]
 
     @cached_property
     def used_mib(self) -> F32:
-        """Resident memory in use: ``min(D, R)``."""
-        return np.minimum(self.demand_mib, self.ram_mib.astype(np.float32)[:, None])
+        """Resident memory in use: ``min(D, U)``."""
+        return np.minimum(self.demand_mib, self.usable_mib.astype(np.float32)[:, None])
 
 
 def memory_replay(
@@ -80,6 +122,9 @@ def memory_replay(
     sharing_savings_frac: float = 0.0,
     balloon_max_frac: float = 0.65,
     active_window_s: float = 60.0,
+    reserve_mib: npt.ArrayLike = 0.0,
+    compression_cache_frac: float = 0.0,
+    compression_ratio: float = 2.0,
     workers: int | None = None,
 ) -> MemoryResult:
     """Replay memory demand on hosts (formulas in the module docstring).
@@ -101,6 +146,12 @@ def memory_replay(
         Largest share of a VM's memory the balloon may take ``b``.
     active_window_s
         Active-memory sampling window ``τ``, s.
+    reserve_mib
+        The hypervisor's free-memory target ``F(R)`` per host (:func:`min_free_mib`).
+    compression_cache_frac
+        Largest share of the VMs' memory held compressed ``z`` (0: no compression).
+    compression_ratio
+        Compression ratio ``r`` of a cached page.
     workers
         Threads for the row blocks (:mod:`capplan.emulate.blocks`).
 
@@ -109,6 +160,7 @@ def memory_replay(
     MemoryResult
     """
     ram = np.asarray(ram_mib, dtype=np.float64)
+    usable = ram - np.broadcast_to(np.asarray(reserve_mib, dtype=np.float64), ram.shape)
     overhead = np.asarray(overhead_mib, dtype=np.float64)
     configured = np.asarray(configured_mib, dtype=np.float64)
     keep = 1.0 - sharing_savings_frac
@@ -127,38 +179,107 @@ def memory_replay(
 
     map_row_blocks(resident, n_hosts, n_steps, workers=workers)
     consumed_base = configured * keep + overhead
-    balloon = np.zeros((n_hosts, n_steps), dtype=np.float32)
-    swapped = np.zeros((n_hosts, n_steps), dtype=np.float32)
-    paging = np.zeros((n_hosts, n_steps), dtype=np.float32)
-    slowdown = np.zeros((n_hosts, n_steps), dtype=np.float32)
-    rows = np.flatnonzero((consumed_base > ram) | (peak > ram)).astype(np.intp)
-    ram32 = ram.astype(np.float32)[:, None]
+    shape = (n_hosts, n_steps)
+    out = {
+        name: np.zeros(shape, dtype=np.float32)
+        for name in ("balloon", "compressed", "swapped", "swapped_active", "zip_active")
+    }
+    rows = np.flatnonzero((consumed_base > usable) | (peak > usable)).astype(np.intp)
+    usable32 = usable.astype(np.float32)[:, None]
     base32 = consumed_base.astype(np.float32)[:, None]
-    cap32 = (balloon_max_frac * configured * keep).astype(np.float32)[:, None]
-    paging_per_mib = np.float32(2.0 / active_window_s)
+    balloon_cap32 = (balloon_max_frac * configured * keep).astype(np.float32)[:, None]
+    zip_cap32 = (compression_cache_frac * configured * keep).astype(np.float32)[:, None]
+    ratio = np.float32(compression_ratio)
+    frees = np.float32(1.0 - 1.0 / compression_ratio)
+    pages = np.zeros(len(rows), dtype=bool)
+    zero = np.float32(0.0)
 
     def reclaim(block: slice) -> None:
         sel = rows[block]
         d = demand[sel]
-        r = ram32[sel]
+        u = usable32[sel]
+        o = overhead32[sel]
         consumed = np.maximum(base32[sel], d)
-        work = np.subtract(consumed, d)  # idle (configured but not active) memory
-        consumed -= r
-        np.maximum(consumed, np.float32(0.0), out=consumed)  # X: memory to reclaim
-        b = np.minimum(consumed, cap32[sel])
-        np.minimum(b, work, out=b)
-        balloon[sel] = b
-        consumed -= b
-        swapped[sel] = consumed
-        np.subtract(d, r, out=work)
-        np.maximum(work, np.float32(0.0), out=work)  # E: active pages not resident
-        pages[block] = np.any(work > 0, axis=1)
-        paging[sel] = work * paging_per_mib
-        positive = d > 0
-        np.divide(work, d, out=work, where=positive)
-        work[~positive] = 0.0
-        slowdown[sel] = work
+        to_reclaim = np.maximum(consumed - u, zero)
+        balloon = np.minimum(np.minimum(to_reclaim, balloon_cap32[sel]), consumed - d)
+        rest = to_reclaim - balloon
+        compressed = np.minimum(rest * ratio, zip_cap32[sel])
+        swapped = np.maximum(rest - compressed * frees, zero)
+        active = d - o  # A' = A·(1 − s)
+        pool = np.maximum(consumed - balloon - o, np.float32(1e-6))
+        share_active = np.clip(active / pool, zero, np.float32(1.0))
+        zip_active = compressed * share_active
+        hard = np.maximum(d - u - compressed / ratio, zero)  # active pages that cannot fit
+        swap_active = np.minimum(np.maximum(swapped * share_active, hard), swapped)
+        out["balloon"][sel] = balloon
+        out["compressed"][sel] = compressed
+        out["swapped"][sel] = swapped
+        out["swapped_active"][sel] = swap_active
+        out["zip_active"][sel] = zip_active
+        pages[block] = np.any((swap_active > 0) | (zip_active > 0), axis=1)
 
-    pages = np.zeros(len(rows), dtype=bool)
     map_row_blocks(reclaim, len(rows), n_steps, workers=workers)
-    return MemoryResult(demand, balloon, swapped, paging, slowdown, ram, rows, rows[pages])
+    paging = out["swapped_active"] * np.float32(2.0 / active_window_s)
+    return MemoryResult(
+        demand_mib=demand,
+        balloon_mib=out["balloon"],
+        compressed_mib=out["compressed"],
+        swapped_mib=out["swapped"],
+        swapped_active_mib=out["swapped_active"],
+        compressed_active_mib=out["zip_active"],
+        paging_mib_s=paging,
+        slowdown_frac=np.zeros(shape, dtype=np.float32),
+        ram_mib=ram,
+        usable_mib=usable,
+        reclaim_rows=rows,
+        paging_rows=rows[pages],
+    )
+
+
+def stall_slowdown(
+    memory: MemoryResult,
+    *,
+    swap_latency_ms: npt.ArrayLike,
+    decompress_ms: float,
+    busy_cores: npt.ArrayLike,
+    active_window_s: float,
+    page_size_kib: float,
+) -> MemoryResult:
+    """``memory`` with ``slowdown_frac`` set from the time spent waiting for faults.
+
+    Parameters
+    ----------
+    memory
+        The replay of :func:`memory_replay`.
+    swap_latency_ms
+        Response time of the swap device per step, ``(n_steps,)`` (or a scalar).
+    decompress_ms
+        Time to fault in one compressed page.
+    busy_cores
+        Cores' worth of CPU work per step of each host of :attr:`MemoryResult.paging_rows`,
+        ``(len(paging_rows), n_steps)``; at least one core is counted (a waiting VM holds a
+        vCPU).
+    active_window_s, page_size_kib
+        As in :func:`memory_replay` and the catalog.
+
+    Returns
+    -------
+    MemoryResult
+        Slowdown ``S / (S + V)`` on :attr:`MemoryResult.paging_rows`, 0 elsewhere.
+    """
+    rows = memory.paging_rows
+    slowdown = np.zeros_like(memory.slowdown_frac)
+    if len(rows):
+        n_steps = slowdown.shape[1]
+        faults_per_mib_s = KIB_PER_MIB / page_size_kib / active_window_s
+        swap_s = np.broadcast_to(np.asarray(swap_latency_ms, dtype=np.float64), (n_steps,))
+        stall = memory.swapped_active_mib[rows]  # a copy (fancy indexing), float32
+        stall *= (swap_s * (faults_per_mib_s / 1e3)).astype(np.float32)
+        zipped = memory.compressed_active_mib[rows]
+        zipped *= np.float32(faults_per_mib_s * decompress_ms / 1e3)
+        stall += zipped
+        work = np.maximum(np.asarray(busy_cores, dtype=np.float32), np.float32(1.0))
+        work += stall
+        np.divide(stall, work, out=stall)
+        slowdown[rows] = stall
+    return replace(memory, slowdown_frac=slowdown)

@@ -544,6 +544,15 @@ class MemoryReclaim:
         active page not resident is touched (and faulted in) once per window.
     page_size_kib
         Size of one swapped page (one swap I/O), KiB.
+    min_free_fracs
+        The hypervisor's free-memory target (ESXi ``Mem.MinFree`` sliding scale): shares of
+        host RAM kept free in the bands 0–4 GiB, 4–12 GiB, 12–28 GiB and above 28 GiB.
+    compression_cache_frac
+        Largest share of a VM's configured memory its compression cache may hold.
+    compression_ratio
+        Smallest compression ratio of a page kept in the cache (worse pages are swapped).
+    decompress_vs_swap_frac
+        Time to fault in a compressed page as a share of the swap device's unloaded latency.
     source
         The published sources of these figures.
     """
@@ -551,6 +560,10 @@ class MemoryReclaim:
     balloon_max_frac: float
     active_window_s: float
     page_size_kib: float
+    min_free_fracs: tuple[float, float, float, float]
+    compression_cache_frac: float
+    compression_ratio: float
+    decompress_vs_swap_frac: float
     source: str
 
 
@@ -581,8 +594,13 @@ class Catalog:
             0.65,
             60.0,
             4.0,
+            (0.06, 0.04, 0.02, 0.01),
+            0.10,
+            2.0,
+            0.1,
             "VMware ESX Mem.CtlMaxPercent 65 and Mem.SamplePeriod 60 s (ESX 4.0 Resource "
-            "Management Guide, Table B-2); x86-64 4 KiB pages",
+            "Management Guide, Table B-2); x86-64 4 KiB pages; ESXi Mem.MinFree sliding scale "
+            "(vSphere 5.0); ESX 4.1 memory compression (10 % cache, pages compressed to 2 KB)",
         )
     )
     directory: str = ""
@@ -896,11 +914,25 @@ def _fabric(f: _Fields) -> Fabric:
     return fabric
 
 
+#: ESXi's Mem.MinFree sliding scale (vmware-minfree-sliding), used when a catalog's
+#: ``[memory]`` table predates these keys; the compression defaults are ESX 4.1's.
+_DEFAULT_MIN_FREE = (0.06, 0.04, 0.02, 0.01)
+
+
 def _memory(f: _Fields) -> MemoryReclaim:
     memory = MemoryReclaim(
         balloon_max_frac=f.num("balloon_max_frac", lo=0, hi=1),
         active_window_s=f.num("active_window_s", lo=0, lo_open=True),
         page_size_kib=f.num("page_size_kib", lo=0, lo_open=True),
+        min_free_fracs=(
+            f.num("min_free_frac_0_4gib", lo=0, hi=1, default=_DEFAULT_MIN_FREE[0]),
+            f.num("min_free_frac_4_12gib", lo=0, hi=1, default=_DEFAULT_MIN_FREE[1]),
+            f.num("min_free_frac_12_28gib", lo=0, hi=1, default=_DEFAULT_MIN_FREE[2]),
+            f.num("min_free_frac_above_28gib", lo=0, hi=1, default=_DEFAULT_MIN_FREE[3]),
+        ),
+        compression_cache_frac=f.num("compression_cache_frac", lo=0, hi=1, default=0.10),
+        compression_ratio=f.num("compression_ratio", lo=1, default=2.0),
+        decompress_vs_swap_frac=f.num("decompress_vs_swap_frac", lo=0, hi=1, default=0.1),
         source=f.source(),
     )
     f.finish()
