@@ -30,6 +30,7 @@ BENCH_MODULES: tuple[str, ...] = (
     "trust",
     "determinism",
     "zipread",
+    "forecast",
     "dynspeed",
     "validation",
 )
