@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "economics": ("economics", "Energy, cost (TCO) and availability of a placement vs today."),
     "storage-plan": ("storage", "Place volumes on storage pools at least cost, with run-out risk."),
     "dynamic": ("dynamic", "Simulate dynamic consolidation with live migration."),
+    "backtest": ("backtest", "Plan on early days, replay on later ones: promised vs experienced."),
     "study": ("report", "Run every scenario of a study and save the results."),
     "report": ("report", "Run a study and write a self-contained HTML report plus tables."),
     "demo": ("report", "Run the bundled demo study end to end and print the report's path."),

@@ -124,8 +124,14 @@ def _print_human(report: dict[str, Any]) -> None:
         _fmt(base["downtime_min_per_year_max"], ",.1f"),
         _fmt(report["downtime_min_per_year_max"], ",.1f"),
     )
+    npv = report["comparison"]
+    table.add_row(
+        f"NPV at {npv['discount_rate_frac']:g} (USD)",
+        _fmt(npv["npv_usd_today"]),
+        _fmt(npv["npv_usd_plan"]),
+    )
     console.print(table)
-    console.print(f"today: {report['comparison']['baseline_rule']}", highlight=False)
+    print_assumptions(report)
     mc = report["availability"]["monte_carlo"]
     console.print(
         f"Monte Carlo ({mc['runs']} runs x {mc['years_per_run']:g} years, seed {mc['seed']}): "
@@ -135,3 +141,48 @@ def _print_human(report: dict[str, Any]) -> None:
     )
     for note in report["notes"]:
         console.print(f"note: {note}", highlight=False)
+
+
+def print_assumptions(report: dict[str, Any]) -> None:
+    """The saving with the baseline it rests on, the assumptions and the tornado table."""
+    comp = report["comparison"]
+    a = comp["assumptions"]
+    sens = comp["sensitivity"]
+    console.print(
+        f"saving: TCO USD {_fmt(comp['tco_savings_usd'])}, NPV USD "
+        f"{_fmt(comp['npv_savings_usd'])} — against today's estate: {a['baseline']}",
+        highlight=False,
+    )
+    console.print(f"labour: {a['labor']}", highlight=False)
+    console.print(f"availability: {a['availability']}", highlight=False)
+    ci = report["availability"].get("vm_mean_ci95") or {}
+    if ci:
+        console.print(
+            "plan, mean VM downtime (Monte Carlo 95 % interval): "
+            f"{_fmt(ci['downtime_min_per_year_low'], ',.1f')}–"
+            f"{_fmt(ci['downtime_min_per_year_high'], ',.1f')} min/year",
+            highlight=False,
+        )
+    tornado = Table(title="Sensitivity of the saving (NPV, USD)")
+    for col in ("assumption", "low", "high", "saving at low", "saving at high"):
+        tornado.add_column(col, justify="left" if col == "assumption" else "right")
+    for row in sens["rows"]:
+        tornado.add_row(
+            row["label"],
+            row["low"],
+            row["high"],
+            _fmt(row["npv_savings_usd_low"]),
+            _fmt(row["npv_savings_usd_high"]),
+        )
+    console.print(tornado)
+    console.print(
+        "ranges: " + "; ".join(f"{r['label']}: {r['basis']}" for r in sens["rows"]),
+        highlight=False,
+    )
+    flips = sens["flips"]
+    console.print(
+        "could flip the verdict: " + ", ".join(flips)
+        if flips
+        else "no single assumption within its stated range flips the verdict",
+        highlight=False,
+    )

@@ -92,7 +92,9 @@ def _print(result: StudyResult, outputs: dict[str, Any]) -> None:
     best, reason = result.recommended()
     base = result.baseline
     console.print(
-        f"today: {base.get('n_hosts')} hosts; scenarios: {len(result.results)}", highlight=False
+        f"today: {base.get('n_hosts')} hosts ({base.get('rule')}); "
+        f"scenarios: {len(result.results)}",
+        highlight=False,
     )
     for r in result.results:
         s = r.summary

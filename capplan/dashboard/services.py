@@ -10,17 +10,19 @@ page; anything else is logged with its traceback and reported as an internal err
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import math
 import os
 import shutil
+import signal
 import subprocess
-import sys
+import threading
 import time
 import tomllib
 import traceback
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -52,9 +54,16 @@ log = logging.getLogger(__name__)
 
 #: Longest error message shown in the page (readers may quote a whole binary header).
 MAX_MESSAGE_CHARS = 600
-#: How often a background job looks at its worker's progress.
+#: How often :meth:`Services.wait_run` looks at a run.
 POLL_S = 0.5
 OUTPUT_DIR = "output"
+#: Files of an upload being read: the uploaded files, their names in order, the outcome.
+FILES_DIR = "files"
+NAMES_FILE = "names.json"
+OUTCOME_FILE = "outcome.json"
+#: Uploads read at once by one server process (the others wait their turn).
+MAX_INGESTS_PER_PROCESS = 2
+_INGEST_SLOTS = threading.BoundedSemaphore(MAX_INGESTS_PER_PROCESS)
 #: Files a run offers for download: kind → (file inside the output folder, MIME type).
 DOWNLOADS: Mapping[str, tuple[str, str]] = MappingProxyType(
     {
@@ -66,16 +75,32 @@ DOWNLOADS: Mapping[str, tuple[str, str]] = MappingProxyType(
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         ),
         "study": ("study.toml", "application/toml"),
-        # the same study with the session's datasets and catalog as paths on this server:
-        # ``capplan report`` / ``capplan study`` run it there without the dashboard
-        "study-cli": ("study.resolved.toml", "application/toml"),
     }
 )
 
 
+#: CLI wording in engine messages → what a web user can do instead.
+WEB_WORDS: tuple[tuple[str, str], ...] = (
+    (
+        "Name it with --format or FORMAT:PATH",
+        "Check that the file is in one of the formats listed on this page",
+    ),
+    ("--format", "the format"),
+    ("capplan formats", "the list of formats on this page"),
+)
+
+
+def web_words(message: str) -> str:
+    """A message of the engine in the words of the page (no CLI options)."""
+    for cli, web in WEB_WORDS:
+        message = message.replace(cli, web)
+    return message
+
+
 def clip(message: str, limit: int = MAX_MESSAGE_CHARS) -> str:
-    """Shorten a message for the page (keeping its start, which says where and what)."""
-    text = message.replace("\x00", "")
+    """Shorten a message for the page (keeping its start, which says where and what), in
+    the words of the page (:func:`web_words`)."""
+    text = web_words(message.replace("\x00", ""))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -128,16 +153,13 @@ class Services:
         """
         files = check_batch(names, contents, self.settings.max_upload_bytes)
         staging = self.workspace.staging_dir(session_id)
-        folder = staging / "files"
+        folder = staging / FILES_DIR
         try:
             folder.mkdir()
             for item in files:
                 (folder / item.name).write_bytes(item.data)
-            trace, workload = self._read_upload(folder, [item.name for item in files])
-            from capplan.io.canonical import write_canonical_parquet
-
-            write_canonical_parquet(trace, staging / "trace.parquet")
-            summary = _clean_summary(workload.summary(), folder)
+            atomic_write_text(staging / NAMES_FILE, json.dumps([item.name for item in files]))
+            summary = self._ingest_in_child(staging)
             shutil.rmtree(folder)
             label = ", ".join(item.name for item in files)
             return self.workspace.add_dataset(
@@ -154,25 +176,52 @@ class Services:
                 "check that it is a trace in one of the supported formats"
             ) from None
 
-    def _read_upload(self, folder: Path, names: list[str]) -> tuple[Any, Any]:
-        from capplan.demand import build_workload
-        from capplan.io import ReadOptions, read_trace, read_traces
+    def _ingest_in_child(self, staging: Path) -> dict[str, Any]:
+        """Read a staged upload in a limited child process; return the workload summary.
 
-        options = ReadOptions(max_expanded_bytes=self.settings.max_expanded_bytes)
-        paths = [folder / name for name in names]
-        if len(paths) == 1:
-            trace = read_trace(paths[0], None, options)
-        else:
-            try:
-                trace = read_trace(folder, None, options)
-            except CapplanError:
-                trace = read_traces(paths, None, options)
-        if trace.is_inventory_only:
-            raise UploadError(
-                f"{', '.join(names)} holds an inventory ({trace.format}) but no usage; upload "
-                "it together with the usage traces"
+        Raises
+        ------
+        UploadError
+            With the reader's message, or why the child ended (memory, CPU time).
+        """
+        from capplan.dashboard.runner import CHILDREN, exit_reason, spawn
+
+        settings = self.settings
+        wall_s = settings.ingest_cpu_s * 2 + 60
+        with _INGEST_SLOTS:
+            process = spawn(
+                ["ingest", str(staging), "--budget", str(settings.max_expanded_bytes)],
+                memory_bytes=settings.ingest_memory_bytes,
+                cpu_s=settings.ingest_cpu_s,
+                log_path=staging / "ingest.log",
             )
-        return trace, build_workload(trace)
+            try:
+                process.wait(timeout=wall_s)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            finally:
+                CHILDREN.discard(process)
+        outcome_path = staging / OUTCOME_FILE
+        if not outcome_path.is_file():
+            log.warning(
+                "the upload reader ended with code %s; log: %s",
+                process.returncode,
+                (staging / "ingest.log").read_text(errors="replace")[-2000:],
+            )
+            raise UploadError(
+                exit_reason(
+                    process.returncode,
+                    "reading the upload",
+                    settings.ingest_cpu_s,
+                    "CAPPLAN_INGEST_CPU_S",
+                )
+            )
+        outcome = json.loads(outcome_path.read_text())
+        outcome_path.unlink()
+        if not outcome.get("ok"):
+            raise UploadError(str(outcome.get("message") or "the upload could not be read"))
+        return dict(outcome["summary"])
 
     def add_demo(self, session_id: str) -> DatasetRecord:
         """Register the bundled demo workload as a dataset of the session (once)."""
@@ -341,6 +390,14 @@ class Services:
             With every problem and its dotted path (as ``capplan validate`` reports them).
         """
         catalog_ref = self._catalog_for_edits(session_id, form.hosts)
+        if form.workload.startswith(DATASET_PREFIX):
+            try:
+                chosen = self.dataset(session_id, form.workload[len(DATASET_PREFIX) :])
+            except NotFoundError:
+                chosen = None
+            if chosen is not None and chosen.kind == "demo":
+                # a study file on the demo works in every session
+                form = replace(form, workload=DEMO_REF)
         doc = form_to_doc(form, catalog_ref)
         return self._prepare_doc(session_id, doc, label="study")
 
@@ -359,7 +416,20 @@ class Services:
                 raise SpecError(exc.problems, path=label) from None
         finally:
             self.workspace.discard(staging)
-        names = tuple(s.name for s in study.expand())
+        scenarios = study.expand()
+        names = tuple(s.name for s in scenarios)
+        slowest = max((float(s.time_limit_s) for s in scenarios), default=0.0)
+        if slowest > self.settings.max_solver_s:
+            raise SpecError(
+                [
+                    (
+                        "base.time_limit_s",
+                        f"{slowest:g} s is above the largest solver time limit of this server, "
+                        f"{self.settings.max_solver_s:g} s (setting CAPPLAN_MAX_SOLVER_S)",
+                    )
+                ],
+                path=label,
+            )
         if len(names) > self.settings.max_scenarios:
             raise SpecError(
                 [
@@ -449,13 +519,19 @@ class Services:
             self._prepare_doc(session_id, doc, label=file_name)
             catalog = (doc.get("base") or {}).get("catalog")
             rows = self.host_rows(session_id, catalog)
-            return doc_to_form(doc, rows), (str(catalog) if catalog else None)
+            form = doc_to_form(doc, rows)
+            if form.workload == DEMO_REF:
+                # the selector lists the session's datasets: name the demo by its dataset
+                demo = self.add_demo(session_id)
+                form = replace(form, workload=f"{DATASET_PREFIX}{demo.id}")
+            return form, (str(catalog) if catalog else None)
         except SpecError as exc:
             raise SpecError(exc.problems, path=file_name) from None
 
     # ======================================================================== runs
     def start_run(self, session_id: str, form: StudyForm) -> RunRecord:
-        """Validate the form and create a queued run (the background job then executes it)."""
+        """Validate the form and queue a run (the server's run queue executes it, whether or
+        not a page follows it)."""
         prepared = self.prepare_study(session_id, form)
         return self.workspace.create_run(
             session_id,
@@ -465,72 +541,56 @@ class Services:
             files={"study.toml": prepared.text, "study.resolved.toml": prepared.resolved_text},
         )
 
-    def follow_run(
+    def wait_run(
         self,
         session_id: str,
         run_id: str,
-        report: Callable[[float, str], None],
+        timeout_s: float = 600.0,
+        report: Callable[[RunRecord], None] | None = None,
         poll_s: float = POLL_S,
     ) -> RunRecord:
-        """Execute a queued run in a worker process and report its progress until it ends.
+        """Wait until a run has ended (the server's queue executes it); return its record.
 
-        Called from a background callback. A queued run gets a worker, a child process, so
-        cancelling the callback (which kills the job and its children) stops it at once; a run
-        that is already running (followed from another tab) is only watched. Nothing is lost
-        but the unfinished run, whose output is only ever moved into place when complete.
+        Raises
+        ------
+        CapplanError
+            If it is still live after ``timeout_s``.
         """
-        record = self.workspace.run(session_id, run_id)
-        worker = self._start_worker(session_id, run_id) if record.status == "queued" else None
-        last: tuple[float, str] | None = None
-        try:
-            while True:
-                exited = worker is not None and worker.poll() is not None
-                current = self.workspace.run(session_id, run_id, check_lost=not exited)
-                if (current.progress_frac, current.progress_text) != last:
-                    last = (current.progress_frac, current.progress_text)
-                    report(*last)
-                if not current.live:
-                    return current
-                if (
-                    exited
-                    and worker is not None
-                    and (current.status == "queued" or current.pid == worker.pid)
-                ):
-                    self.workspace.finish_run(
-                        run_id,
-                        "failed",
-                        f"the worker stopped unexpectedly (exit code {worker.returncode}); "
-                        "details in worker.log",
-                    )
-                    return self.workspace.run(session_id, run_id)
-                time.sleep(poll_s)
-        finally:
-            if worker is not None and worker.poll() is None:
-                worker.kill()
-                worker.wait()
+        deadline = time.monotonic() + timeout_s
+        while True:
+            record = self.workspace.run(session_id, run_id)
+            if report is not None:
+                report(record)
+            if not record.live:
+                return record
+            if time.monotonic() > deadline:
+                raise CapplanError(f"run {run_id} is still {record.status} after {timeout_s} s")
+            time.sleep(poll_s)
 
-    def _start_worker(self, session_id: str, run_id: str) -> subprocess.Popen[bytes]:
-        folder = self.workspace.run_dir(session_id, run_id)
-        env = dict(os.environ)
-        package_root = str(Path(__file__).resolve().parents[2])
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
-        with (folder / "worker.log").open("ab") as log_file:
-            return subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "capplan.dashboard.worker",
-                    str(self.workspace.root),
-                    run_id,
-                ],
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env=env,
+    def progress_label(self, record: RunRecord) -> str:
+        """One line on where a run is: its place in the queue, or its stage and share done."""
+        if record.status == "queued":
+            ahead = self.workspace.queue_position(record.id)
+            running = f"{self.settings.max_runs} at once"
+            return (
+                f"queued: {ahead} run(s) ahead ({running} on this server)"
+                if ahead
+                else f"queued: starts as soon as a slot is free ({running} on this server)"
             )
+        if record.status == "running":
+            return f"{record.progress_frac:.0%} · {record.progress_text or 'starting'}"
+        return record.status
+
+    def delete_run(self, session_id: str, run_id: str) -> RunRecord:
+        """Delete a run of the session (a live one is cancelled; its worker is ended)."""
+        return self.workspace.delete_run(session_id, run_id)
+
+    def delete_dataset(self, session_id: str, dataset_id: str) -> DatasetRecord:
+        """Delete an upload of the session (finished runs keep their results)."""
+        return self.workspace.delete_dataset(session_id, dataset_id)
 
     def cancel_run(self, session_id: str, run_id: str) -> bool:
-        """Mark a live run cancelled (its job is killed by the callback's cancel input)."""
+        """Mark a live run cancelled (the server's queue then ends its worker)."""
         return self.workspace.cancel_run(session_id, run_id)
 
     def run(self, session_id: str, run_id: str) -> RunRecord:
@@ -591,7 +651,7 @@ class Services:
         record = self.run(session_id, run_id)
         file_name, mime = DOWNLOADS[kind]
         folder = self.workspace.run_dir(session_id, run_id)
-        in_run_folder = kind in ("study", "study-cli")
+        in_run_folder = kind == "study"
         path = folder / file_name if in_run_folder else folder / OUTPUT_DIR / file_name
         if not path.is_file():
             raise CapplanError(f"run {record.id} has no {kind} file (it is {record.status})")
@@ -603,24 +663,31 @@ workload = "dataset:<id>" names an upload of the session that saved it ("demo": 
 demo workload); catalog = "catalog:<id>" names host parameters edited there."""
 
 
-def execute_run(workspace_root: Path, run_id: str) -> int:
-    """Run a queued study run (in the worker process) and store its outputs atomically.
+class ResourceLimitError(CapplanError):
+    """A worker reached its CPU-time limit."""
+
+
+def _on_cpu_limit(signum: int, frame: Any) -> None:
+    raise ResourceLimitError("CPU-time limit reached")
+
+
+def execute_run(workspace_root: Path, run_id: str, *, memory_bytes: int | None = None) -> int:
+    """Run a claimed study run (in the worker process) and store its outputs atomically.
 
     Writes ``output/`` (the study result, the HTML report, placements and tables as CSV and
-    XLSX) under a temporary name and renames it into place before marking the run done.
+    XLSX) under a temporary name, with the server's folders replaced by the names the analyst
+    knows, and renames it into place before marking the run done.
 
     Returns
     -------
     int
-        Process exit code: 0 done, 1 failed, 2 not started (no longer queued).
+        Process exit code: 0 done, 1 failed, 2 not started (no longer queued or claimed).
     """
-    from capplan.pipeline import run_study
-    from capplan.spec.study import load_study
-
+    signal.signal(signal.SIGXCPU, _on_cpu_limit)
     workspace = Workspace(workspace_root)
     session_id = workspace.session_of_run(run_id)
     folder = workspace.run_dir(session_id, run_id)
-    if not workspace.start_run(run_id, os.getpid()):
+    if not workspace.start_run(run_id, os.getpid(), claimed_by=os.getppid()):
         return 2
     last_write = [0.0]
 
@@ -631,6 +698,9 @@ def execute_run(workspace_root: Path, run_id: str) -> int:
             workspace.set_progress(run_id, frac, label)
 
     try:
+        from capplan.pipeline import run_study
+        from capplan.spec.study import load_study
+
         study = load_study(folder / "study.resolved.toml")
         workspace.set_progress(run_id, 0.0, "reading the workload")
         result = run_study(study, progress=progress)
@@ -638,18 +708,150 @@ def execute_run(workspace_root: Path, run_id: str) -> int:
         staging = folder / f".{OUTPUT_DIR}.tmp"
         shutil.rmtree(staging, ignore_errors=True)
         write_outputs(result, staging)
+        scrub_paths(staging, _server_paths(workspace, session_id, run_id))
         os.replace(staging, folder / OUTPUT_DIR)
         workspace.finish_run(run_id, "done", summary=_run_summary(result))
         return 0
     except CapplanError as exc:
-        workspace.finish_run(run_id, "failed", clip(str(exc)))
+        message = clip(str(exc))
+        if isinstance(exc, ResourceLimitError):
+            message = "the run used up its CPU-time limit (setting CAPPLAN_RUN_CPU_S)"
+        workspace.finish_run(run_id, "failed", message)
+        return 1
+    except MemoryError:
+        limit = f" of {memory_bytes / 1e6:,.0f} MB" if memory_bytes else ""
+        workspace.finish_run(
+            run_id,
+            "failed",
+            f"the run needed more memory than its limit{limit} (setting CAPPLAN_RUN_MEMORY_MB); "
+            "study fewer VMs or scenarios at once",
+        )
         return 1
     except Exception as exc:
         traceback.print_exc()
         workspace.finish_run(
-            run_id, "failed", f"internal error ({type(exc).__name__}); details in worker.log"
+            run_id, "failed", f"internal error ({type(exc).__name__}); the server log has details"
         )
         return 1
+
+
+def _server_paths(workspace: Workspace, session_id: str, run_id: str) -> dict[str, str]:
+    """Server paths a run's outputs may hold → what the page shows instead."""
+    replacements: dict[str, str] = {}
+    record = workspace.run(session_id, run_id, check_lost=False)
+    try:
+        dataset = workspace.dataset(session_id, record.dataset_id)
+    except NotFoundError:
+        dataset = None
+    if dataset is not None and dataset.kind != "demo":
+        label = f"upload {dataset.name}"
+        replacements[str(dataset.path.parent) + os.sep] = ""
+        replacements[str(dataset.path)] = label
+        replacements[str(dataset.path.parent)] = label
+    session_dir = workspace.session_dir(session_id)
+    replacements[str(session_dir) + os.sep] = ""
+    replacements[str(session_dir)] = "(your session)"
+    return replacements
+
+
+def scrub_paths(folder: Path, replacements: Mapping[str, str]) -> None:
+    """Replace server paths in every text file under ``folder`` (report, JSON, CSV, TOML).
+
+    Longer paths are replaced first, so a file inside a folder becomes its label, not the
+    folder's label plus the rest of the path.
+    """
+    ordered = sorted(replacements.items(), key=lambda item: -len(item[0]))
+    for path in folder.rglob("*"):
+        if not path.is_file() or path.suffix.lower() not in _TEXT_SUFFIXES:
+            continue
+        text = path.read_text(encoding="utf-8", errors="surrogateescape")
+        changed = text
+        for old, new in ordered:
+            if old:
+                changed = changed.replace(old, new)
+                changed = changed.replace(json.dumps(old)[1:-1], json.dumps(new)[1:-1])
+        if changed != text:
+            path.write_text(changed, encoding="utf-8", errors="surrogateescape")
+
+
+_TEXT_SUFFIXES = frozenset({".html", ".json", ".csv", ".toml", ".txt", ".md"})
+
+
+def ingest_staged(staging: Path, budget_bytes: int, *, memory_bytes: int | None = None) -> int:
+    """Read a staged upload (in the ingest child) and write its outcome.
+
+    ``staging`` holds ``files/`` and ``names.json``; this writes ``trace.parquet`` and
+    ``outcome.json``: ``{"ok": true, "summary": ...}`` or ``{"ok": false, "message": ...}``.
+
+    Returns
+    -------
+    int
+        0 when the upload was read, 1 when it was refused.
+    """
+    signal.signal(signal.SIGXCPU, _on_cpu_limit)
+    folder = staging / FILES_DIR
+    names = [str(n) for n in json.loads((staging / NAMES_FILE).read_text())]
+    outcome: dict[str, Any]
+    try:
+        from capplan.dashboard.limits import check_expansion
+
+        check_expansion([folder / name for name in names], budget_bytes)
+        trace, workload = read_upload(folder, names, budget_bytes)
+        from capplan.io.canonical import write_canonical_parquet
+
+        write_canonical_parquet(trace, staging / "trace.parquet")
+        outcome = {"ok": True, "summary": _clean_summary(workload.summary(), folder)}
+    except ResourceLimitError:
+        outcome = {
+            "ok": False,
+            "message": "reading the upload used up its CPU-time limit (setting "
+            "CAPPLAN_INGEST_CPU_S); upload a part of it",
+        }
+    except CapplanError as exc:
+        outcome = {"ok": False, "message": clip(_strip_folder(str(exc), folder))}
+    except MemoryError:
+        limit = f" of {memory_bytes / 1e6:,.0f} MB" if memory_bytes else ""
+        outcome = {
+            "ok": False,
+            "message": f"reading the upload needed more memory than its limit{limit} "
+            "(setting CAPPLAN_INGEST_MEMORY_MB); upload a part of it",
+        }
+    except Exception as exc:
+        traceback.print_exc()
+        outcome = {
+            "ok": False,
+            "message": f"the upload could not be read ({type(exc).__name__}); check that it is "
+            "a trace in one of the supported formats",
+        }
+    atomic_write_text(staging / OUTCOME_FILE, json.dumps(outcome))
+    return 0 if outcome["ok"] else 1
+
+
+def read_upload(folder: Path, names: list[str], max_expanded_bytes: int) -> tuple[Any, Any]:
+    """Read uploaded files as a trace and its workload.
+
+    Several files are first read together as one folder (formats spread over several files,
+    such as Azure or Alibaba); if that fails, each file is read on its own and the traces
+    merged (traces plus an RVTools inventory).
+    """
+    from capplan.demand import build_workload
+    from capplan.io import ReadOptions, read_trace, read_traces
+
+    options = ReadOptions(max_expanded_bytes=max_expanded_bytes)
+    paths = [folder / name for name in names]
+    if len(paths) == 1:
+        trace = read_trace(paths[0], None, options)
+    else:
+        try:
+            trace = read_trace(folder, None, options)
+        except CapplanError:
+            trace = read_traces(paths, None, options)
+    if trace.is_inventory_only:
+        raise UploadError(
+            f"{', '.join(names)} holds an inventory ({trace.format}) but no usage; upload "
+            "it together with the usage traces"
+        )
+    return trace, build_workload(trace)
 
 
 def write_outputs(result: Any, folder: Path) -> Path:
@@ -729,5 +931,9 @@ __all__ = [
     "UploadError",
     "clip",
     "execute_run",
+    "ingest_staged",
+    "read_upload",
+    "scrub_paths",
+    "web_words",
     "write_outputs",
 ]

@@ -2,9 +2,13 @@
 
 Every browser gets a random 128-bit session id the first time it asks for anything, kept in
 Flask's signed session cookie (``HttpOnly``, ``SameSite=Lax``). The page layout embeds the
-same id as a token signed with the app's key; callbacks (including background callbacks, which
-run in another process without the request) take the token as a ``State`` and verify it, so a
-browser can only name its own session.
+same id as a token signed with the app's key; callbacks take the token as a ``State`` and
+verify it, so a browser can only name its own session.
+
+A token is bound to the cookie: inside a request it is only valid with the cookie of the same
+session, so a token copied out of a page (or a link) is useless to another browser. Tokens
+also expire (:data:`TOKEN_MAX_AGE_S`): a page open longer asks to be reloaded, which gives it
+a fresh token.
 """
 
 from __future__ import annotations
@@ -12,13 +16,15 @@ from __future__ import annotations
 from typing import Any
 
 import flask
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from capplan.dashboard.workspace import check_session_id, new_session_id
 from capplan.errors import CapplanError
 
 COOKIE_KEY = "capplan_sid"
 _SALT = "capplan-dashboard-session"
+#: Lifetime of a page's session token, s (a day: a page open longer is reloaded).
+TOKEN_MAX_AGE_S = 24 * 60 * 60
 
 
 class SessionError(CapplanError):
@@ -55,8 +61,9 @@ def current_session_id() -> str:
 class TokenSigner:
     """Signs and verifies session tokens with the app's secret key."""
 
-    def __init__(self, secret_key: bytes | str) -> None:
-        self._serializer = URLSafeSerializer(secret_key, salt=_SALT)
+    def __init__(self, secret_key: bytes | str, max_age_s: int = TOKEN_MAX_AGE_S) -> None:
+        self._serializer = URLSafeTimedSerializer(secret_key, salt=_SALT)
+        self.max_age_s = max_age_s
 
     def token(self, session_id: str) -> str:
         """A token naming ``session_id`` that only this server can have produced."""
@@ -68,12 +75,21 @@ class TokenSigner:
         Raises
         ------
         SessionError
-            If the token is missing, forged or damaged.
+            If the token is missing, forged, damaged or expired, or (inside a request) names
+            another session than the request's cookie.
         """
         if not isinstance(token, str) or not token:
             raise SessionError("this page has no session; reload it")
         try:
-            value = self._serializer.loads(token)
+            value = self._serializer.loads(token, max_age=self.max_age_s)
+        except SignatureExpired:
+            raise SessionError("this page has been open too long; reload it") from None
         except BadSignature:
             raise SessionError("this page's session is not valid; reload it") from None
-        return check_session_id(value)
+        session_id = check_session_id(value)
+        if flask.has_request_context() and flask.session.get(COOKIE_KEY) != session_id:
+            raise SessionError(
+                "this page belongs to another browser session (cookie missing or changed); "
+                "reload it"
+            )
+        return session_id

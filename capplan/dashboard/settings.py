@@ -9,8 +9,16 @@ variable                    meaning                                        defau
 ``CAPPLAN_WORKSPACE``       folder of the on-disk workspace                ``~/.local/share/
                                                                            capplan/workspace``
 ``CAPPLAN_MAX_UPLOAD_MB``   largest upload batch (sum of files), MB        ``200``
-``CAPPLAN_MAX_EXPANDED_MB`` largest size a zip or gzip may expand to, MB   ``2000``
+``CAPPLAN_MAX_EXPANDED_MB`` largest size an upload may expand to (zips     ``1000``
+                            and gzip files, counted while expanding), MB
 ``CAPPLAN_MAX_SCENARIOS``   largest number of scenarios in one study       ``24``
+``CAPPLAN_MAX_RUNS``        runs executed at once, server-wide (the        ``2``
+                            others wait in the queue)
+``CAPPLAN_MAX_SOLVER_S``    largest solver time limit per scenario, s      ``600``
+``CAPPLAN_RUN_MEMORY_MB``   address-space limit of a run's worker, MB      ``8000``
+``CAPPLAN_RUN_CPU_S``       CPU-time limit of a run's worker, s            ``14400``
+``CAPPLAN_INGEST_MEMORY_MB`` address-space limit of an upload's reader, MB ``8000``
+``CAPPLAN_INGEST_CPU_S``    CPU-time limit of an upload's reader, s        ``600``
 ``CAPPLAN_SECRET_KEY``      key that signs session cookies (else a random  stored in the
                             key kept in the workspace, file mode 0600)     workspace
 ==========================  =============================================  ==================
@@ -26,8 +34,14 @@ from capplan.errors import CapplanError
 
 BYTES_PER_MB = 1_000_000
 DEFAULT_MAX_UPLOAD_MB = 200
-DEFAULT_MAX_EXPANDED_MB = 2000
+DEFAULT_MAX_EXPANDED_MB = 1000
 DEFAULT_MAX_SCENARIOS = 24
+DEFAULT_MAX_RUNS = 2
+DEFAULT_MAX_SOLVER_S = 600.0
+DEFAULT_RUN_MEMORY_MB = 8000
+DEFAULT_RUN_CPU_S = 14400.0
+DEFAULT_INGEST_MEMORY_MB = 8000
+DEFAULT_INGEST_CPU_S = 600.0
 
 
 def default_workspace() -> Path:
@@ -46,9 +60,19 @@ class Settings:
     max_upload_bytes
         Largest total size of one upload batch (decoded bytes).
     max_expanded_bytes
-        Largest number of bytes a zip archive or gzip file may expand to (zip-bomb guard).
+        Largest number of bytes the zip archives and gzip files of one upload may expand to
+        together (zip-bomb guard, counted while expanding, before anything is parsed).
     max_scenarios
         Largest number of scenarios one study may expand into.
+    max_runs
+        Runs executed at once by the whole server (all its processes); more wait, queued.
+    max_solver_s
+        Largest solver time limit (``time_limit_s``) a study may ask for, per scenario.
+    run_memory_bytes, run_cpu_s
+        Address-space and CPU-time limits of a run's worker process (``RLIMIT_AS``,
+        ``RLIMIT_CPU``).
+    ingest_memory_bytes, ingest_cpu_s
+        The same limits for the process that reads an upload.
     secret_key
         Key that signs session cookies; ``None`` means a random key stored in the workspace.
     """
@@ -58,6 +82,12 @@ class Settings:
     max_expanded_bytes: int = DEFAULT_MAX_EXPANDED_MB * BYTES_PER_MB
     max_scenarios: int = DEFAULT_MAX_SCENARIOS
     secret_key: str | None = None
+    max_runs: int = DEFAULT_MAX_RUNS
+    max_solver_s: float = DEFAULT_MAX_SOLVER_S
+    run_memory_bytes: int = DEFAULT_RUN_MEMORY_MB * BYTES_PER_MB
+    run_cpu_s: float = DEFAULT_RUN_CPU_S
+    ingest_memory_bytes: int = DEFAULT_INGEST_MEMORY_MB * BYTES_PER_MB
+    ingest_cpu_s: float = DEFAULT_INGEST_CPU_S
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -74,10 +104,19 @@ class Settings:
             "max_expanded_bytes": _mb("CAPPLAN_MAX_EXPANDED_MB", DEFAULT_MAX_EXPANDED_MB),
             "max_scenarios": int(_number("CAPPLAN_MAX_SCENARIOS", DEFAULT_MAX_SCENARIOS)),
             "secret_key": os.environ.get("CAPPLAN_SECRET_KEY") or None,
+            "max_runs": int(_number("CAPPLAN_MAX_RUNS", DEFAULT_MAX_RUNS)),
+            "max_solver_s": _number("CAPPLAN_MAX_SOLVER_S", DEFAULT_MAX_SOLVER_S),
+            "run_memory_bytes": _mb("CAPPLAN_RUN_MEMORY_MB", DEFAULT_RUN_MEMORY_MB),
+            "run_cpu_s": _number("CAPPLAN_RUN_CPU_S", DEFAULT_RUN_CPU_S),
+            "ingest_memory_bytes": _mb("CAPPLAN_INGEST_MEMORY_MB", DEFAULT_INGEST_MEMORY_MB),
+            "ingest_cpu_s": _number("CAPPLAN_INGEST_CPU_S", DEFAULT_INGEST_CPU_S),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         values["workspace"] = Path(str(values["workspace"])).expanduser().resolve()
-        return cls(**values)  # type: ignore[arg-type]
+        settings = cls(**values)  # type: ignore[arg-type]
+        if settings.max_runs < 1:
+            raise CapplanError("CAPPLAN_MAX_RUNS: at least one run must be allowed at once")
+        return settings
 
 
 def _number(name: str, default: float) -> float:

@@ -4,7 +4,7 @@ Layout under the workspace root::
 
     catalog.sqlite                       datasets, catalogs and runs (one row each)
     secret.key                           signs session cookies (mode 0600), unless configured
-    jobs/                                the background-callback manager's cache
+    jobs/                                (unused; kept for workspaces of earlier versions)
     sessions/<sid>/datasets/<id>/        trace.parquet (canonical), summary.json
     sessions/<sid>/catalogs/<id>/        a user catalog (TOML) extending the bundled one
     sessions/<sid>/runs/<id>/            study.toml, study.resolved.toml, result/, report.html,
@@ -42,9 +42,8 @@ RECORD_ID = re.compile(r"^[0-9a-f]{16}$")
 #: Run states. ``queued`` and ``running`` are live; the others are final.
 RUN_STATES = ("queued", "running", "done", "failed", "cancelled", "interrupted")
 LIVE_STATES = ("queued", "running")
-#: A queued run whose worker has not started after this long was lost (server stopped).
-QUEUED_TIMEOUT_S = 300.0
 BUNDLED_DEMO = "bundled:demo"
+LOST_MESSAGE = "the run stopped without finishing (the server was stopped or restarted)"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS datasets (
@@ -180,7 +179,7 @@ class Workspace:
     """The on-disk workspace rooted at ``root`` (created if missing).
 
     Holds no open handles: every method opens its own SQLite connection, so one instance may
-    be shared by threads and copied into background processes.
+    be shared by threads and used by the worker processes.
     """
 
     def __init__(self, root: Path) -> None:
@@ -198,7 +197,7 @@ class Workspace:
 
     @property
     def jobs_dir(self) -> Path:
-        """Folder of the background-callback manager's cache."""
+        """Folder of the former background-callback cache (unused; earlier workspaces)."""
         return self.root / "jobs"
 
     @contextmanager
@@ -418,9 +417,7 @@ class Workspace:
         if row is None:
             raise NotFoundError(f"no run {run_id!r} in this session")
         if check_lost and row["status"] in LIVE_STATES and self._lost(row):
-            self.finish_run(
-                run_id, "interrupted", "the run stopped without finishing (server restart?)"
-            )
+            self.finish_run(run_id, "interrupted", LOST_MESSAGE)
             return self.run(session_id, run_id)
         return self._run_from_row(row)
 
@@ -438,10 +435,13 @@ class Workspace:
 
     @staticmethod
     def _lost(row: sqlite3.Row) -> bool:
-        """True when a live run has no living worker (its process is gone or was replaced)."""
+        """True when a running run has no living process (its worker, or the server that
+        claimed it, is gone or was replaced). A queued run waits for a server's queue."""
         pid, created = row["pid"], row["pid_created_s"]
+        if row["status"] != "running":
+            return False
         if pid is None:
-            return bool(time.time() - row["created_s"] > QUEUED_TIMEOUT_S)
+            return True
         try:
             process = psutil.Process(pid)
             alive = process.status() != psutil.STATUS_ZOMBIE
@@ -458,16 +458,88 @@ class Workspace:
             raise NotFoundError(f"no run {run_id!r}")
         return str(row["session_id"])
 
-    def start_run(self, run_id: str, pid: int) -> bool:
-        """Mark a queued run as running in process ``pid``; False if it is no longer queued."""
+    def claim_next_run(self, max_running: int, owner_pid: int) -> RunRecord | None:
+        """Claim the oldest queued run if fewer than ``max_running`` runs are running.
+
+        One transaction over the whole workspace, so every server process sharing it shares
+        the limit. The claimed run is ``running`` under ``owner_pid`` (the server) until its
+        worker is recorded (:meth:`set_worker`).
+        """
+        created = psutil.Process(owner_pid).create_time()
+        connection = sqlite3.connect(self.db_path, timeout=30.0, isolation_level=None)
+        connection.row_factory = sqlite3.Row
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                (n_running,) = connection.execute(
+                    "SELECT COUNT(*) FROM runs WHERE status = 'running'"
+                ).fetchone()
+                row = None
+                if n_running < max_running:
+                    row = connection.execute(
+                        "SELECT * FROM runs WHERE status = 'queued' ORDER BY created_s LIMIT 1"
+                    ).fetchone()
+                if row is not None:
+                    connection.execute(
+                        "UPDATE runs SET status = 'running', started_s = ?, pid = ?, "
+                        "pid_created_s = ?, progress_text = 'starting' WHERE id = ?",
+                        (time.time(), owner_pid, created, row["id"]),
+                    )
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+        finally:
+            connection.close()
+        return None if row is None else self.run(row["session_id"], row["id"], check_lost=False)
+
+    def set_worker(self, run_id: str, pid: int) -> bool:
+        """Record the worker process of a run this process claimed."""
+        return self.start_run(run_id, pid, claimed_by=os.getpid())
+
+    def start_run(self, run_id: str, pid: int, claimed_by: int | None = None) -> bool:
+        """Mark a run as running in process ``pid``.
+
+        Only a queued run, or one already running under ``claimed_by`` (the server that
+        claimed it) or ``pid`` itself, can be started; False otherwise (it has ended, or
+        another process runs it).
+        """
         created = psutil.Process(pid).create_time()
+        owners = (pid, pid if claimed_by is None else claimed_by)
         with self._db() as db:
             changed = db.execute(
-                "UPDATE runs SET status = 'running', started_s = ?, pid = ?, pid_created_s = ? "
-                "WHERE id = ? AND status = 'queued'",
-                (time.time(), pid, created, run_id),
+                "UPDATE runs SET status = 'running', started_s = COALESCE(started_s, ?), "
+                "pid = ?, pid_created_s = ? WHERE id = ? AND (status = 'queued' OR "
+                "(status = 'running' AND pid IN (?, ?) AND started_s IS NOT NULL "
+                "AND ? IS NOT NULL))",
+                (time.time(), pid, created, run_id, *owners, claimed_by),
             ).rowcount
         return changed == 1
+
+    def run_status(self, run_id: str) -> str | None:
+        """The status of a run of any session (for the server's queue); None if deleted."""
+        with self._db() as db:
+            row = db.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return None if row is None else str(row["status"])
+
+    def queue_position(self, run_id: str) -> int:
+        """How many queued runs (of any session) are ahead of a queued run."""
+        with self._db() as db:
+            row = db.execute(
+                "SELECT COUNT(*) FROM runs WHERE status = 'queued' AND created_s < "
+                "(SELECT created_s FROM runs WHERE id = ?)",
+                (run_id,),
+            ).fetchone()
+        return int(row[0])
+
+    def reap_lost_runs(self) -> list[str]:
+        """Mark ``interrupted`` every running run whose process is gone; return their ids."""
+        with self._db() as db:
+            rows = db.execute("SELECT * FROM runs WHERE status = 'running'").fetchall()
+        lost = [row["id"] for row in rows if self._lost(row)]
+        for run_id in lost:
+            self.finish_run(run_id, "interrupted", LOST_MESSAGE)
+        return lost
 
     def set_progress(self, run_id: str, frac: float, text: str) -> None:
         """Record the progress of a running run (0–1 and a one-line description)."""
@@ -499,6 +571,49 @@ class Workspace:
         if not record.live:
             return False
         return self.finish_run(run_id, "cancelled", "cancelled by the analyst")
+
+    def delete_run(self, session_id: str, run_id: str) -> RunRecord:
+        """Delete a run of this session: its row and its folder (a live run is cancelled
+        first; the server's queue then ends its worker)."""
+        record = self.run(session_id, run_id)
+        if record.live:
+            self.finish_run(run_id, "cancelled", "deleted by the analyst")
+        with self._db() as db:
+            db.execute(
+                "DELETE FROM runs WHERE id = ? AND session_id = ?", (run_id, record.session_id)
+            )
+        self._remove_tree(self.run_dir(session_id, run_id))
+        return record
+
+    def delete_dataset(self, session_id: str, dataset_id: str) -> DatasetRecord:
+        """Delete a dataset of this session: its row and its files.
+
+        Finished runs keep their results; a queued or running run that reads the dataset is
+        cancelled first.
+        """
+        record = self.dataset(session_id, dataset_id)
+        with self._db() as db:
+            live = db.execute(
+                "SELECT id FROM runs WHERE session_id = ? AND dataset_id = ? "
+                "AND status IN ('queued', 'running')",
+                (record.session_id, dataset_id),
+            ).fetchall()
+        for row in live:
+            self.finish_run(row["id"], "cancelled", "its workload was deleted")
+        with self._db() as db:
+            db.execute(
+                "DELETE FROM datasets WHERE id = ? AND session_id = ?",
+                (dataset_id, record.session_id),
+            )
+        if record.kind != "demo":
+            self._remove_tree(self.session_dir(session_id) / "datasets" / dataset_id)
+        return record
+
+    def _remove_tree(self, folder: Path) -> None:
+        sessions = (self.root / "sessions").resolve()
+        resolved = folder.resolve()
+        if sessions in resolved.parents and resolved.is_dir():
+            shutil.rmtree(resolved, ignore_errors=True)
 
     def discard(self, folder: Path) -> None:
         """Remove a staging folder (after a failed upload); never touches anything else."""

@@ -71,11 +71,15 @@ class SimConfig:
     mem_overcommit_ratio
         Placements may book up to this multiple of a host's RAM (the VMs' provisioned
         memory). Above the physical RAM, the part of the VMs' active memory that does not
-        fit is paged: with the memory model of :mod:`capplan.emulate.memory`, a host whose
-        active memory ``D`` exceeds its RAM ``R`` serves ``E / D`` of the working set from
-        disk (``E = D − R``), and each of its VMs gets that share less of its allocated CPU,
-        which the overall and average SLA violations count. 1.0 (the default) books
-        physical RAM only.
+        fit is paged, with the memory model of :mod:`capplan.emulate.memory`: a host whose
+        active memory ``D`` exceeds its usable RAM ``U`` (RAM less the hypervisor's
+        free-memory target) faults ``E = D − U`` back once per ``mem_active_window_s`` and
+        waits ``S = faults × swap_latency_ms`` per second; its VMs get ``V / (V + S)`` of
+        their allocated CPU (``V`` = busy cores), which the overall and average SLA
+        violations count. 1.0 (the default) books physical RAM only.
+    swap_latency_ms, mem_active_window_s, page_size_kib, min_free_fracs
+        The paging model's swap device latency (the catalog's swap tier), active-memory
+        window, page size and free-memory sliding scale (the catalog's ``[memory]``).
     history_length
         Utilisation samples kept per VM.
     seed
@@ -97,6 +101,10 @@ class SimConfig:
     migrating_in_weight: float = 10.0
     pabfd_stale_power: bool = False
     mem_overcommit_ratio: float = 1.0
+    swap_latency_ms: float = 0.4
+    mem_active_window_s: float = 60.0
+    page_size_kib: float = 4.0
+    min_free_fracs: tuple[float, float, float, float] = (0.06, 0.04, 0.02, 0.01)
     history_length: int = HISTORY_LENGTH
     seed: int = 42
 

@@ -38,7 +38,8 @@ from capplan.dynamic import hostupdate
 from capplan.dynamic.config import SimConfig
 from capplan.dynamic.fleet import HostFleet, VmSet, migration_rate_mib_s
 from capplan.dynamic.metrics import SlaAccumulator
-from capplan.units import KWH_PER_WS
+from capplan.emulate.memory import min_free_mib
+from capplan.units import KIB_PER_MIB, KWH_PER_WS
 
 if TYPE_CHECKING:
     from capplan.dynamic.policies import Policy
@@ -243,6 +244,7 @@ class Simulation:
         self.bw_used_mbps = np.zeros(self.n_hosts)
         # RAM placements may book (over-commit), and what paging cost so far
         self.ram_cap_mib = fleet.ram_mib * config.mem_overcommit_ratio
+        self._usable_ram_mib = fleet.ram_mib - min_free_mib(fleet.ram_mib, config.min_free_fracs)
         self.paging_host_s = 0.0
         self.max_slowdown_frac = 0.0
 
@@ -383,7 +385,7 @@ class Simulation:
         alloc_r = state.alloc_r
         active = self.vms.mem_active_at(time_s)
         if active is not None and len(res):
-            slowdown = self._paging_slowdown(res, active)
+            slowdown = self._paging_slowdown(res, active, state.util_mips)
             paging = slowdown > 0
             if account:
                 self.paging_host_s += dt_s * int(paging.sum())
@@ -405,16 +407,23 @@ class Simulation:
                 self.host_of[gone] = -1
                 self.vanished[gone] = True
 
-    def _paging_slowdown(self, res: IntArray, active_mib: FloatArray) -> FloatArray:
-        """Share of each host's active memory served from disk, ``E / D`` (0 when it fits).
+    def _paging_slowdown(
+        self, res: IntArray, active_mib: FloatArray, util_mips: FloatArray
+    ) -> FloatArray:
+        """Share of each host's time its VMs wait for memory faults (0 when memory fits).
 
-        ``D`` is the active memory of the VMs placed on the host, ``E = max(D − R, 0)`` the
-        part its RAM ``R`` cannot hold (the memory model of :mod:`capplan.emulate.memory`,
-        without its per-VM overhead, which the dynamic VMs do not carry).
+        The stall model of :func:`capplan.emulate.memory.stall_slowdown`: ``D`` is the
+        active memory of the VMs on the host, ``U`` its RAM less the hypervisor's free-memory
+        target, ``E = max(D − U, 0)`` faulted back once per active-memory window at the swap
+        latency; ``V`` the host's busy cores (at least one).
         """
+        cfg = self.config
         demand = np.bincount(self.host_of[res], active_mib[res], minlength=self.n_hosts)
-        excess = np.maximum(demand - self.fleet.ram_mib, 0.0)
-        return np.divide(excess, demand, out=np.zeros(self.n_hosts), where=demand > 0)
+        excess = np.maximum(demand - self._usable_ram_mib, 0.0)
+        faults_per_s = excess * (KIB_PER_MIB / cfg.page_size_kib / cfg.mem_active_window_s)
+        stall_s = faults_per_s * (cfg.swap_latency_ms / 1e3)
+        busy = np.maximum(util_mips / self.pe_mips, 1.0)
+        return np.asarray(stall_s / (stall_s + busy))
 
     def account_only(self, time_s: float) -> None:
         """Energy up to ``time_s`` at the current placement, without changing any state.

@@ -143,9 +143,14 @@ def run_dynamic(
             mode="cloudsim",
         )
     cfg = (config or DEFAULT_CONFIG).with_(seed=seed, interval_s=float(workload.step_s))
+    catalog = load_catalog(Path(catalog_dir)) if catalog_dir else load_catalog()
     cfg = cfg.with_(
         horizon_s=float(workload.n_steps * workload.step_s),
         mem_overcommit_ratio=mem_overcommit_ratio,
+        swap_latency_ms=catalog.tier(catalog.san.swap_tier).base_latency_ms,
+        mem_active_window_s=catalog.memory.active_window_s,
+        page_size_kib=catalog.memory.page_size_kib,
+        min_free_fracs=catalog.memory.min_free_fracs,
     )
     vms = vms_from_workload(workload, default_bw_mbps=DEFAULT_VM_BW_MBPS)
     if mem_overcommit_ratio > 1.0 and vms.mem_active_mib is None:

@@ -21,13 +21,24 @@ assumptions event by event on the actual placement):
   paths to the SAN (the host loses storage only when all its paths are down):
   ``U_app = q_app`` (single) or ``q_app²`` (mirror); ``U_path = q_path ** n_paths`` (0 with
   no SAN paths).
-* **Planned maintenance**: with live migration no downtime; otherwise each window of the
-  VM's host, ``U_m = windows/year × window_h / 8760``. Windows of different hosts never
-  overlap (rolling maintenance).
+* **Restart time by VM**: ``R`` is detection + the boot time of the VM's OS family
+  (``vm_restart_h``); the formulas above hold per VM.
+* **Correlated failure domains** (rack, PDU, storage array; nested, smallest first): a
+  group's failure takes all its ``n_g`` hosts down at once. With HA its VMs restart
+  elsewhere only if ``n_g`` plus the hosts already down outside the group fit the reserve:
+  blocked with ``b_g = P(#down outside ≥ k − n_g + 1)`` (1 when ``n_g > k``; the array,
+  holding every host, never restarts). ``U_g = f_g · D_g`` with ``D_g`` as for a host.
+* **Planned maintenance**: guest OS patch reboots of every VM
+  (``guest_patches_per_year × guest_patch_h / 8760``, live migration does not avoid them);
+  host windows only without live migration (on bare metal they coincide with the guest
+  patches and are charged once). Windows of different hosts or VMs never overlap.
 * A VM is down when any independent cause holds: ``U = 1 − Π (1 − U_i)``.
 * A **service** (HA group) is up while at least one of its VMs is up; VMs on one host fail
-  together, the appliance takes them all down: ``U_s = 1 − (1 − U_app)(1 − Π_hosts U_host)
-  (1 − U_m[single host])`` where ``U_host`` combines host-induced and path outages. This
+  together, the appliance takes them all down. Conditioning on the nested domains, bottom
+  up: a group is down for the service with ``U_g + (1 − U_g) Π_children``, a host with the
+  host-induced and path outage of its VMs; ``U_s = 1 − (1 − U_app)(1 − Π_top)(1 − U_m)``
+  with ``U_m`` the VM's maintenance for one-VM services, the host windows for one-host
+  services, else 0 (rolling). This
   treats the hosts' outages as independent, which is exact without HA; with HA a failure
   while another host of the service is down is more likely to find no reserve, so the
   closed form can understate a multi-host service's downtime. The Monte Carlo captures that
@@ -229,6 +240,36 @@ def downtime_min_per_year(availability_frac: npt.ArrayLike) -> FloatArray:
 
 
 @dataclass(frozen=True)
+class Domain:
+    """A correlated failure domain: each group's failure takes all its hosts down at once.
+
+    Attributes
+    ----------
+    name
+        ``rack``, ``pdu``, ``array`` ...
+    group_of_host
+        Group index of each host ``(n_hosts,)``; ``-1``: the host is outside the domain.
+    mtbf_h, mttr_h
+        One group's failure figures.
+    """
+
+    name: str
+    group_of_host: IntArray
+    mtbf_h: float
+    mttr_h: float
+
+    @property
+    def n_groups(self) -> int:
+        """Groups of the domain."""
+        return int(self.group_of_host.max()) + 1 if self.group_of_host.size else 0
+
+
+def racks_of_hosts(n_hosts: int, hosts_per_rack: int) -> IntArray:
+    """Rack of each host when hosts fill racks of ``hosts_per_rack`` in order."""
+    return np.arange(n_hosts, dtype=np.int64) // max(1, int(hosts_per_rack))
+
+
+@dataclass(frozen=True)
 class AvailabilityInputs:
     """Everything the availability model needs about one placement.
 
@@ -260,6 +301,16 @@ class AvailabilityInputs:
         Paths from each host to the SAN.
     path_mtbf_h, path_mttr_h
         One path.
+    vm_restart_h
+        HA restart time of each VM (detection + its OS family's boot), hours ``(n_vms,)``;
+        None: ``restart_h`` for every VM.
+    domains
+        Correlated failure domains (rack, PDU, storage array), smallest first and nested:
+        every group of a domain lies inside one group of each larger domain.
+    guest_patches_per_year, guest_patch_h
+        Guest OS patch reboots of every VM (not avoided by live migration).
+    bare_metal
+        One OS per server: host maintenance and guest patches are the same windows.
     """
 
     host_of_vm: IntArray
@@ -279,6 +330,18 @@ class AvailabilityInputs:
     n_paths: int
     path_mtbf_h: float
     path_mttr_h: float
+    vm_restart_h: FloatArray | None = None
+    domains: tuple[Domain, ...] = ()
+    guest_patches_per_year: float = 0.0
+    guest_patch_h: float = 0.0
+    bare_metal: bool = False
+
+    @property
+    def restart_of_vm_h(self) -> FloatArray:
+        """HA restart time of each VM, hours ``(n_vms,)``."""
+        if self.vm_restart_h is None:
+            return np.full(self.host_of_vm.size, float(self.restart_h))
+        return np.asarray(self.vm_restart_h, dtype=np.float64)
 
     @property
     def n_hosts(self) -> int:
@@ -316,6 +379,91 @@ class AvailabilityResult:
     maintenance_frac: float
 
 
+def tail_at_least(q: npt.ArrayLike, m: int) -> float:
+    """``P(at least m of independent components are down)`` (Poisson-binomial); 1 if m ≤ 0."""
+    qq = np.asarray(q, dtype=np.float64).ravel()
+    if m <= 0:
+        return 1.0
+    if m > qq.size:
+        return 0.0
+    dist = np.zeros(m)
+    dist[0] = 1.0
+    for qj in qq:
+        dist[1:] = dist[1:] * (1.0 - qj) + dist[:-1] * qj
+        dist[0] *= 1.0 - qj
+    return float(np.clip(1.0 - dist.sum(), 0.0, 1.0))
+
+
+def domain_block_prob(q_hosts: npt.ArrayLike, members: npt.ArrayLike, reserve_hosts: int) -> float:
+    """``P(no reserve left)`` when a domain group holding ``members`` fails.
+
+    Its VMs restart elsewhere only if its ``n_g`` hosts plus the hosts already down outside
+    it fit the reserve: blocked when ``#down outside ≥ k − n_g + 1`` (always when
+    ``n_g > k``). For a single host this is :func:`others_down_tail`.
+    """
+    q = np.asarray(q_hosts, dtype=np.float64)
+    inside = np.zeros(q.size, dtype=bool)
+    inside[np.asarray(members, dtype=np.int64)] = True
+    n_g = int(inside.sum())
+    if n_g > reserve_hosts:
+        return 1.0
+    return tail_at_least(q[~inside], reserve_hosts - n_g + 1)
+
+
+def vm_maintenance_frac(inputs: AvailabilityInputs) -> tuple[float, float]:
+    """Planned downtime shares ``(guest patches, host windows)`` of one VM.
+
+    Guest patches are charged on every side; host windows only without live migration; on
+    bare metal the two coincide (one OS), so only the larger is charged.
+    """
+    guest = min(1.0, inputs.guest_patches_per_year * inputs.guest_patch_h / HOURS_PER_YEAR)
+    host = maintenance_unavailability(
+        inputs.maintenance_windows_per_year,
+        inputs.maintenance_window_h,
+        live_migration=inputs.live_migration,
+    )
+    if inputs.bare_metal:
+        return max(guest, host), 0.0
+    return guest, host
+
+
+def _domain_vm_unavailability(inputs: AvailabilityInputs) -> list[FloatArray]:
+    """Per domain, the unavailability each VM suffers from its group's failures ``(n_vms,)``."""
+    q_hosts = unavailability_frac(inputs.mtbf_h, inputs.mttr_h)
+    restart = inputs.restart_of_vm_h
+    out = []
+    for dom in inputs.domains:
+        f = float(failure_rate_per_h(dom.mtbf_h, dom.mttr_h))
+        block = np.ones(dom.n_groups)
+        if inputs.ha:
+            for g in range(dom.n_groups):
+                members = np.flatnonzero(dom.group_of_host == g)
+                block[g] = domain_block_prob(q_hosts, members, inputs.reserve_hosts)
+        group = dom.group_of_host[inputs.host_of_vm]
+        inside = group >= 0
+        b = np.where(inside, block[np.maximum(group, 0)], 1.0)
+        if inputs.ha:
+            d = (1.0 - b) * dom.mttr_h * -np.expm1(-restart / dom.mttr_h) + b * dom.mttr_h
+        else:
+            d = np.full(restart.size, dom.mttr_h)
+        out.append(np.where(inside, f * d, 0.0))
+    return out
+
+
+def _host_vm_unavailability(inputs: AvailabilityInputs) -> FloatArray:
+    """Unavailability each VM suffers from failures of its own host ``(n_vms,)``."""
+    mtbf, mttr = inputs.mtbf_h, inputs.mttr_h
+    q = unavailability_frac(mtbf, mttr)
+    f = failure_rate_per_h(mtbf, mttr)
+    h = inputs.host_of_vm
+    if not inputs.ha:
+        return np.asarray(f[h] * mttr[h], dtype=np.float64)
+    block = others_down_tail(q, inputs.reserve_hosts)[h]
+    restart = inputs.restart_of_vm_h
+    d = (1.0 - block) * mttr[h] * -np.expm1(-restart / mttr[h]) + block * mttr[h]
+    return np.asarray(f[h] * d, dtype=np.float64)
+
+
 def closed_form(inputs: AvailabilityInputs) -> AvailabilityResult:
     """Closed-form availability of every VM and service (see the module docstring).
 
@@ -324,26 +472,20 @@ def closed_form(inputs: AvailabilityInputs) -> AvailabilityResult:
     AvailabilityResult
         Unavailability fractions; availability is ``1 − U``.
     """
-    host_u = host_induced_unavailability(
-        inputs.mtbf_h,
-        inputs.mttr_h,
-        restart_h=inputs.restart_h,
-        reserve_hosts=inputs.reserve_hosts,
-        ha=inputs.ha,
-    )
+    host_vm = _host_vm_unavailability(inputs)
     q_path = float(unavailability_frac(inputs.path_mtbf_h, inputs.path_mttr_h))
     # No SAN paths (local disks only): nothing on the path can fail.
     path_u = float(redundant_unavailability(q_path, inputs.n_paths)) if inputs.n_paths else 0.0
-    host_total = combine_independent(host_u, path_u)
+    host_part = combine_independent(host_vm, path_u)
+    domain_parts = _domain_vm_unavailability(inputs)
     q_app = float(unavailability_frac(inputs.appliance_mtbf_h, inputs.appliance_mttr_h))
     app_u = appliance_unavailability(inputs.appliance, inputs.appliance_mirrored, q_app)
-    maint = maintenance_unavailability(
-        inputs.maintenance_windows_per_year,
-        inputs.maintenance_window_h,
-        live_migration=inputs.live_migration,
-    )
-    vm_u = combine_independent(host_total[inputs.host_of_vm], app_u, maint)
-    service_u = _service_closed_form(inputs, host_total, app_u, maint)
+    guest_m, host_m = vm_maintenance_frac(inputs)
+    maint = float(combine_independent(guest_m, host_m))
+    vm_u = combine_independent(host_part, *domain_parts, app_u, maint)
+    host_total = np.zeros(inputs.n_hosts)
+    np.maximum.at(host_total, inputs.host_of_vm, host_part)
+    service_u = _service_closed_form(inputs, host_part, domain_parts, app_u, guest_m, host_m)
     return AvailabilityResult(vm_u, service_u, host_total, app_u, maint)
 
 
@@ -354,17 +496,64 @@ def _service_hosts(inputs: AvailabilityInputs) -> tuple[IntArray, IntArray]:
 
 
 def _service_closed_form(
-    inputs: AvailabilityInputs, host_total: FloatArray, app_u: float, maint: float
+    inputs: AvailabilityInputs,
+    host_part: FloatArray,
+    domain_parts: list[FloatArray],
+    app_u: float,
+    guest_m: float,
+    host_m: float,
 ) -> FloatArray:
+    """Service down while every one of its VMs is, conditioning on the nested domains.
+
+    Bottom up: on one host the service is down with the smallest host-level unavailability
+    of its VMs there (they fail together; the first to restart brings it back); a domain
+    group is down for the service with ``U_g + (1 − U_g) Π children``, ``U_g`` the
+    smallest of its VMs' outage shares from that group's failures; the top-level groups
+    are independent.
+    """
     n_services = inputs.n_services
-    services, hosts = _service_hosts(inputs)
+    svc = inputs.service_of_vm
+    # Level 0: (service, host) nodes.
+    keys = svc * inputs.n_hosts + inputs.host_of_vm
+    nodes, node_of_vm = np.unique(keys, return_inverse=True)
+    p = np.full(nodes.size, np.inf)
+    np.minimum.at(p, node_of_vm, host_part)
+    node_service = nodes // inputs.n_hosts
+    node_host = nodes % inputs.n_hosts
+    for dom, u_vm in zip(inputs.domains, domain_parts, strict=True):
+        group = dom.group_of_host[node_host]
+        if np.any(group < 0):
+            # Hosts outside the domain: keep them as their own nodes (group -1 - host).
+            group = np.where(group < 0, -1 - node_host, group)
+        parent_keys = node_service * (inputs.n_hosts + dom.n_groups + 1) + (
+            group + inputs.n_hosts + 1
+        )
+        parents, parent_of_node = np.unique(parent_keys, return_inverse=True)
+        log_prod = np.zeros(parents.size)
+        with np.errstate(divide="ignore"):
+            np.add.at(log_prod, parent_of_node, np.log(p))
+        children = np.exp(log_prod)
+        # The group's own outage share for the service: smallest over its VMs.
+        vm_parent = parent_of_node[node_of_vm]
+        u_g = np.full(parents.size, np.inf)
+        np.minimum.at(u_g, vm_parent, u_vm)
+        p = u_g + (1.0 - u_g) * children
+        node_of_vm = vm_parent
+        node_service = parents // (inputs.n_hosts + dom.n_groups + 1)
+        node_host = np.zeros(parents.size, dtype=np.int64)
+        first_vm = np.full(parents.size, -1, dtype=np.int64)
+        first_vm[node_of_vm[::-1]] = np.arange(node_of_vm.size)[::-1]
+        node_host = inputs.host_of_vm[first_vm]
     log_down = np.zeros(n_services)
     with np.errstate(divide="ignore"):
-        np.add.at(log_down, services, np.log(host_total[hosts]))
-    all_hosts_down = np.exp(log_down)
+        np.add.at(log_down, node_service, np.log(p))
+    all_down = np.exp(log_down)
+    n_vms_of = np.bincount(svc, minlength=n_services)
+    services, _ = _service_hosts(inputs)
     n_hosts_of = np.bincount(services, minlength=n_services)
-    maint_s = np.where(n_hosts_of == 1, maint, 0.0)
-    return combine_independent(all_hosts_down, app_u, maint_s)
+    single_vm = float(combine_independent(guest_m, host_m))
+    maint_s = np.where(n_vms_of == 1, single_vm, np.where(n_hosts_of == 1, host_m, 0.0))
+    return combine_independent(all_down, app_u, maint_s)
 
 
 # ------------------------------------------------------------------------------- Monte Carlo
@@ -482,42 +671,150 @@ def _length_by_group(
     )
 
 
+def _units(inputs: AvailabilityInputs) -> tuple[IntArray, IntArray, FloatArray]:
+    """Simulation units: distinct (host, restart time) pairs.
+
+    Returns ``(unit_of_vm (n_vms,), host_of_unit, restart_h_of_unit)``; VMs of one unit go
+    down and come back together.
+    """
+    restart = inputs.restart_of_vm_h
+    values, r_idx = np.unique(restart, return_inverse=True)
+    keys = inputs.host_of_vm * values.size + r_idx
+    units, unit_of_vm = np.unique(keys, return_inverse=True)
+    return (
+        unit_of_vm.astype(np.int64),
+        (units // values.size).astype(np.int64),
+        values[units % values.size],
+    )
+
+
+def _expand_to_units(
+    starts: FloatArray,
+    ends: FloatArray,
+    host: IntArray,
+    blocked: npt.NDArray[np.bool_],
+    host_of_unit: IntArray,
+    restart_of_unit: FloatArray,
+    n_hosts: int,
+) -> tuple[FloatArray, FloatArray, IntArray]:
+    """VM outage intervals of every unit on the hosts of host-level down intervals.
+
+    A unit's outage ends at ``min(end, start + R_unit)`` unless the event was blocked (no
+    reserve left), then at ``end``.
+    """
+    if starts.size == 0:
+        return starts, ends, host
+    order = np.argsort(host_of_unit, kind="stable")
+    counts = np.bincount(host_of_unit, minlength=n_hosts)
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    per_event = counts[host]
+    ev = np.repeat(np.arange(starts.size), per_event)
+    offset = np.arange(ev.size) - np.repeat(np.cumsum(per_event) - per_event, per_event)
+    unit = order[first[host[ev]] + offset]
+    end = np.where(blocked[ev], ends[ev], np.minimum(ends[ev], starts[ev] + restart_of_unit[unit]))
+    return starts[ev], end, unit.astype(np.int64)
+
+
+def _down_count_at(
+    times: FloatArray, starts: FloatArray, ends: FloatArray
+) -> npt.NDArray[np.int64]:
+    """Number of the intervals ``[starts, ends)`` covering each time."""
+    s_sorted = np.sort(starts)
+    e_sorted = np.sort(ends)
+    return np.asarray(
+        np.searchsorted(s_sorted, times, side="right")
+        - np.searchsorted(e_sorted, times, side="right"),
+        dtype=np.int64,
+    )
+
+
+def _append_parts(
+    parts_s: list[FloatArray],
+    parts_e: list[FloatArray],
+    parts_u: list[IntArray],
+    triple: tuple[FloatArray, FloatArray, IntArray],
+) -> None:
+    parts_s.append(triple[0])
+    parts_e.append(triple[1])
+    parts_u.append(triple[2])
+
+
 def _one_run(
     rng: np.random.Generator, inputs: AvailabilityInputs, years: float
 ) -> tuple[FloatArray, FloatArray]:
-    """Unplanned unavailability per host and per service in one simulated run."""
+    """Unplanned unavailability per unit and per service in one simulated run."""
     n_hosts = inputs.n_hosts
-    warmup_h = 50.0 * max(float(inputs.mttr_h.max()), inputs.path_mttr_h, inputs.appliance_mttr_h)
+    unit_of_vm, host_of_unit, restart_of_unit = _units(inputs)
+    n_units = host_of_unit.size
+    repairs = [float(inputs.mttr_h.max()), inputs.path_mttr_h, inputs.appliance_mttr_h]
+    repairs += [d.mttr_h for d in inputs.domains]
+    warmup_h = 50.0 * max(repairs)
     lo = warmup_h
     hi = warmup_h + years * HOURS_PER_YEAR
     span = hi * 4.0 + 1.0
-    # Host failures and the resulting VM outages.
+    parts_s: list[FloatArray] = []
+    parts_e: list[FloatArray] = []
+    parts_u: list[IntArray] = []
+    # Host failures: blocked when at least k other hosts are down at the failure instant.
     h_start, h_end, h_host = _alternating_downs(rng, inputs.mtbf_h, inputs.mttr_h, hi)
     h_end = np.minimum(h_end, span / 2)
     if inputs.ha and h_start.size:
-        s_sorted = np.sort(h_start)
-        e_sorted = np.sort(h_end)
-        others = (
-            np.searchsorted(s_sorted, h_start, side="right")
-            - np.searchsorted(e_sorted, h_start, side="right")
-            - 1
-        )
+        others = _down_count_at(h_start, h_start, h_end) - 1
         blocked = others >= inputs.reserve_hosts
-        vm_end = np.where(blocked, h_end, np.minimum(h_end, h_start + inputs.restart_h))
     else:
-        vm_end = h_end
-    parts_s = [h_start]
-    parts_e = [vm_end]
-    parts_g = [h_host]
-    # Paths: a host loses storage when all its paths are down at once.
+        blocked = np.ones(h_start.size, dtype=bool)
+    _append_parts(
+        parts_s,
+        parts_e,
+        parts_u,
+        _expand_to_units(h_start, h_end, h_host, blocked, host_of_unit, restart_of_unit, n_hosts),
+    )
+    # Domain groups: all their hosts at once; restart only if they fit the reserve.
+    for dom in inputs.domains:
+        if not np.isfinite(dom.mtbf_h) or dom.n_groups == 0:
+            continue
+        g_s, g_e, g = _alternating_downs(
+            rng, np.full(dom.n_groups, dom.mtbf_h), np.full(dom.n_groups, dom.mttr_h), hi
+        )
+        g_e = np.minimum(g_e, span / 2)
+        n_in = np.bincount(dom.group_of_host[dom.group_of_host >= 0], minlength=dom.n_groups)
+        ev_blocked = np.ones(g_s.size, dtype=bool)
+        if inputs.ha:
+            outside_all = _down_count_at(g_s, h_start, h_end)
+            for i in range(g_s.size):
+                n_g = int(n_in[g[i]])
+                if n_g > inputs.reserve_hosts:
+                    continue
+                inside = dom.group_of_host[h_host] == g[i]
+                down_inside = int(np.sum(inside & (h_start <= g_s[i]) & (h_end > g_s[i])))
+                outside = int(outside_all[i]) - down_inside
+                ev_blocked[i] = outside >= inputs.reserve_hosts - n_g + 1
+        # One host-level event per member host.
+        members = [np.flatnonzero(dom.group_of_host == gi) for gi in range(dom.n_groups)]
+        per = np.array([m.size for m in members], dtype=np.int64)[g]
+        ev = np.repeat(np.arange(g_s.size), per)
+        hosts = np.concatenate([members[gi] for gi in g.tolist()] or [np.zeros(0, np.int64)])
+        _append_parts(
+            parts_s,
+            parts_e,
+            parts_u,
+            _expand_to_units(
+                g_s[ev],
+                g_e[ev],
+                hosts.astype(np.int64),
+                ev_blocked[ev],
+                host_of_unit,
+                restart_of_unit,
+                n_hosts,
+            ),
+        )
+    # Paths: a host loses storage when all its paths are down at once (no restart helps).
     if inputs.n_paths > 0 and np.isfinite(inputs.path_mtbf_h):
         n_comp = n_hosts * inputs.n_paths
         p_s, p_e, p_c = _alternating_downs(
             rng, np.full(n_comp, inputs.path_mtbf_h), np.full(n_comp, inputs.path_mttr_h), hi
         )
         p_host = p_c // inputs.n_paths
-        # A path's own down intervals never overlap, so the level reaches n_paths only
-        # while every path of the host is down.
         p_s, p_e, p_host = _intersect_all(
             p_s,
             np.minimum(p_e, span / 2),
@@ -525,10 +822,21 @@ def _one_run(
             np.full(n_hosts, inputs.n_paths, dtype=np.int64),
             span,
         )
-        parts_s.append(p_s)
-        parts_e.append(p_e)
-        parts_g.append(p_host)
-    # The appliance takes every host's VMs down.
+        _append_parts(
+            parts_s,
+            parts_e,
+            parts_u,
+            _expand_to_units(
+                p_s,
+                p_e,
+                p_host,
+                np.ones(p_s.size, dtype=bool),
+                host_of_unit,
+                restart_of_unit,
+                n_hosts,
+            ),
+        )
+    # The appliance takes every unit down.
     if inputs.appliance != "none" and np.isfinite(inputs.appliance_mtbf_h):
         n_nodes = 2 if inputs.appliance_mirrored else 1
         a_s, a_e, _ = _alternating_downs(
@@ -542,28 +850,29 @@ def _one_run(
             a_s, a_e, _ = _intersect_all(
                 a_s, a_e, np.zeros(a_s.size, dtype=np.int64), np.array([2]), span
             )
-        parts_s.append(np.repeat(a_s[None, :], n_hosts, axis=0).ravel())
-        parts_e.append(np.repeat(a_e[None, :], n_hosts, axis=0).ravel())
-        parts_g.append(np.repeat(np.arange(n_hosts, dtype=np.int64), a_s.size))
-    m_s, m_e, m_h = _merge(
-        np.concatenate(parts_s), np.concatenate(parts_e), np.concatenate(parts_g), span
+        parts_s.append(np.repeat(a_s[None, :], n_units, axis=0).ravel())
+        parts_e.append(np.repeat(a_e[None, :], n_units, axis=0).ravel())
+        parts_u.append(np.repeat(np.arange(n_units, dtype=np.int64), a_s.size))
+    m_s, m_e, m_u = _merge(
+        np.concatenate(parts_s), np.concatenate(parts_e), np.concatenate(parts_u), span
     )
-    host_down = _length_by_group(m_s, m_e, m_h, n_hosts, lo, hi) / (hi - lo)
-    # Services: down while every host holding one of its VMs is down.
-    services, hosts = _service_hosts(inputs)
+    unit_down = _length_by_group(m_s, m_e, m_u, n_units, lo, hi) / (hi - lo)
+    # Services: down while every unit holding one of its VMs is down.
+    pairs = np.unique(np.stack([inputs.service_of_vm, unit_of_vm], axis=1), axis=0)
+    services, units = pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)
     n_services = inputs.n_services
-    counts = np.bincount(m_h, minlength=n_hosts)
+    counts = np.bincount(m_u, minlength=n_units)
     first = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    order = np.argsort(m_h, kind="stable")
+    order = np.argsort(m_u, kind="stable")
     sel_index = np.concatenate(
-        [order[first[h] : first[h] + counts[h]] for h in hosts.tolist()]
+        [order[first[u] : first[u] + counts[u]] for u in units.tolist()]
         or [np.zeros(0, dtype=np.int64)]
     )
-    sel_service = np.repeat(services, counts[hosts])
+    sel_service = np.repeat(services, counts[units])
     required = np.bincount(services, minlength=n_services)
     i_s, i_e, i_g = _intersect_all(m_s[sel_index], m_e[sel_index], sel_service, required, span)
     service_down = _length_by_group(i_s, i_e, i_g, n_services, lo, hi) / (hi - lo)
-    return host_down, service_down
+    return unit_down, service_down
 
 
 def monte_carlo(
@@ -571,10 +880,12 @@ def monte_carlo(
 ) -> MonteCarloResult:
     """Seeded Monte Carlo of failures on the actual placement.
 
-    Simulates every host, path and appliance node as an independent alternating renewal
-    process (exponential up and down times), applies the HA / N+k rule at each host failure
-    instant, and measures the time each VM and service is down. Planned maintenance is
-    deterministic and added as in the closed form.
+    Simulates every host, domain group (rack, PDU, array), path and appliance node as an
+    independent alternating renewal process (exponential up and down times), applies the
+    HA / N+k rule at each failure instant (a group's hosts restart elsewhere only if they
+    and the hosts already down fit the reserve), with each VM's own restart time, and
+    measures the time each VM and service is down. Planned maintenance is deterministic and
+    added as in the closed form.
 
     Parameters
     ----------
@@ -593,19 +904,18 @@ def monte_carlo(
         Means and standard errors per VM and per service.
     """
     rng = np.random.default_rng(seed)
-    host_runs = np.empty((n_runs, inputs.n_hosts))
+    unit_of_vm, host_of_unit, _ = _units(inputs)
+    unit_runs = np.empty((n_runs, host_of_unit.size))
     service_runs = np.empty((n_runs, inputs.n_services))
     for run in range(n_runs):
-        host_runs[run], service_runs[run] = _one_run(rng, inputs, years_per_run)
-    maint = maintenance_unavailability(
-        inputs.maintenance_windows_per_year,
-        inputs.maintenance_window_h,
-        live_migration=inputs.live_migration,
-    )
+        unit_runs[run], service_runs[run] = _one_run(rng, inputs, years_per_run)
+    guest_m, host_m = vm_maintenance_frac(inputs)
+    maint = float(combine_independent(guest_m, host_m))
     services, _ = _service_hosts(inputs)
     n_hosts_of = np.bincount(services, minlength=inputs.n_services)
-    maint_s = np.where(n_hosts_of == 1, maint, 0.0)
-    vm_runs = combine_independent(host_runs[:, inputs.host_of_vm], maint)
+    n_vms_of = np.bincount(inputs.service_of_vm, minlength=inputs.n_services)
+    maint_s = np.where(n_vms_of == 1, maint, np.where(n_hosts_of == 1, host_m, 0.0))
+    vm_runs = combine_independent(unit_runs[:, unit_of_vm], maint)
     service_runs = combine_independent(service_runs, maint_s)
     scale = 1.0 / np.sqrt(n_runs)
     return MonteCarloResult(

@@ -151,11 +151,11 @@ def admin_usd_per_year(
     hours_per_instance_year: float,
     usd_per_hour: float,
 ) -> float:
-    """Administration: ``(servers × h/server + guest instances × h/instance) × rate``.
+    """Administration: ``(servers × h/server + workloads × h/workload) × loaded rate``.
 
-    Physical servers carry hardware, firmware and host administration; guest instances
-    (VMs, containers) their own OS administration. A bare-metal server is one server and no
-    guest instance (its OS is part of the server's effort).
+    The labour model (:class:`capplan.spec.economics.LaborSettings`) sets the hours: per
+    workload only (Azure Migrate: every VM, container or bare-metal server's OS is one
+    workload, on both sides), per physical server only, or the user's figures for both.
     """
     hours = n_servers * hours_per_server_year + n_instances * hours_per_instance_year
     return float(hours * usd_per_hour)
@@ -195,7 +195,7 @@ class EstateCosts:
     guest_os_perpetual_usd
         Perpetual licences (amortized over their life).
     n_servers, n_instances
-        Administered physical servers and guest instances.
+        Administered physical servers and workloads (VMs, containers, bare-metal OSes).
     n_vms_migrated
         VMs moved (migration effort).
     """
@@ -282,3 +282,39 @@ def total_usd(breakdown: dict[str, float]) -> tuple[float, list[str]]:
     """Sum of the known categories and the names of those that are unknown (NaN)."""
     missing = [k for k, v in breakdown.items() if np.isnan(v)]
     return float(sum(v for v in breakdown.values() if not np.isnan(v))), missing
+
+
+#: Categories paid once, at the start (Year 0), not spread over the horizon.
+ONE_OFF_CATEGORIES = ("migration",)
+
+
+def npv_usd(breakdown: dict[str, float], horizon_years: float, discount_rate_frac: float) -> float:
+    """Net present value of a TCO breakdown, Azure Migrate's year-by-year way.
+
+    One-off categories (:data:`ONE_OFF_CATEGORIES`) are paid in Year 0; every other
+    category is spread evenly over the horizon as yearly cash flows in Years
+    ``0 … ceil(H) − 1`` (a fractional last year pays its fraction), each discounted by
+    ``(1 + r)^n``::
+
+        NPV = one_off + (TCO − one_off) / H × Σ_n w_n / (1 + r)^n,   w_n = min(1, H − n)
+
+    With ``r = 0`` the NPV is the TCO. Unknown (NaN) categories are left out, as in
+    :func:`total_usd`.
+
+    Parameters
+    ----------
+    breakdown
+        Categories over the horizon, USD.
+    horizon_years
+        ``H`` (> 0).
+    discount_rate_frac
+        Yearly rate ``r`` (Azure Migrate's WACC).
+    """
+    h = float(horizon_years)
+    known = {k: v for k, v in breakdown.items() if not np.isnan(v)}
+    one_off = sum(v for k, v in known.items() if k in ONE_OFF_CATEGORIES)
+    recurring = sum(v for k, v in known.items() if k not in ONE_OFF_CATEGORIES)
+    years = np.arange(int(np.ceil(h)))
+    weights = np.minimum(1.0, h - years)
+    factor = float(np.sum(weights / (1.0 + float(discount_rate_frac)) ** years))
+    return float(one_off + recurring / h * factor)

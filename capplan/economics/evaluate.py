@@ -8,6 +8,7 @@ unconsolidated estate (each VM's current host from the inventory, or one server 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -205,35 +206,43 @@ def plan_estate(
     )
 
 
-def baseline_placement(workload: Workload, host_model: str) -> tuple[Placement, str]:
-    """Today's estate: each VM on its current host, or one server per VM where unknown.
+def baseline_placement(
+    workload: Workload, host_model: str, vms_per_server: int = 1
+) -> tuple[Placement, str]:
+    """Today's estate: each VM on its current host, the rest ``vms_per_server`` to a server.
 
     Returns
     -------
     tuple
         The placement (hosts of ``host_model``) and a sentence saying which rule was used
-        for how many VMs.
+        for how many VMs (the assumption, where one was needed, is named as such).
     """
     current = workload.inventory.get_column("current_host").to_list()
     vm_ids = workload.vm_ids.tolist()
     names: dict[str, int] = {}
     host_of_vm = np.empty(len(vm_ids), dtype=np.int64)
     n_known = 0
-    for i, (vm, host) in enumerate(zip(vm_ids, current, strict=True)):
+    n_own = 0
+    per = max(1, int(vms_per_server))
+    for i, (_vm, host) in enumerate(zip(vm_ids, current, strict=True)):
         if host:
             n_known += 1
             key = f"current:{host}"
         else:
-            key = f"own:{vm}"
+            key = f"assumed:{n_own // per}"
+            n_own += 1
         host_of_vm[i] = names.setdefault(key, len(names))
-    host_ids = [key.split(":", 1)[1] for key in names]
-    n_own = len(vm_ids) - n_known
+    host_ids = [key.replace(":", "-", 1) for key in names]
     parts = []
     if n_known:
-        parts.append(f"{n_known} VM(s) on their current host from the inventory")
+        n_current = len({k for k in names if k.startswith("current:")})
+        parts.append(f"{n_known} VM(s) on their {n_current} current host(s) from the inventory")
     if n_own:
-        parts.append(f"{n_own} VM(s) without a current host on one server each")
-    text = "; ".join(parts) + f" (host model {host_model!r})"
+        parts.append(
+            f"ASSUMED for {n_own} VM(s) without a current host: {per} VM(s) per server "
+            "(set baseline.vms_per_server)"
+        )
+    text = "; ".join(parts) + f"; server model {host_model!r} (set baseline.host_model)"
     placement = Placement.from_assignment(
         vm_ids, host_of_vm, [host_model] * len(host_ids), [f"today-{h}" for h in host_ids]
     )
@@ -263,7 +272,7 @@ def baseline_estate(
     model = catalog.host(model_name)
     shared_mode = catalog.mode(settings.baseline.shared_host_mode)
     bare = _bare_metal_mode(catalog)
-    placement, text = baseline_placement(workload, model_name)
+    placement, text = baseline_placement(workload, model_name, settings.baseline.vms_per_server)
     counts = placement.vms_per_host()
     util = np.zeros((placement.n_hosts, workload.n_steps))
     modes: list[VirtMode] = [bare] * placement.n_hosts
@@ -325,8 +334,15 @@ def estate_figures(
     workload: Workload,
     catalog: Catalog,
     settings: EconomicsSettings,
+    *,
+    server_price_factor: float = 1.0,
+    licence_price_factor: float = 1.0,
 ) -> EstateFigures:
-    """Power, energy and TCO of one estate."""
+    """Power, energy and TCO of one estate.
+
+    ``server_price_factor`` and ``licence_price_factor`` scale every server price and every
+    licence price (the sensitivity analysis moves them; 1 is the catalog and settings).
+    """
     e, f, lab = settings.energy, settings.finance, settings.labor
     notes: list[str] = []
     duration_s = float(workload.n_steps * workload.step_s)
@@ -372,23 +388,16 @@ def estate_figures(
         notes.append("no rack height for host model(s) " + ", ".join(no_ru) + ": 1 U assumed")
     storage_price = gib * tier.price_usd_per_gib if gib > 0 else 0.0
     licences = _licences(estate, workload, settings)
-    n_guests = int(
-        sum(
-            1
-            for v in range(workload.n_vms)
-            if not estate.mode_of_host[int(estate.host_of_vm[v])].one_guest_per_host
-        )
-    )
     costs = cost.EstateCosts(
-        server_price_usd=float(sum(p for p, _ in prices)),
+        server_price_usd=float(sum(p for p, _ in prices)) * server_price_factor,
         storage_price_usd=float(storage_price),
         rack_units=float(sum(host_rack_units(m) for m in estate.host_models)),
         it_kwh_per_year=kwh_year,
-        hypervisor_usd_per_year=licences["hypervisor_usd_per_year"],
-        guest_os_usd_per_year=licences["guest_os_usd_per_year"],
-        guest_os_perpetual_usd=licences["guest_os_perpetual_usd"],
+        hypervisor_usd_per_year=licences["hypervisor_usd_per_year"] * licence_price_factor,
+        guest_os_usd_per_year=licences["guest_os_usd_per_year"] * licence_price_factor,
+        guest_os_perpetual_usd=licences["guest_os_perpetual_usd"] * licence_price_factor,
         n_servers=estate.n_hosts,
-        n_instances=n_guests,
+        n_instances=workload.n_vms,
         n_vms_migrated=estate.n_vms_migrated,
     )
     breakdown = cost.tco_breakdown(
@@ -489,6 +498,37 @@ def _licences(estate: Estate, workload: Workload, settings: EconomicsSettings) -
 
 
 # --------------------------------------------------------------------------- availability
+def failure_domains(
+    n_hosts: int, catalog: Catalog, settings: EconomicsSettings, *, shared_array: bool
+) -> tuple[av.Domain, ...]:
+    """Racks (one ToR and power strip each), PDUs and the shared array of an estate.
+
+    Hosts fill racks of the fabric's ``hosts_per_tor`` in order; a PDU feeds whole racks
+    (``hosts_per_pdu`` rounded down to whole racks, at least one); the array, when the
+    estate uses one, is one group holding every host.
+    """
+    a = settings.availability
+    per_rack = max(1, int(catalog.fabric.hosts_per_tor))
+    rack = av.racks_of_hosts(n_hosts, per_rack)
+    racks_per_pdu = max(1, int(a.hosts_per_pdu) // per_rack)
+    domains = [
+        av.Domain("rack", rack, a.rack_mtbf_h, a.rack_mttr_h),
+        av.Domain("pdu", rack // racks_per_pdu, a.pdu_mtbf_h, a.pdu_mttr_h),
+    ]
+    if shared_array:
+        domains.append(
+            av.Domain("array", np.zeros(n_hosts, dtype=np.int64), a.array_mtbf_h, a.array_mttr_h)
+        )
+    return tuple(d for d in domains if np.isfinite(d.mtbf_h))
+
+
+def vm_restart_h(workload: Workload, settings: EconomicsSettings) -> FloatArray:
+    """HA restart time of each VM by its OS family (detection + boot), hours ``(n_vms,)``."""
+    a = settings.availability
+    families = workload.inventory.get_column("os_family").to_list()
+    return np.array([a.restart_s(f) for f in families], dtype=np.float64) / S_PER_HOUR
+
+
 def availability_inputs(
     estate: Estate, workload: Workload, catalog: Catalog, settings: EconomicsSettings
 ) -> tuple[av.AvailabilityInputs, list[str], list[str]]:
@@ -508,6 +548,7 @@ def availability_inputs(
     service_of_vm, names = av.service_index(groups, workload.vm_ids.tolist())
     san = catalog.san
     ha = a.ha_enabled and not virt.one_guest_per_host
+    shared_array = not virt.one_guest_per_host
     inputs = av.AvailabilityInputs(
         host_of_vm=estate.host_of_vm,
         mtbf_h=np.array([r[0] for r in rel]),
@@ -526,6 +567,11 @@ def availability_inputs(
         n_paths=san.multipath_paths,
         path_mtbf_h=a.path_mtbf_h,
         path_mttr_h=a.path_mttr_h,
+        vm_restart_h=vm_restart_h(workload, settings),
+        domains=failure_domains(estate.n_hosts, catalog, settings, shared_array=shared_array),
+        guest_patches_per_year=a.guest_patches_per_year,
+        guest_patch_h=a.guest_patch_h,
+        bare_metal=virt.one_guest_per_host,
     )
     if san.appliance == "in-band" and not san.appliance_mirrored:
         notes.append("the in-band storage appliance is not mirrored: a single point of failure")
@@ -533,43 +579,252 @@ def availability_inputs(
 
 
 def baseline_availability(
-    estate: Estate, workload: Workload, settings: EconomicsSettings
+    estate: Estate, workload: Workload, settings: EconomicsSettings, catalog: Catalog
 ) -> FloatArray:
     """Closed-form unavailability of each VM today (own disks, no spare capacity).
 
-    Today's servers are modelled without SAN paths or appliance and with no reserve: a VM
-    is down while its server is down (MTTR per failure) and, without live migration,
-    during its server's maintenance windows.
+    Today's servers have no SAN paths, appliance or array (their local disks fail with the
+    server) and no reserve: a VM is down while its server, rack or PDU is down, during its
+    guest OS patch reboots and, on shared hosts without live migration, during its host's
+    maintenance windows. Bare-metal servers' host windows are their OS patches (charged
+    once).
     """
     a = settings.availability
     rel = [host_reliability(m, settings) for m in estate.host_models]
     u = np.zeros(workload.n_vms)
-    for live in (False, True):
-        hosts = np.array([m.live_migration == live for m in estate.mode_of_host])
-        vms = hosts[estate.host_of_vm]
-        if not vms.any():
-            continue
-        inputs = av.AvailabilityInputs(
-            host_of_vm=estate.host_of_vm,
-            mtbf_h=np.array([r[0] for r in rel]),
-            mttr_h=np.array([r[1] for r in rel]),
-            service_of_vm=np.arange(workload.n_vms, dtype=np.int64),
-            ha=False,
-            restart_h=a.ha_restart_s / S_PER_HOUR,
-            reserve_hosts=0,
-            live_migration=live,
-            maintenance_windows_per_year=a.maintenance_windows_per_year,
-            maintenance_window_h=a.maintenance_window_h,
-            appliance="none",
-            appliance_mirrored=False,
-            appliance_mtbf_h=a.appliance_mtbf_h,
-            appliance_mttr_h=a.appliance_mttr_h,
-            n_paths=0,
-            path_mtbf_h=a.path_mtbf_h,
-            path_mttr_h=a.path_mttr_h,
-        )
-        u[vms] = av.closed_form(inputs).vm_unavailability_frac[vms]
+    domains = failure_domains(estate.n_hosts, catalog, settings, shared_array=False)
+    for bare in (True, False):
+        for live in (False, True):
+            hosts = np.array(
+                [
+                    m.live_migration == live and m.one_guest_per_host == bare
+                    for m in estate.mode_of_host
+                ]
+            )
+            vms = hosts[estate.host_of_vm]
+            if not vms.any():
+                continue
+            inputs = av.AvailabilityInputs(
+                host_of_vm=estate.host_of_vm,
+                mtbf_h=np.array([r[0] for r in rel]),
+                mttr_h=np.array([r[1] for r in rel]),
+                service_of_vm=np.arange(workload.n_vms, dtype=np.int64),
+                ha=False,
+                restart_h=a.ha_restart_s / S_PER_HOUR,
+                reserve_hosts=0,
+                live_migration=live,
+                maintenance_windows_per_year=a.maintenance_windows_per_year,
+                maintenance_window_h=a.maintenance_window_h,
+                appliance="none",
+                appliance_mirrored=False,
+                appliance_mtbf_h=a.appliance_mtbf_h,
+                appliance_mttr_h=a.appliance_mttr_h,
+                n_paths=0,
+                path_mtbf_h=a.path_mtbf_h,
+                path_mttr_h=a.path_mttr_h,
+                domains=domains,
+                guest_patches_per_year=a.guest_patches_per_year,
+                guest_patch_h=a.guest_patch_h,
+                bare_metal=bare,
+            )
+            u[vms] = av.closed_form(inputs).vm_unavailability_frac[vms]
     return u
+
+
+# ---------------------------------------------------------------------------- sensitivity
+@dataclass(frozen=True)
+class Factor:
+    """One assumption the sensitivity analysis moves, with its stated range.
+
+    Attributes
+    ----------
+    key, label
+        Identifier and what is moved.
+    low, high
+        The two ends, as shown (a value or a name).
+    basis
+        Why this range.
+    """
+
+    key: str
+    label: str
+    low: str
+    high: str
+    basis: str
+
+
+def _with(settings: EconomicsSettings, section: str, **changes: Any) -> EconomicsSettings:
+    return dataclasses.replace(
+        settings, **{section: dataclasses.replace(getattr(settings, section), **changes)}
+    )
+
+
+def sensitivity_cases(
+    settings: EconomicsSettings,
+) -> list[tuple[Factor, list[tuple[EconomicsSettings, float, float]]]]:
+    """The assumptions moved and, per end, ``(settings, server price ×, licence price ×)``.
+
+    Ranges (stated in the output): labour model per VM vs per host; administrator wage
+    from the BLS 10th to the 90th percentile (USD 25.18–63.71 per hour, May 2019, same
+    table as the mean); server prices ×0.75–×1.5 (the regression under-prices current
+    high-core servers by about a third, issue 17); electricity ×0.5–×2; PUE 1.2–2.0;
+    licence prices ×0.5–×2; horizon 3–7 years; discount rate 0–12 %.
+    """
+    lab, e, f = settings.labor, settings.energy, settings.finance
+    other_model = "per-host" if lab.model != "per-host" else "per-vm"
+    return [
+        (
+            Factor(
+                "labor_model",
+                "labour model",
+                lab.model,
+                other_model,
+                "Azure Migrate charges per VM; IDC's ratios also per physical server",
+            ),
+            [(settings, 1.0, 1.0), (_with(settings, "labor", model=other_model), 1.0, 1.0)],
+        ),
+        (
+            Factor(
+                "labor_rate",
+                "administrator wage (USD/h)",
+                "25.18",
+                "63.71",
+                "BLS OES May 2019, 15-1244: 10th and 90th percentile hourly wage",
+            ),
+            [
+                (_with(settings, "labor", wage_usd_per_hour=25.18), 1.0, 1.0),
+                (_with(settings, "labor", wage_usd_per_hour=63.71), 1.0, 1.0),
+            ],
+        ),
+        (
+            Factor(
+                "server_prices",
+                "server prices",
+                "x0.75",
+                "x1.5",
+                "regression vs list prices of current servers (issue 17: -32 %)",
+            ),
+            [(settings, 0.75, 1.0), (settings, 1.5, 1.0)],
+        ),
+        (
+            Factor(
+                "energy_price",
+                "electricity price",
+                f"{e.electricity_usd_per_kwh * 0.5:.4f}",
+                f"{e.electricity_usd_per_kwh * 2:.4f}",
+                "stress range x0.5 - x2",
+            ),
+            [
+                (
+                    _with(
+                        settings, "energy", electricity_usd_per_kwh=e.electricity_usd_per_kwh * 0.5
+                    ),
+                    1.0,
+                    1.0,
+                ),
+                (
+                    _with(
+                        settings, "energy", electricity_usd_per_kwh=e.electricity_usd_per_kwh * 2
+                    ),
+                    1.0,
+                    1.0,
+                ),
+            ],
+        ),
+        (
+            Factor(
+                "pue", "PUE", "1.2", "2.0", "efficient to legacy facilities around Uptime's 1.58"
+            ),
+            [
+                (_with(settings, "energy", pue_ratio=1.2), 1.0, 1.0),
+                (_with(settings, "energy", pue_ratio=2.0), 1.0, 1.0),
+            ],
+        ),
+        (
+            Factor("licences", "licence prices", "x0.5", "x2", "discounts to list-price increases"),
+            [(settings, 1.0, 0.5), (settings, 1.0, 2.0)],
+        ),
+        (
+            Factor("horizon", "horizon (years)", "3", "7", "short to long planning horizons"),
+            [
+                (_with(settings, "finance", horizon_years=3.0), 1.0, 1.0),
+                (_with(settings, "finance", horizon_years=7.0), 1.0, 1.0),
+            ],
+        ),
+        (
+            Factor(
+                "discount_rate",
+                "discount rate (NPV)",
+                "0",
+                "0.12",
+                f"around Azure Migrate's WACC {f.discount_rate_frac:g}",
+            ),
+            [
+                (_with(settings, "finance", discount_rate_frac=0.0), 1.0, 1.0),
+                (_with(settings, "finance", discount_rate_frac=0.12), 1.0, 1.0),
+            ],
+        ),
+    ]
+
+
+def _saving(
+    plan: Estate,
+    base: Estate,
+    workload: Workload,
+    catalog: Catalog,
+    settings: EconomicsSettings,
+    server_factor: float,
+    licence_factor: float,
+) -> tuple[float, float]:
+    """TCO saving and NPV saving (baseline − plan) under one set of assumptions, USD."""
+    kw = {"server_price_factor": server_factor, "licence_price_factor": licence_factor}
+    p = estate_figures(plan, workload, catalog, settings, **kw)
+    b = estate_figures(base, workload, catalog, settings, **kw)
+    f = settings.finance
+    npv_p = cost.npv_usd(p.tco_breakdown, f.horizon_years, f.discount_rate_frac)
+    npv_b = cost.npv_usd(b.tco_breakdown, f.horizon_years, f.discount_rate_frac)
+    return b.tco_usd - p.tco_usd, npv_b - npv_p
+
+
+def sensitivity(
+    plan: Estate, base: Estate, workload: Workload, catalog: Catalog, settings: EconomicsSettings
+) -> dict[str, Any]:
+    """Tornado data: the saving (TCO and NPV) at each end of each assumption's range.
+
+    Returns
+    -------
+    dict
+        ``base`` savings, ``rows`` (largest NPV swing first) and ``flips``: the factors at
+        one end of whose range the plan no longer saves money (NPV saving ≤ 0).
+    """
+    base_tco, base_npv = _saving(plan, base, workload, catalog, settings, 1.0, 1.0)
+    rows = []
+    for factor, ends in sensitivity_cases(settings):
+        values = [_saving(plan, base, workload, catalog, s, sf, lf) for s, sf, lf in ends]
+        (tco_lo, npv_lo), (tco_hi, npv_hi) = values
+        rows.append(
+            {
+                "key": factor.key,
+                "label": factor.label,
+                "low": factor.low,
+                "high": factor.high,
+                "basis": factor.basis,
+                "tco_savings_usd_low": _round(tco_lo),
+                "tco_savings_usd_high": _round(tco_hi),
+                "npv_savings_usd_low": _round(npv_lo),
+                "npv_savings_usd_high": _round(npv_hi),
+                "swing_usd": _round(abs(npv_hi - npv_lo)),
+                "flips": bool((base_npv > 0) != (min(npv_lo, npv_hi) > 0))
+                or bool((base_npv > 0) != (max(npv_lo, npv_hi) > 0)),
+            }
+        )
+    rows.sort(key=lambda r: -float(r["swing_usd"] or 0.0))
+    return {
+        "tco_savings_usd": _round(base_tco),
+        "npv_savings_usd": _round(base_npv),
+        "rows": rows,
+        "flips": [r["label"] for r in rows if r["flips"]],
+    }
 
 
 # --------------------------------------------------------------------------------- report
@@ -592,6 +847,22 @@ def _summary(u: FloatArray) -> dict[str, float | None]:
     }
 
 
+def _ci95(u_mean: float, stderr: float) -> dict[str, float | None]:
+    """95 % interval of a Monte Carlo mean unavailability, as availability and min/year.
+
+    Availability and downtime are rounded to what the interval resolves (the report shows
+    an interval, not six significant digits).
+    """
+    lo_u = max(0.0, u_mean - 1.96 * stderr)
+    hi_u = u_mean + 1.96 * stderr
+    return {
+        "availability_frac_low": _round(1.0 - hi_u, 7),
+        "availability_frac_high": _round(1.0 - lo_u, 7),
+        "downtime_min_per_year_low": _round(lo_u * 525_600.0, 1),
+        "downtime_min_per_year_high": _round(hi_u * 525_600.0, 1),
+    }
+
+
 def _rows(names: list[str], u: FloatArray, mc: FloatArray, se: FloatArray) -> list[dict[str, Any]]:
     a = 1.0 - u
     return [
@@ -602,6 +873,7 @@ def _rows(names: list[str], u: FloatArray, mc: FloatArray, se: FloatArray) -> li
             "downtime_min_per_year": _round(float(av.downtime_min_per_year(a[i])), 3),
             "mc_availability_frac": _round(float(1.0 - mc[i]), 9),
             "mc_stderr_frac": _round(float(se[i]), 9),
+            "mc_ci95": _ci95(float(mc[i]), float(se[i])),
         }
         for i, name in enumerate(names)
     ]
@@ -671,7 +943,7 @@ def economics_report(
     a = settings.availability
     runs = a.mc_runs if mc_runs is None else mc_runs
     mc = av.monte_carlo(inputs, n_runs=runs, years_per_run=a.mc_years, seed=a.mc_seed)
-    base_u = baseline_availability(base, workload, settings)
+    base_u = baseline_availability(base, workload, settings, catalog)
     vm_rows = _rows(
         workload.vm_ids.tolist(),
         closed.vm_unavailability_frac,
@@ -690,7 +962,42 @@ def economics_report(
             service_rows[i] for i in np.argsort(-closed.service_unavailability_frac)[:worst]
         ]
     savings = base_fig.tco_usd - plan_fig.tco_usd
+    fin = settings.finance
+    npv_plan = cost.npv_usd(plan_fig.tco_breakdown, fin.horizon_years, fin.discount_rate_frac)
+    npv_base = cost.npv_usd(base_fig.tco_breakdown, fin.horizon_years, fin.discount_rate_frac)
     summary = _summary(closed.vm_unavailability_frac)
+    lab, av_s = settings.labor, settings.availability
+    assumptions = {
+        "baseline": base.description,
+        "baseline_assumed": "ASSUMED" in base.description,
+        "labor": (
+            f"labour model {lab.model!r}: "
+            + (
+                f"{lab.fte_hours_per_year:g} h / {lab.instances_per_admin:g} workloads per admin"
+                if lab.model == "per-vm"
+                else f"{lab.fte_hours_per_year:g} h / {lab.physical_servers_per_admin:g} "
+                "servers per admin"
+                if lab.model == "per-host"
+                else f"{lab.user_hours_per_vm_year:g} h per workload + "
+                f"{lab.user_hours_per_host_year:g} h per server and year"
+            )
+            + f", loaded rate USD {lab.admin_usd_per_hour:.2f}/h = wage "
+            f"{lab.wage_usd_per_hour:g} x overhead {lab.overhead_ratio:g}; same on both sides"
+        ),
+        "availability": (
+            f"guest OS patch reboots {av_s.guest_patches_per_year:g} x "
+            f"{av_s.guest_patch_h:g} h/year on both sides; host windows "
+            f"{av_s.maintenance_windows_per_year:g} x {av_s.maintenance_window_h:g} h only "
+            "without live migration; HA restart = detection "
+            f"{av_s.ha_detection_s:g} s + boot (Linux {av_s.vm_boot_s_linux:g} s, Windows "
+            f"{av_s.vm_boot_s_windows:g} s, other {av_s.vm_boot_s_other:g} s); failure domains: "
+            + ", ".join(d.name for d in inputs.domains)
+            + f" ({catalog.fabric.hosts_per_tor} hosts per rack); today's servers: racks and "
+            "PDUs, local disks (no array)"
+        ),
+        "npv": f"discount rate {fin.discount_rate_frac:g}/year, cash flows Years 0 to "
+        f"{math.ceil(fin.horizon_years) - 1} (migration in Year 0)",
+    }
     report: dict[str, Any] = {
         "mode": mode,
         "n_vms": workload.n_vms,
@@ -717,6 +1024,12 @@ def economics_report(
             "baseline_rule": base.description,
             "tco_savings_usd": _round(savings),
             "tco_savings_frac": _round(savings / base_fig.tco_usd, 6) if base_fig.tco_usd else None,
+            "npv_usd_today": _round(npv_base),
+            "npv_usd_plan": _round(npv_plan),
+            "npv_savings_usd": _round(npv_base - npv_plan),
+            "discount_rate_frac": fin.discount_rate_frac,
+            "assumptions": assumptions,
+            "sensitivity": sensitivity(plan, base, workload, catalog, settings),
             "energy_savings_kwh_per_year": _round(
                 base_fig.energy_kwh_per_year - plan_fig.energy_kwh_per_year
             ),
@@ -730,6 +1043,19 @@ def economics_report(
         "availability": {
             "ha": inputs.ha,
             "ha_restart_s": settings.availability.ha_restart_s,
+            "ha_restart_s_by_os": {
+                fam: settings.availability.restart_s(fam) for fam in ("linux", "windows", "other")
+            },
+            "domains": [
+                {
+                    "name": d.name,
+                    "groups": d.n_groups,
+                    "mtbf_h": d.mtbf_h,
+                    "mttr_h": d.mttr_h,
+                }
+                for d in inputs.domains
+            ],
+            "vm_mean_ci95": _ci95(float(mc.vm_unavailability_frac.mean()), mc.vm_mean_stderr),
             "reserve_hosts": inputs.reserve_hosts,
             "live_migration": inputs.live_migration,
             "storage": {

@@ -12,6 +12,13 @@ infeasible-space search of vector bin packing local search (e.g. Buljubašić & 
 Computers & Operations Research 76, 2016; Masson et al., "An efficient local search for the
 vector bin packing problem", EJOR 2013), reduced to moves and swaps.
 
+Repeated columns (a resource constant over the buckets) are checked once. When one column
+is constant over the buckets and takes a few distinct sizes (memory in standard VM sizes), it
+is kept feasible throughout: the closed bin's items are re-packed by a small program over the
+counts of each size per bin, and the repair only trades items in ways that keep it within
+capacity (measured on PlanetLab 20110420: 83 hosts after 6-8 work units of this search
+instead of 12; the 30 s results of the PlanetLab days did not change).
+
 It runs on instances without per-bin rules other than bin type and zone (no anti-affinity,
 labels, pinned items, migration budget, HA spares or item costs); elsewhere it returns the
 start unchanged. Every iteration is charged to the work clock.
@@ -23,8 +30,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from ortools.sat.python import cp_model
 
-from capplan.optimize.clock import UNIT_PER_STEP, UNIT_PER_STEP_CELL, Clock, wall_clock
+from capplan.optimize.clock import (
+    UNIT_PER_STEP,
+    UNIT_PER_STEP_CELL,
+    Clock,
+    charge_cpsat,
+    set_cpsat_limits,
+    wall_clock,
+)
 from capplan.optimize.heuristics import normaliser
 from capplan.optimize.instance import FloatArray, Instance, IntArray, Solution
 
@@ -32,6 +47,10 @@ from capplan.optimize.instance import FloatArray, Instance, IntArray, Solution
 MAX_SWAP_CELLS = 600_000
 #: Weight added to an overflowed column at a local minimum.
 WEIGHT_STEP = 0.1
+#: Most distinct item sizes of a column the repair keeps feasible throughout.
+MAX_HARD_SIZES = 10
+#: Work units given to the program that re-packs the hard column by counts per bin.
+COUNTS_WORK = 1.0
 
 
 @dataclass
@@ -89,15 +108,21 @@ def search(
     if not applicable(inst) or sol.n_bins < 2 or not inst.n_items:
         return sol, stats
     rng = np.random.default_rng(seed)
-    dn = inst.flat_demand / normaliser(inst)
+    cols = _columns(inst)
     rules = not bool(inst.allowed.all()) or inst.n_zones > 1
     while cost > lower_bound and not clock.past(deadline):
-        keep = _drop_target(inst, sol, dn)
+        keep = _drop_target(inst, sol, cols.dn)
         if keep is None:
             break
         stats.tried += 1
-        assign, btype = _drop(inst, sol, keep, dn, rules)
-        found, steps = _repair(inst, assign, btype, dn, rules, rng, deadline, clock)
+        hard = -1
+        shaped = None if rules or cols.hard < 0 else _drop_by_counts(cols, sol, keep, clock)
+        if shaped is not None:
+            assign, btype = shaped
+            hard = cols.hard
+        else:
+            assign, btype = _drop(inst, cols, sol, keep, rules)
+        found, steps = _repair(inst, cols, assign, btype, rules, rng, deadline, clock, hard)
         stats.steps += steps
         if found is None:
             break
@@ -110,6 +135,61 @@ def search(
         if on_improve is not None:
             on_improve(sol, cost)
     return sol, stats
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """The distinct columns of an instance (demand and capacity), raw and normalised.
+
+    A column repeated (memory that does not vary over the buckets) is checked once: the
+    search costs less and a constant resource does not weigh ``n_buckets`` times.
+    """
+
+    d: IntArray
+    cap: IntArray
+    dn: FloatArray
+    norm: FloatArray
+    hard: int = -1
+
+
+def _columns(inst: Instance) -> _Columns:
+    stacked = np.vstack([inst.flat_demand, inst.flat_capacity])
+    _, first = np.unique(stacked.T, axis=0, return_index=True)
+    keep = np.sort(first)
+    d = np.ascontiguousarray(inst.flat_demand[:, keep])
+    cap = np.ascontiguousarray(inst.flat_capacity[:, keep])
+    norm = normaliser(inst)[keep]
+    return _Columns(d, cap, d / norm, norm, _hard_column(inst, d, cap))
+
+
+def _hard_column(inst: Instance, d: IntArray, cap: IntArray) -> int:
+    """The column kept feasible throughout a repair, or -1 for none.
+
+    It is the fullest column (summed demand over the largest capacity) among those that do
+    not vary over the buckets and take at most :data:`MAX_HARD_SIZES` distinct sizes, all
+    positive (memory in a few standard VM sizes). Such a column can be re-packed exactly by
+    the counts of each size per bin (:func:`_drop_by_counts`); the repair then trades items
+    so that the other columns fit, without ever breaking this one.
+    """
+    if inst.n_buckets < 2 or not len(d):
+        return -1
+    constant = (inst.demand == inst.demand[:, :, :1]).all(axis=(0, 2))
+    best, best_fill = -1, 0.0
+    for c in range(d.shape[1]):
+        col = d[:, c]
+        if (col <= 0).any() or len(np.unique(col)) > MAX_HARD_SIZES:
+            continue
+        dims = [
+            k
+            for k in range(inst.n_dims)
+            if constant[k] and np.array_equal(inst.demand[:, k, 0], col)
+        ]
+        if not dims:
+            continue
+        fill = float(col.sum()) / max(float(cap[:, c].max()), 1.0)
+        if fill > best_fill:
+            best, best_fill = c, fill
+    return best
 
 
 def _drop_target(inst: Instance, sol: Solution, dn: FloatArray) -> IntArray | None:
@@ -143,7 +223,7 @@ def _bin_zone(inst: Instance, assign: IntArray, nb: int) -> IntArray:
 
 
 def _drop(
-    inst: Instance, sol: Solution, keep: IntArray, dn: FloatArray, rules: bool
+    inst: Instance, cols: _Columns, sol: Solution, keep: IntArray, rules: bool
 ) -> tuple[IntArray, IntArray]:
     """Assignment onto the kept bins, the dropped bin's items where they overflow least."""
     nb = sol.n_bins
@@ -151,7 +231,8 @@ def _drop(
     new_index[keep] = np.arange(len(keep))
     assign = new_index[sol.assign]
     btype = sol.bin_type[keep].copy()
-    capn = inst.flat_capacity[btype] / normaliser(inst)
+    dn = cols.dn
+    capn = cols.cap[btype] / cols.norm
     loose = np.flatnonzero(assign < 0)
     placed = assign >= 0
     load = np.zeros((len(keep), dn.shape[1]))
@@ -170,22 +251,102 @@ def _drop(
     return assign, btype
 
 
+def _drop_by_counts(
+    cols: _Columns, sol: Solution, keep: IntArray, clock: Clock
+) -> tuple[IntArray, IntArray] | None:
+    """Assignment onto the kept bins in which the hard column fits everywhere, or None.
+
+    A small CP-SAT program chooses how many items of each size of the hard column every kept
+    bin holds, changing as few as possible; the items a bin must give up (largest first by
+    the other columns) then go, size by size, to the bins with a free slot of their size
+    where they overflow the other columns least.
+    """
+    h = cols.hard
+    sizes, cls = np.unique(cols.d[:, h], return_inverse=True)
+    n_cls, nk = len(sizes), len(keep)
+    new_index = np.full(sol.n_bins, -1, dtype=np.int64)
+    new_index[keep] = np.arange(nk)
+    assign = new_index[sol.assign]
+    btype = sol.bin_type[keep].copy()
+    room = cols.cap[btype, h]
+    placed = assign >= 0
+    current = np.zeros((nk, n_cls), dtype=np.int64)
+    np.add.at(current, (assign[placed], cls[placed]), 1)
+    total = np.bincount(cls, minlength=n_cls)
+    model = cp_model.CpModel()
+    want = [
+        [model.new_int_var(0, int(min(total[k], room[r] // sizes[k])), "") for k in range(n_cls)]
+        for r in range(nk)
+    ]
+    change = []
+    for r in range(nk):
+        model.add(sum(int(sizes[k]) * want[r][k] for k in range(n_cls)) <= int(room[r]))
+        for k in range(n_cls):
+            lost = model.new_int_var(0, int(current[r, k]), "")
+            model.add(lost >= int(current[r, k]) - want[r][k])
+            change.append(lost)
+    for k in range(n_cls):
+        model.add(sum(want[r][k] for r in range(nk)) == int(total[k]))
+    model.minimize(sum(change))
+    solver = cp_model.CpSolver()
+    set_cpsat_limits(solver.parameters, clock, COUNTS_WORK, 1)
+    status = solver.solve(model)
+    charge_cpsat(clock, solver.deterministic_time)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None
+    slots = np.array([[solver.value(v) for v in row] for row in want], dtype=np.int64)
+    soft = np.ones(cols.d.shape[1], dtype=np.bool_)
+    soft[h] = False
+    dn = cols.dn[:, soft]
+    capn = cols.cap[btype][:, soft] / cols.norm[soft]
+    weight = dn.max(axis=1)
+    for r in range(nk):
+        for k in range(n_cls):
+            mine = np.flatnonzero((assign == r) & (cls == k))
+            extra = len(mine) - int(slots[r, k])
+            if extra > 0:
+                order = np.argsort(-weight[mine], kind="stable")
+                assign[mine[order[:extra]]] = -1
+    placed = assign >= 0
+    load = np.zeros((nk, dn.shape[1]))
+    np.add.at(load, assign[placed], dn[placed])
+    count = np.zeros((nk, n_cls), dtype=np.int64)
+    np.add.at(count, (assign[placed], cls[placed]), 1)
+    loose = np.flatnonzero(~placed)
+    for i in loose[np.argsort(-weight[loose], kind="stable")].tolist():
+        k = int(cls[i])
+        before = np.maximum(load - capn, 0).sum(axis=1)
+        after = np.maximum(load + dn[i] - capn, 0).sum(axis=1)
+        score = after - before + 1e-6 * load.max(axis=1, initial=0.0)
+        score = np.where(count[:, k] < slots[:, k], score, np.inf)
+        b = int(np.argmin(score))
+        assign[i] = b
+        load[b] += dn[i]
+        count[b, k] += 1
+    return assign, btype
+
+
 def _repair(
     inst: Instance,
+    cols: _Columns,
     assign: IntArray,
     btype: IntArray,
-    dn: FloatArray,
     rules: bool,
     rng: np.random.Generator,
     deadline: float,
     clock: Clock,
+    hard: int = -1,
 ) -> tuple[IntArray | None, int]:
-    """Tabu search on moves and swaps until no bin overflows; the assignment or None."""
-    d = inst.flat_demand
+    """Tabu search on moves and swaps until no bin overflows; the assignment or None.
+
+    With ``hard`` ≥ 0 (a column that fits in every bin at the start) no move or swap may
+    overflow that column.
+    """
+    d, dn = cols.d, cols.dn
     n, n_cols = d.shape
     nb = len(btype)
-    cap = inst.flat_capacity[btype]
-    capn = cap / normaliser(inst)
+    cap = cols.cap[btype]
+    capn = cap / cols.norm
     load = np.zeros((nb, n_cols))
     np.add.at(load, assign, dn)
     iload = np.zeros((nb, n_cols), dtype=np.int64)
@@ -224,6 +385,8 @@ def _repair(
         dm[back] = np.inf
         if ok_bins is not None:
             dm[~ok_bins[items]] = np.inf
+        if hard >= 0:
+            dm[iload[None, :, hard] + d[items, hard][:, None] > cap[None, :, hard]] = np.inf
         # Swaps: item of a with an item of another bin (a sample when there are many).
         others = np.flatnonzero(assign != a)
         most = max(MAX_SWAP_CELLS // max(len(items) * n_cols, 1), 1)
@@ -242,6 +405,12 @@ def _repair(
         ds[tabu_i | tabu_j] = np.inf
         if ok_bins is not None:
             ds[~(ok_bins[items][:, bo] & ok_bins[others, a][None, :])] = np.inf
+        if hard >= 0:
+            dh = d[others, hard][None, :] - d[items, hard][:, None]
+            ds[
+                (iload[a, hard] + dh > cap[a, hard])
+                | (iload[bo, hard][None, :] - dh > cap[bo, hard][None, :])
+            ] = np.inf
         ds += rng.uniform(0, 1e-9, ds.shape)
         clock.charge(
             UNIT_PER_STEP + UNIT_PER_STEP_CELL * (len(items) * (nb + len(others)) * n_cols)

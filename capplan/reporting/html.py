@@ -130,6 +130,7 @@ def render_report(study: StudyResult) -> str:
         baseline=study.baseline,
         best=best.summary if best else None,
         best_name=best.name if best else None,
+        best_econ=best.economics if best else {},
         reason=reason,
         columns=columns,
         kinds={key: _kind(key) for key, _ in columns},

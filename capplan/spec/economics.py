@@ -12,14 +12,20 @@ Layout of a settings file::
                    fan_r, host_power_policy, switch_w_per_port
     [finance]      horizon_years, *_depreciation_years, licence_amortization_years,
                    network_hw_frac, network_maintenance_frac_per_year,
-                   storage_maintenance_frac_per_year, rack_usd_per_u_year
-    [labor]        admin_usd_per_hour, fte_hours_per_year, physical_servers_per_admin,
-                   instances_per_admin, migration_hours_per_vm
-    [availability] ha_enabled, ha_detection_s, vm_boot_s, reserve_hosts, host_mtbf_h,
-                   host_mttr_h, maintenance_windows_per_year, maintenance_window_h,
-                   appliance_mtbf_h, appliance_mttr_h, path_mtbf_h, path_mttr_h, mc_runs,
-                   mc_years, mc_seed
-    [baseline]     host_model, shared_host_mode
+                   storage_maintenance_frac_per_year, rack_usd_per_u_year,
+                   discount_rate_frac
+    [labor]        model (per-vm|per-host|user), wage_usd_per_hour, overhead_ratio,
+                   fte_hours_per_year, physical_servers_per_admin, instances_per_admin,
+                   migration_hours_per_vm; model = "user" reads user_hours_per_vm_year
+                   and user_hours_per_host_year
+    [availability] ha_enabled, ha_detection_s, vm_boot_s_linux, vm_boot_s_windows,
+                   vm_boot_s_other, reserve_hosts, host_mtbf_h, host_mttr_h,
+                   maintenance_windows_per_year, maintenance_window_h (host windows),
+                   guest_patches_per_year, guest_patch_h (guest OS reboots),
+                   rack_mtbf_h, rack_mttr_h, pdu_mtbf_h, pdu_mttr_h, hosts_per_pdu,
+                   array_mtbf_h, array_mttr_h, appliance_mtbf_h, appliance_mttr_h,
+                   path_mtbf_h, path_mttr_h, mc_runs, mc_years, mc_seed
+    [baseline]     host_model, shared_host_mode, vms_per_server
     [licences.hypervisor.MODE]   metric (none|core|socket), usd_per_unit_year,
                                  min_cores_per_socket
     [licences.guest_os.FAMILY]   model (none|per-instance|windows-core) and its prices
@@ -44,6 +50,7 @@ POWER_MODELS: Final = ("curve", "linear", "fan")
 HOST_POWER_POLICIES: Final = ("always-on", "off-when-empty")
 HYPERVISOR_METRICS: Final = ("none", "core", "socket")
 GUEST_OS_MODELS: Final = ("none", "per-instance", "windows-core")
+LABOR_MODELS: Final = ("per-vm", "per-host", "user")
 SECTIONS: Final = ("energy", "finance", "labor", "availability", "baseline", "licences")
 TOP_LEVEL_KEYS: Final = (*SECTIONS, "sources", "extends")
 SETTINGS_FILE: Final = "economics.toml"
@@ -118,6 +125,8 @@ class FinanceSettings:
         Yearly maintenance as a share of the network / storage hardware cost.
     rack_usd_per_u_year
         Rack space per rack unit and year.
+    discount_rate_frac
+        Yearly discount rate of the net present value (Azure Migrate's WACC).
     """
 
     horizon_years: float
@@ -129,41 +138,69 @@ class FinanceSettings:
     network_maintenance_frac_per_year: float
     storage_maintenance_frac_per_year: float
     rack_usd_per_u_year: float
+    discount_rate_frac: float = 0.07
 
 
 @dataclass(frozen=True)
 class LaborSettings:
-    """Administration and migration effort.
+    """Administration and migration effort, the same model on both sides (today and plan).
 
     Attributes
     ----------
-    admin_usd_per_hour
-        Cost of one administrator hour.
+    model
+        ``per-vm`` (Azure Migrate: administrators = workloads / workloads per admin; a
+        workload is a VM, a container or a bare-metal server's OS), ``per-host``
+        (administrators = physical servers / servers per admin) or ``user`` (the user's
+        hours per workload and per server and year, both charged).
+    wage_usd_per_hour
+        Mean hourly wage of a systems administrator.
+    overhead_ratio
+        Employer cost of an hour worked / wage (benefits, payroll taxes): the loaded rate
+        is ``wage × overhead``.
     fte_hours_per_year
-        Working hours of one full-time administrator per year.
+        Paid hours of one full-time administrator per year.
     physical_servers_per_admin
-        Physical servers one administrator looks after (hardware, firmware, host OS).
+        Physical servers one administrator looks after (``per-host``).
     instances_per_admin
-        Guest instances (VMs or containers) one administrator looks after.
+        Workloads (guest instances) one administrator looks after (``per-vm``).
     migration_hours_per_vm
         One-off effort to move one VM onto its new host.
+    user_hours_per_vm_year, user_hours_per_host_year
+        ``user`` model: the user's own figures.
     """
 
-    admin_usd_per_hour: float
+    wage_usd_per_hour: float
     fte_hours_per_year: float
     physical_servers_per_admin: float
     instances_per_admin: float
     migration_hours_per_vm: float
+    model: str = "per-vm"
+    overhead_ratio: float = 1.0
+    user_hours_per_vm_year: float = 0.0
+    user_hours_per_host_year: float = 0.0
+
+    @property
+    def admin_usd_per_hour(self) -> float:
+        """Loaded cost of one administrator hour: ``wage × overhead``."""
+        return self.wage_usd_per_hour * self.overhead_ratio
 
     @property
     def hours_per_server_year(self) -> float:
-        """Administration hours per physical server and year."""
-        return self.fte_hours_per_year / self.physical_servers_per_admin
+        """Administration hours charged per physical server and year under the model."""
+        if self.model == "per-host":
+            return self.fte_hours_per_year / self.physical_servers_per_admin
+        if self.model == "user":
+            return self.user_hours_per_host_year
+        return 0.0
 
     @property
     def hours_per_instance_year(self) -> float:
-        """Administration hours per guest instance and year."""
-        return self.fte_hours_per_year / self.instances_per_admin
+        """Administration hours charged per workload (VM, container, bare-metal OS) and year."""
+        if self.model == "per-vm":
+            return self.fte_hours_per_year / self.instances_per_admin
+        if self.model == "user":
+            return self.user_hours_per_vm_year
+        return 0.0
 
 
 @dataclass(frozen=True)
@@ -176,16 +213,29 @@ class AvailabilitySettings:
         Whether VMs of a failed host are restarted elsewhere (not possible on bare metal).
     ha_detection_s
         Time until a failed host is declared failed.
-    vm_boot_s
-        Time for a restarted guest to be back in service.
+    vm_boot_s_linux, vm_boot_s_windows, vm_boot_s_other
+        Time for a restarted guest to be back in service, by the inventory's OS family
+        (``other`` also covers legacy guests and VMs of unknown OS).
     reserve_hosts
-        ``k`` of N+k: spare hosts added to the placement; up to ``k`` hosts may be down at
-        once and their VMs still restart.
+        ``k`` of N+k: spare hosts added to a placement made elsewhere; up to ``k`` hosts may
+        be down at once and their VMs still restart.
     host_mtbf_h, host_mttr_h
         Server failure figures used where the catalog's host model has none.
     maintenance_windows_per_year, maintenance_window_h
-        Planned maintenance of each host; without live migration each window is downtime
-        for the host's VMs (windows of different hosts do not overlap).
+        Planned maintenance of each *host* (hypervisor, firmware); without live migration
+        each window is downtime for the host's VMs (windows of different hosts do not
+        overlap). On bare metal the host's OS is the guest's: its windows coincide with the
+        guest patches and are charged once.
+    guest_patches_per_year, guest_patch_h
+        Guest OS patch reboots of every workload, on both sides (live migration moves a VM,
+        it does not patch its OS). A service's VMs are patched one at a time.
+    rack_mtbf_h, rack_mttr_h
+        A rack (its top-of-rack switch and power strip): all its hosts disappear at once.
+    pdu_mtbf_h, pdu_mttr_h, hosts_per_pdu
+        A power distribution unit feeding ``hosts_per_pdu`` hosts (whole racks).
+    array_mtbf_h, array_mttr_h
+        The shared storage array (plan only; today's servers use local disks, whose
+        failures are part of the server's).
     appliance_mtbf_h, appliance_mttr_h
         Storage virtualization appliance (one node).
     path_mtbf_h, path_mttr_h
@@ -196,7 +246,6 @@ class AvailabilitySettings:
 
     ha_enabled: bool
     ha_detection_s: float
-    vm_boot_s: float
     reserve_hosts: int
     host_mtbf_h: float
     host_mttr_h: float
@@ -209,28 +258,57 @@ class AvailabilitySettings:
     mc_runs: int
     mc_years: float
     mc_seed: int
+    vm_boot_s_linux: float = 44.2
+    vm_boot_s_windows: float = 429.0
+    vm_boot_s_other: float = 429.0
+    guest_patches_per_year: float = 0.0
+    guest_patch_h: float = 0.0
+    rack_mtbf_h: float = float("inf")
+    rack_mttr_h: float = 1.0
+    pdu_mtbf_h: float = float("inf")
+    pdu_mttr_h: float = 1.0
+    hosts_per_pdu: int = 1_000_000
+    array_mtbf_h: float = float("inf")
+    array_mttr_h: float = 1.0
+
+    def boot_s(self, os_family: str | None) -> float:
+        """Boot time of a restarted guest of ``os_family``, s."""
+        if os_family == "linux":
+            return self.vm_boot_s_linux
+        if os_family == "windows":
+            return self.vm_boot_s_windows
+        return self.vm_boot_s_other
+
+    def restart_s(self, os_family: str | None) -> float:
+        """Time from a host failure until a VM runs again elsewhere: detection + boot, s."""
+        return self.ha_detection_s + self.boot_s(os_family)
 
     @property
     def ha_restart_s(self) -> float:
-        """Time from a host failure until a VM runs again elsewhere: detection + boot, s."""
-        return self.ha_detection_s + self.vm_boot_s
+        """Restart time of a Linux guest (the shortest), s."""
+        return self.restart_s("linux")
 
 
 @dataclass(frozen=True)
 class BaselineSettings:
-    """The unconsolidated estate the plan is compared against.
+    """The unconsolidated estate the plan is compared against, where the inventory is silent.
 
     Attributes
     ----------
     host_model
-        Catalog host model of the servers VMs run on today.
+        Catalog host model of today's servers (VMs with a current host in the inventory run
+        on those hosts, of this model).
     shared_host_mode
         Catalog mode of today's hosts that hold several VMs (hosts holding one VM are
         counted as bare metal).
+    vms_per_server
+        VMs without a current host in the inventory are packed this many to a server, in
+        inventory order (1: one physical server each).
     """
 
     host_model: str
     shared_host_mode: str
+    vms_per_server: int = 1
 
 
 @dataclass(frozen=True)
@@ -438,18 +516,28 @@ def _finance(r: _Reader) -> FinanceSettings:
             "storage_maintenance_frac_per_year", lo=0.0, hi=1.0
         ),
         rack_usd_per_u_year=r.num("rack_usd_per_u_year", lo=0.0),
+        discount_rate_frac=r.num("discount_rate_frac", lo=0.0, hi=1.0),
     )
     r.finish()
     return out
 
 
 def _labor(r: _Reader) -> LaborSettings:
+    model = r.text("model", choices=LABOR_MODELS)
+    if model == "user":
+        for key in ("user_hours_per_vm_year", "user_hours_per_host_year"):
+            if key not in r.table:
+                r.ctx.problems.append((r._path(key), "is required for model 'user'"))
     out = LaborSettings(
-        admin_usd_per_hour=r.num("admin_usd_per_hour", lo=0.0),
+        model=model,
+        wage_usd_per_hour=r.num("wage_usd_per_hour", lo=0.0),
+        overhead_ratio=r.num("overhead_ratio", lo=1.0, hi=5.0),
         fte_hours_per_year=r.num("fte_hours_per_year", lo=0.0, lo_open=True, hi=8784.0),
         physical_servers_per_admin=r.num("physical_servers_per_admin", lo=0.0, lo_open=True),
         instances_per_admin=r.num("instances_per_admin", lo=0.0, lo_open=True),
         migration_hours_per_vm=r.num("migration_hours_per_vm", lo=0.0),
+        user_hours_per_vm_year=r.num("user_hours_per_vm_year", lo=0.0, hi=8784.0, default=0.0),
+        user_hours_per_host_year=r.num("user_hours_per_host_year", lo=0.0, hi=8784.0, default=0.0),
     )
     r.finish()
     return out
@@ -459,7 +547,9 @@ def _availability(r: _Reader) -> AvailabilitySettings:
     out = AvailabilitySettings(
         ha_enabled=r.flag("ha_enabled"),
         ha_detection_s=r.num("ha_detection_s", lo=0.0),
-        vm_boot_s=r.num("vm_boot_s", lo=0.0),
+        vm_boot_s_linux=r.num("vm_boot_s_linux", lo=0.0),
+        vm_boot_s_windows=r.num("vm_boot_s_windows", lo=0.0),
+        vm_boot_s_other=r.num("vm_boot_s_other", lo=0.0),
         reserve_hosts=r.integer("reserve_hosts", lo=0, hi=10_000),
         host_mtbf_h=r.num("host_mtbf_h", lo=0.0, lo_open=True, allow_inf=True),
         host_mttr_h=r.num("host_mttr_h", lo=0.0, lo_open=True),
@@ -469,6 +559,15 @@ def _availability(r: _Reader) -> AvailabilitySettings:
         appliance_mttr_h=r.num("appliance_mttr_h", lo=0.0, lo_open=True),
         path_mtbf_h=r.num("path_mtbf_h", lo=0.0, lo_open=True, allow_inf=True),
         path_mttr_h=r.num("path_mttr_h", lo=0.0, lo_open=True),
+        guest_patches_per_year=r.num("guest_patches_per_year", lo=0.0, hi=8760.0),
+        guest_patch_h=r.num("guest_patch_h", lo=0.0, hi=8760.0),
+        rack_mtbf_h=r.num("rack_mtbf_h", lo=0.0, lo_open=True, allow_inf=True),
+        rack_mttr_h=r.num("rack_mttr_h", lo=0.0, lo_open=True),
+        pdu_mtbf_h=r.num("pdu_mtbf_h", lo=0.0, lo_open=True, allow_inf=True),
+        pdu_mttr_h=r.num("pdu_mttr_h", lo=0.0, lo_open=True),
+        hosts_per_pdu=r.integer("hosts_per_pdu", lo=1, hi=10_000_000),
+        array_mtbf_h=r.num("array_mtbf_h", lo=0.0, lo_open=True, allow_inf=True),
+        array_mttr_h=r.num("array_mttr_h", lo=0.0, lo_open=True),
         mc_runs=r.integer("mc_runs", lo=2, hi=1_000_000),
         mc_years=r.num("mc_years", lo=0.0, lo_open=True, hi=100_000.0),
         mc_seed=r.integer("mc_seed", lo=0),
@@ -485,6 +584,7 @@ def _baseline(r: _Reader) -> BaselineSettings:
     out = BaselineSettings(
         host_model=r.text("host_model"),
         shared_host_mode=r.text("shared_host_mode"),
+        vms_per_server=r.integer("vms_per_server", lo=1, hi=100_000),
     )
     r.finish()
     return out

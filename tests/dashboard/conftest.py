@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from capplan.dashboard.runner import RunQueue
 from capplan.dashboard.services import Services
 from capplan.dashboard.settings import Settings
 from capplan.dashboard.studyfile import (
@@ -79,6 +80,14 @@ def services(tmp_path: Path) -> Services:
     )
 
 
+@pytest.fixture
+def queue(services: Services) -> Iterator[RunQueue]:
+    """The server's run queue on the ``services`` workspace (what ``create_app`` starts)."""
+    running = RunQueue(services.settings, poll_s=0.1).start()
+    yield running
+    running.stop()
+
+
 SID = "a" * 32
 OTHER_SID = "b" * 32
 
@@ -113,7 +122,11 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FinishedR
     dataset = services.ingest_upload(SID, [f.name for f in files], [data_url(f) for f in files])
     form = two_mode_form(services, SID, f"dataset:{dataset.id}")
     run = services.start_run(SID, form)
-    final = services.follow_run(SID, run.id, lambda frac, text: None)
+    queue = RunQueue(services.settings, poll_s=0.1).start()
+    try:
+        final = services.wait_run(SID, run.id, timeout_s=300, poll_s=0.1)
+    finally:
+        queue.stop()
     assert final.status == "done", final.message
     yield FinishedRun(services, SID, dataset, final)
 

@@ -40,6 +40,8 @@ CHROMIUM_FLAGS = [
 #: Upload limit of the test server, MB (small, so the limit itself can be tested).
 LIMIT_MB = 3
 RUN_TIMEOUT_MS = 240_000
+#: Expansion budget of the test server, MB (a 180:1 zip of 1 MB passes it).
+EXPANDED_MB = 100
 
 
 def _free_port() -> int:
@@ -51,11 +53,11 @@ def _free_port() -> int:
 class Server:
     """``capplan serve`` in its own process group, on a free port."""
 
-    def __init__(self, workspace: Path, log: Path) -> None:
-        self.port = _free_port()
+    def __init__(self, workspace: Path, log: Path, port: int | None = None) -> None:
+        self.port = port or _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = log.open("ab")
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "CAPPLAN_MAX_EXPANDED_MB": str(EXPANDED_MB)}
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -338,4 +340,91 @@ def test_cancel_a_running_study(browser: Any, server: Server) -> None:
     page.click("#nav-runs")
     page.wait_for_selector("#runs-table")
     assert "cancelled" in page.inner_text("#runs-table")
+    context.close()
+
+
+def _run_demo_study(page: Any, server: Server, time_limit_s: str) -> str:
+    """Set up hw-assisted vs paravirt on the demo workload and submit it; the run's id."""
+    page.goto(server.url + "/")
+    page.click("#demo-button")
+    page.wait_for_selector("#upload-ok", timeout=120_000)
+    page.click("#nav-setup")
+    _set_up_two_modes(page)
+    page.locator('input[id*="time_limit_s"]').fill(time_limit_s)
+    page.locator('input[id*="time_limit_s"]').press("Tab")
+    page.click("#run-button")
+    page.wait_for_url("**/run/*")
+    return str(page.url.rsplit("/", 1)[-1])
+
+
+def _status(workspace: Path, run_id: str) -> str:
+    from capplan.dashboard.workspace import Workspace
+
+    return str(Workspace(workspace).run_status(run_id))
+
+
+def test_a_run_from_a_tab_closed_at_once_still_runs(
+    browser: Any, server: Server, workspace: Path
+) -> None:
+    context = _context(browser)
+    page = context.new_page()
+    run_id = _run_demo_study(page, server, "3")
+    context.close()  # within a second of submitting
+    deadline = time.monotonic() + 180
+    while _status(workspace, run_id) in ("queued", "running"):
+        assert time.monotonic() < deadline, _status(workspace, run_id)
+        time.sleep(0.5)
+    assert _status(workspace, run_id) == "done"
+
+
+def test_a_restart_during_a_run_shows_interrupted_in_the_open_tab(
+    browser: Any, tmp_path: Path
+) -> None:
+    workspace = tmp_path / "ws"
+    first = Server(workspace, tmp_path / "server.log")
+    context = _context(browser)
+    page = context.new_page()
+    try:
+        run_id = _run_demo_study(page, first, "60")
+        page.wait_for_selector("#run-panel:visible")
+        page.wait_for_function(
+            "document.querySelector('#run-progress-label').textContent.includes('·')"
+        )
+        assert _status(workspace, run_id) == "running"
+        os.kill(first.process.pid, signal.SIGTERM)  # the server only, as `kill PID` does
+        first.process.wait(timeout=30)
+        assert _status(workspace, run_id) == "interrupted"
+        second = Server(workspace, tmp_path / "server2.log", port=first.port)
+        try:
+            # the open tab polls the new server and shows how the run ended
+            page.wait_for_selector("#run-failed", timeout=30_000)
+            assert "interrupted" in page.inner_text("#run-failed")
+            page.wait_for_selector("#run-panel", state="hidden")
+            shot(page, "43-interrupted-by-a-restart")
+        finally:
+            second.stop()
+    finally:
+        first.stop()
+        context.close()
+
+
+def test_a_180_to_1_zip_is_refused_with_a_clear_message(
+    browser: Any, server: Server, tmp_path: Path
+) -> None:
+    from .test_lifecycle import PeakRss, zip_bomb
+
+    bomb = tmp_path / "bomb.zip"
+    bomb.write_bytes(zip_bomb(180))
+    context = _context(browser)
+    page = context.new_page()
+    page.goto(server.url + "/")
+    page.wait_for_selector("#upload")
+    with PeakRss(server.process.pid) as rss:
+        _upload(page, [bomb])
+        page.wait_for_selector("#upload-error", timeout=60_000)
+    message = page.inner_text("#upload-error")
+    assert f"bomb.zip expands to more than {EXPANDED_MB} MB" in message
+    assert str(tmp_path) not in message and "/sessions/" not in message
+    assert rss.peak_mb - rss.start_mb < 100, (rss.start_mb, rss.peak_mb)
+    shot(page, "34-upload-zip-bomb")
     context.close()

@@ -17,9 +17,7 @@ from capplan.dashboard.callbacks.common import guarded, message_of
 from capplan.dashboard.pages.results import DOWNLOAD_BUTTONS, TABS
 from capplan.dashboard.services import Services
 from capplan.dashboard.studyfile import FORM_FIELDS, StudyForm, control_value
-from capplan.demand import load_workload
 from capplan.errors import CapplanError, SpecError
-from capplan.spec.study import load_study
 
 
 def walk(component: Any) -> Iterator[Component]:
@@ -186,11 +184,15 @@ def test_results_adapters_on_a_finished_run(finished_run: Any) -> None:
     for kind, _ in DOWNLOAD_BUTTONS:
         payload = results.download(services, sid, record.id, kind)
         assert payload["filename"].startswith(record.id) and payload["content"]
-    # the CLI's copy names the uploaded dataset by its path on this server, and runs as is
-    cli_path, _ = services.download(sid, record.id, "study-cli")
-    cli_study = load_study(cli_path)
-    assert not cli_study.expand()[0].workload.startswith("dataset:")
-    assert load_workload(cli_study.expand()[0].workload).n_vms == 2
+    # nothing a user sees names the server's folders (upload folder, session id)
+    root = str(services.workspace.root)
+    assert root not in text(overview) and sid not in text(overview)
+    for kind, _ in DOWNLOAD_BUTTONS:
+        path, _ = services.download(sid, record.id, kind)
+        content = path.read_text(errors="replace") if kind != "tables" else ""
+        assert root not in content and sid not in content, kind
+    with pytest.raises(CapplanError, match="unknown download"):
+        services.download(sid, record.id, "study-cli")
     assert results.run_id_of(f"/run/{record.id}") == record.id
     with pytest.raises(CapplanError):
         results.run_id_of("/setup")
@@ -200,10 +202,9 @@ def test_results_adapters_on_a_finished_run(finished_run: Any) -> None:
     assert record.id in text(listing)
     foreign, _ = routing.render(services, "e" * 32, f"/run/{record.id}", None)
     assert "no such page or run" in text(foreign)
-    with pytest.raises(dash.exceptions.PreventUpdate):
-        run.follow(services, sid, None, lambda value: None)
-    seen: list[Any] = []
-    assert run.follow(services, sid, record.id, seen.append)["status"] == "done"
+    assert run.poll(services, sid, None)[-1] is True, "nothing to follow: polling stops"
+    *_, done, stop = run.poll(services, sid, record.id)
+    assert done["status"] == "done" and stop is True
 
 
 @pytest.mark.slow

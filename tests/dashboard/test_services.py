@@ -11,11 +11,13 @@ import tomllib
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import psutil
 import pytest
 
+from capplan.dashboard.runner import RunQueue
 from capplan.dashboard.services import Services
 from capplan.dashboard.studyfile import DATASET_PREFIX, HostRow, StudyForm
 from capplan.dashboard.uploads import UploadError
@@ -265,7 +267,7 @@ def _worker_pid(services: Services, run_id: str) -> int | None:
 
 @pytest.mark.slow
 def test_cancel_stops_the_worker_and_keeps_no_output(
-    services: Services, sid: str, two_mode_form: Callable[..., StudyForm]
+    services: Services, queue: RunQueue, sid: str, two_mode_form: Callable[..., StudyForm]
 ) -> None:
     demo = services.add_demo(sid)
     form = two_mode_form(services, sid, f"{DATASET_PREFIX}{demo.id}")
@@ -274,20 +276,29 @@ def test_cancel_stops_the_worker_and_keeps_no_output(
     outcome: dict[str, object] = {}
     follower = threading.Thread(
         target=lambda: outcome.setdefault(
-            "final", services.follow_run(sid, record.id, lambda f, t: progress.append((f, t)))
+            "final",
+            services.wait_run(
+                sid, record.id, report=lambda r: progress.append((r.progress_frac, r.status))
+            ),
         )
     )
     follower.start()
     deadline = time.monotonic() + 120
     while services.run(sid, record.id).status != "running" and time.monotonic() < deadline:
         time.sleep(0.2)
+    deadline = time.monotonic() + 60
+    while record.id not in queue.worker_pids() and time.monotonic() < deadline:
+        time.sleep(0.1)
     pid = _worker_pid(services, record.id)
-    assert pid is not None
+    assert pid is not None and pid == queue.worker_pids()[record.id]
     assert services.cancel_run(sid, record.id)
     follower.join(timeout=60)
     assert not follower.is_alive()
     final = outcome["final"]
     assert final.status == "cancelled"  # type: ignore[attr-defined]
+    deadline = time.monotonic() + 10
+    while psutil.pid_exists(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     assert not (services.workspace.run_dir(sid, record.id) / "output").exists()
     with pytest.raises(CapplanError, match="no results"):
@@ -295,8 +306,9 @@ def test_cancel_stops_the_worker_and_keeps_no_output(
 
 
 @pytest.mark.slow
-def test_a_second_follower_watches_without_starting_another_worker(
+def test_two_watchers_of_one_run_start_one_worker(
     services: Services,
+    queue: RunQueue,
     sid: str,
     bitbrains_files: list[Path],
     data_url: Callable[..., str],
@@ -305,25 +317,26 @@ def test_a_second_follower_watches_without_starting_another_worker(
     workload = _uploaded(services, sid, bitbrains_files, data_url)
     record = services.start_run(sid, two_mode_form(services, sid, workload))
     outcomes: list[object] = []
+    pids: set[int] = set()
 
     def follow() -> None:
-        outcomes.append(services.follow_run(sid, record.id, lambda f, t: None, poll_s=0.1))
+        def seen(run: Any) -> None:
+            pids.update(queue.worker_pids().values())
 
-    first = threading.Thread(target=follow)
-    first.start()
-    deadline = time.monotonic() + 60
-    while services.run(sid, record.id).status == "queued" and time.monotonic() < deadline:
-        time.sleep(0.05)
-    second = threading.Thread(target=follow)
-    second.start()
-    first.join(timeout=120)
-    second.join(timeout=120)
+        outcomes.append(services.wait_run(sid, record.id, report=seen, poll_s=0.1))
+
+    watchers = [threading.Thread(target=follow) for _ in range(2)]
+    for watcher in watchers:
+        watcher.start()
+    for watcher in watchers:
+        watcher.join(timeout=120)
     assert [o.status for o in outcomes] == ["done", "done"]  # type: ignore[attr-defined]
+    assert len(pids) == 1, "one worker ran the run"
     log = (services.workspace.run_dir(sid, record.id) / "worker.log").read_text()
     assert "Traceback" not in log
 
 
-def test_a_run_that_fails_says_why(services: Services, sid: str) -> None:
+def test_a_run_that_fails_says_why(services: Services, queue: RunQueue, sid: str) -> None:
     record = services.workspace.create_run(
         sid,
         name="broken",
@@ -331,7 +344,7 @@ def test_a_run_that_fails_says_why(services: Services, sid: str) -> None:
         n_scenarios=1,
         files={"study.resolved.toml": 'name = "x"\n[base]\nworkload = "/nowhere/trace.csv"\n'},
     )
-    final = services.follow_run(sid, record.id, lambda f, t: None, poll_s=0.1)
+    final = services.wait_run(sid, record.id, poll_s=0.1)
     assert final.status == "failed"
     assert "/nowhere/trace.csv" in final.message
     assert not (services.workspace.run_dir(sid, record.id) / "output").exists()

@@ -16,7 +16,13 @@ def test_bundled_defaults_load_and_every_value_cites_a_source() -> None:
     assert s.energy.pue_ratio == pytest.approx(1.58)
     assert s.energy.fan_r == pytest.approx(1.4)
     assert s.availability.ha_restart_s == pytest.approx(15 + 44.2)
-    assert s.labor.hours_per_server_year == pytest.approx(2080 / 30)
+    assert s.availability.restart_s("windows") == pytest.approx(15 + 429)
+    # Labour per workload (Azure Migrate's shape), none per server, at the loaded rate.
+    assert s.labor.model == "per-vm"
+    assert s.labor.hours_per_instance_year == pytest.approx(2080 / 80)
+    assert s.labor.hours_per_server_year == 0.0
+    assert s.labor.admin_usd_per_hour == pytest.approx(42.51 * 1.419)
+    assert s.finance.discount_rate_frac == pytest.approx(0.07)
     doc = tomllib.loads(bundled_economics_path().read_text())
     sections = ("energy", "finance", "labor", "availability", "baseline")
     expected = {f"{sec}.{key}" for sec in sections for key in doc[sec]}
@@ -33,7 +39,7 @@ def test_all_problems_reported_at_once_with_dotted_paths() -> None:
     doc = tomllib.loads(bundled_economics_path().read_text())
     doc["energy"]["pue_ratio"] = {"value": 0.8, "source": "uptime-2023"}
     doc["energy"]["power_model"] = {"value": "cubic", "source": "fan-2007"}
-    doc["labor"]["admin_usd_per_hour"] = {"value": "forty", "source": "bls-oes-2019"}
+    doc["labor"]["wage_usd_per_hour"] = {"value": "forty", "source": "bls-oes-2019"}
     doc["finance"]["horizon_years"] = {"value": 5, "source": "nowhere"}
     doc["availability"]["typo_key"] = 3
     del doc["baseline"]["host_model"]
@@ -45,7 +51,7 @@ def test_all_problems_reported_at_once_with_dotted_paths() -> None:
     assert {
         "e.toml:energy.pue_ratio",
         "e.toml:energy.power_model",
-        "e.toml:labor.admin_usd_per_hour",
+        "e.toml:labor.wage_usd_per_hour",
         "e.toml:finance.horizon_years.source",
         "e.toml:availability.typo_key",
         "e.toml:baseline.host_model",

@@ -115,3 +115,24 @@ def test_overflow_repair_leaves_instances_with_other_rules_alone() -> None:
     assert not overflow.applicable(inst)
     sol, stats = overflow.search(inst, start, deadline=time.perf_counter() + 1.0)
     assert sol.n_bins == start.n_bins and stats.tried == 0
+
+
+def test_overflow_repair_keeps_a_few_sized_constant_column_feasible() -> None:
+    """Memory in three VM sizes, CPU over buckets: memory is re-packed by counts, never broken."""
+    from capplan.optimize import overflow
+    from capplan.optimize.clock import Clock
+
+    rng = np.random.default_rng(3)
+    n = 40
+    mem = rng.choice([15, 22, 44], n)
+    cpu = rng.integers(5, 35, (n, 6))
+    demand = np.concatenate([cpu[:, None, :], np.repeat(mem[:, None, None], 6, axis=2)], axis=1)
+    inst = make_instance(demand, [[100, 100]])
+    cols = overflow._columns(inst)
+    assert cols.d.shape[1] == 7 and cols.hard == 6  # six CPU buckets, one memory column
+    start = _one_per_bin(inst)
+    sol, stats = overflow.search(inst, start, deadline=1.0, clock=Clock())
+    assert validate(inst, sol) == []
+    assert stats.saved > 0 and sol.n_bins < start.n_bins
+    again, _ = overflow.search(inst, start, deadline=1.0, clock=Clock())
+    assert np.array_equal(again.assign, sol.assign)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
+import dash
 from dash.exceptions import PreventUpdate
 
 from capplan.dashboard.services import clip
@@ -56,3 +57,12 @@ def problems_of(exc: BaseException) -> list[tuple[str, str]]:
     if isinstance(exc, SpecError):
         return list(exc.problems)
     return [("", message_of(exc))]
+
+
+def clicked_id(clicks: list[int | None]) -> str:
+    """The record id of the pattern-matched button that was clicked (else no update: a list
+    of buttons rendered anew triggers its callback with no clicks)."""
+    trigger = dash.ctx.triggered_id
+    if not trigger or not any(clicks) or not dash.ctx.triggered[0].get("value"):
+        raise PreventUpdate
+    return str(trigger["id"])

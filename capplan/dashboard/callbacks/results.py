@@ -43,6 +43,7 @@ def tab_content(
         return results.overview(study, best, why, notes), picker
     if tab == "comparison":
         rows, labels = services.comparison(study)
+        rows = [{**row, "scenario": common.scenario_label(str(row["scenario"]))} for row in rows]
         bars = [result_figures.comparison(study, key, label) for key, label in COMPARISON_BARS]
         return results.comparison(rows, labels, result_figures.pareto(study), bars), picker
     by_name = {r.name: r for r in study.results}

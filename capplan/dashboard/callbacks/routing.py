@@ -8,9 +8,9 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import dash
-from dash import Input, Output, State, html
+from dash import ALL, Input, Output, State, html
 
-from capplan.dashboard.callbacks.common import guarded
+from capplan.dashboard.callbacks.common import clicked_id, guarded
 from capplan.dashboard.pages import common, results, runs, setup, upload
 from capplan.dashboard.services import Services
 from capplan.dashboard.sessions import TokenSigner
@@ -67,6 +67,14 @@ def render(
     return not_found(path), None
 
 
+def delete_run(services: Services, session_id: str, run_id: str) -> Any:
+    """Delete a run of the session; the runs page again, saying so."""
+    record = services.delete_run(session_id, run_id)
+    page = runs.layout(services.runs(session_id))
+    page.children[1].children = common.ok_box(f"Deleted run {record.id} ({record.name}).")
+    return page
+
+
 def not_found(path: str) -> html.Div:
     """The page for an unknown path or a run of another session."""
     return html.Div(
@@ -95,11 +103,10 @@ def register(app: dash.Dash, services: Services, signer: TokenSigner) -> None:
     @guarded(lambda message, exc: (common.error_box(message), dash.no_update))
     def route(pathname: str | None, search: str | None, token: str, following: str | None) -> Any:
         page, follow = render(services, signer.session_id(token), pathname, search)
-        # Setting the followed run again would restart its background job (and kill the
-        # worker the first job started), so only a new value is written.
+        # Only a new value is written: the same run is already being polled.
         return page, follow if follow and follow != following else dash.no_update
 
-    # A separate callback: the run's end comes from the background callback that ``route``
+    # A separate callback: the run's end comes from the polling callback that ``route``
     # started, and Dash does not trigger a callback again from its own chain.
     @app.callback(
         Output("page", "children", allow_duplicate=True),
@@ -115,3 +122,13 @@ def register(app: dash.Dash, services: Services, signer: TokenSigner) -> None:
         if not run_id or pathname not in (f"/run/{run_id}", "/runs"):
             raise dash.exceptions.PreventUpdate
         return render(services, signer.session_id(token), pathname, search)[0]
+
+    @app.callback(
+        Output("page", "children", allow_duplicate=True),
+        Input({"type": "delete-run", "id": ALL}, "n_clicks"),
+        State("session-token", "data"),
+        prevent_initial_call=True,
+    )
+    @guarded(lambda message, exc: common.error_box(message))
+    def on_delete_run(clicks: list[int | None], token: str) -> Any:
+        return delete_run(services, signer.session_id(token), clicked_id(clicks))

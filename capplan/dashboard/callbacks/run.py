@@ -1,8 +1,13 @@
-"""Running a study: a background callback follows the worker (progress bar, cancel)."""
+"""Following a run: the page polls the run's row (progress bar, cancel); the server runs it.
+
+Runs are executed by the server's queue (:mod:`capplan.dashboard.runner`), not by the page:
+a tab only watches. Closing it, or the server restarting, changes nothing for the run; when
+the server is back, the next poll shows where the run is (``interrupted`` if the server
+stopped during it).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import dash
@@ -11,30 +16,33 @@ from dash import Input, Output, State
 from capplan.dashboard.callbacks.common import guarded
 from capplan.dashboard.services import Services
 from capplan.dashboard.sessions import TokenSigner
+from capplan.dashboard.workspace import NotFoundError
+
+SHOWN = {"display": "flex"}
+HIDDEN = {"display": "none"}
 
 
-def follow(
-    services: Services,
-    session_id: str,
-    run_id: str | None,
-    set_progress: Callable[[tuple[str, str]], None],
-) -> dict[str, Any]:
-    """Execute (or keep watching) a run until it ends; report progress as it goes.
+def poll(services: Services, session_id: str, run_id: str | None) -> tuple[Any, ...]:
+    """Where the followed run is.
 
     Returns
     -------
-    dict
-        ``{"run_id", "status", "message"}`` of the finished run (it triggers the re-render of
-        the run's page).
+    tuple
+        ``(progress value, label, panel style, cancel disabled, run-done data, poll disabled)``;
+        once the run has ended, ``run-done`` names it (the page is then re-rendered) and the
+        polling stops.
     """
     if not run_id:
-        raise dash.exceptions.PreventUpdate
-
-    def report(frac: float, text: str) -> None:
-        set_progress((f"{frac:.3f}", f"{frac:.0%} · {text or 'starting'}"))
-
-    record = services.follow_run(session_id, run_id, report)
-    return {"run_id": record.id, "status": record.status, "message": record.message}
+        return "0", "", HIDDEN, True, dash.no_update, True
+    try:
+        record = services.run(session_id, run_id)
+    except NotFoundError:
+        return "0", "", HIDDEN, True, {"run_id": run_id, "status": "deleted", "message": ""}, True
+    label = services.progress_label(record)
+    if record.live:
+        return f"{record.progress_frac:.3f}", label, SHOWN, False, dash.no_update, False
+    done = {"run_id": record.id, "status": record.status, "message": record.message}
+    return f"{record.progress_frac:.3f}", label, HIDDEN, True, done, True
 
 
 def cancel(services: Services, session_id: str, run_id: str | None) -> tuple[str, Any]:
@@ -48,26 +56,23 @@ def cancel(services: Services, session_id: str, run_id: str | None) -> tuple[str
 
 
 def register(app: dash.Dash, services: Services, signer: TokenSigner) -> None:
-    """Wire the background run and its cancel button."""
+    """Wire the run bar (polling) and its cancel button."""
 
     @app.callback(
+        Output("run-progress", "value"),
+        Output("run-progress-label", "children"),
+        Output("run-panel", "style"),
+        Output("cancel-button", "disabled"),
         Output("run-done", "data"),
+        Output("run-poll", "disabled"),
         Input("run-follow", "data"),
+        Input("run-poll", "n_intervals"),
         State("session-token", "data"),
-        background=True,
-        progress=[Output("run-progress", "value"), Output("run-progress-label", "children")],
-        progress_default=["0", "starting"],
-        running=[
-            (Output("run-panel", "style"), {"display": "flex"}, {"display": "none"}),
-            (Output("cancel-button", "disabled"), False, True),
-        ],
-        cancel=[Input("cancel-button", "n_clicks")],
-        interval=500,
         prevent_initial_call=True,
     )
-    @guarded(lambda message, exc: {"run_id": None, "status": "error", "message": message})
-    def on_follow(set_progress: Callable[[Any], None], run_id: str | None, token: str) -> Any:
-        return follow(services, signer.session_id(token), run_id, set_progress)
+    @guarded(lambda message, exc: ("0", message, SHOWN, True, dash.no_update, dash.no_update))
+    def on_poll(run_id: str | None, n_intervals: int | None, token: str) -> Any:
+        return poll(services, signer.session_id(token), run_id)
 
     @app.callback(
         Output("cancel-message", "children"),

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import Input, Output, State
+from dash import ALL, Input, Output, State
 
-from capplan.dashboard.callbacks.common import guarded
+from capplan.dashboard.callbacks.common import clicked_id, guarded
 from capplan.dashboard.pages import common, upload
 from capplan.dashboard.services import Services
 from capplan.dashboard.sessions import TokenSigner
@@ -61,6 +61,13 @@ def use_demo(services: Services, session_id: str) -> tuple[Any, Any]:
     return done, upload.dataset_list(services.datasets(session_id), fresh=record.id)
 
 
+def delete(services: Services, session_id: str, dataset_id: str) -> tuple[Any, Any]:
+    """Delete an upload of the session: ``(result area, dataset list)``."""
+    record = services.delete_dataset(session_id, dataset_id)
+    done = common.ok_box(f"Deleted {record.name}.", box_id="upload-ok")
+    return done, upload.dataset_list(services.datasets(session_id))
+
+
 def _error(message: str, exc: BaseException) -> tuple[Any, ...]:
     return common.error_box(message, box_id="upload-error"), dash.no_update, None
 
@@ -103,5 +110,16 @@ def register(app: dash.Dash, services: Services, signer: TokenSigner) -> None:
             raise dash.exceptions.PreventUpdate
         return use_demo(services, signer.session_id(token))
 
+    @app.callback(
+        Output("upload-result", "children", allow_duplicate=True),
+        Output("dataset-list", "children", allow_duplicate=True),
+        Input({"type": "delete-dataset", "id": ALL}, "n_clicks"),
+        State("session-token", "data"),
+        prevent_initial_call=True,
+    )
+    @guarded(lambda message, exc: (common.error_box(message), dash.no_update))
+    def on_delete(clicks: list[int | None], token: str) -> Any:
+        return delete(services, signer.session_id(token), clicked_id(clicks))
 
-__all__ = ["ingest", "register", "use_demo"]
+
+__all__ = ["delete", "ingest", "register", "use_demo"]

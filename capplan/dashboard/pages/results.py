@@ -12,7 +12,16 @@ from typing import Any
 import plotly.graph_objects as go
 from dash import dcc, html
 
-from capplan.dashboard.pages.common import error_box, fmt, fmt_as, key_values, kind_of, table, when
+from capplan.dashboard.pages.common import (
+    error_box,
+    fmt,
+    fmt_as,
+    key_values,
+    kind_of,
+    scenario_label,
+    table,
+    when,
+)
 from capplan.dashboard.workspace import RunRecord
 
 TABS: tuple[tuple[str, str], ...] = (
@@ -32,7 +41,6 @@ DOWNLOAD_BUTTONS: tuple[tuple[str, str], ...] = (
     ("comparison", "Comparison (CSV)"),
     ("tables", "Tables (XLSX)"),
     ("study", "Study file (TOML)"),
-    ("study-cli", "Study file for the CLI on this server (TOML)"),
 )
 
 
@@ -99,7 +107,7 @@ def layout(record: RunRecord, scenarios: Sequence[str], chosen: str | None) -> h
                     html.Label("Scenario: ", htmlFor="result-scenario"),
                     dcc.Dropdown(
                         id="result-scenario",
-                        options=[{"label": n, "value": n} for n in scenarios],
+                        options=[{"label": scenario_label(n), "value": n} for n in scenarios],
                         value=chosen,
                         clearable=False,
                         style={"minWidth": "420px"},
@@ -173,7 +181,7 @@ def overview(
     )
     rows = [
         {
-            "scenario": r.name,
+            "scenario": scenario_label(r.name),
             "status": r.solve.get("status"),
             "hosts": r.summary.get("n_hosts"),
             "TCO": fmt_as("usd", r.summary.get("cost_usd")),
@@ -193,7 +201,12 @@ def overview(
                 [
                     html.H4("Recommendation"),
                     html.P(
-                        [html.Strong(best.name + ": ") if best is not None else "", why],
+                        [
+                            html.Strong(scenario_label(best.name) + ": ")
+                            if best is not None
+                            else "",
+                            why,
+                        ],
                         id="recommendation",
                     ),
                     html.P(

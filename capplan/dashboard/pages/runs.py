@@ -11,7 +11,7 @@ from capplan.dashboard.workspace import RunRecord
 
 
 def layout(runs: Sequence[RunRecord]) -> html.Div:
-    """A table of runs with status, size and recommendation."""
+    """A table of runs with status, size, recommendation and a delete button each."""
     if not runs:
         body: html.Div | html.Table = html.Div(
             [html.P("No runs yet. "), dcc.Link("Set up a study →", href="/setup")]
@@ -21,7 +21,7 @@ def layout(runs: Sequence[RunRecord]) -> html.Div:
             html.Tr(
                 [
                     html.Th(h)
-                    for h in ("run", "study", "scenarios", "status", "started", "recommended")
+                    for h in ("run", "study", "scenarios", "status", "started", "recommended", "")
                 ]
             )
         )
@@ -34,10 +34,21 @@ def layout(runs: Sequence[RunRecord]) -> html.Div:
                     html.Td(r.status if not r.live else f"{r.status} ({r.progress_frac:.0%})"),
                     html.Td(when(r.created_s)),
                     html.Td(str(r.summary.get("recommended") or "—")),
+                    html.Td(
+                        html.Button(
+                            "Delete",
+                            id={"type": "delete-run", "id": r.id},
+                            className="secondary small",
+                            title="Delete this run and its results (a live run is stopped)",
+                        )
+                    ),
                 ],
                 className=f"run-row run-{r.status}",
             )
             for r in runs
         ]
         body = html.Table([header, html.Tbody(rows)], className="plain", id="runs-table")
-    return html.Div([html.H2("Runs"), html.Div(body, className="card")])
+    return html.Div(
+        [html.H2("Runs"), html.Div(id="runs-message"), html.Div(body, className="card")],
+        id="runs-page",
+    )

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dash import dcc, html
 
+#: How often a page following a run asks for its progress, ms.
+POLL_MS = 1000
+
 
 def layout(token: str, max_upload_bytes: int) -> html.Div:
     """The app shell.
@@ -22,6 +25,7 @@ def layout(token: str, max_upload_bytes: int) -> html.Div:
             dcc.Store(id="upload-limit", data=max_upload_bytes),
             dcc.Store(id="run-follow"),
             dcc.Store(id="run-done"),
+            dcc.Interval(id="run-poll", interval=POLL_MS, disabled=True),
             html.Div(
                 [
                     html.Span("capplan", className="brand"),

@@ -101,6 +101,13 @@ def dataset_card(record: DatasetRecord, *, fresh: bool = False) -> html.Div:
                 href=f"/setup?dataset={record.id}",
                 className="button",
             ),
+            html.Button(
+                "Delete",
+                id={"type": "delete-dataset", "id": record.id},
+                className="secondary small",
+                title="Delete this workload (runs made with it keep their results)",
+                style={"marginLeft": "12px"},
+            ),
         ],
         className="card dataset",
         id={"type": "dataset-card", "id": record.id},
