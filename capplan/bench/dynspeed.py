@@ -77,14 +77,14 @@ def cloudsim_pinned(fixture_dir: Path) -> dict[str, Any]:
 
 def run_process(args: list[str], env: dict[str, str]) -> dict[str, Any]:
     """Run ``args``; return its wall time, peak RSS (bytes) and exit code."""
-    start = time.perf_counter()
-    child = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(child.pid, 0)
-    wall_s = time.perf_counter() - start
-    stderr = child.stderr.read().decode(errors="replace") if child.stderr else ""
-    if child.stderr:
-        child.stderr.close()
-    child.returncode = os.waitstatus_to_exitcode(status)
+    with tempfile.TemporaryFile() as errors:  # a file, not a pipe: a chatty child cannot block
+        start = time.perf_counter()
+        child = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=errors)
+        _, status, usage = os.wait4(child.pid, 0)
+        wall_s = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+        errors.seek(0)
+        stderr = errors.read().decode(errors="replace")
     if child.returncode != 0:
         raise CapplanError(f"{' '.join(args)} failed ({child.returncode}): {stderr[-500:]}")
     return {"wall_s": wall_s, "peak_rss_bytes": usage.ru_maxrss * 1024}
