@@ -10,6 +10,20 @@ import typer
 from rich.table import Table
 
 from capplan.cli_app import app, console, err_console, print_json, user_errors
+from capplan.commands.scenario_options import (
+    BucketsOpt,
+    CpuOvercommitOpt,
+    HaOpt,
+    HaPolicyOpt,
+    HeadroomOpt,
+    MemOvercommitOpt,
+    ModeOpt,
+    ObjectiveOpt,
+    PeriodOpt,
+    SizingOpt,
+    StatisticOpt,
+    VcpuRatioOpt,
+)
 from capplan.demand import load_workload
 from capplan.optimize.consolidate import (
     DEFAULT_HA_SPARES,
@@ -39,7 +53,7 @@ def consolidate_command(
             "default: the catalog's current models, unlimited).",
         ),
     ] = None,
-    mode: Annotated[str, typer.Option("--mode", help="Virtualization mode.")] = "hw-assisted",
+    mode: ModeOpt = "hw-assisted",
     source_host: Annotated[
         str | None,
         typer.Option(
@@ -48,40 +62,20 @@ def consolidate_command(
             "(its perf_factor scales the demand).",
         ),
     ] = None,
-    buckets: Annotated[
-        int, typer.Option("--buckets", help="Time buckets of the typical period (K).")
-    ] = 24,
-    period: Annotated[str, typer.Option("--period", help="'day' or 'week'.")] = "day",
-    statistic: Annotated[
-        str, typer.Option("--statistic", help="Per-bucket statistic: 'peak' or 'p95' etc.")
-    ] = "peak",
-    sizing: Annotated[
-        str, typer.Option("--sizing", help="'time-aware' (buckets) or 'peak' (baseline).")
-    ] = "time-aware",
-    cpu_overcommit: Annotated[
-        float, typer.Option("--cpu-overcommit", help="CPU over-commit ratio.")
-    ] = 1.0,
-    mem_overcommit: Annotated[
-        float, typer.Option("--mem-overcommit", help="Memory over-commit ratio.")
-    ] = 1.0,
-    headroom: Annotated[
-        float, typer.Option("--headroom", help="Share of capacity kept free (0-1).")
-    ] = DEFAULT_HEADROOM_FRAC,
-    ha: Annotated[
-        int, typer.Option("--ha", help="N+k: host failures absorbed (k); 0 for no reserve.")
-    ] = DEFAULT_HA_SPARES,
-    ha_policy: Annotated[
-        str, typer.Option("--ha-policy", help="'reserve' (aggregate) or 'strict' (per host).")
-    ] = "reserve",
-    vcpu_ratio: Annotated[
-        float | None, typer.Option("--vcpu-ratio", help="Most vCPUs per physical core.")
-    ] = None,
+    buckets: BucketsOpt = 24,
+    period: PeriodOpt = "day",
+    statistic: StatisticOpt = "peak",
+    sizing: SizingOpt = "time-aware",
+    cpu_overcommit: CpuOvercommitOpt = 1.0,
+    mem_overcommit: MemOvercommitOpt = 1.0,
+    headroom: HeadroomOpt = DEFAULT_HEADROOM_FRAC,
+    ha: HaOpt = DEFAULT_HA_SPARES,
+    ha_policy: HaPolicyOpt = "reserve",
+    vcpu_ratio: VcpuRatioOpt = None,
     vlan_limit: Annotated[
         int | None, typer.Option("--vlan-limit", help="Most VLANs per host trunk.")
     ] = None,
-    objective: Annotated[
-        str, typer.Option("--objective", help="'cost', 'hosts', 'power' or 'balance'.")
-    ] = "cost",
+    objective: ObjectiveOpt = "cost",
     existing: Annotated[
         str | None,
         typer.Option(
