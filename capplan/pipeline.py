@@ -393,6 +393,10 @@ def _consolidation_options(scenario: Scenario, economics: Any = None) -> Any:
         sizing=scenario.sizing,
         cpu_overcommit_ratio=scenario.cpu_overcommit_ratio,
         mem_overcommit_ratio=scenario.mem_overcommit_ratio,
+        mem_basis=scenario.mem_basis,
+        horizon_days=scenario.horizon_days,
+        growth=scenario.growth,
+        confidence=scenario.confidence,
         headroom_frac=scenario.headroom_frac,
         ha_spares=scenario.ha_hosts,
         objective=scenario.objective,
@@ -447,6 +451,7 @@ def _summary(
     pools = storage.get("pools") or []
     risks = [p.get("p_run_out_frac") for p in pools if p.get("p_run_out_frac") is not None]
     n_hosts = solve.get("n_hosts") or 0
+    run_out = [r.get("expected_date") for r in (solve.get("horizon") or {}).get("run_out", [])]
     return {
         "status": solve.get("status"),
         "n_vms": workload.n_vms,
@@ -467,6 +472,7 @@ def _summary(
         "storage_status": storage.get("status"),
         "storage_cost_usd": storage.get("cost_usd"),
         "storage_runout_prob_max": max(risks) if risks else None,
+        "compute_runs_out_date": min((d for d in run_out if d), default=None),
         "gap_frac": solve.get("gap_frac"),
         "binding": solve.get("binding"),
     }

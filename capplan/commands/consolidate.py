@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -12,10 +12,14 @@ from rich.table import Table
 from capplan.cli_app import app, console, err_console, print_json, user_errors
 from capplan.commands.scenario_options import (
     BucketsOpt,
+    ConfidenceOpt,
     CpuOvercommitOpt,
+    GrowthOpt,
     HaOpt,
     HaPolicyOpt,
     HeadroomOpt,
+    HorizonDaysOpt,
+    MemBasisOpt,
     MemOvercommitOpt,
     ModeOpt,
     ObjectiveOpt,
@@ -68,6 +72,10 @@ def consolidate_command(
     sizing: SizingOpt = "time-aware",
     cpu_overcommit: CpuOvercommitOpt = 1.0,
     mem_overcommit: MemOvercommitOpt = 1.0,
+    mem_basis: MemBasisOpt = "auto",
+    horizon_days: HorizonDaysOpt = 0.0,
+    growth: GrowthOpt = "auto",
+    confidence: ConfidenceOpt = 0.9,
     headroom: HeadroomOpt = DEFAULT_HEADROOM_FRAC,
     ha: HaOpt = DEFAULT_HA_SPARES,
     ha_policy: HaPolicyOpt = "reserve",
@@ -136,6 +144,10 @@ def consolidate_command(
         sizing=sizing,
         cpu_overcommit_ratio=cpu_overcommit,
         mem_overcommit_ratio=mem_overcommit,
+        mem_basis=mem_basis,
+        horizon_days=horizon_days,
+        growth=growth,
+        confidence=confidence,
         headroom_frac=headroom,
         ha_spares=ha,
         ha_policy=ha_policy,
@@ -215,3 +227,46 @@ def _print_human(s: dict[str, object]) -> None:
         console.print(f"  {line}", highlight=False)
     for note in s["notes"]:  # type: ignore[attr-defined]
         console.print(f"[dim]note: {note}[/]", highlight=False)
+    if "horizon" in s:
+        _print_horizon(s["horizon"])  # type: ignore[arg-type]
+
+
+#: Purchase steps printed (the JSON has all).
+MAX_PURCHASE_LINES = 12
+
+
+def _print_horizon(h: dict[str, Any]) -> None:
+    table = Table(
+        title=(
+            f"Capacity over time: sized for {h['horizon_days']:g} days ({h['growth']}); "
+            f"days to run-out after {h['history_end'][:10]}: earliest/expected/latest"
+        )
+    )
+    for col in ("zone", "resource", "capacity", "peak today", "at horizon", "runs out", "days"):
+        table.add_column(col, justify="left" if col in ("zone", "resource") else "right")
+    later = f">{h['window_days']}"
+    for r in h["run_out"]:
+        days = [r[k] for k in ("earliest_days", "expected_days", "latest_days")]
+        shown = [later if d is None else str(d) for d in days]
+        table.add_row(
+            r["zone"],
+            f"{r['dim']} {r['unit']}",
+            f"{r['capacity']:,.0f}",
+            f"{r['demand_today']:,.0f}",
+            f"{r['demand_at_horizon']:,.0f}",
+            r["expected_date"] or "-",
+            shown[1] if len(set(shown)) == 1 else f"{shown[0]}/{shown[1]}/{shown[2]}",
+        )
+    console.print(table)
+    if not h["purchases"]:
+        console.print(f"no purchase needed within {h['window_days']} days", highlight=False)
+    shown = h["purchases"][:MAX_PURCHASE_LINES]
+    for p in shown:
+        console.print(
+            f"buy by {p['date']} (day {p['day']}): {p['add_hosts_total']} × {p['host_model']} "
+            f"in total for zone {p['zone']} ({p['binding']} binds)",
+            highlight=False,
+        )
+    if len(h["purchases"]) > len(shown):
+        console.print(f"… {len(h['purchases']) - len(shown)} more (--json lists all)")
+    console.print(f"[dim]{h['method']}[/]", highlight=False)

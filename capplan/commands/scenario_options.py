@@ -24,6 +24,36 @@ CpuOvercommitOpt = Annotated[float, typer.Option("--cpu-overcommit", help="CPU o
 MemOvercommitOpt = Annotated[
     float, typer.Option("--mem-overcommit", help="Memory over-commit ratio.")
 ]
+MemBasisOpt = Annotated[
+    str,
+    typer.Option(
+        "--mem-basis",
+        help=(
+            "Memory sized on: 'consumed' (the trace's usage), 'configured' (the inventory), "
+            "or 'auto' (consumed when measured). The over-commit ratio divides it once."
+        ),
+    ),
+]
+HorizonDaysOpt = Annotated[
+    float,
+    typer.Option(
+        "--horizon-days",
+        help="Plan for this many days of growth (0: for the history as it is).",
+    ),
+]
+GrowthOpt = Annotated[
+    str,
+    typer.Option(
+        "--growth",
+        help="With --horizon-days: 'auto' (each VM's own trend) or an annual rate (0.2, '20%').",
+    ),
+]
+ConfidenceOpt = Annotated[
+    float,
+    typer.Option(
+        "--confidence", help="With --horizon-days: confidence level of the sized growth (0.5-1)."
+    ),
+]
 HeadroomOpt = Annotated[
     float, typer.Option("--headroom", help="Share of capacity kept free (0-1).")
 ]

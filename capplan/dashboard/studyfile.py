@@ -76,6 +76,28 @@ FORM_FIELDS: tuple[FormField, ...] = (
         (1.0,),
     ),
     FormField(
+        "mem_basis",
+        "Memory sized on",
+        "Consumed (the trace's usage) or configured (the inventory); auto: consumed if measured",
+        "choice",
+        ("auto",),
+        ("auto", "consumed", "configured"),
+    ),
+    FormField(
+        "horizon_days",
+        "Planning horizon (days)",
+        "The plan holds for this many days of growth; 0 for the history as it is",
+        "float",
+        (0.0,),
+    ),
+    FormField(
+        "confidence",
+        "Growth confidence level",
+        "With a horizon: the plan holds at this upper bound of the trend, e.g. 0.9",
+        "float",
+        (0.9,),
+    ),
+    FormField(
         "headroom_frac",
         "Headroom (fraction)",
         "Capacity kept free on every host, 0 to below 1",

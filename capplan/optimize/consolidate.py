@@ -52,6 +52,8 @@ from capplan.demand.reduce import Reduction, reduce_buckets, reduce_peak
 from capplan.demand.workload import Workload
 from capplan.economics.hostcost import host_fixed_usd, host_price_usd, vm_variable_usd
 from capplan.errors import SpecError, WorkloadError
+from capplan.forecast.checks import ForecastError
+from capplan.forecast.horizon import Growth, fit_growth, parse_growth
 from capplan.optimize.explain import Explanation
 from capplan.optimize.instance import Instance, Solution, make_instance
 from capplan.optimize.strategies import ProgressCallback, SolveReport, SolveResult, solve
@@ -63,6 +65,8 @@ from capplan.spec.study import Scenario
 FloatArray = npt.NDArray[np.float64]
 
 SIZINGS = ("time-aware", "peak")
+#: What memory is sized on (see :class:`ConsolidateOptions`).
+MEM_BASES = ("auto", "consumed", "configured")
 
 #: The mode ``"none"``: no virtualization cost at all, as in CloudSim's power examples (which
 #: model neither CPU nor memory overhead). Not a catalog entry: a modelling baseline.
@@ -152,7 +156,13 @@ class ConsolidateOptions:
     sizing
         ``time-aware`` or ``peak`` (each VM at its own peak: the baseline).
     cpu_overcommit_ratio, mem_overcommit_ratio
-        Sized demand per unit of host capacity (1.0: no over-commit).
+        Sized demand per unit of host capacity (1.0: no over-commit). The memory ratio
+        divides the memory figure ``mem_basis`` names, once.
+    mem_basis
+        What memory is sized on: ``consumed`` (the trace's memory usage; VMs without it at
+        their configured memory), ``configured`` (the inventory's provisioned memory, the
+        figure vSphere's over-commit ratio is defined on), or ``auto`` (consumed when the
+        trace measures memory, configured otherwise).
     headroom_frac
         Share of CPU, memory and network capacity kept free.
     ha_spares, ha_policy
@@ -182,6 +192,11 @@ class ConsolidateOptions:
     deterministic
         Search on a work budget (same inputs and seed, same plan); False searches until the
         wall-clock limit (:mod:`capplan.optimize.clock`).
+    horizon_days, growth, confidence
+        Plan for a horizon (0: for the history as it is): every VM's sized demand grows
+        (``"auto"``: its own trend at the ``confidence`` upper bound; a number: that compound
+        annual rate) and the plan must hold until day ``horizon_days``; the summary then says
+        when each resource runs out and what to buy when (:mod:`capplan.forecast.horizon`).
     """
 
     hosts: tuple[HostOffer, ...] = ()
@@ -194,6 +209,7 @@ class ConsolidateOptions:
     sizing: str = "time-aware"
     cpu_overcommit_ratio: float = 1.0
     mem_overcommit_ratio: float = 1.0
+    mem_basis: str = "auto"
     headroom_frac: float = DEFAULT_HEADROOM_FRAC
     ha_spares: int = DEFAULT_HA_SPARES
     ha_policy: str = "reserve"
@@ -211,6 +227,9 @@ class ConsolidateOptions:
     deterministic: bool = True
     economics: EconomicsSettings | None = None
     expected_cpu_util_frac: float = 1.0
+    horizon_days: float = 0.0
+    growth: str | float = "auto"
+    confidence: float = 0.9
 
 
 @dataclass(frozen=True)
@@ -229,6 +248,9 @@ class Prepared:
         Remarks on the preparation.
     price_estimated
         Host models whose price is the Azure Migrate estimate, not a catalog figure.
+    growth, demand_today
+        With a planning horizon: the growth model, and each dimension's sized demand before
+        growth, float64 ``(n_vms, n_buckets)`` (None without a horizon).
     """
 
     instance: Instance
@@ -237,6 +259,8 @@ class Prepared:
     notes: tuple[str, ...]
     price_estimated: tuple[str, ...] = ()
     infeasible_reason: str = ""
+    growth: Growth | None = None
+    demand_today: dict[str, FloatArray] | None = None
 
 
 @dataclass(frozen=True)
@@ -271,6 +295,8 @@ def _check_options(opts: ConsolidateOptions, catalog: Catalog) -> None:
         problems.append(("sizing", f"{opts.sizing!r} is not one of {list(SIZINGS)}"))
     if opts.objective not in OBJECTIVES:
         problems.append(("objective", f"{opts.objective!r} is not one of {list(OBJECTIVES)}"))
+    if opts.mem_basis not in MEM_BASES:
+        problems.append(("mem_basis", f"{opts.mem_basis!r} is not one of {list(MEM_BASES)}"))
     if opts.mode not in catalog.modes and opts.mode != "none":
         problems.append(
             (
@@ -316,6 +342,14 @@ def _check_options(opts: ConsolidateOptions, catalog: Catalog) -> None:
         problems.append(("migration_budget", "must be >= 0"))
     if opts.time_limit_s <= 0:
         problems.append(("time_limit_s", "must be > 0"))
+    if not (math.isfinite(opts.horizon_days) and opts.horizon_days >= 0):
+        problems.append(("horizon_days", f"must be >= 0 days, got {opts.horizon_days}"))
+    if not 0.5 < opts.confidence < 1:
+        problems.append(("confidence", f"must be in (0.5, 1), got {opts.confidence}"))
+    try:
+        parse_growth(opts.growth)
+    except ForecastError as exc:
+        problems.append(("growth", exc.message))
     if problems:
         raise SpecError(problems)
 
@@ -378,6 +412,13 @@ def _usage_or_inventory(
     return values, missing, metric in red.values
 
 
+def mem_basis(opts: ConsolidateOptions, measured: bool) -> str:
+    """``consumed`` or ``configured``: what memory is sized on (``auto`` resolved)."""
+    if opts.mem_basis != "auto":
+        return opts.mem_basis
+    return "consumed" if measured else "configured"
+
+
 def size_vms(
     workload: Workload,
     red: Reduction,
@@ -424,7 +465,20 @@ def size_vms(
         "memory",
         notes,
     )
-    if missing.any() and measured:
+    basis = mem_basis(opts, measured)
+    if basis == "configured":
+        unknown = ~np.isfinite(mem_prov)
+        if unknown.any():
+            raise WorkloadError(
+                f"memory sized on configured memory needs mem_provisioned_mib in the inventory; "
+                f"missing for {int(unknown.sum())} VM(s), e.g. {ids[unknown][:3].tolist()}"
+            )
+        if measured:
+            notes.append(
+                "memory is sized on configured memory (the inventory), not on the trace's usage"
+            )
+        mem = np.repeat(mem_prov[:, None], k, axis=1)
+    elif missing.any() and measured:
         from_inv["mem"] = ids[missing].tolist()
     config_mem = np.where(np.isfinite(mem_prov), mem_prov, mem.max(axis=1))
     config_vcpus = np.where(np.isfinite(vcpus), vcpus, 1.0)
@@ -543,6 +597,7 @@ def prepare(workload: Workload, catalog: Catalog, opts: ConsolidateOptions) -> P
     if source_factor != 1.0:
         notes.append(f"CPU demand scaled by the source hardware's perf_factor {source_factor:g}")
     dims = list(demand)
+    growth, demand_today = _grow(workload, opts, demand, notes)
 
     # Bin types: offered models, plus the models of owned hosts.
     offers = list(opts.hosts) or default_offer(catalog, notes)
@@ -736,7 +791,48 @@ def prepare(workload: Workload, catalog: Catalog, opts: ConsolidateOptions) -> P
         notes.append(
             f"{red.n_filled} VM-bucket cells had no data and took the VM's whole-horizon value"
         )
-    return Prepared(inst, red, from_inv, tuple(notes), tuple(sorted(set(estimated))), reason)
+    return Prepared(
+        inst,
+        red,
+        from_inv,
+        tuple(notes),
+        tuple(sorted(set(estimated))),
+        reason,
+        growth,
+        demand_today,
+    )
+
+
+def _grow(
+    workload: Workload, opts: ConsolidateOptions, demand: dict[str, FloatArray], notes: list[str]
+) -> tuple[Growth | None, dict[str, FloatArray] | None]:
+    """With a horizon: grow ``demand`` in place to the horizon; return the model and today's."""
+    if opts.horizon_days <= 0:
+        return None, None
+    usage = tuple(
+        d
+        for d in demand
+        if d != "mem" or mem_basis(opts, "mem_active_mib" in workload.metrics) == "consumed"
+    )
+    zones = workload.inventory.get_column("security_zone").to_list()
+    labels = sorted({str(z) for z in zones})
+    group = np.array([labels.index(str(z)) for z in zones], dtype=np.int64)
+    growth = fit_growth(
+        workload,
+        tuple(demand),
+        opts.horizon_days,
+        opts.growth,
+        level=opts.confidence,
+        usage_dims=usage,
+        group_of_vm=group,
+    )
+    today = {d: v.copy() for d, v in demand.items()}
+    for d in demand:
+        if growth.grows(d):
+            demand[d] = demand[d] * growth.sizing_factor(d, workload.n_vms)[:, None]
+    notes.append(f"sized for a {opts.horizon_days:g}-day horizon: {growth.describe()}")
+    notes.extend(growth.notes)
+    return growth, today
 
 
 # ----------------------------------------------------------------------------- solving
@@ -794,6 +890,10 @@ def consolidate(
     if sol is not None:
         placement = to_placement(inst, sol)
     summary = _summary(workload, catalog, opts, prep, res, sol, notes)
+    if sol is not None and prep.growth is not None and prep.demand_today is not None:
+        from capplan.optimize.horizon import horizon_summary
+
+        summary["horizon"] = horizon_summary(inst, sol, prep.growth, prep.demand_today, workload)
     summary["total_wall_s"] = round(time.perf_counter() - start, 3)
     explanation = res.explanation
     if sol is not None and opts.objective == "balance":

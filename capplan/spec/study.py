@@ -66,6 +66,10 @@ class Scenario(_Frozen):
     buckets: int = Field(default=24, ge=1, le=8760)
     cpu_overcommit_ratio: float = Field(default=1.0, gt=0)
     mem_overcommit_ratio: float = Field(default=1.0, gt=0)
+    mem_basis: Literal["auto", "consumed", "configured"] = "auto"
+    horizon_days: float = Field(default=0.0, ge=0)
+    growth: Literal["auto"] | float = "auto"
+    confidence: float = Field(default=0.9, gt=0.5, lt=1)
     headroom_frac: float = Field(default=0.2, ge=0, lt=1)
     # N+1 by default: vSphere HA admission control's default tolerates one host failure
     # (source "vsphere-ha-default" in models/economics/economics.toml).

@@ -69,6 +69,96 @@ def test_sizing_applies_mode_overheads_and_overcommit(catalog: Catalog) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("basis", "sized_mib"),
+    [("auto", 2048.0), ("consumed", 2048.0), ("configured", 6144.0)],
+)
+def test_memory_basis_is_divided_by_the_ratio_once(
+    catalog: Catalog, basis: str, sized_mib: float
+) -> None:
+    # Hand-worked: 2,048 MiB used of 6,144 MiB configured, ratio 2 → 1,024 or 3,072 MiB,
+    # plus the mode's per-VM overhead (which is never over-committed).
+    wl = make_workload(
+        _flat(2, 24, 1000.0, 2048.0),
+        inventory={"n_vcpus": [2, 2], "mem_provisioned_mib": [6144.0, 6144.0]},
+    )
+    mode = catalog.mode("hw-assisted")
+    opts = _plain(
+        hosts=(HostOffer(SMALL),),
+        mode="hw-assisted",
+        n_buckets=4,
+        mem_overcommit_ratio=2.0,
+        mem_basis=basis,
+    )
+    prep = prepare(wl, catalog, opts)
+    overhead = float(mode.mem_overhead_mib(2, 6144.0))
+    assert (prep.instance.demand[:, 1, :] == math.ceil(sized_mib / 2.0 + overhead - 1e-9)).all()
+    said = any("configured memory" in n for n in prep.notes)
+    assert said == (basis == "configured")
+
+
+def test_memory_basis_auto_is_configured_without_memory_usage(catalog: Catalog) -> None:
+    wl = make_workload(
+        {"cpu_demand_mhz": np.full((1, 24), 500.0)},
+        inventory={"n_vcpus": [1], "mem_provisioned_mib": [3000.0]},
+    )
+    opts = _plain(hosts=(HostOffer(SMALL),), mode="none", n_buckets=2, mem_overcommit_ratio=1.5)
+    inst = prepare(wl, catalog, opts).instance
+    assert (inst.demand[0, 1, :] == 2000).all()
+
+
+def test_memory_basis_configured_needs_the_inventory_and_names_the_vm(catalog: Catalog) -> None:
+    wl = make_workload(
+        _flat(2, 24, 1000.0, 2048.0),
+        inventory={"n_vcpus": [2, 2], "mem_provisioned_mib": [4096.0, float("nan")]},
+    )
+    opts = _plain(hosts=(HostOffer(SMALL),), mode="none", mem_basis="configured")
+    with pytest.raises(WorkloadError, match=r"mem_provisioned_mib.*1 VM\(s\)"):
+        prepare(wl, catalog, opts)
+    with pytest.raises(SpecError, match="mem_basis"):
+        prepare(wl, catalog, _plain(hosts=(HostOffer(SMALL),), mem_basis="active"))
+
+
+def test_a_horizon_plan_holds_for_grown_demand_and_says_when_it_runs_out(
+    catalog: Catalog,
+) -> None:
+    wl = make_workload(
+        _flat(6, 24, 9000.0, 2048.0),
+        inventory={"n_vcpus": [2] * 6, "mem_provisioned_mib": [4096.0] * 6},
+    )
+    base = {"hosts": (HostOffer(SMALL),), "mode": "none", "n_buckets": 4, "objective": "hosts"}
+    today = prepare(wl, catalog, _plain(**base))  # type: ignore[arg-type]
+    grown = prepare(wl, catalog, _plain(horizon_days=730, growth=0.2, **base))  # type: ignore[arg-type]
+    # 1.2² = 1.44 on CPU and memory after two years (ceil of the grown float demand).
+    assert (grown.instance.demand[:, 0, :] == math.ceil(9000.0 * 1.44 - 1e-9)).all()
+    assert (grown.instance.demand[:, 1, :] == math.ceil(2048.0 * 1.44 - 1e-9)).all()
+    assert (today.instance.demand[:, 0, :] == 9000).all()
+    assert grown.growth is not None and grown.demand_today is not None
+    assert any("730-day horizon" in n for n in grown.notes)
+
+    result = consolidate(wl, catalog, _plain(horizon_days=730, growth=0.2, **base))  # type: ignore[arg-type]
+    # 6 × 12,960 MHz = 77,760 MHz on 36,804-MHz hosts: 3 hosts (today's 54,000 needs 2).
+    assert result.summary["n_hosts"] == 3
+    horizon = result.summary["horizon"]
+    assert isinstance(horizon, dict)
+    cpu = next(r for r in horizon["run_out"] if r["dim"] == "cpu")
+    cap = 3 * math.floor(catalog.host(SMALL).cpu_capacity_mhz)
+    assert cpu["capacity"] == cap and cpu["demand_today"] == 54_000
+    # 54,000 · 1.2^(t/365) > cap on the first day past 365 · ln(cap / 54,000) / ln 1.2.
+    assert cpu["expected_days"] == math.floor(365 * math.log(cap / 54_000) / math.log(1.2)) + 1
+    assert cpu["expected_days"] > 730  # the plan holds for the horizon
+    first = horizon["purchases"][0]
+    assert first["day"] == cpu["expected_days"] and first["add_hosts_total"] == 1
+    assert first["host_model"] == SMALL and first["binding"] == "cpu"
+
+
+def test_horizon_options_are_checked(catalog: Catalog) -> None:
+    wl = make_workload(_flat(1, 24, 100.0, 100.0))
+    for bad in ({"horizon_days": -1.0}, {"growth": "lots"}, {"confidence": 0.3}):
+        with pytest.raises(SpecError, match=next(iter(bad))):
+            prepare(wl, catalog, _plain(hosts=(HostOffer(SMALL),), **bad))  # type: ignore[arg-type]
+
+
 def test_source_hardware_scales_cpu_demand(catalog: Catalog) -> None:
     wl = make_workload(_flat(1, 24, 1000.0, 100.0))
     base = {"hosts": (HostOffer(SMALL),), "mode": "none"}
@@ -340,11 +430,16 @@ def test_cli_and_python_defaults_are_the_study_defaults() -> None:
     for cli, py, key in (
         ("headroom", "headroom_frac", "headroom_frac"),
         ("ha", "ha_spares", "ha_hosts"),
+        ("mem_basis", "mem_basis", "mem_basis"),
+        ("horizon_days", "horizon_days", "horizon_days"),
+        ("growth", "growth", "growth"),
+        ("confidence", "confidence", "confidence"),
     ):
         default = fields[key].default
         assert params[cli].default == default
         assert getattr(opts, py) == default
-        assert FIELDS_BY_PATH[key].default == (default,)
+        if key != "growth":  # the form plans with trends only; a fixed rate needs a study file
+            assert FIELDS_BY_PATH[key].default == (default,)
 
 
 # ------------------------------------------------------------------------- real data
