@@ -520,8 +520,8 @@ def run_scenario(
     ScenarioResult
         A result even when the plan is infeasible (``solve.status`` says so, with the reason).
     """
-    from capplan.commands.economics import emulation_replay
     from capplan.economics.evaluate import economics_report
+    from capplan.economics.replay import emulation_replay
     from capplan.emulate.engine import emulate
     from capplan.optimize.consolidate import consolidate
     from capplan.spec.economics import load_economics

@@ -5,35 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
 import typer
 from rich.table import Table
 
 from capplan.cli_app import app, console, print_json, user_errors
 from capplan.demand import load_workload
-from capplan.demand.workload import Workload
-from capplan.economics.evaluate import Replay, economics_report
-from capplan.errors import CapplanError
+from capplan.economics.evaluate import economics_report
+from capplan.economics.replay import emulation_replay
 from capplan.placement import Placement
-from capplan.spec.catalog import Catalog, load_catalog
+from capplan.spec.catalog import load_catalog
 from capplan.spec.economics import load_economics
-
-
-def emulation_replay(catalog: Catalog) -> Replay:
-    """The emulation engine as the economics layer's replay: CPU utilization per host."""
-    from capplan.emulate.engine import emulate
-
-    def replay(workload: Workload, placement: Placement, mode: str) -> tuple[np.ndarray, list[str]]:
-        emulation = emulate(workload, placement, catalog, mode)
-        if emulation.cpu is None:
-            raise CapplanError(
-                "the workload has no cpu_demand_mhz: host power (and so energy and cost) "
-                "cannot be derived without CPU utilization"
-            )
-        findings = [*emulation.compat.problems, *emulation.notes]
-        return np.asarray(emulation.cpu.util_frac, dtype=np.float64), findings
-
-    return replay
 
 
 @app.command()

@@ -12,7 +12,10 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+from capplan.emulate.aggregate import aggregate
 from capplan.emulate.blocks import map_row_blocks
+from capplan.emulate.context import Replay
+from capplan.errors import CapplanError
 
 F32 = npt.NDArray[np.float32]
 
@@ -258,3 +261,22 @@ def ready_threshold_util(
         high = np.where(above, mid, high)
         low = np.where(above, low, mid)
     return np.where(top > ready_limit_frac, high.astype(np.float64), np.inf)
+
+
+def replay_cpu(ctx: Replay) -> CpuResult | None:
+    """The CPU stage: each host's demand (× the mode's CPU multiplier) against its capacity.
+
+    None when the workload has no ``cpu_demand_mhz``.
+    """
+    if "cpu_demand_mhz" not in ctx.metrics:
+        return None
+    capacity = ctx.params.capacity_mhz
+    if not np.all(np.isfinite(capacity) & (capacity > 0)):
+        raise CapplanError("a host model has no CPU capacity (cores × clock × perf_factor)")
+    cpu_host = aggregate(
+        ctx.metrics["cpu_demand_mhz"],
+        ctx.host_map,
+        scale=ctx.virt.cpu_demand_multiplier,
+        workers=ctx.workers,
+    )
+    return cpu_replay(cpu_host, capacity, workers=ctx.workers)

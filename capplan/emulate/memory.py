@@ -31,14 +31,23 @@ against Kumar 2009 (SQL Server, swap on SSD / FC / SATA) in ``docs/validation.md
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
+from capplan.emulate.aggregate import aggregate
 from capplan.emulate.blocks import map_row_blocks
+from capplan.emulate.context import Replay, vm_vcpus
+from capplan.spec.catalog import VirtMode
 from capplan.units import KIB_PER_MIB, MIB_PER_GIB
+
+if TYPE_CHECKING:
+    from capplan.emulate.cpu import CpuResult
+    from capplan.emulate.storage import TierResult
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -283,3 +292,89 @@ def stall_slowdown(
         np.divide(stall, work, out=stall)
         slowdown[rows] = stall
     return replace(memory, slowdown_frac=slowdown)
+
+
+# ----------------------------------------------------------------------- the stage
+def configured_mib(ctx: Replay) -> npt.NDArray[np.float64]:
+    """Configured memory per VM; a missing value falls back to the VM's peak active memory."""
+    workload = ctx.workload
+    configured = workload.inventory_column("mem_provisioned_mib")
+    missing = ~np.isfinite(configured)
+    if missing.any():
+        rows = np.flatnonzero(missing)
+        peak = workload.mean["mem_active_mib"][rows].max(axis=1).astype(np.float64)
+        configured = configured.copy()
+        configured[rows] = peak
+        ctx.notes.append(
+            f"{len(rows)} VM(s) without mem_provisioned_mib: their peak active memory is used "
+            "as configured memory"
+        )
+    return configured
+
+
+def has_hypervisor(virt: VirtMode) -> bool:
+    """A mode with a hypervisor that reclaims memory (not bare metal, not containers)."""
+    return not (virt.one_guest_per_host or virt.same_os_kernel)
+
+
+def replay_memory(ctx: Replay) -> tuple[MemoryResult | None, npt.NDArray[np.float64] | None]:
+    """The memory stage: active memory, overhead and the reclamation ladder per host.
+
+    Returns the replay and each VM's configured memory (None, None without
+    ``mem_active_mib``).
+    """
+    if "mem_active_mib" not in ctx.metrics:
+        return None, None
+    workload, virt, params, host_map = ctx.workload, ctx.virt, ctx.params, ctx.host_map
+    vcpus = vm_vcpus(workload)
+    n_default = int(np.count_nonzero(~np.isfinite(workload.inventory_column("n_vcpus"))))
+    if n_default:
+        ctx.notes.append(f"{n_default} VM(s) without n_vcpus: 1 vCPU assumed for overhead")
+    configured = configured_mib(ctx)
+    overhead = virt.mem_overhead_mib(vcpus, configured)
+    mem_host = aggregate(ctx.metrics["mem_active_mib"], host_map, workers=ctx.workers)
+    reclaim = ctx.catalog.memory
+    hypervisor = has_hypervisor(virt)
+    memory = memory_replay(
+        mem_host,
+        ram_mib=params.ram_mib,
+        overhead_mib=host_map.sum_per_group(overhead),
+        configured_mib=host_map.sum_per_group(configured),
+        sharing_savings_frac=virt.page_sharing_savings_frac if virt.page_sharing else 0.0,
+        balloon_max_frac=reclaim.balloon_max_frac,
+        active_window_s=reclaim.active_window_s,
+        reserve_mib=min_free_mib(params.ram_mib, reclaim.min_free_fracs) if hypervisor else 0.0,
+        compression_cache_frac=reclaim.compression_cache_frac if hypervisor else 0.0,
+        compression_ratio=reclaim.compression_ratio,
+        workers=ctx.workers,
+    )
+    return memory, configured
+
+
+def with_stalls(
+    ctx: Replay,
+    memory: MemoryResult,
+    tiers: Mapping[str, TierResult],
+    cpu: CpuResult | None,
+) -> MemoryResult:
+    """The memory replay with its fault stalls: swap faults at the swap tier's response time
+    (its load includes the paging), compressed pages at the decompression time."""
+    catalog, params = ctx.catalog, ctx.params
+    swap_tier = catalog.tier(catalog.san.swap_tier)
+    replayed = tiers.get(swap_tier.name)
+    latency_ms = replayed.latency_ms if replayed is not None else swap_tier.base_latency_ms
+    rows = memory.paging_rows
+    if cpu is not None:
+        core_mhz = params.capacity_mhz[rows] / np.maximum(params.n_cores[rows], 1.0)
+        busy = cpu.demand_mhz[rows] / core_mhz[:, None]
+    else:
+        vcpus = ctx.host_map.sum_per_group(vm_vcpus(ctx.workload))[rows]
+        busy = np.broadcast_to(vcpus[:, None], (len(rows), memory.demand_mib.shape[1]))
+    return stall_slowdown(
+        memory,
+        swap_latency_ms=latency_ms,
+        decompress_ms=catalog.memory.decompress_vs_swap_frac * swap_tier.base_latency_ms,
+        busy_cores=busy,
+        active_window_s=catalog.memory.active_window_s,
+        page_size_kib=catalog.memory.page_size_kib,
+    )

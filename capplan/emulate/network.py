@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from capplan.emulate.aggregate import aggregate
+from capplan.emulate.context import NET_METRICS, Replay
 from capplan.spec.catalog import Fabric
 
 F32 = npt.NDArray[np.float32]
@@ -185,3 +187,59 @@ def vpn_mbps(north_south_mbps: npt.ArrayLike, fabric: Fabric) -> npt.NDArray[np.
     """Wire traffic of the VPN tunnels: ``vpn_frac · north-south · MTU / (MTU − overhead)``."""
     ns = np.asarray(north_south_mbps, dtype=np.float64)
     return fabric.vpn_frac * ns * fabric.vpn_factor
+
+
+# ----------------------------------------------------------------------- the stage
+def replay_network(ctx: Replay) -> NetworkResult | None:
+    """The network stage: NIC and ToR uplink loads, VPN traffic, VLANs per trunk.
+
+    None when the workload has no network metric.
+    """
+    metrics, fabric, placed = ctx.metrics, ctx.catalog.fabric, ctx.placed
+    if not any(m in metrics for m in NET_METRICS):
+        return None
+    n_hosts, n_steps = ctx.n_hosts, ctx.n_steps
+    vlan_raw = ctx.workload.inventory_column("vlan_id")
+    tagged = bool(np.isfinite(vlan_raw).any())
+    vlan = np.where(np.isfinite(vlan_raw), vlan_raw, -1).astype(np.int64)
+    racks = rack_of_host(n_hosts, fabric.hosts_per_tor)
+    vm_rack = racks[placed.host_of_vm]
+    host_share, rack_share = local_shares(vlan, placed.host_of_vm, vm_rack)
+    weights = traffic_weights(host_share, rack_share, fabric.east_west_frac)
+    wire = fabric.wire_factor_tagged if tagged else fabric.wire_factor_untagged
+    parts: dict[str, npt.NDArray[np.float32]] = {}
+    for metric in NET_METRICS:
+        if metric in metrics:
+            both = aggregate(metrics[metric], ctx.host_map, weights=weights, workers=ctx.workers)
+            parts[metric] = both[0]
+            parts[metric + ":uplink"] = rack_sum(both[1], fabric.hosts_per_tor)
+            del both
+    n_racks = int(racks.max()) + 1 if n_hosts else 0
+    tx = parts.get("net_tx_mbps")
+    rx = parts.get("net_rx_mbps")
+    north_south = (
+        (1.0 - fabric.east_west_frac) * (ctx.total("net_tx_mbps") + ctx.total("net_rx_mbps"))
+        if fabric.vpn_frac > 0
+        else ctx.zeros()
+    )
+    return NetworkResult(
+        nic_tx_mbps=tx if tx is not None else np.zeros((n_hosts, n_steps), np.float32),
+        nic_rx_mbps=rx if rx is not None else np.zeros((n_hosts, n_steps), np.float32),
+        nic_load_ratio=link_load_ratio(
+            tx,
+            rx,
+            ctx.params.nic_capacity_mbps,
+            wire_factor=wire,
+            throughput_factor=ctx.virt.net_throughput_factor,
+        ),
+        uplink_load_ratio=link_load_ratio(
+            parts.get("net_tx_mbps:uplink"),
+            parts.get("net_rx_mbps:uplink"),
+            np.full(n_racks, fabric.uplink_capacity_mbps),
+            wire_factor=wire,
+        ),
+        vpn_mbps=vpn_mbps(north_south, fabric),
+        vlans_per_host=vlans_per_trunk(vlan, placed.host_of_vm, n_hosts),
+        vlans_per_rack=vlans_per_trunk(vlan, vm_rack, n_racks),
+        wire_factor=wire,
+    )

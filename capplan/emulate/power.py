@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from capplan.emulate.blocks import map_row_blocks
+from capplan.emulate.context import Replay
 from capplan.errors import CapplanError
 
 #: Number of points of a SPECpower table (0, 10, ..., 100 % load).
@@ -164,3 +165,19 @@ def power_rows_w(
 
     map_row_blocks(block, n_rows, n_steps, workers=workers)
     return out
+
+
+def replay_power(
+    ctx: Replay, util_frac: npt.NDArray[np.float32] | None, host_on: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.float32]:
+    """The power stage: each host's wall power at its CPU utilization (0 % without CPU data),
+    0 W for hosts switched off; float32 ``(n_hosts, n_steps)``."""
+    if util_frac is None:
+        ctx.notes.append("no cpu_demand_mhz: hosts replayed at 0 % CPU (idle power)")
+        util_frac = np.zeros((ctx.n_hosts, ctx.n_steps), dtype=np.float32)
+    params = ctx.params
+    power = power_rows_w(util_frac, params.model_of_host, params.curves_w, workers=ctx.workers)
+    off = np.flatnonzero(~host_on)
+    if len(off):
+        power[off] = 0.0
+    return power

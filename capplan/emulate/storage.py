@@ -20,8 +20,10 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from capplan.emulate.aggregate import aggregate
+from capplan.emulate.context import DISK_METRICS, Replay
 from capplan.spec.catalog import SanDesign, SanTier
-from capplan.units import KIB_PER_MIB
+from capplan.units import KIB_PER_MIB, MIB_PER_GIB
 
 F64 = npt.NDArray[np.float64]
 
@@ -204,3 +206,95 @@ def allocated_capacity_gib(
     prov_total = float(np.nansum(prov_f))
     base = used_total if design.thin_provisioning else prov_total
     return base + design.snapshot_overhead_frac * used_total, prov_total
+
+
+# ----------------------------------------------------------------------- the stage
+@dataclass(frozen=True)
+class StorageReplay:
+    """What the storage stage gives the replay.
+
+    Attributes
+    ----------
+    tiers
+        Replay per tier used (default tier; swap tier when paging occurs).
+    host_mib_s, path_util_frac
+        Storage throughput and path utilization per host, float32 ``(n_hosts, n_steps)``
+        (None without disk MiB/s data).
+    """
+
+    tiers: dict[str, TierResult]
+    host_mib_s: npt.NDArray[np.float32] | None
+    path_util_frac: npt.NDArray[np.float32] | None
+
+
+def replay_storage(
+    ctx: Replay,
+    paging_mib_s: npt.NDArray[np.float64],
+    configured_mib: npt.NDArray[np.float64] | None,
+) -> StorageReplay:
+    """The storage stage: host paths, the default tier's load, and the swap tier's.
+
+    Parameters
+    ----------
+    ctx
+        The replay.
+    paging_mib_s
+        Summed hypervisor paging per step (float64 ``(n_steps,)``), onto the swap tier.
+    configured_mib
+        Configured memory per VM (the swap files' size), or None without memory data.
+    """
+    metrics, san, catalog = ctx.metrics, ctx.catalog.san, ctx.catalog
+    zeros = ctx.zeros()
+    host_mib: npt.NDArray[np.float32] | None = None
+    paths: npt.NDArray[np.float32] | None = None
+    mib_parts: dict[str, npt.NDArray[np.float32]] = {}
+    for metric in ("disk_read_mib_s", "disk_write_mib_s"):
+        if metric in metrics:
+            mib_parts[metric] = aggregate(metrics[metric], ctx.host_map, workers=ctx.workers)
+    mib_totals = {m: v.sum(axis=0, dtype=np.float64) for m, v in mib_parts.items()}
+    for part in mib_parts.values():
+        host_mib = part if host_mib is None else np.add(host_mib, part, out=host_mib)
+    mib_parts.clear()
+    if host_mib is not None:
+        paths = path_util_frac(host_mib, san)
+    tiers: dict[str, TierResult] = {}
+    if not (any(m in metrics for m in DISK_METRICS) or paging_mib_s.any()):
+        return StorageReplay(tiers, host_mib, paths)
+    allocated, provisioned = allocated_capacity_gib(
+        ctx.workload.inventory_column("disk_used_gib"),
+        ctx.workload.inventory_column("disk_provisioned_gib"),
+        san,
+    )
+    swap_gib = float(configured_mib.sum()) / MIB_PER_GIB if configured_mib is not None else 0.0
+    default = catalog.tier(san.default_tier)
+    same_tier = san.swap_tier == san.default_tier
+    page_kib = catalog.memory.page_size_kib
+    tiers[default.name] = tier_replay(
+        default,
+        san,
+        read_iops=ctx.total("disk_read_iops"),
+        write_iops=ctx.total("disk_write_iops"),
+        read_mib_s=mib_totals.get("disk_read_mib_s", zeros),
+        write_mib_s=mib_totals.get("disk_write_mib_s", zeros),
+        paging_mib_s=paging_mib_s if same_tier else zeros,
+        page_size_kib=page_kib,
+        io_iops_factor=ctx.virt.io_iops_factor,
+        allocated_gib=allocated + (swap_gib if same_tier else 0.0),
+        provisioned_gib=provisioned,
+    )
+    if not same_tier and (paging_mib_s.any() or swap_gib > 0):
+        swap = catalog.tier(san.swap_tier)
+        tiers[swap.name] = tier_replay(
+            swap,
+            san,
+            read_iops=zeros,
+            write_iops=zeros,
+            read_mib_s=zeros,
+            write_mib_s=zeros,
+            paging_mib_s=paging_mib_s,
+            page_size_kib=page_kib,
+            io_iops_factor=ctx.virt.io_iops_factor,
+            allocated_gib=swap_gib,
+            provisioned_gib=swap_gib,
+        )
+    return StorageReplay(tiers, host_mib, paths)

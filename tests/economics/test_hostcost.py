@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from helpers import make_workload
 
-from capplan.commands.economics import emulation_replay
 from capplan.economics.evaluate import economics_report
 from capplan.economics.hostcost import host_fixed_usd, vm_variable_usd
+from capplan.economics.replay import emulation_replay
 from capplan.optimize.consolidate import ConsolidateOptions, HostOffer, consolidate
 from capplan.spec.catalog import load_catalog
 from capplan.spec.economics import EconomicsSettings, bundled_economics_path, parse_economics

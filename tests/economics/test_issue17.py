@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from helpers import make_workload
 
-from capplan.commands.economics import emulation_replay
 from capplan.economics import availability as av
 from capplan.economics import cost
 from capplan.economics.evaluate import economics_report
+from capplan.economics.replay import emulation_replay
 from capplan.placement import Placement
 from capplan.spec.catalog import load_catalog
 from capplan.spec.economics import EconomicsSettings, bundled_economics_path, parse_economics

@@ -1,0 +1,71 @@
+"""Architecture guard rails (issue 20): the complexity allow-list only shrinks, names are documented."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+GUARDED = {"C901", "PLR0915"}
+#: Files allowed over the limits when the rules were turned on (2026-12-06). Lower it as files
+#: are split up; never raise it.
+MAX_ALLOWED_FILES = 47
+
+
+def _allow_list() -> dict[str, set[str]]:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    ignores = config["tool"]["ruff"]["lint"]["per-file-ignores"]
+    return {
+        path: set(rules) & GUARDED
+        for path, rules in ignores.items()
+        if path.startswith("capplan/") and set(rules) & GUARDED
+    }
+
+
+def test_the_complexity_allow_list_only_shrinks() -> None:
+    assert len(_allow_list()) <= MAX_ALLOWED_FILES
+
+
+def test_every_allowed_file_still_needs_its_exemption() -> None:
+    """A file that no longer breaks a rule must leave the list (so the list shrinks)."""
+    allowed = _allow_list()
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ruff",
+            "check",
+            "--isolated",
+            "--select",
+            ",".join(sorted(GUARDED)),
+            "--output-format",
+            "json",
+            *sorted(allowed),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    found: dict[str, set[str]] = {}
+    for item in json.loads(out.stdout or "[]"):
+        rel = Path(item["filename"]).resolve().relative_to(ROOT).as_posix()
+        found.setdefault(rel, set()).add(item["code"])
+    stale = {f: sorted(rules - found.get(f, set())) for f, rules in allowed.items()}
+    stale = {f: r for f, r in stale.items() if r}
+    assert not stale, f"remove these exemptions from pyproject.toml: {stale}"
+
+
+def test_every_scenario_setting_and_schema_name_is_in_the_nomenclature() -> None:
+    from capplan.schema import INVENTORY_SCHEMA, USAGE_SCHEMA
+    from capplan.spec.study import Scenario
+
+    text = (ROOT / "docs" / "nomenclature.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"`([a-z_][a-z0-9_]*)`", text))
+    names = set(INVENTORY_SCHEMA) | set(USAGE_SCHEMA) | set(Scenario.model_fields)
+    missing = sorted(names - documented)
+    assert not missing, f"add to docs/nomenclature.md: {missing}"
