@@ -397,6 +397,7 @@ def _consolidation_options(scenario: Scenario, economics: Any = None) -> Any:
         horizon_days=scenario.horizon_days,
         growth=scenario.growth,
         confidence=scenario.confidence,
+        new_vms_per_month=scenario.new_vms_per_month,
         headroom_frac=scenario.headroom_frac,
         ha_spares=scenario.ha_hosts,
         objective=scenario.objective,

@@ -48,6 +48,13 @@ GrowthOpt = Annotated[
         help="With --horizon-days: 'auto' (each VM's own trend) or an annual rate (0.2, '20%').",
     ),
 ]
+NewVmsOpt = Annotated[
+    float,
+    typer.Option(
+        "--new-vms-per-month",
+        help="With --horizon-days: new VMs a month, each like its zone's average VM.",
+    ),
+]
 ConfidenceOpt = Annotated[
     float,
     typer.Option(

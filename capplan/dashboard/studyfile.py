@@ -91,6 +91,13 @@ FORM_FIELDS: tuple[FormField, ...] = (
         (0.0,),
     ),
     FormField(
+        "new_vms_per_month",
+        "New VMs a month",
+        "With a horizon: VMs added each month, each like its zone's average VM",
+        "float",
+        (0.0,),
+    ),
+    FormField(
         "confidence",
         "Growth confidence level",
         "With a horizon: the plan holds at this upper bound of the trend, e.g. 0.9",

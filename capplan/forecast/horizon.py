@@ -20,6 +20,13 @@ A plan for a horizon of ``D`` days must hold from today until day ``D``. Each VM
 - ``growth=FRAC``: every VM grows at the compound annual rate ``FRAC``:
   ``g(t) = (1 + FRAC)^(t / 365)`` (no interval: the rate is the user's).
 
+New VMs arriving at ``N`` a month (the user's figure) add, in each zone, ``N`` × the zone's
+share of today's VMs, each like the zone's average VM: the zone's demand grows by
+``a·t`` with ``a = N_zone / (30.44 · n_zone)`` per day, added to every VM's ``g(t)`` (arrivals
+are not themselves grown). The aggregate figures (run-out, purchases) are exact for that
+model; in the packing, arrivals are spread over the zone's VMs in proportion to their size,
+which approximates many small new VMs by slightly larger old ones.
+
 Sizing for the horizon takes ``max(1, g(D))`` of the upper trajectory (a linear or compound
 ``g`` peaks at an end of ``[0, D]``; today's demand must fit as well).
 
@@ -103,6 +110,9 @@ class Growth:
         else 0). Dimensions not listed do not grow.
     notes
         What was assumed (trend rejections, extrapolation beyond the history).
+    arrivals_per_day, new_vms_per_month
+        Relative demand added per day by new VMs, float64 ``(n_vms,)`` (the VM's zone's
+        ``a``), or None for no arrivals; and the user's arrival rate it came from.
     """
 
     horizon_days: float
@@ -110,19 +120,30 @@ class Growth:
     annual_frac: float | None
     rates_per_day: dict[str, tuple[F64, F64, F64, F64]]
     notes: tuple[str, ...] = ()
+    arrivals_per_day: F64 | None = None
+    new_vms_per_month: float = 0.0
 
     def grows(self, dim: str) -> bool:
         """Whether dimension ``dim`` grows."""
-        if self.annual_frac is not None:
+        if self.annual_frac is not None or self.arrivals_per_day is not None:
             return dim in GROWING_DIMS
         return dim in self.rates_per_day
 
     def factors(self, dim: str, days: F64, which: str = "upper") -> F64:
         """``g_v(t)`` for every VM and day: float64 ``(len(days), n_vms)``, ``(len(days), 1)``
-        for fixed growth (one rate for all), ones for a dimension that does not grow.
+        when one factor holds for all VMs; ones for a dimension that does not grow. Arrivals
+        (``arrivals_per_day``) are added to the growth of the estate.
 
         ``which``: ``"expected"``, ``"lower"``, ``"upper"`` or ``"sized"``.
         """
+        g = self._growth(dim, days, which)
+        if self.arrivals_per_day is None or dim not in GROWING_DIMS:
+            return g
+        t = np.asarray(days, dtype=np.float64)[:, None]
+        return g + self.arrivals_per_day[None, :] * t
+
+    def _growth(self, dim: str, days: F64, which: str) -> F64:
+        """The estate's own growth (without arrivals), as :meth:`factors`."""
         t = np.asarray(days, dtype=np.float64)[:, None]
         if self.annual_frac is not None:
             if dim not in GROWING_DIMS:
@@ -151,14 +172,18 @@ class Growth:
     def describe(self) -> str:
         """One line for reports."""
         if self.annual_frac is not None:
-            return (
+            text = (
                 f"{self.annual_frac:.1%} a year compound over {self.horizon_days:g} days "
                 f"(× {(1 + self.annual_frac) ** (self.horizon_days / DAYS_PER_YEAR):.3f})"
             )
-        return (
-            f"each zone's trend at the {self.level:.0%} upper bound over "
-            f"{self.horizon_days:g} days (trends the history supports)"
-        )
+        else:
+            text = (
+                f"each zone's trend at the {self.level:.0%} upper bound over "
+                f"{self.horizon_days:g} days (trends the history supports)"
+            )
+        if self.arrivals_per_day is not None:
+            text += f", plus {self.new_vms_per_month:g} new VM(s) a month"
+        return text
 
 
 def fit_growth(
@@ -170,6 +195,7 @@ def fit_growth(
     level: float = 0.9,
     usage_dims: tuple[str, ...] | None = None,
     group_of_vm: npt.ArrayLike | None = None,
+    new_vms_per_month: float = 0.0,
 ) -> Growth:
     """Growth of each VM over ``horizon_days`` for the sized dimensions ``dims``.
 
@@ -190,6 +216,8 @@ def fit_growth(
         dimension with a trend metric in the workload).
     group_of_vm
         Group (zone) index of each VM, ints ``(n_vms,)``; default: one group.
+    new_vms_per_month
+        New VMs a month (≥ 0), each like the average VM of its zone.
 
     Raises
     ------
@@ -202,8 +230,16 @@ def fit_growth(
     if not 0.5 < level < 1.0:
         raise ForecastError(f"the confidence level must be in (0.5, 1); got {level}")
     rate = parse_growth(growth)
+    if not (math.isfinite(new_vms_per_month) and new_vms_per_month >= 0):
+        raise ForecastError(f"new_vms_per_month must be >= 0; got {new_vms_per_month}")
+    groups = (
+        np.zeros(workload.n_vms, dtype=np.int64)
+        if group_of_vm is None
+        else np.asarray(group_of_vm, dtype=np.int64)
+    )
+    arrivals = _arrival_rates(groups, new_vms_per_month)
     if rate != "auto":
-        return Growth(horizon_days, level, float(rate), {})
+        return Growth(horizon_days, level, float(rate), {}, (), arrivals, new_vms_per_month)
     z = NormalDist().inv_cdf(level)
     step_s = int(workload.step_s)
     per_day = max(1, round(86_400 / step_s))
@@ -217,11 +253,6 @@ def fit_growth(
             "more history, a shorter --horizon-days, or a fixed annual rate (--growth 0.1)"
         )
     allowed = usage_dims if usage_dims is not None else dims
-    groups = (
-        np.zeros(workload.n_vms, dtype=np.int64)
-        if group_of_vm is None
-        else np.asarray(group_of_vm, dtype=np.int64)
-    )
     n_groups = int(groups.max()) + 1 if len(groups) else 1
     rates: dict[str, tuple[F64, F64, F64, F64]] = {}
     for dim in dims:
@@ -259,7 +290,23 @@ def fit_growth(
         )
         shown = [_pct(float(e), float(u)) for e, u in zip(per_group[0], upper, strict=True)]
         notes.append(f"{dim} trend per zone: {'; '.join(shown)}")
-    return Growth(horizon_days, level, None, rates, tuple(notes))
+    return Growth(horizon_days, level, None, rates, tuple(notes), arrivals, new_vms_per_month)
+
+
+#: Days in an average month (365.25 / 12).
+DAYS_PER_MONTH: Final = 30.4375
+
+
+def _arrival_rates(groups: npt.NDArray[np.int64], new_vms_per_month: float) -> F64 | None:
+    """Each VM's zone's relative demand added per day by arrivals (None: no arrivals).
+
+    A zone with ``n_z`` of the ``n`` VMs gets ``N · n_z / n`` new VMs a month, each like its
+    average VM: ``N · n_z / n / (DAYS_PER_MONTH · n_z) = N / (DAYS_PER_MONTH · n)`` per day,
+    the same relative rate for every zone.
+    """
+    if new_vms_per_month <= 0 or not len(groups):
+        return None
+    return np.full(len(groups), new_vms_per_month / (DAYS_PER_MONTH * len(groups)))
 
 
 def _pct(expected_per_day: float, upper_per_day: float) -> str:

@@ -197,6 +197,8 @@ class ConsolidateOptions:
         (``"auto"``: its own trend at the ``confidence`` upper bound; a number: that compound
         annual rate) and the plan must hold until day ``horizon_days``; the summary then says
         when each resource runs out and what to buy when (:mod:`capplan.forecast.horizon`).
+    new_vms_per_month
+        With a horizon: new VMs a month, each like its zone's average VM.
     """
 
     hosts: tuple[HostOffer, ...] = ()
@@ -230,6 +232,7 @@ class ConsolidateOptions:
     horizon_days: float = 0.0
     growth: str | float = "auto"
     confidence: float = 0.9
+    new_vms_per_month: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -344,6 +347,10 @@ def _check_options(opts: ConsolidateOptions, catalog: Catalog) -> None:
         problems.append(("time_limit_s", "must be > 0"))
     if not (math.isfinite(opts.horizon_days) and opts.horizon_days >= 0):
         problems.append(("horizon_days", f"must be >= 0 days, got {opts.horizon_days}"))
+    if not (math.isfinite(opts.new_vms_per_month) and opts.new_vms_per_month >= 0):
+        problems.append(("new_vms_per_month", f"must be >= 0, got {opts.new_vms_per_month}"))
+    if opts.new_vms_per_month > 0 and opts.horizon_days <= 0:
+        problems.append(("new_vms_per_month", "needs a planning horizon (horizon_days > 0)"))
     if not 0.5 < opts.confidence < 1:
         problems.append(("confidence", f"must be in (0.5, 1), got {opts.confidence}"))
     try:
@@ -825,6 +832,7 @@ def _grow(
         level=opts.confidence,
         usage_dims=usage,
         group_of_vm=group,
+        new_vms_per_month=opts.new_vms_per_month,
     )
     today = {d: v.copy() for d, v in demand.items()}
     for d in demand:

@@ -125,3 +125,22 @@ def test_fit_growth_checks_its_arguments() -> None:
         fit_growth(wl, ("cpu",), 0, 0.1)
     with pytest.raises(ForecastError, match="confidence level"):
         fit_growth(wl, ("cpu",), 10, 0.1, level=0.4)
+
+
+def test_new_vms_add_the_zone_average_linearly_on_top_of_growth() -> None:
+    # 4 VMs in two zones, 2 new VMs a month: a = 2 / (30.4375 · 4) per day for every VM, so
+    # each zone's demand grows by the same share (its N_z = 1 new VM of its average size).
+    wl = _trending(7, 0.0, 100.0)
+    zones = np.array([0, 0, 1, 1])
+    growth = fit_growth(wl, ("cpu",), 365, 0.0, group_of_vm=zones, new_vms_per_month=2)
+    a = 2 / (30.4375 * 4)
+    assert growth.arrivals_per_day == pytest.approx(np.full(4, a))
+    assert growth.sizing_factor("cpu", 4) == pytest.approx(np.full(4, 1 + 365 * a))
+    assert growth.sizing_factor("vcpus", 4) == pytest.approx(np.ones(4))
+    # Zone 0: two VMs of peak 50 and 30 (sum 80) against 100: 80 (1 + a t) > 100 first on
+    # day ceil(0.25 / a) = ceil(15.22) = 16.
+    base = {"cpu": np.array([[50.0], [30.0], [10.0], [10.0]])}
+    rows = run_out(base, {"cpu": "MHz"}, zones, ("a", "b"), {(0, "cpu"): 100.0}, growth, 400)
+    assert rows[0].expected_days == math.ceil(0.25 / a) == 16
+    with pytest.raises(ForecastError, match="new_vms_per_month"):
+        fit_growth(wl, ("cpu",), 10, 0.0, new_vms_per_month=-1)

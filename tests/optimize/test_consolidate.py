@@ -154,7 +154,12 @@ def test_a_horizon_plan_holds_for_grown_demand_and_says_when_it_runs_out(
 
 def test_horizon_options_are_checked(catalog: Catalog) -> None:
     wl = make_workload(_flat(1, 24, 100.0, 100.0))
-    for bad in ({"horizon_days": -1.0}, {"growth": "lots"}, {"confidence": 0.3}):
+    for bad in (
+        {"horizon_days": -1.0},
+        {"growth": "lots"},
+        {"confidence": 0.3},
+        {"new_vms_per_month": 2.0},  # arrivals need a horizon
+    ):
         with pytest.raises(SpecError, match=next(iter(bad))):
             prepare(wl, catalog, _plain(hosts=(HostOffer(SMALL),), **bad))  # type: ignore[arg-type]
 
