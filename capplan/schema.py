@@ -8,6 +8,7 @@ that lacks a metric leaves it null, and nothing downstream invents it.
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from typing import Final
 
 import polars as pl
@@ -28,6 +29,7 @@ INVENTORY_SCHEMA: Final[dict[str, pl.DataType]] = {
     "ha_group": pl.String(),
     "current_host": pl.String(),
     "powered_on": pl.Boolean(),
+    "created": pl.Datetime("us", "UTC"),
 }
 
 #: Usage metric columns (all float64 in the usage table, float32 once pivoted).
@@ -76,6 +78,53 @@ def conform_inventory(frame: pl.DataFrame) -> pl.DataFrame:
         for name, dtype in INVENTORY_SCHEMA.items()
     ]
     return frame.select(exprs)
+
+
+def to_utc(value: object) -> datetime | None:
+    """A creation time as a UTC datetime: a datetime (naive = UTC) or ISO 8601 text (``/`` may
+    separate the date's parts); None for an empty value; raises ValueError otherwise."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime(value.year, value.month, value.day)
+    else:
+        text = str(value).strip()
+        if not text:
+            return None
+        moment = datetime.fromisoformat(text.replace("/", "-"))
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def parse_created(
+    values: pl.Series, *, label: str, first_data_line: int | None = None
+) -> pl.Series:
+    """VM creation times from text: ISO 8601 dates or date-times, UTC unless an offset is given.
+
+    Raises
+    ------
+    TraceFormatError
+        Naming the first value that is not such a date (and its line when
+        ``first_data_line`` is given: the line of the first value).
+    """
+    from capplan.errors import TraceFormatError
+
+    parsed: list[datetime | None] = []
+    for row, value in enumerate(values.to_list()):
+        try:
+            parsed.append(to_utc(value))
+        except (ValueError, TypeError):
+            raise TraceFormatError(
+                f"created {value!r} is not a date; expected ISO 8601, e.g. 2023-04-01 or "
+                "2023-04-01T10:22:00Z",
+                path=label,
+                line=None if first_data_line is None else first_data_line + row,
+                column="created",
+            ) from None
+    return pl.Series("created", parsed, dtype=INVENTORY_SCHEMA["created"])
 
 
 def conform_usage(frame: pl.LazyFrame) -> pl.LazyFrame:

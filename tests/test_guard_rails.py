@@ -1,4 +1,4 @@
-"""Architecture guard rails (issue 20): the complexity allow-list only shrinks, names are documented."""
+"""Architecture guard rails (issue 20): a shrinking complexity allow-list, documented names."""
 
 from __future__ import annotations
 

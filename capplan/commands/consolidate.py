@@ -28,6 +28,7 @@ from capplan.commands.scenario_options import (
     SizingOpt,
     StatisticOpt,
     VcpuRatioOpt,
+    new_vms_value,
 )
 from capplan.demand import load_workload
 from capplan.optimize.consolidate import (
@@ -77,7 +78,7 @@ def consolidate_command(
     horizon_days: HorizonDaysOpt = 0.0,
     growth: GrowthOpt = "auto",
     confidence: ConfidenceOpt = 0.9,
-    new_vms_per_month: NewVmsOpt = 0.0,
+    new_vms_per_month: NewVmsOpt = "0",
     headroom: HeadroomOpt = DEFAULT_HEADROOM_FRAC,
     ha: HaOpt = DEFAULT_HA_SPARES,
     ha_policy: HaPolicyOpt = "reserve",
@@ -150,7 +151,7 @@ def consolidate_command(
         horizon_days=horizon_days,
         growth=growth,
         confidence=confidence,
-        new_vms_per_month=new_vms_per_month,
+        new_vms_per_month=new_vms_value(new_vms_per_month),
         headroom_frac=headroom,
         ha_spares=ha,
         ha_policy=ha_policy,

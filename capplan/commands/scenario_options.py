@@ -49,12 +49,30 @@ GrowthOpt = Annotated[
     ),
 ]
 NewVmsOpt = Annotated[
-    float,
+    str,
     typer.Option(
         "--new-vms-per-month",
-        help="With --horizon-days: new VMs a month, each like its zone's average VM.",
+        help=(
+            "With --horizon-days: new VMs a month, each like its zone's average VM; 'auto' "
+            "fits the rate to the inventory's creation dates."
+        ),
     ),
 ]
+
+
+def new_vms_value(text: str) -> float | str:
+    """``--new-vms-per-month``: ``"auto"`` or a number (checked by the consolidation)."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return float(text)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r} is not a number of VMs a month or 'auto'",
+            param_hint="--new-vms-per-month",
+        ) from None
+
+
 ConfidenceOpt = Annotated[
     float,
     typer.Option(

@@ -41,7 +41,9 @@ trajectory needs them.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from statistics import NormalDist
 from typing import Any, Final
 
@@ -110,9 +112,11 @@ class Growth:
         else 0). Dimensions not listed do not grow.
     notes
         What was assumed (trend rejections, extrapolation beyond the history).
-    arrivals_per_day, new_vms_per_month
-        Relative demand added per day by new VMs, float64 ``(n_vms,)`` (the VM's zone's
-        ``a``), or None for no arrivals; and the user's arrival rate it came from.
+    arrivals_per_day, new_vms_per_month, new_vms_range
+        Relative demand added per day by new VMs at the expected rate, float64 ``(n_vms,)``
+        (the VM's zone's ``a``), or None for no arrivals; the expected rate (VMs a month) it
+        came from, and its (lower, upper) bounds (the same as the rate when it is the user's;
+        the upper one is sized).
     """
 
     horizon_days: float
@@ -122,6 +126,7 @@ class Growth:
     notes: tuple[str, ...] = ()
     arrivals_per_day: F64 | None = None
     new_vms_per_month: float = 0.0
+    new_vms_range: tuple[float, float] | None = None
 
     def grows(self, dim: str) -> bool:
         """Whether dimension ``dim`` grows."""
@@ -140,7 +145,14 @@ class Growth:
         if self.arrivals_per_day is None or dim not in GROWING_DIMS:
             return g
         t = np.asarray(days, dtype=np.float64)[:, None]
-        return g + self.arrivals_per_day[None, :] * t
+        return g + self.arrivals_per_day[None, :] * t * self._arrival_scale(which)
+
+    def _arrival_scale(self, which: str) -> float:
+        """The arrival rate of trajectory ``which`` relative to the expected one."""
+        if self.new_vms_range is None or which == "expected" or self.new_vms_per_month <= 0:
+            return 1.0
+        low, high = self.new_vms_range
+        return (low if which == "lower" else high) / self.new_vms_per_month
 
     def _growth(self, dim: str, days: F64, which: str) -> F64:
         """The estate's own growth (without arrivals), as :meth:`factors`."""
@@ -182,7 +194,10 @@ class Growth:
                 f"{self.horizon_days:g} days (trends the history supports)"
             )
         if self.arrivals_per_day is not None:
-            text += f", plus {self.new_vms_per_month:g} new VM(s) a month"
+            text += f", plus {self.new_vms_per_month:.3g} new VM(s) a month"
+            if self.new_vms_range is not None and self.new_vms_range[0] != self.new_vms_range[1]:
+                low, high = self.new_vms_range
+                text += f" ({low:.3g}–{high:.3g}; the upper figure sized)"
         return text
 
 
@@ -196,6 +211,7 @@ def fit_growth(
     usage_dims: tuple[str, ...] | None = None,
     group_of_vm: npt.ArrayLike | None = None,
     new_vms_per_month: float = 0.0,
+    new_vms_range: tuple[float, float] | None = None,
 ) -> Growth:
     """Growth of each VM over ``horizon_days`` for the sized dimensions ``dims``.
 
@@ -216,8 +232,9 @@ def fit_growth(
         dimension with a trend metric in the workload).
     group_of_vm
         Group (zone) index of each VM, ints ``(n_vms,)``; default: one group.
-    new_vms_per_month
-        New VMs a month (≥ 0), each like the average VM of its zone.
+    new_vms_per_month, new_vms_range
+        New VMs a month (≥ 0), each like the average VM of its zone, and its (lower, upper)
+        bounds when the rate was fitted (:func:`arrivals_from_created`).
 
     Raises
     ------
@@ -239,7 +256,16 @@ def fit_growth(
     )
     arrivals = _arrival_rates(groups, new_vms_per_month)
     if rate != "auto":
-        return Growth(horizon_days, level, float(rate), {}, (), arrivals, new_vms_per_month)
+        return Growth(
+            horizon_days,
+            level,
+            float(rate),
+            {},
+            (),
+            arrivals,
+            new_vms_per_month,
+            new_vms_range,
+        )
     z = NormalDist().inv_cdf(level)
     step_s = int(workload.step_s)
     per_day = max(1, round(86_400 / step_s))
@@ -290,7 +316,16 @@ def fit_growth(
         )
         shown = [_pct(float(e), float(u)) for e, u in zip(per_group[0], upper, strict=True)]
         notes.append(f"{dim} trend per zone: {'; '.join(shown)}")
-    return Growth(horizon_days, level, None, rates, tuple(notes), arrivals, new_vms_per_month)
+    return Growth(
+        horizon_days,
+        level,
+        None,
+        rates,
+        tuple(notes),
+        arrivals,
+        new_vms_per_month,
+        new_vms_range,
+    )
 
 
 #: Days in an average month (365.25 / 12).
@@ -460,3 +495,91 @@ def purchase_schedule(
                 }
             )
     return rows
+
+
+@dataclass(frozen=True)
+class ArrivalFit:
+    """VM arrivals fitted from creation dates.
+
+    Attributes
+    ----------
+    per_month, lower, upper
+        VMs created a month over the window, and the two-sided interval of a Poisson rate
+        at the confidence level (Garwood's exact interval).
+    n_created, window_days, until
+        VMs created in the window, its length, and its end.
+    notes
+        What the figure does not see.
+    """
+
+    per_month: float
+    lower: float
+    upper: float
+    n_created: int
+    window_days: float
+    until: datetime
+    notes: tuple[str, ...]
+
+
+#: Days of creation history the arrival rate is fitted on.
+ARRIVAL_WINDOW_DAYS: Final = 365.0
+
+
+def arrivals_from_created(
+    created: Sequence[datetime | None],
+    until: datetime,
+    *,
+    level: float = 0.9,
+    window_days: float = ARRIVAL_WINDOW_DAYS,
+) -> ArrivalFit:
+    """New VMs a month from the inventory's creation dates (RVTools vInfo ``Creation date``).
+
+    The window is the ``window_days`` before ``until`` (or before the latest creation, if
+    later). An estate younger than the window is fitted over its own age, and the notes say
+    the rate includes its initial build-out.
+
+    Raises
+    ------
+    ForecastError
+        No VM has a creation date.
+    """
+    from scipy.stats import chi2
+
+    known = [c for c in created if c is not None]
+    if not known:
+        raise ForecastError(
+            "new VMs 'auto' needs the inventory's VM creation dates (RVTools vInfo 'Creation "
+            "date', or a 'created' inventory column); none of the VMs has one. Give a number "
+            "of new VMs a month instead"
+        )
+    end = max(until, max(known))
+    oldest = min(known)
+    span_days = min(window_days, max((end - oldest).total_seconds() / 86_400, 1.0))
+    start = end - timedelta(days=span_days)
+    n = sum(1 for c in known if c >= start)
+    alpha = 1.0 - level
+    low = 0.0 if n == 0 else 0.5 * float(chi2.ppf(alpha / 2, 2 * n))
+    high = 0.5 * float(chi2.ppf(1 - alpha / 2, 2 * n + 2))
+    months = span_days / DAYS_PER_MONTH
+    notes = [
+        f"new VMs fitted from creation dates: {n} created in the {span_days:.0f} days to "
+        f"{end.date().isoformat()}, {n / months:.3g} a month ({level:.0%} interval "
+        f"{low / months:.3g}–{high / months:.3g}); deleted VMs leave no trace in an "
+        "inventory, so this is gross arrivals, not net growth"
+    ]
+    if len(known) < len(created):
+        notes.append(f"{len(created) - len(known)} VM(s) have no creation date")
+    if span_days < window_days:
+        notes.append(
+            f"the oldest VM is {span_days:.0f} days old: the rate includes the estate's "
+            "initial build-out"
+        )
+    return ArrivalFit(
+        per_month=n / months,
+        lower=low / months,
+        upper=high / months,
+        n_created=n,
+        window_days=span_days,
+        until=end,
+        notes=tuple(notes),
+    )

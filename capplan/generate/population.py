@@ -360,6 +360,7 @@ def draw_population(params: GeneratorParams, rng: np.random.Generator) -> Popula
             "ha_group": ha_group,
             "current_host": hosts,
             "powered_on": np.ones(params.n_vms, dtype=bool),
+            "created": [None] * params.n_vms,
         },
         schema=INVENTORY_SCHEMA,
     )

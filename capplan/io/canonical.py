@@ -23,7 +23,13 @@ from capplan.io.csvtools import parse_timestamps, read_csv_typed, require_finite
 from capplan.io.files import Member, list_members
 from capplan.io.registry import ReadOptions, register_reader
 from capplan.io.trace import Problem, Trace
-from capplan.schema import INVENTORY_SCHEMA, USAGE_METRICS, USAGE_SCHEMA, conform_inventory
+from capplan.schema import (
+    INVENTORY_SCHEMA,
+    USAGE_METRICS,
+    USAGE_SCHEMA,
+    conform_inventory,
+    parse_created,
+)
 
 INVENTORY_METADATA_KEY = b"capplan.inventory"
 #: Reader findings of the original trace, kept so an ingested file still shows them.
@@ -142,7 +148,9 @@ def read_canonical_inventory(path: Path, options: ReadOptions) -> Trace:
         member.read_bytes(options.max_expanded_bytes),
         label=member.label,
         columns=header,
-        dtypes={name: INVENTORY_SCHEMA[name] for name in header if name != "powered_on"},
+        dtypes={
+            name: INVENTORY_SCHEMA[name] for name in header if name not in ("powered_on", "created")
+        },
     )
     numeric = [name for name in header if INVENTORY_SCHEMA[name].is_numeric()]
     require_finite(frame, numeric, label=member.label, first_data_line=2)
@@ -162,6 +170,10 @@ def read_canonical_inventory(path: Path, options: ReadOptions) -> Trace:
             path=member.label,
             line=2 + row,
             column="vm_id",
+        )
+    if "created" in header:
+        frame = frame.with_columns(
+            parse_created(frame.get_column("created"), label=member.label, first_data_line=2)
         )
     if "powered_on" in header:
         text = frame.get_column("powered_on").str.to_lowercase()
@@ -204,7 +216,12 @@ def read_canonical_parquet(path: Path, options: ReadOptions) -> Trace:
     if INVENTORY_METADATA_KEY in metadata:
         try:
             rows = json.loads(metadata[INVENTORY_METADATA_KEY])
-            inventory = conform_inventory(pl.DataFrame(rows, schema=INVENTORY_SCHEMA, orient="row"))
+            text_schema = {**INVENTORY_SCHEMA, "created": pl.String()}
+            names = list(INVENTORY_SCHEMA)[: len(rows[0])] if rows else list(INVENTORY_SCHEMA)
+            raw = pl.DataFrame(rows, schema={n: text_schema[n] for n in names}, orient="row")
+            if "created" in raw.columns:
+                raw = raw.with_columns(parse_created(raw.get_column("created"), label=member.label))
+            inventory = conform_inventory(raw)
         except (ValueError, TypeError, pl.exceptions.PolarsError) as exc:
             raise TraceFormatError(
                 f"embedded inventory metadata is malformed ({exc})", path=member.label
@@ -254,7 +271,7 @@ def write_canonical_parquet(trace: Trace, out: Path) -> Path:
     table = usage.to_arrow()
     inventory_rows = trace.inventory.rows()
     metadata = dict(table.schema.metadata or {})
-    metadata[INVENTORY_METADATA_KEY] = json.dumps(inventory_rows, default=str).encode()
+    metadata[INVENTORY_METADATA_KEY] = json.dumps(inventory_rows, default=_iso).encode()
     metadata[PROBLEMS_METADATA_KEY] = json.dumps([p.to_dict() for p in trace.problems]).encode()
     table = table.replace_schema_metadata(metadata)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -262,3 +279,9 @@ def write_canonical_parquet(trace: Trace, out: Path) -> Path:
     pq.write_table(table, tmp, compression="zstd")
     tmp.replace(out)
     return out
+
+
+def _iso(value: object) -> str:
+    """JSON form of a value json cannot write (datetimes as ISO 8601)."""
+    isoformat = getattr(value, "isoformat", None)
+    return isoformat() if callable(isoformat) else str(value)

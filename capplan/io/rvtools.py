@@ -26,6 +26,9 @@ Canonical                         RVTools
 ``current_host``                  vInfo ``Host``
 ``powered_on``                    vInfo ``Powerstate`` (``poweredOn`` → true; ``poweredOff``,
                                   ``suspended`` → false)
+``created``                       vInfo ``Creation date`` (RVTools 4.x; an Excel date, or
+                                  text in ISO 8601 or ``M/D/YYYY h:mm:ss AM``), as UTC
+                                  (the export does not say the vCenter's zone)
 ================================  =========================================================
 
 Templates (``Template`` true, stored as the text ``'True'`` in many exports) are not VMs that
@@ -59,6 +62,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -69,7 +73,7 @@ from capplan.io.derived import require_finite_derived
 from capplan.io.files import Member, check_zip_archive, list_members
 from capplan.io.registry import ReadOptions, register_reader
 from capplan.io.trace import Problem, Trace
-from capplan.schema import USAGE_SCHEMA, classify_os
+from capplan.schema import USAGE_SCHEMA, classify_os, to_utc
 from capplan.units import MIB_PER_GIB
 
 SHEETS = ("vInfo", "vCPU", "vMemory", "vDisk", "vPartition", "vHost", "vNetwork")
@@ -103,6 +107,7 @@ VINFO = {
     "cluster": _Column("cluster", ("Cluster",)),
     "os_config": _Column("os_config", ("OS according to the configuration file", "OS")),
     "os_tools": _Column("os_tools", ("OS according to the VMware Tools",)),
+    "created": _Column("created", ("Creation date", "Creation Date")),
 }
 VCPU = {"vm": VINFO["vm"], "cpus": _Column("cpus", ("CPUs",))}
 VMEMORY = {"vm": VINFO["vm"], "size": _Column("size", ("Size MiB", "Size MB"))}
@@ -234,6 +239,32 @@ def _flag(value: object) -> bool | None:
         return None
     lowered = text.lower()
     return True if lowered in _TRUE else False if lowered in _FALSE else None
+
+
+#: Text forms of ``Creation date`` besides ISO 8601 (RVTools' US-locale rendering).
+_DATE_FORMATS = ("%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y")
+
+
+def _created(sheet: _Sheet, record: dict[str, Any], column: str) -> datetime | None:
+    value = record.get("created")
+    if _is_empty(value):
+        return None
+    try:
+        return to_utc(value)
+    except (ValueError, TypeError):
+        pass
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(str(value).strip(), fmt).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+    raise TraceFormatError(
+        f"sheet {sheet.title!r}: {value!r} is not a date; expected an Excel date, ISO 8601 "
+        "(2023-04-01 10:22:00) or M/D/YYYY h:mm:ss AM",
+        path=sheet.label,
+        line=int(record["_row"]),
+        column=column,
+    )
 
 
 def _power(value: object) -> bool | None:
@@ -593,6 +624,9 @@ def _read_book(book: _Workbook, problems: list[Problem]) -> pl.DataFrame:
                 "vlan_id": vlan,
                 "current_host": host,
                 "powered_on": power,
+                "created": _created(vinfo, record, column_name("created"))
+                if wanted["created"] is not None
+                else None,
             }
         )
     _summarize(

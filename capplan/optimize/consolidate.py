@@ -53,7 +53,7 @@ from capplan.demand.workload import Workload
 from capplan.economics.hostcost import host_fixed_usd, host_price_usd, vm_variable_usd
 from capplan.errors import SpecError, WorkloadError
 from capplan.forecast.checks import ForecastError
-from capplan.forecast.horizon import Growth, fit_growth, parse_growth
+from capplan.forecast.horizon import Growth, arrivals_from_created, fit_growth, parse_growth
 from capplan.optimize.explain import Explanation
 from capplan.optimize.instance import Instance, Solution, make_instance
 from capplan.optimize.strategies import ProgressCallback, SolveReport, SolveResult, solve
@@ -198,7 +198,8 @@ class ConsolidateOptions:
         annual rate) and the plan must hold until day ``horizon_days``; the summary then says
         when each resource runs out and what to buy when (:mod:`capplan.forecast.horizon`).
     new_vms_per_month
-        With a horizon: new VMs a month, each like its zone's average VM.
+        With a horizon: new VMs a month, each like its zone's average VM, or ``"auto"``:
+        fitted from the inventory's creation dates (the upper bound at ``confidence`` sized).
     """
 
     hosts: tuple[HostOffer, ...] = ()
@@ -232,7 +233,7 @@ class ConsolidateOptions:
     horizon_days: float = 0.0
     growth: str | float = "auto"
     confidence: float = 0.9
-    new_vms_per_month: float = 0.0
+    new_vms_per_month: float | str = 0.0
 
 
 @dataclass(frozen=True)
@@ -347,9 +348,15 @@ def _check_options(opts: ConsolidateOptions, catalog: Catalog) -> None:
         problems.append(("time_limit_s", "must be > 0"))
     if not (math.isfinite(opts.horizon_days) and opts.horizon_days >= 0):
         problems.append(("horizon_days", f"must be >= 0 days, got {opts.horizon_days}"))
-    if not (math.isfinite(opts.new_vms_per_month) and opts.new_vms_per_month >= 0):
-        problems.append(("new_vms_per_month", f"must be >= 0, got {opts.new_vms_per_month}"))
-    if opts.new_vms_per_month > 0 and opts.horizon_days <= 0:
+    new_vms = opts.new_vms_per_month
+    if isinstance(new_vms, str):
+        if new_vms.strip().lower() != "auto":
+            problems.append(
+                ("new_vms_per_month", f"must be a number >= 0 or 'auto', got {new_vms!r}")
+            )
+    elif not (math.isfinite(new_vms) and new_vms >= 0):
+        problems.append(("new_vms_per_month", f"must be >= 0, got {new_vms}"))
+    if (isinstance(new_vms, str) or new_vms > 0) and opts.horizon_days <= 0:
         problems.append(("new_vms_per_month", "needs a planning horizon (horizon_days > 0)"))
     if not 0.5 < opts.confidence < 1:
         problems.append(("confidence", f"must be in (0.5, 1), got {opts.confidence}"))
@@ -810,6 +817,19 @@ def prepare(workload: Workload, catalog: Catalog, opts: ConsolidateOptions) -> P
     )
 
 
+def _new_vms(
+    workload: Workload, opts: ConsolidateOptions, notes: list[str]
+) -> tuple[float, tuple[float, float] | None]:
+    """New VMs a month and its range: the user's figure, or fitted from creation dates."""
+    if not isinstance(opts.new_vms_per_month, str):
+        return float(opts.new_vms_per_month), None
+    fit = arrivals_from_created(
+        workload.inventory.get_column("created").to_list(), workload.end, level=opts.confidence
+    )
+    notes.extend(fit.notes)
+    return fit.per_month, (fit.lower, fit.upper)
+
+
 def _grow(
     workload: Workload, opts: ConsolidateOptions, demand: dict[str, FloatArray], notes: list[str]
 ) -> tuple[Growth | None, dict[str, FloatArray] | None]:
@@ -824,6 +844,7 @@ def _grow(
     zones = workload.inventory.get_column("security_zone").to_list()
     labels = sorted({str(z) for z in zones})
     group = np.array([labels.index(str(z)) for z in zones], dtype=np.int64)
+    new_vms, new_range = _new_vms(workload, opts, notes)
     growth = fit_growth(
         workload,
         tuple(demand),
@@ -832,7 +853,8 @@ def _grow(
         level=opts.confidence,
         usage_dims=usage,
         group_of_vm=group,
-        new_vms_per_month=opts.new_vms_per_month,
+        new_vms_per_month=new_vms,
+        new_vms_range=new_range,
     )
     today = {d: v.copy() for d, v in demand.items()}
     for d in demand:

@@ -16,7 +16,7 @@ import hashlib
 import itertools
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -70,7 +70,7 @@ class Scenario(_Frozen):
     horizon_days: float = Field(default=0.0, ge=0)
     growth: Literal["auto"] | float = "auto"
     confidence: float = Field(default=0.9, gt=0.5, lt=1)
-    new_vms_per_month: float = Field(default=0.0, ge=0)
+    new_vms_per_month: Annotated[float, Field(ge=0)] | Literal["auto"] = 0.0
     headroom_frac: float = Field(default=0.2, ge=0, lt=1)
     # N+1 by default: vSphere HA admission control's default tolerates one host failure
     # (source "vsphere-ha-default" in models/economics/economics.toml).

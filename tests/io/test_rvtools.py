@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -451,3 +452,42 @@ def test_real_export_inspects() -> None:
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert payload["format"] == "rvtools" and payload["n_vms"] == 795
+
+
+# ----------------------------------------------------------------- creation dates
+def _with_created(values: list[object]) -> dict[str, list[list[object]]]:
+    data = sheets()
+    rows = data["vInfo"]
+    rows[0] = [*rows[0], "Creation date"]
+    for k in range(1, len(rows)):
+        rows[k] = [*rows[k], values[(k - 1) % len(values)]]
+    return data
+
+
+def test_rvtools_creation_dates_as_excel_dates_iso_and_us_text(tmp_path: Path) -> None:
+    data = _with_created(
+        [datetime(2023, 4, 1, 10, 22), "2022-12-31T23:00:00+01:00", "3/4/2019 1:05:00 PM", None]
+    )
+    path = write_workbook(tmp_path / "export.xlsx", data)
+    inv = read_trace(path, "rvtools", ReadOptions()).inventory
+    assert inv.schema["created"] == pl.Datetime("us", "UTC")
+    got = dict(zip(inv["vm_id"].to_list(), inv["created"].to_list(), strict=True))
+    names = [row[0] for row in data["vInfo"][1:] if row[2] != "True"]
+    expected = [
+        datetime(2023, 4, 1, 10, 22, tzinfo=UTC),
+        datetime(2022, 12, 31, 22, 0, tzinfo=UTC),
+        datetime(2019, 3, 4, 13, 5, tzinfo=UTC),
+        None,
+    ]
+    for k, name in enumerate(data["vInfo"][1:]):
+        if name[0] in names:
+            assert got[name[0]] == expected[k % 4], name[0]
+
+
+def test_rvtools_bad_creation_date_names_sheet_row_and_column(tmp_path: Path) -> None:
+    path = write_workbook(tmp_path / "bad.xlsx", _with_created(["last spring"]))
+    with pytest.raises(TraceFormatError) as info:
+        read_trace(path, "rvtools", ReadOptions())
+    text = str(info.value)
+    assert "'vInfo'" in text and "Creation date" in text and ":2" in text
+    assert "last spring" in text and "expected an Excel date" in text

@@ -152,6 +152,40 @@ def test_a_horizon_plan_holds_for_grown_demand_and_says_when_it_runs_out(
     assert first["host_model"] == SMALL and first["binding"] == "cpu"
 
 
+def test_new_vms_auto_fits_the_rate_to_creation_dates(catalog: Catalog) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    # The trace starts 2024-01-01 and ends after 2 hours (24 five-minute steps); six VMs
+    # created 1, 2, ..., 6 months earlier and two more than a year earlier: 6 in the last
+    # 365 days, 6 / 11.99 a month.
+    end = datetime(2024, 1, 1, 1, 55, tzinfo=UTC)
+    created = [end - timedelta(days=d) for d in (30, 60, 90, 120, 150, 180, 400, 500)]
+    wl = make_workload(
+        _flat(8, 24, 1000.0, 1024.0),
+        inventory={"n_vcpus": [2] * 8, "mem_provisioned_mib": [4096.0] * 8, "created": created},
+    )
+    opts = _plain(
+        hosts=(HostOffer(SMALL),),
+        mode="none",
+        n_buckets=4,
+        horizon_days=365,
+        growth=0.0,
+        new_vms_per_month="auto",
+    )
+    prep = prepare(wl, catalog, opts)
+    assert prep.growth is not None
+    assert prep.growth.new_vms_per_month == pytest.approx(6 / (365 / 30.4375))
+    low, high = prep.growth.new_vms_range or (0.0, 0.0)
+    assert low < prep.growth.new_vms_per_month < high
+    assert any("6 created in the 365 days" in n for n in prep.notes)
+    # Sized on the upper rate: each VM × (1 + high · 365 / (30.4375 · 8)).
+    factor = 1 + high * 365 / (30.4375 * 8)
+    assert prep.instance.demand[0, 0, 0] == math.ceil(1000.0 * factor - 1e-9)
+    without = make_workload(_flat(2, 24, 1000.0, 1024.0))
+    with pytest.raises(Exception, match="creation dates"):
+        prepare(without, catalog, opts)
+
+
 def test_horizon_options_are_checked(catalog: Catalog) -> None:
     wl = make_workload(_flat(1, 24, 100.0, 100.0))
     for bad in (
@@ -159,6 +193,7 @@ def test_horizon_options_are_checked(catalog: Catalog) -> None:
         {"growth": "lots"},
         {"confidence": 0.3},
         {"new_vms_per_month": 2.0},  # arrivals need a horizon
+        {"new_vms_per_month": "lots", "horizon_days": 10.0},
     ):
         with pytest.raises(SpecError, match=next(iter(bad))):
             prepare(wl, catalog, _plain(hosts=(HostOffer(SMALL),), **bad))  # type: ignore[arg-type]
