@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from statistics import NormalDist
 from typing import Any, Final
@@ -371,6 +371,9 @@ class RunOut:
         within ``window_days``).
     window_days
         Days looked at.
+    trajectory
+        For charts: ``days`` (about :data:`TRAJECTORY_POINTS` of them) and the ``expected``,
+        ``lower`` and ``upper`` demand on those days as a share of the capacity.
     """
 
     zone: str
@@ -383,6 +386,7 @@ class RunOut:
     earliest_days: int | None
     latest_days: int | None
     window_days: int
+    trajectory: dict[str, list[float]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready."""
@@ -445,9 +449,22 @@ def run_out(
                 earliest_days=_first_day(traj["upper"], cap),
                 latest_days=_first_day(traj["lower"], cap),
                 window_days=window_days,
+                trajectory=_thinned(days, traj, cap),
             )
         )
     return rows
+
+
+#: Points kept of each run-out trajectory (for charts).
+TRAJECTORY_POINTS: Final = 61
+
+
+def _thinned(days: F64, traj: dict[str, F64], capacity: float) -> dict[str, list[float]]:
+    pick = np.unique(np.linspace(0, len(days) - 1, TRAJECTORY_POINTS).round().astype(int))
+    out = {"days": days[pick].tolist()}
+    for which in ("expected", "lower", "upper"):
+        out[which] = (traj[which][pick] / capacity).round(5).tolist()
+    return out
 
 
 def purchase_schedule(

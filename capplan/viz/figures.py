@@ -8,6 +8,7 @@ of steps, so a heat map of a month at 300 s stays small without hiding peaks.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -166,5 +167,69 @@ def link_utilization(
     )
     figure.update_layout(
         title="Network link utilization", yaxis={"title": "%"}, barmode="group", **_LAYOUT
+    )
+    return figure
+
+
+#: Most run-out lines drawn (those that come closest to their capacity).
+MAX_RUNOUT_LINES = 6
+
+
+def runout_lines(horizon: Mapping[str, Any], *, title: str | None = None) -> go.Figure:
+    """Demand of each zone and resource as a share of the plan's capacity over the days ahead.
+
+    ``horizon`` is a consolidation summary's ``horizon`` entry
+    (:func:`capplan.optimize.horizon.horizon_summary`). The expected trajectory is a line, the
+    range between the lower and upper trajectories a band; 100 % is where the plan runs out.
+    Only the :data:`MAX_RUNOUT_LINES` rows that come closest to their capacity are drawn.
+    """
+    rows = sorted(
+        (r for r in horizon["run_out"] if r.get("trajectory")),
+        key=lambda r: -max(r["trajectory"]["upper"]),
+    )[:MAX_RUNOUT_LINES]
+    figure = go.Figure()
+    for r in rows:
+        t = r["trajectory"]
+        label = f"{r['zone']} · {r['dim']}"
+        figure.add_trace(
+            go.Scatter(
+                x=t["days"],
+                y=[v * PERCENT for v in t["upper"]],
+                line={"width": 0},
+                showlegend=False,
+                hoverinfo="skip",
+                legendgroup=label,
+            )
+        )
+        figure.add_trace(
+            go.Scatter(
+                x=t["days"],
+                y=[v * PERCENT for v in t["lower"]],
+                fill="tonexty",
+                line={"width": 0},
+                showlegend=False,
+                hoverinfo="skip",
+                legendgroup=label,
+                opacity=0.3,
+            )
+        )
+        figure.add_trace(
+            go.Scatter(
+                x=t["days"],
+                y=[v * PERCENT for v in t["expected"]],
+                name=label,
+                legendgroup=label,
+                hovertemplate=f"{label}<br>day %{{x}}: %{{y:.1f}} % of capacity<extra></extra>",
+            )
+        )
+    figure.add_hline(y=100.0, line_dash="dash", annotation_text="capacity of the plan")
+    figure.add_vline(
+        x=float(horizon["horizon_days"]), line_dash="dot", annotation_text="planning horizon"
+    )
+    figure.update_layout(
+        title=title or f"Demand over the next {horizon['window_days']} days, % of capacity",
+        xaxis={"title": f"days after {str(horizon['history_end'])[:10]}"},
+        yaxis={"title": "% of the plan's capacity (less the HA reserve)"},
+        **_LAYOUT,
     )
     return figure

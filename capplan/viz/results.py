@@ -27,6 +27,14 @@ def utilization(result: Any) -> go.Figure | None:
     )
 
 
+def horizon(result: Any) -> go.Figure | None:
+    """Run-out of the plan's capacity over the days ahead (a plan made for a horizon)."""
+    plan = result.solve.get("horizon")
+    if not plan or not plan.get("run_out"):
+        return None
+    return figures.runout_lines(plan)
+
+
 def power(result: Any) -> go.Figure | None:
     """Total IT power over time of one scenario."""
     series = result.series

@@ -223,3 +223,45 @@ def test_one_live_run_per_session(
     assert message == "Run cancelled." and done["status"] == "cancelled"
     page, follow = routing.render(services, sid, url, None)
     assert follow is None and "run-failed" in ids(page)
+
+
+def test_a_horizon_plan_shows_its_run_out_and_purchases() -> None:
+    """The consolidation tab of a plan made for a horizon: chart, table and what to buy."""
+    from types import SimpleNamespace
+
+    import numpy as np
+    from helpers import make_workload
+
+    from capplan.dashboard.pages import results as pages
+    from capplan.optimize.consolidate import ConsolidateOptions, HostOffer, consolidate
+    from capplan.spec.catalog import load_catalog
+    from capplan.viz import results as figures
+
+    wl = make_workload(
+        {"cpu_demand_mhz": np.full((6, 24), 9000.0), "mem_active_mib": np.full((6, 24), 2048.0)},
+        inventory={"n_vcpus": [2] * 6, "mem_provisioned_mib": [4096.0] * 6},
+    )
+    opts = ConsolidateOptions(
+        hosts=(HostOffer("ibm-x3550-m3-x5675"),),
+        mode="none",
+        n_buckets=4,
+        objective="hosts",
+        headroom_frac=0.0,
+        ha_spares=0,
+        horizon_days=730,
+        growth=0.2,
+    )
+    res = consolidate(wl, load_catalog(), opts)
+    scenario = SimpleNamespace(solve=res.summary, placement=res.placement, summary={})
+    figure = figures.horizon(scenario)
+    assert figure is not None
+    shown = [t for t in figure.data if t.name]  # one named line per zone and resource
+    assert {t.name for t in shown} == {"default · cpu", "default · mem"}
+    page = pages.consolidation(scenario, None, figure)
+    assert {"horizon", "horizon-runout", "purchases"} <= ids(page)
+    words = text(page)
+    assert "What to buy when" in words and "ibm-x3550-m3-x5675" in words
+    assert "2027" in words or "2028" in words  # day 1,432 after 2024-01-01
+    plain = SimpleNamespace(solve={"status": "optimal"}, placement=res.placement, summary={})
+    assert figures.horizon(plain) is None
+    assert "horizon" not in ids(pages.consolidation(plain, None))

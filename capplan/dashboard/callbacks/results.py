@@ -51,7 +51,12 @@ def tab_content(
         raise CapplanError(f"no scenario {scenario!r} in run {run_id}")
     result = by_name[scenario]
     if tab == "consolidation":
-        return results.consolidation(result, result_figures.utilization(result)), picker
+        return (
+            results.consolidation(
+                result, result_figures.utilization(result), result_figures.horizon(result)
+            ),
+            picker,
+        )
     if tab == "storage":
         return results.storage(result, result_figures.pool_forecasts(result)), picker
     if tab == "network":

@@ -236,8 +236,59 @@ def _note(problem: Mapping[str, Any]) -> str:
     return f"{where}: {problem.get('message')}" if where else str(problem.get("message"))
 
 
-def consolidation(result: Any, heatmap: go.Figure | None) -> html.Div:
-    """Solver outcome, why this many hosts, hosts and their VMs, the utilization heat map."""
+def horizon_card(plan: Mapping[str, Any], figure: go.Figure | None) -> html.Div:
+    """A plan made for a horizon: when each resource runs out and what to buy when."""
+    later = f"after {plan['window_days']} days"
+    rows = [
+        {
+            "zone": r["zone"],
+            "resource": f"{r['dim']} ({r['unit']})",
+            "capacity": fmt(r["capacity"]),
+            "peak today": fmt(r["demand_today"]),
+            "at the horizon": fmt(r["demand_at_horizon"]),
+            "runs out": r["expected_date"] or later,
+            "earliest": r["earliest_date"] or later,
+            "latest": r["latest_date"] or later,
+        }
+        for r in plan["run_out"]
+    ]
+    buys = [
+        f"by {p['date']} (day {p['day']}): {p['add_hosts_total']} × {p['host_model']} in all "
+        f"for zone {p['zone']} ({p['binding']} binds)"
+        for p in plan["purchases"]
+    ]
+    columns = [
+        "zone",
+        "resource",
+        "capacity",
+        "peak today",
+        "at the horizon",
+        "runs out",
+        "earliest",
+        "latest",
+    ]
+    return html.Div(
+        [
+            html.H4(f"Capacity over time (sized for {plan['horizon_days']:g} days)"),
+            html.P(f"Growth: {plan['growth']}.", className="muted"),
+            graph(figure, "horizon-runout", "No run-out data."),
+            table(rows, columns),
+            html.H4("What to buy when"),
+            html.Ul([html.Li(b) for b in buys], id="purchases")
+            if buys
+            else html.P(f"No purchase needed within {plan['window_days']} days."),
+            html.P(str(plan.get("method", "")), className="muted"),
+        ],
+        className="card",
+        id="horizon",
+    )
+
+
+def consolidation(
+    result: Any, heatmap: go.Figure | None, horizon_figure: go.Figure | None = None
+) -> html.Div:
+    """Solver outcome, why this many hosts, hosts and their VMs, the utilization heat map, and
+    for a plan made for a horizon, its run-out and purchases."""
     solve = result.solve
     placement = result.placement
     counts = placement.vms_per_host().tolist() if placement.n_hosts else []
@@ -284,6 +335,7 @@ def consolidation(result: Any, heatmap: go.Figure | None) -> html.Div:
                 graph(heatmap, "utilization-heatmap", "No placement: nothing to show."),
                 className="card",
             ),
+            *([horizon_card(solve["horizon"], horizon_figure)] if solve.get("horizon") else []),
             html.Div([html.H4("Hosts"), table(hosts, ["host", "model", "VMs"])], className="card"),
         ]
     )
