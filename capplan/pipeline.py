@@ -38,7 +38,7 @@ from capplan.spec.study import Scenario, Study
 
 #: ``progress(stage, done_frac)``: called as each stage of a scenario starts and ends.
 Progress = Callable[[str, float], None]
-STAGES = ("ingest", "optimize", "emulate", "storage", "economics")
+STAGES = ("ingest", "optimize", "emulate", "storage", "economics", "backtest")
 #: Seconds between checks of the cancel flag while scenarios run on Dask.
 CANCEL_POLL_S = 0.5
 #: Per-host series kept in a result are reduced to at most this many steps (block maxima).
@@ -75,6 +75,9 @@ class ScenarioResult:
         Per-host arrays ``(n_hosts, n_points)``: ``cpu_util_frac``, ``power_w``; and ``times``.
     timings_s
         Wall time per stage.
+    backtest
+        With ``scenario.backtest_days``: the scenario's options backtested on the workload
+        (:meth:`capplan.forecast.backtest.BacktestResult.to_dict`); empty otherwise.
     """
 
     scenario: Scenario
@@ -87,6 +90,7 @@ class ScenarioResult:
     placement: Placement
     series: dict[str, npt.NDArray[Any]] = field(default_factory=dict)
     timings_s: dict[str, float] = field(default_factory=dict)
+    backtest: dict[str, Any] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -105,6 +109,7 @@ class ScenarioResult:
             "economics": self.economics,
             "storage": self.storage,
             "timings_s": self.timings_s,
+            "backtest": self.backtest,
         }
         _atomic_write(directory / "result.json", json.dumps(_jsonable(doc), indent=1))
         _atomic_parquet(self.placement.to_frame(), directory / "placement.parquet")
@@ -158,6 +163,7 @@ class ScenarioResult:
             placement=placement,
             series=series,
             timings_s=doc["timings_s"],
+            backtest=doc.get("backtest") or {},
         )
 
 
@@ -600,15 +606,12 @@ def run_scenario(
     )
     timings["economics"] = time.perf_counter() - start
 
-    times = wl.times()
-    series: dict[str, npt.NDArray[Any]] = {}
-    if emulation.cpu is not None:
-        series["cpu_util_frac"], ticks = _block_max(
-            emulation.cpu.util_frac, times, SERIES_MAX_STEPS
-        )
-        series["times"] = ticks
-    series["power_w"], ticks = _block_max(emulation.power_w, times, SERIES_MAX_STEPS)
-    series.setdefault("times", ticks)
+    series = _series(wl, emulation)
+    backtest: dict[str, Any] = {}
+    if scenario.backtest_days > 0:
+        start = stage("backtest", 5)
+        backtest = _backtest(scenario, wl, catalog, econ_settings)
+        timings["backtest"] = time.perf_counter() - start
     report("done", 1.0)
     return ScenarioResult(
         scenario=scenario,
@@ -621,7 +624,45 @@ def run_scenario(
         placement=placement,
         series=series,
         timings_s=timings,
+        backtest=backtest,
     )
+
+
+def _series(workload: Workload, emulation: Any) -> dict[str, npt.NDArray[Any]]:
+    """Per-host CPU utilization and power, block maxima over at most SERIES_MAX_STEPS."""
+    times = workload.times()
+    series: dict[str, npt.NDArray[Any]] = {}
+    if emulation.cpu is not None:
+        series["cpu_util_frac"], ticks = _block_max(
+            emulation.cpu.util_frac, times, SERIES_MAX_STEPS
+        )
+        series["times"] = ticks
+    series["power_w"], ticks = _block_max(emulation.power_w, times, SERIES_MAX_STEPS)
+    series.setdefault("times", ticks)
+    return series
+
+
+def _backtest(
+    scenario: Scenario, workload: Workload, catalog: Catalog, econ: Any
+) -> dict[str, Any]:
+    """The scenario's options planned on all but the last ``backtest_days`` of the workload
+    and replayed on those days."""
+    from capplan.forecast.backtest import backtest
+
+    days = workload.n_steps * workload.step_s / 86_400
+    train = days - scenario.backtest_days
+    if train <= 0:
+        raise CapplanError(
+            f"backtest_days {scenario.backtest_days:g} leaves no training days: the workload "
+            f"spans {days:.2f} days; expected backtest_days < {days:.2f}"
+        )
+    options = dataclasses.replace(
+        _consolidation_options(scenario, econ), horizon_days=0.0, new_vms_per_month=0.0
+    )
+    result = backtest(
+        workload, catalog, options, train_days=train, test_days=scenario.backtest_days
+    )
+    return _jsonable(result.to_dict())
 
 
 def _same(a: Placement, b: Placement) -> bool:

@@ -223,3 +223,47 @@ def test_dask_run_can_be_cancelled(study_path: Path) -> None:
     cancel.set()
     with pytest.raises(Cancelled):
         run_study(load_study(study_path), workers=1, cancel=cancel)
+
+
+def test_a_scenario_with_backtest_days_carries_its_backtest(tmp_path: Path) -> None:
+    """``backtest_days``: the scenario's options planned on the first days, replayed on the
+    last; saved with the result and drawn on the dashboard's consolidation tab."""
+    import numpy as np
+    from helpers import make_workload
+
+    from capplan.dashboard.pages import results as pages
+    from capplan.pipeline import ScenarioResult, run_scenario
+    from capplan.spec.study import HostOffer, Scenario
+    from capplan.viz import results as figures
+
+    n = 3 * 24
+    cpu = np.full((2, n), 5000.0)
+    cpu[1, 48:] = 10_000.0  # VM b doubles on the last day
+    wl = make_workload(
+        {"cpu_demand_mhz": cpu, "mem_active_mib": np.full((2, n), 1000.0)},
+        inventory={"n_vcpus": [2, 2], "mem_provisioned_mib": [2048.0, 2048.0]},
+        vm_ids=["a", "b"],
+        step_s=3600,
+    )
+    scenario = Scenario(
+        workload="in-memory",
+        hosts=(HostOffer(model="ibm-x3250-m3-x3470"),),
+        headroom_frac=0.0,
+        ha_hosts=0,
+        sizing="peak",
+        objective="hosts",
+        time_limit_s=5,
+        backtest_days=1,
+    )
+    result = run_scenario(scenario, workload=wl)
+    (window,) = result.backtest["windows"]
+    assert result.backtest["train_days"] == 2 and result.backtest["test_days"] == 1
+    assert window["experienced"]["overloaded_host_steps"] == 24  # the doubled day overloads
+    assert window["promised"]["overloaded_host_steps"] == 0
+    assert "backtest" in result.timings_s
+    back = ScenarioResult.load(result.save(tmp_path / "s"))
+    assert back.backtest == result.backtest
+    page = pages.consolidation(back, None, None, figures.backtest(back))
+    assert "backtest-chart" in str(page) and "SLA violation time (SLATAH)" in str(page)
+    with pytest.raises(CapplanError, match="leaves no training days"):
+        run_scenario(scenario.model_copy(update={"backtest_days": 3}), workload=wl)

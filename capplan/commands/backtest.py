@@ -98,6 +98,12 @@ def backtest_command(
     strategy: Annotated[str, typer.Option("--strategy", help="Solve strategy.")] = "auto",
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress on stderr.")] = False,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report", help="Also write an HTML report (chart: promised vs experienced)."
+        ),
+    ] = None,
 ) -> None:
     """Plan on the first --train-days, replay on the next --test-days; promised vs experienced."""
     if new_vms not in NEW_VM_POLICIES:
@@ -141,12 +147,18 @@ def backtest_command(
         new_vms=new_vms,
         progress=progress,
     )
+    if report is not None:
+        from capplan.reporting.backtest import write_backtest_report
+
+        write_backtest_report(result.to_dict(), report)
     if json:
         print_json(result.to_dict())
     elif rolling:
         _print_rolling(result)
     else:
         _print_window(result, result.windows[0])
+    if report is not None and not json:
+        console.print(f"report: {report}", highlight=False)
 
 
 def _fmt(value: Any, spec: str, unit: str = "") -> str:

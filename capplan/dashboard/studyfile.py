@@ -98,6 +98,13 @@ FORM_FIELDS: tuple[FormField, ...] = (
         (0.0,),
     ),
     FormField(
+        "backtest_days",
+        "Backtest (days)",
+        "Also plan on all but the last N days and replay the plan on them; 0: no backtest",
+        "float",
+        (0.0,),
+    ),
+    FormField(
         "confidence",
         "Growth confidence level",
         "With a horizon: the plan holds at this upper bound of the trend, e.g. 0.9",

@@ -71,6 +71,7 @@ class Scenario(_Frozen):
     growth: Literal["auto"] | float = "auto"
     confidence: float = Field(default=0.9, gt=0.5, lt=1)
     new_vms_per_month: Annotated[float, Field(ge=0)] | Literal["auto"] = 0.0
+    backtest_days: float = Field(default=0.0, ge=0)
     headroom_frac: float = Field(default=0.2, ge=0, lt=1)
     # N+1 by default: vSphere HA admission control's default tolerates one host failure
     # (source "vsphere-ha-default" in models/economics/economics.toml).

@@ -233,3 +233,58 @@ def runout_lines(horizon: Mapping[str, Any], *, title: str | None = None) -> go.
         **_LAYOUT,
     )
     return figure
+
+
+def backtest_chart(backtest: Mapping[str, Any], *, title: str | None = None) -> go.Figure:
+    """Promised vs experienced peak load per resource, % of the capacity the plan planned.
+
+    ``backtest`` is :meth:`capplan.forecast.backtest.BacktestResult.to_dict`. One window: bars
+    per resource for the plan's own sizing, the training days (promised) and the test days
+    (experienced). Several (rolling): per resource, the training peak (dashed) and the test
+    peak (solid) of each window by its test start. Above 100 % the plan was short.
+    """
+    windows = [w for w in backtest["windows"] if w.get("resources")]
+    figure = go.Figure()
+    if len(windows) == 1:
+        res = windows[0]["resources"]
+        names = list(res)
+        for key, label in (
+            ("planned_peak_pct", "plan sized"),
+            ("train_peak_pct", "promised (training days)"),
+            ("test_peak_pct", "experienced (test days)"),
+        ):
+            figure.add_trace(go.Bar(x=names, y=[res[n][key] for n in names], name=label))
+        figure.update_layout(barmode="group", xaxis={"title": "resource"})
+    else:
+        starts = [str(w["test_start"])[:16] for w in windows]
+        names = list(windows[0]["resources"]) if windows else []
+        for name in names:
+            figure.add_trace(
+                go.Scatter(
+                    x=starts,
+                    y=[w["resources"][name]["train_peak_pct"] for w in windows],
+                    name=f"{name} promised",
+                    line={"dash": "dash"},
+                    legendgroup=name,
+                )
+            )
+            figure.add_trace(
+                go.Scatter(
+                    x=starts,
+                    y=[w["resources"][name]["test_peak_pct"] for w in windows],
+                    name=f"{name} experienced",
+                    legendgroup=name,
+                )
+            )
+        figure.update_layout(xaxis={"title": "test window start (UTC)"})
+    figure.add_hline(y=100.0, line_dash="dash", annotation_text="capacity planned")
+    figure.update_layout(
+        title=title
+        or (
+            f"Backtest: plan on {backtest['train_days']:g} days, replay on the next "
+            f"{backtest['test_days']:g}"
+        ),
+        yaxis={"title": "peak load, % of planned capacity"},
+        **_LAYOUT,
+    )
+    return figure

@@ -35,6 +35,14 @@ def horizon(result: Any) -> go.Figure | None:
     return figures.runout_lines(plan)
 
 
+def backtest(result: Any) -> go.Figure | None:
+    """Promised vs experienced peak loads of the scenario's backtest (when one was run)."""
+    data = getattr(result, "backtest", None) or {}
+    if not any(w.get("resources") for w in data.get("windows", [])):
+        return None
+    return figures.backtest_chart(data)
+
+
 def power(result: Any) -> go.Figure | None:
     """Total IT power over time of one scenario."""
     series = result.series

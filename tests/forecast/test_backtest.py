@@ -220,3 +220,78 @@ def test_cli_names_the_options_when_the_window_is_too_long() -> None:
     payload = json.loads(ok.output)
     assert payload["n_windows"] == 2  # (30 − 20 − 5) // 5 + 1
     assert {"promised", "experienced", "resources"} <= set(payload["windows"][0])
+
+
+def test_the_report_and_the_chart_show_promised_vs_experienced(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    from capplan.reporting.backtest import write_backtest_report
+    from capplan.viz.figures import backtest_chart
+
+    data = backtest(doubling_workload(), catalog, options(), train_days=2, test_days=1).to_dict()
+    figure = backtest_chart(data)
+    bars = {t.name: list(t.y) for t in figure.data}
+    assert set(bars) == {"plan sized", "promised (training days)", "experienced (test days)"}
+    cpu = data["windows"][0]["resources"]["cpu"]
+    assert bars["experienced (test days)"][0] == pytest.approx(cpu["test_peak_pct"])
+    assert bars["experienced (test days)"][0] > 100  # the overload shows above the line
+    out = write_backtest_report(data, tmp_path / "bt.html")
+    html = out.read_text(encoding="utf-8")
+    assert "Promised vs experienced" in html and "plotly" in html
+    assert '<td>SLA violation time (SLATAH)</td><td>0.00%</td><td class="bad">100.00%</td>' in html
+    assert f"{cpu['test_peak_pct']:.1f} %" in html
+    # Rolling: one line per resource and kind, one point per window.
+    rolling = backtest(
+        doubling_workload(n_days=5, test_from_day=4),
+        catalog,
+        options(),
+        train_days=2,
+        test_days=1,
+        rolling=True,
+    ).to_dict()
+    lines = backtest_chart(rolling).data
+    assert {t.name for t in lines} >= {"cpu promised", "cpu experienced"}
+    assert all(len(t.x) == rolling["n_windows"] == 3 for t in lines)
+
+
+def test_backtest_command_writes_the_report(tmp_path: Path) -> None:
+    from capplan.cli import app
+
+    wl = doubling_workload()
+    lines = ["vm_id,timestamp,cpu_demand_mhz,mem_active_mib"]
+    for i, vm in enumerate(wl.vm_ids.tolist()):
+        for k, t in enumerate(wl.times().tolist()):
+            cpu = wl.mean["cpu_demand_mhz"][i, k]
+            lines.append(f"{vm},{t.isoformat()}Z,{cpu},1000")
+    usage = tmp_path / "usage.csv"
+    usage.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    inventory = tmp_path / "inventory.csv"
+    inventory.write_text("vm_id,n_vcpus,mem_provisioned_mib\na,2,2048\nb,2,2048\n")
+    out = tmp_path / "report.html"
+    run = CliRunner().invoke(
+        app,
+        [
+            "backtest",
+            "--workload",
+            str(usage),
+            "--workload",
+            str(inventory),
+            "--train-days",
+            "2",
+            "--test-days",
+            "1",
+            "--hosts",
+            HOST,
+            "--headroom",
+            "0",
+            "--ha",
+            "0",
+            "--time-limit",
+            "5",
+            "--quiet",
+            "--report",
+            str(out),
+        ],
+    )
+    assert run.exit_code == 0, run.output
+    assert out.is_file() and "Promised vs experienced" in out.read_text(encoding="utf-8")

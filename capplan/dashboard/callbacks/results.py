@@ -53,7 +53,10 @@ def tab_content(
     if tab == "consolidation":
         return (
             results.consolidation(
-                result, result_figures.utilization(result), result_figures.horizon(result)
+                result,
+                result_figures.utilization(result),
+                result_figures.horizon(result),
+                result_figures.backtest(result),
             ),
             picker,
         )

@@ -284,8 +284,54 @@ def horizon_card(plan: Mapping[str, Any], figure: go.Figure | None) -> html.Div:
     )
 
 
+#: Rows of the backtest table: (KPI key, label, format kind of :func:`fmt_as`).
+BACKTEST_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("overloaded_host_steps", "overloaded host-steps", ""),
+    ("slatah_frac", "SLA violation time (SLATAH)", "frac"),
+    ("pdm_frac", "performance degradation (PDM)", "frac"),
+    ("peak_cpu_util_frac", "peak CPU utilization", "frac"),
+    ("paging_mib", "paging volume (MiB)", ""),
+    ("peak_mem_used_frac", "peak memory demand / RAM", "frac"),
+    ("storage_slo_breach_steps", "storage latency SLO breaches (steps)", ""),
+)
+
+
+def backtest_card(data: Mapping[str, Any], figure: go.Figure | None) -> html.Div:
+    """The scenario's backtest: promised (training days) vs experienced (test days)."""
+    window = data["windows"][0]
+    rows = [
+        {
+            "figure": label,
+            "promised": fmt_as(kind, window["promised"].get(key)),
+            "experienced": fmt_as(kind, window["experienced"].get(key)),
+        }
+        for key, label, kind in BACKTEST_ROWS
+        if window.get("promised")
+    ]
+    return html.Div(
+        [
+            html.H4(
+                f"Backtest: planned on {data['train_days']:.1f} days, replayed on the next "
+                f"{data['test_days']:g}"
+            ),
+            html.P(
+                f"Plan {window['status']}, {window['n_hosts']} hosts; test "
+                f"{str(window['test_start'])[:16]} – {str(window['test_end'])[:16]} UTC.",
+                className="muted",
+            ),
+            graph(figure, "backtest-chart", "The backtest's plan found no placement."),
+            table(rows, ["figure", "promised", "experienced"]) if rows else html.Div(),
+        ],
+        className="card",
+        id="backtest",
+    )
+
+
 def consolidation(
-    result: Any, heatmap: go.Figure | None, horizon_figure: go.Figure | None = None
+    result: Any,
+    heatmap: go.Figure | None,
+    horizon_figure: go.Figure | None = None,
+    backtest_figure: go.Figure | None = None,
 ) -> html.Div:
     """Solver outcome, why this many hosts, hosts and their VMs, the utilization heat map, and
     for a plan made for a horizon, its run-out and purchases."""
@@ -336,6 +382,11 @@ def consolidation(
                 className="card",
             ),
             *([horizon_card(solve["horizon"], horizon_figure)] if solve.get("horizon") else []),
+            *(
+                [backtest_card(result.backtest, backtest_figure)]
+                if getattr(result, "backtest", None)
+                else []
+            ),
             html.Div([html.H4("Hosts"), table(hosts, ["host", "model", "VMs"])], className="card"),
         ]
     )
