@@ -91,6 +91,14 @@ FORM_FIELDS: tuple[FormField, ...] = (
         (0.0,),
     ),
     FormField(
+        "growth",
+        "Growth a year",
+        "With a horizon: 'auto' (each zone's trend from the trace) or a compound annual rate",
+        "choice",
+        ("auto",),
+        ("auto", "0.05", "0.1", "0.2", "0.3", "0.5"),
+    ),
+    FormField(
         "new_vms_per_month",
         "New VMs a month",
         "With a horizon: VMs added each month, each like its zone's average VM",

@@ -478,8 +478,7 @@ def test_cli_and_python_defaults_are_the_study_defaults() -> None:
         default = fields[key].default
         assert params[cli].default == default
         assert getattr(opts, py) == default
-        if key != "growth":  # the form plans with trends only; a fixed rate needs a study file
-            assert FIELDS_BY_PATH[key].default == (default,)
+        assert FIELDS_BY_PATH[key].default == (default,)
 
 
 # ------------------------------------------------------------------------- real data
