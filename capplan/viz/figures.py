@@ -113,24 +113,68 @@ def pareto_scatter(
     sla_violation_frac: Sequence[float],
     on_front: Sequence[bool],
     *,
+    today: tuple[float, float] | None = None,
     title: str = "Cost vs availability (marker size: SLA violation)",
 ) -> go.Figure:
-    """Scenarios in the cost / availability plane; the Pareto front highlighted."""
+    """Scenarios in the cost / availability plane, each labelled; the Pareto front highlighted.
+
+    Scenarios at the same cost and availability (to the dollar and 1e-7) share one marker
+    whose label lists them all, so none hides behind another. ``today``: today's estate as
+    (TCO in USD, availability fraction), drawn as a star.
+    """
+    groups: dict[tuple[float, float], list[int]] = {}
+    for k, (c, a) in enumerate(zip(cost_usd, availability_frac, strict=True)):
+        groups.setdefault((round(float(c)), round(float(a), 7)), []).append(k)
     sla = np.asarray(sla_violation_frac, dtype=np.float64)
-    size = 10 + 30 * (sla / sla.max() if sla.size and sla.max() > 0 else np.zeros_like(sla))
-    colours = ["#d62728" if f else "#7f7f7f" for f in on_front]
+    top = float(sla.max()) if sla.size and sla.max() > 0 else 0.0
+    xs, ys, labels, sizes, colours, hover = [], [], [], [], [], []
+    for (c, a), members in groups.items():
+        xs.append(c)
+        ys.append(a * PERCENT)
+        labels.append("<br>".join(names[k] for k in members))
+        worst = max(sla[k] for k in members) if sla.size else 0.0
+        sizes.append(10 + (30 * worst / top if top else 0.0))
+        colours.append("#d62728" if any(on_front[k] for k in members) else "#7f7f7f")
+        hover.append(
+            "<br>".join(names[k] for k in members)
+            + f"<br>TCO ${c:,.0f}<br>availability {a * PERCENT:.5f} %"
+            + f"<br>SLA violation {worst * PERCENT:.2f} %"
+        )
     figure = go.Figure(
         go.Scatter(
-            x=list(cost_usd),
-            y=[a * PERCENT for a in availability_frac],
-            mode="markers",
-            text=list(names),
-            marker={"size": size, "color": colours, "line": {"width": 1, "color": "#333"}},
-            hovertemplate="%{text}<br>%{x:$,.0f}<br>%{y:.4f} %<extra></extra>",
+            x=xs,
+            y=ys,
+            mode="markers+text",
+            text=labels,
+            textposition=["top center" if k % 2 == 0 else "bottom center" for k in range(len(xs))],
+            marker={"size": sizes, "color": colours, "line": {"width": 1, "color": "#333"}},
+            hovertext=hover,
+            hoverinfo="text",
+            name="scenarios (red: Pareto front)",
         )
     )
+    if today is not None:
+        figure.add_trace(
+            go.Scatter(
+                x=[today[0]],
+                y=[today[1] * PERCENT],
+                mode="markers+text",
+                text=["today"],
+                textposition="top center",
+                marker={"symbol": "star", "size": 16, "color": "#1f77b4"},
+                hovertext=[
+                    f"today's estate<br>TCO ${today[0]:,.0f}<br>availability "
+                    f"{today[1] * PERCENT:.5f} %"
+                ],
+                hoverinfo="text",
+                name="today's estate",
+            )
+        )
     figure.update_layout(
-        title=title, xaxis={"title": "TCO (USD)"}, yaxis={"title": "availability (%)"}, **_LAYOUT
+        title=title,
+        xaxis={"title": "TCO (USD)"},
+        yaxis={"title": "lowest VM availability (%)", "tickformat": ".4f"},
+        **_LAYOUT,
     )
     return figure
 

@@ -15,6 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from capplan.viz import figures
+from capplan.viz.labels import scenario_label
 
 
 def utilization(result: Any) -> go.Figure | None:
@@ -112,18 +113,25 @@ def pareto(study: Any) -> go.Figure | None:
     ]
     if not planned:
         return None
+    base = getattr(study, "baseline", None) or {}
+    today = (
+        (float(base["cost_usd"]), float(base["availability_frac_min"]))
+        if base.get("cost_usd") is not None and base.get("availability_frac_min") is not None
+        else None
+    )
     return figures.pareto_scatter(
-        [r.name for r, _ in planned],
+        [scenario_label(r.name) for r, _ in planned],
         [r.summary["cost_usd"] for r, _ in planned],
         [r.summary.get("availability_frac_min") or 0.0 for r, _ in planned],
         [r.summary.get("slatah_frac") or 0.0 for r, _ in planned],
         [f for _, f in planned],
+        today=today,
     )
 
 
 def comparison(study: Any, key: str, label: str | None = None) -> go.Figure:
     """One bar per scenario (and today's estate first) for one summary figure."""
-    names: Sequence[str] = ["today", *(r.name for r in study.results)]
+    names: Sequence[str] = ["today", *(scenario_label(r.name) for r in study.results)]
     values = [study.baseline.get(key), *(r.summary.get(key) for r in study.results)]
     return figures.comparison_bars(
         list(names), [np.nan if v is None else float(v) for v in values], metric=label or key

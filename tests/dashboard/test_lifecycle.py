@@ -338,7 +338,7 @@ def test_sigterm_ends_the_workers_frees_the_port_and_runs_read_interrupted(
 
 # ----------------------------------------------------------------------------- wording
 def test_scenario_labels_and_messages_speak_the_pages_language(tmp_path: Path) -> None:
-    from capplan.dashboard.pages.common import scenario_label
+    from capplan.viz.labels import scenario_label
 
     assert scenario_label("mem_overcommit_ratio=1.0,mode=containers#c44d59") == (
         "containers · mem 1.0"

@@ -14,6 +14,7 @@ from capplan.dashboard.services import Services
 from capplan.dashboard.sessions import TokenSigner
 from capplan.errors import CapplanError
 from capplan.viz import results as result_figures
+from capplan.viz.labels import scenario_label
 
 #: Metrics drawn as bars under the comparison table: (summary key, label).
 COMPARISON_BARS = (
@@ -43,7 +44,7 @@ def tab_content(
         return results.overview(study, best, why, notes), picker
     if tab == "comparison":
         rows, labels = services.comparison(study)
-        rows = [{**row, "scenario": common.scenario_label(str(row["scenario"]))} for row in rows]
+        rows = [{**row, "scenario": scenario_label(str(row["scenario"]))} for row in rows]
         bars = [result_figures.comparison(study, key, label) for key, label in COMPARISON_BARS]
         return results.comparison(rows, labels, result_figures.pareto(study), bars), picker
     by_name = {r.name: r for r in study.results}

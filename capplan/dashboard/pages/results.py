@@ -18,11 +18,11 @@ from capplan.dashboard.pages.common import (
     fmt_as,
     key_values,
     kind_of,
-    scenario_label,
     table,
     when,
 )
 from capplan.dashboard.workspace import RunRecord
+from capplan.viz.labels import scenario_label
 
 TABS: tuple[tuple[str, str], ...] = (
     ("overview", "Overview"),
@@ -139,6 +139,11 @@ def _tile(label: str, value: str, delta: str = "") -> html.Div:
         ],
         className="tile",
     )
+
+
+def _kw(watts: Any) -> float | None:
+    """Watts as kW (the unit of the power chart), None kept."""
+    return None if watts is None else float(watts) / 1000.0
 
 
 def _usd(value: Any) -> str:
@@ -482,8 +487,8 @@ def power_cost(
             html.Div(
                 key_values(
                     [
-                        ("mean power (W)", e.get("power_w_mean")),
-                        ("peak power (W)", e.get("power_w_peak")),
+                        ("mean power (kW)", _kw(e.get("power_w_mean"))),
+                        ("peak power (kW)", _kw(e.get("power_w_peak"))),
                         ("energy per year (kWh)", e.get("energy_kwh_per_year")),
                         ("with cooling, per year (kWh)", e.get("facility_energy_kwh_per_year")),
                         ("CO2 per year (kg)", e.get("co2_kg_per_year")),
