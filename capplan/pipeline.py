@@ -552,7 +552,12 @@ def run_scenario(
     timings["ingest"] = time.perf_counter() - start
 
     start = stage("optimize", 1)
-    result = consolidate(wl, catalog, _consolidation_options(scenario, econ_settings))
+    result = consolidate(
+        wl,
+        catalog,
+        _consolidation_options(scenario, econ_settings),
+        progress=_solver_progress(report, scenario.time_limit_s),
+    )
     solve = _jsonable(dict(result.summary))
     timings["optimize"] = time.perf_counter() - start
     placement = result.placement
@@ -626,6 +631,19 @@ def run_scenario(
         timings_s=timings,
         backtest=backtest,
     )
+
+
+def _solver_progress(report: Progress, time_limit_s: float) -> Any:
+    """The solver's progress events as progress within the optimize stage (index 1)."""
+
+    def on_event(event: Any) -> None:
+        share = min(max(float(event.elapsed_s) / max(time_limit_s, 1e-9), 0.0), 0.99)
+        report(
+            f"optimize: {event.phase}, {event.elapsed_s:.0f} s of at most {time_limit_s:g} s",
+            (1 + share) / len(STAGES),
+        )
+
+    return on_event
 
 
 def _series(workload: Workload, emulation: Any) -> dict[str, npt.NDArray[Any]]:

@@ -267,3 +267,30 @@ def test_a_scenario_with_backtest_days_carries_its_backtest(tmp_path: Path) -> N
     assert "backtest-chart" in str(page) and "SLA violation time (SLATAH)" in str(page)
     with pytest.raises(CapplanError, match="leaves no training days"):
         run_scenario(scenario.model_copy(update={"backtest_days": 3}), workload=wl)
+
+
+def test_progress_moves_while_the_solver_runs() -> None:
+    """The optimize stage reports the solver's phases, not one line at its start."""
+    import numpy as np
+    from helpers import make_workload
+
+    from capplan.pipeline import STAGES, run_scenario
+    from capplan.spec.study import HostOffer, Scenario
+
+    wl = make_workload(
+        {"cpu_demand_mhz": np.full((30, 24), 700.0), "mem_active_mib": np.full((30, 24), 900.0)},
+        inventory={"n_vcpus": [2] * 30, "mem_provisioned_mib": [2048.0] * 30},
+    )
+    seen: list[tuple[str, float]] = []
+    scenario = Scenario(
+        workload="in-memory",
+        hosts=(HostOffer(model="ibm-x3250-m3-x3470"),),
+        time_limit_s=5,
+        ha_hosts=0,
+    )
+    run_scenario(scenario, workload=wl, progress=lambda stage, frac: seen.append((stage, frac)))
+    solver = [(s, f) for s, f in seen if s.startswith("optimize:")]
+    assert len(solver) >= 2, seen
+    assert all(1 / len(STAGES) <= f < 2 / len(STAGES) for _, f in solver)
+    assert [f for _, f in seen] == sorted(f for _, f in seen)  # never goes back
+    assert any("bounds" in s or "improve" in s for s, _ in solver)
