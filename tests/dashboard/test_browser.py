@@ -53,11 +53,21 @@ def _free_port() -> int:
 class Server:
     """``capplan serve`` in its own process group, on a free port."""
 
-    def __init__(self, workspace: Path, log: Path, port: int | None = None) -> None:
+    def __init__(
+        self,
+        workspace: Path,
+        log: Path,
+        port: int | None = None,
+        *,
+        limit_mb: int = LIMIT_MB,
+        max_runs: int | None = None,
+    ) -> None:
         self.port = port or _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = log.open("ab")
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "CAPPLAN_MAX_EXPANDED_MB": str(EXPANDED_MB)}
+        if max_runs is not None:
+            env["CAPPLAN_MAX_RUNS"] = str(max_runs)
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -69,7 +79,7 @@ class Server:
                 "--workspace",
                 str(workspace),
                 "--max-upload-mb",
-                str(LIMIT_MB),
+                str(limit_mb),
             ],
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -428,3 +438,79 @@ def test_a_180_to_1_zip_is_refused_with_a_clear_message(
     assert rss.peak_mb - rss.start_mb < 100, (rss.start_mb, rss.peak_mb)
     shot(page, "34-upload-zip-bomb")
     context.close()
+
+
+def test_a_20000_member_zip_is_read_and_listed(browser: Any, tmp_path: Path) -> None:
+    """The case that kept a server thread busy for half an hour: 20,000 tiny Bitbrains files in
+    one zip. Reading is linear now; the time is printed (the bench ``zipread`` holds the
+    target), the test checks that every VM arrives."""
+    import zipfile
+
+    head = bitbrains_files()[0].read_text().splitlines()[:3]
+    text = "\n".join(head) + "\n"
+    archive = tmp_path / "many.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
+        for k in range(1, 20_001):
+            bundle.writestr(f"rnd/{k}.csv", text)
+    size_mb = archive.stat().st_size / 1e6
+    server = Server(tmp_path / "ws", tmp_path / "server.log", limit_mb=int(size_mb) + 2)
+    context = _context(browser)
+    try:
+        page = context.new_page()
+        page.goto(server.url + "/")
+        page.wait_for_selector("#upload")
+        started = time.monotonic()
+        _upload(page, [archive])
+        page.wait_for_selector("#upload-ok", timeout=180_000)
+        seconds = time.monotonic() - started
+        assert "20,000" in page.inner_text("#dataset-list") or "20000" in page.inner_text(
+            "#dataset-list"
+        )
+        shot(page, "35-upload-20000-member-zip")
+        print(f"\n20,000-member zip ({size_mb:.1f} MB): listed after {seconds:.1f} s")
+    finally:
+        context.close()
+        server.stop()
+
+
+def test_five_analysts_at_once(browser: Any, tmp_path: Path) -> None:
+    """Five analysts, each in their own browser context, start a study at the same moment and
+    keep reloading the home page while the studies run (two at a time, the others queued).
+    Every study finishes, every analyst sees only their own run, and every home page is
+    served; the home page's p50 and p95 load times are printed (the target, p95 ≤ 2 s, is a
+    figure to read, not an assertion: this machine's load varies)."""
+    workspace = tmp_path / "ws"
+    server = Server(workspace, tmp_path / "server.log", max_runs=2)
+    contexts = [_context(browser) for _ in range(5)]
+    try:
+        pages = [c.new_page() for c in contexts]
+        runs = [_run_demo_study(page, server, "3") for page in pages]
+        assert len(set(runs)) == 5
+        loads: list[float] = []
+        deadline = time.monotonic() + 600
+        while any(_status(workspace, r) in ("queued", "running") for r in runs):
+            assert time.monotonic() < deadline, [_status(workspace, r) for r in runs]
+            for page in pages:
+                started = time.monotonic()
+                page.goto(server.url + "/")
+                page.wait_for_selector("#upload")
+                loads.append(time.monotonic() - started)
+        assert [_status(workspace, r) for r in runs] == ["done"] * 5
+        for page, run_id in zip(pages, runs, strict=True):
+            page.goto(server.url + "/runs")
+            page.wait_for_selector("#runs-table")
+            listed = page.inner_text("#runs-table")
+            assert run_id in listed
+            others = [r for r in runs if r != run_id]
+            assert not any(r in listed for r in others)
+        loads.sort()
+        p50 = loads[len(loads) // 2]
+        p95 = loads[min(len(loads) - 1, int(0.95 * len(loads)))]
+        print(
+            f"\nhome page while 5 studies ran: {len(loads)} loads, p50 {p50:.2f} s, p95 {p95:.2f} s"
+        )
+        shot(pages[0], "44-five-analysts")
+    finally:
+        for context in contexts:
+            context.close()
+        server.stop()
