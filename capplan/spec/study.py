@@ -18,7 +18,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from capplan.errors import SpecError
 
@@ -212,7 +212,10 @@ def load_study(path: Path) -> Study:
     except ValidationError as exc:
         # Report the catalog names too, read from the raw document, so that one run of
         # `capplan validate` lists every problem.
-        raise SpecError(_problems(exc) + problems + _raw_catalog_problems(raw), path=path) from None
+        raise SpecError(
+            _problems(exc) + problems + _axis_value_problems(axes) + _raw_catalog_problems(raw),
+            path=path,
+        ) from None
     try:
         scenarios = study.expand()
     except SpecError as exc:
@@ -221,6 +224,25 @@ def load_study(path: Path) -> Study:
     if problems:
         raise SpecError(problems, path=path)
     return study
+
+
+def _axis_value_problems(axes: Any) -> list[tuple[str, str]]:
+    """Each value of each top-level axis checked against its field alone (used when the base
+    scenario is invalid, so that its problems do not hide the axes' ones)."""
+    if not isinstance(axes, dict):
+        return []
+    out: list[tuple[str, str]] = []
+    for name, values in axes.items():
+        info = Scenario.model_fields.get(name)
+        if info is None or name in ("name", "workload", "catalog") or not isinstance(values, list):
+            continue
+        adapter: TypeAdapter[Any] = TypeAdapter(Annotated[info.annotation, info])
+        for k, value in enumerate(values):
+            try:
+                adapter.validate_python(value)
+            except ValidationError as exc:
+                out += [(f"axes.{name}[{k}]", f"{value!r}: {msg}") for _, msg in _problems(exc)]
+    return out
 
 
 def _workload_problems(raw: dict[str, Any]) -> list[tuple[str, str]]:

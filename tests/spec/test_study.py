@@ -70,6 +70,21 @@ def test_every_problem_reported_at_once(tmp_path: Path) -> None:
     assert str(tmp_path / "study.toml") in str(info.value)
 
 
+def test_bad_axis_values_show_even_when_the_base_is_bad_too(tmp_path: Path) -> None:
+    """One round: a bad base does not hide the bad axis values (they used to show only once
+    the base was fixed)."""
+    bad = GOOD.replace("mem_overcommit_ratio = 1.0\n", "mem_overcommit_ratio = -1\n")
+    bad = bad.replace("mem_overcommit_ratio = [1.0, 1.5]", "mem_overcommit_ratio = [1.0, -2]")
+    bad = bad.replace('"storage.mirrored" = [false, true]', "buckets = [24, 0]")
+    with pytest.raises(SpecError) as info:
+        load_study(_write(tmp_path, bad))
+    where = [p for p, _ in info.value.problems]
+    assert "base.mem_overcommit_ratio" in where
+    assert "axes.mem_overcommit_ratio[1]" in where
+    assert "axes.buckets[1]" in where
+    assert "-2" in dict(info.value.problems)["axes.mem_overcommit_ratio[1]"]
+
+
 def test_axis_values_checked_one_by_one(tmp_path: Path) -> None:
     bad = GOOD.replace('"containers"]', '"containers", "quantum"]')
     with pytest.raises(SpecError) as info:
