@@ -140,6 +140,7 @@ class RunQueue:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._cluster: Any = None
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> RunQueue:
@@ -170,6 +171,33 @@ class RunQueue:
             CHILDREN.discard(process)
             with contextlib.suppress(Exception):
                 self.workspace.finish_run(run_id, "interrupted", message)
+        with self._lock:
+            cluster, self._cluster = self._cluster, None
+        if cluster is not None:
+            with contextlib.suppress(Exception):
+                cluster.close(timeout=grace_s + 5)
+
+    def scheduler_address(self) -> str | None:
+        """Where runs execute their scenarios: the configured Dask scheduler, the queue's own
+        local cluster (started on first use, then reused by every run), or None (in the run's
+        own process)."""
+        if self.settings.dask_scheduler:
+            return self.settings.dask_scheduler
+        if self.settings.dask_workers <= 0:
+            return None
+        with self._lock:
+            if self._cluster is None:
+                from dask.distributed import LocalCluster
+
+                self._cluster = LocalCluster(
+                    n_workers=self.settings.dask_workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    memory_limit=self.settings.run_memory_bytes,
+                    dashboard_address=":0",
+                    silence_logs=logging.CRITICAL,
+                )
+            return str(self._cluster.scheduler_address)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -196,13 +224,15 @@ class RunQueue:
     def _start_worker(self, session_id: str, run_id: str) -> None:
         folder = self.workspace.run_dir(session_id, run_id)
         try:
+            scheduler = self.scheduler_address()
+            where = ["--scheduler", scheduler] if scheduler else []
             process = spawn(
-                ["run", str(self.workspace.root), run_id],
+                ["run", str(self.workspace.root), run_id, *where],
                 memory_bytes=self.settings.run_memory_bytes,
                 cpu_s=self.settings.run_cpu_s,
                 log_path=folder / "worker.log",
             )
-        except OSError as exc:
+        except (OSError, RuntimeError, TimeoutError) as exc:
             log.exception("starting a run worker failed")
             self.workspace.finish_run(run_id, "failed", f"the worker could not start ({exc})")
             return

@@ -671,8 +671,16 @@ def _on_cpu_limit(signum: int, frame: Any) -> None:
     raise ResourceLimitError("CPU-time limit reached")
 
 
-def execute_run(workspace_root: Path, run_id: str, *, memory_bytes: int | None = None) -> int:
+def execute_run(
+    workspace_root: Path,
+    run_id: str,
+    *,
+    memory_bytes: int | None = None,
+    scheduler: str | None = None,
+) -> int:
     """Run a claimed study run (in the worker process) and store its outputs atomically.
+
+    With ``scheduler`` the scenarios run on that Dask cluster (the queue's shared one).
 
     Writes ``output/`` (the study result, the HTML report, placements and tables as CSV and
     XLSX) under a temporary name, with the server's folders replaced by the names the analyst
@@ -703,7 +711,7 @@ def execute_run(workspace_root: Path, run_id: str, *, memory_bytes: int | None =
 
         study = load_study(folder / "study.resolved.toml")
         workspace.set_progress(run_id, 0.0, "reading the workload")
-        result = run_study(study, progress=progress)
+        result = run_study(study, progress=progress, scheduler=scheduler)
         workspace.set_progress(run_id, 1.0, "writing the report and tables")
         staging = folder / f".{OUTPUT_DIR}.tmp"
         shutil.rmtree(staging, ignore_errors=True)

@@ -21,6 +21,11 @@ variable                    meaning                                        defau
 ``CAPPLAN_INGEST_CPU_S``    CPU-time limit of an upload's reader, s        ``600``
 ``CAPPLAN_SECRET_KEY``      key that signs session cookies (else a random  stored in the
                             key kept in the workspace, file mode 0600)     workspace
+``CAPPLAN_DASK_WORKERS``    run studies on a local Dask cluster of this    ``0`` (in the run's
+                            many worker processes, started with the first  own process)
+                            run and kept for the next ones
+``CAPPLAN_DASK_SCHEDULER``  run studies on this existing Dask cluster      none
+                            (``tcp://host:8786``)
 ==========================  =============================================  ==================
 """
 
@@ -75,6 +80,10 @@ class Settings:
         The same limits for the process that reads an upload.
     secret_key
         Key that signs session cookies; ``None`` means a random key stored in the workspace.
+    dask_workers, dask_scheduler
+        Run studies on Dask: a local cluster of ``dask_workers`` processes that the run queue
+        starts with its first run and reuses for every later one (0: no cluster), or an
+        existing cluster at ``dask_scheduler`` (which wins).
     """
 
     workspace: Path
@@ -88,6 +97,8 @@ class Settings:
     run_cpu_s: float = DEFAULT_RUN_CPU_S
     ingest_memory_bytes: int = DEFAULT_INGEST_MEMORY_MB * BYTES_PER_MB
     ingest_cpu_s: float = DEFAULT_INGEST_CPU_S
+    dask_workers: int = 0
+    dask_scheduler: str | None = None
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -110,6 +121,8 @@ class Settings:
             "run_cpu_s": _number("CAPPLAN_RUN_CPU_S", DEFAULT_RUN_CPU_S),
             "ingest_memory_bytes": _mb("CAPPLAN_INGEST_MEMORY_MB", DEFAULT_INGEST_MEMORY_MB),
             "ingest_cpu_s": _number("CAPPLAN_INGEST_CPU_S", DEFAULT_INGEST_CPU_S),
+            "dask_workers": _count("CAPPLAN_DASK_WORKERS"),
+            "dask_scheduler": os.environ.get("CAPPLAN_DASK_SCHEDULER") or None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         values["workspace"] = Path(str(values["workspace"])).expanduser().resolve()
@@ -130,6 +143,16 @@ def _number(name: str, default: float) -> float:
     if not value > 0:
         raise CapplanError(f"environment variable {name}={text!r}: expected a positive number")
     return value
+
+
+def _count(name: str) -> int:
+    """A whole number >= 0 from the environment (0 when unset)."""
+    text = (os.environ.get(name) or "").strip()
+    if not text:
+        return 0
+    if not text.isdigit():
+        raise CapplanError(f"environment variable {name}={text!r}: expected a whole number >= 0")
+    return int(text)
 
 
 def _mb(name: str, default: float) -> int:

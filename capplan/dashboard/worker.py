@@ -1,7 +1,8 @@
 """The dashboard's child processes: ``python -m capplan.dashboard.worker run|ingest ...``.
 
-- ``run ROOT RUN_ID``: run a study run that the server's queue has claimed
-  (:mod:`capplan.dashboard.runner`), write its outputs atomically and record its end.
+- ``run ROOT RUN_ID [--scheduler ADDRESS]``: run a study run that the server's queue has
+  claimed (:mod:`capplan.dashboard.runner`), on the Dask cluster at ``ADDRESS`` when given,
+  write its outputs atomically and record its end.
 - ``ingest STAGING``: read the uploaded files in ``STAGING/files`` (after checking how much
   its archives expand) and write ``trace.parquet`` and ``outcome.json`` (the workload
   summary, or the message for the page) into ``STAGING``.
@@ -30,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("run")
     run.add_argument("root", type=Path)
     run.add_argument("run_id")
+    run.add_argument("--scheduler", default=None, help="Dask scheduler the study runs on")
     ingest = commands.add_parser("ingest")
     ingest.add_argument("staging", type=Path)
     ingest.add_argument("--budget", type=int, required=True, help="expansion budget, bytes")
@@ -42,7 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     if options.command == "run":
         from capplan.dashboard.services import execute_run
 
-        return execute_run(options.root, options.run_id, memory_bytes=options.memory)
+        return execute_run(
+            options.root, options.run_id, memory_bytes=options.memory, scheduler=options.scheduler
+        )
     from capplan.dashboard.services import ingest_staged
 
     return ingest_staged(options.staging, options.budget, memory_bytes=options.memory)

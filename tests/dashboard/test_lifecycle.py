@@ -248,6 +248,43 @@ def test_the_queue_runs_at_most_max_runs_at_once_and_needs_no_tab(tmp_path: Path
     assert most == 1
 
 
+def test_runs_share_one_local_dask_cluster_started_once(tmp_path: Path) -> None:
+    """With CAPPLAN_DASK_WORKERS the queue starts one local cluster with its first run and
+    every later run's scenarios execute on that same cluster."""
+    from dask.distributed import Client
+
+    services = Services(Settings(workspace=tmp_path / "ws", max_runs=1, dask_workers=1))
+    first = services.start_run(SID, _study(services, SID, "3"))
+    second = services.start_run(OTHER_SID, _study(services, OTHER_SID, "3"))
+    queue = RunQueue(services.settings, poll_s=0.1).start()
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            states = [services.run(SID, first.id).status, services.run(OTHER_SID, second.id).status]
+            if "queued" not in states and "running" not in states:
+                break
+            time.sleep(0.2)
+        assert states == ["done", "done"], states
+        address = queue.scheduler_address()
+        assert address is not None and address == queue.scheduler_address()  # one cluster
+        with Client(address) as client:
+
+            def finished(dask_scheduler: object) -> int:
+                prefixes = dask_scheduler.task_prefixes  # type: ignore[attr-defined]
+                prefix = prefixes.get("run_remote")  # dask drops the leading underscore
+                return 0 if prefix is None else int(prefix.state_counts.get("memory", 0))
+
+            # both studies' two scenarios each finished on this cluster
+            assert client.run_on_scheduler(finished) == 4
+            executed = client.run(lambda dask_worker: dask_worker.state.executed_count)
+            assert sum(executed.values()) == 2 * 4  # per study: plan, read, 2 scenarios
+            assert len(client.scheduler_info()["workers"]) == 1
+    finally:
+        queue.stop()
+    done = services.result(SID, first.id)
+    assert len(done.results) == 2
+
+
 @pytest.mark.slow
 def test_deleting_uploads_and_runs(
     services: Services, queue: RunQueue, bitbrains_files: list[Path]

@@ -106,6 +106,15 @@ def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path
     assert settings.workspace == (tmp_path / "w").resolve()
     assert (settings.max_upload_bytes, settings.max_scenarios) == (1_500_000, 3)
     assert Settings.from_env(max_scenarios=9).max_scenarios == 9
+    assert (settings.dask_workers, settings.dask_scheduler) == (0, None)
+    monkeypatch.setenv("CAPPLAN_DASK_WORKERS", "3")
+    monkeypatch.setenv("CAPPLAN_DASK_SCHEDULER", "tcp://10.0.0.5:8786")
+    assert Settings.from_env().dask_workers == 3
+    assert Settings.from_env().dask_scheduler == "tcp://10.0.0.5:8786"
+    monkeypatch.setenv("CAPPLAN_DASK_WORKERS", "two")
+    with pytest.raises(CapplanError, match="CAPPLAN_DASK_WORKERS='two'"):
+        Settings.from_env()
+    monkeypatch.setenv("CAPPLAN_DASK_WORKERS", "0")
     monkeypatch.setenv("CAPPLAN_MAX_UPLOAD_MB", "lots")
     with pytest.raises(CapplanError, match="CAPPLAN_MAX_UPLOAD_MB='lots'"):
         Settings.from_env()
