@@ -780,7 +780,7 @@ def _run_on_dask(
     """
     from dask.distributed import Client, LocalCluster, wait
 
-    from capplan.demand.dask_ingest import load_workload_on_dask
+    from capplan.demand.dask_ingest import load_workload_future_on_dask
 
     def check_cancel() -> None:
         if cancel is not None and cancel.is_set():
@@ -805,12 +805,13 @@ def _run_on_dask(
                 def ingest_progress(label: str, frac: float, number: int = number) -> None:
                     report(f"ingest {number} of {len(specs)}: {label}", 0.0)
 
-                workload = load_workload_on_dask(
+                # assembled on a worker and copied worker to worker (never through the
+                # client) onto every worker, so no worker waits to fetch it and none is
+                # preferred by the scheduler
+                shared[spec] = load_workload_future_on_dask(
                     client, spec, progress=ingest_progress, check_cancel=check_cancel
                 )
-                # on every worker, so no worker waits to fetch it and none is preferred
-                shared[spec] = client.scatter(workload, broadcast=True, hash=False)
-                del workload
+                client.replicate([shared[spec]])
             ingest_s = time.perf_counter() - loading
             futures = [
                 client.submit(_run_remote, s, shared[s.workload], pure=False) for s in scenarios

@@ -6,6 +6,11 @@ files into rows that stay in that worker's memory, the client merges the parts' 
 into the grid, one task per part (where its rows are) fills the grid, and the client stacks
 the blocks as they arrive. The workers must read the trace under the paths the spec names.
 
+:func:`load_workload_future_on_dask` does the same but leaves the workload on the cluster: the
+last step (stacking the blocks, or the whole read) runs on a worker and the caller gets its
+future, so a study's scenarios receive the workload from that worker, never through the
+client.
+
 Errors are those of the serial read: the first failing part's error (parts are in the order a
 serial read meets their files). For PlanetLab, whose serial read checks all files phase by
 phase, several failing parts make it read the trace whole to name the same file and line;
@@ -83,9 +88,15 @@ class _Waiter:
 
     def result(self, future: Any) -> Any:
         """Wait for one future (polling the cancel check) and return its result."""
+        self.finished(future)
+        return future.result()
+
+    def finished(self, future: Any) -> None:
+        """Wait for one future (polling the cancel check); raise what its task raised."""
         for _ in self.each([future]):
             pass
-        return future.result()
+        if future.status == "error":
+            future.result()  # raises the task's exception here
 
     def cancel(self) -> None:
         """Cancel every submitted task that has not finished."""
@@ -139,6 +150,56 @@ def load_workload_on_dask(
     CapplanError
         The error the serial read raises for the same input.
     """
+    future = _load(
+        client, sources, fmt, step_s, max_gap_steps, options, n_parts, progress, check_cancel
+    )
+    workload: Workload = future.result()
+    return workload
+
+
+def load_workload_future_on_dask(
+    client: Any,
+    sources: Sources,
+    *,
+    fmt: str | None = None,
+    step_s: int | None = None,
+    max_gap_steps: int = DEFAULT_MAX_GAP_STEPS,
+    options: ReadOptions | None = None,
+    n_parts: int | None = None,
+    progress: Progress | None = None,
+    check_cancel: Callable[[], None] | None = None,
+) -> Any:
+    """As :func:`load_workload_on_dask`, but the workload stays on the cluster.
+
+    Returns
+    -------
+    distributed.Future
+        A finished future holding the :class:`Workload` (assembled on a worker); pass it to
+        ``client.submit`` and the tasks get the workload from that worker.
+
+    Raises
+    ------
+    CapplanError
+        The error the serial read raises for the same input (the future is never returned
+        failed).
+    """
+    return _load(
+        client, sources, fmt, step_s, max_gap_steps, options, n_parts, progress, check_cancel
+    )
+
+
+def _load(
+    client: Any,
+    sources: Sources,
+    fmt: str | None,
+    step_s: int | None,
+    max_gap_steps: int,
+    options: ReadOptions | None,
+    n_parts: int | None,
+    progress: Progress | None,
+    check_cancel: Callable[[], None] | None,
+) -> Any:
+    """The ingest; returns the finished future of the workload (errors raised here)."""
     opts = dataclasses.replace(options or ReadOptions(), progress=None)
     report = progress or (lambda label, frac: None)
     waiter = _Waiter(client, check_cancel or (lambda: None))
@@ -170,7 +231,7 @@ def _load_whole(
     max_gap_steps: int,
     opts: ReadOptions,
     report: Progress,
-) -> Workload:
+) -> Any:
     from capplan.demand import load_workload
 
     report(f"reading whole: {plan.reason}", 0.0)
@@ -182,9 +243,9 @@ def _load_whole(
         max_gap_steps=max_gap_steps,
         options=opts,
     )
-    workload: Workload = waiter.result(future)
+    waiter.finished(future)
     report("read whole", 1.0)
-    return workload
+    return future
 
 
 def _load_parts(
@@ -194,7 +255,7 @@ def _load_parts(
     max_gap_steps: int,
     opts: ReadOptions,
     report: Progress,
-) -> Workload:
+) -> Any:
     n = plan.n_parts
     parts = [waiter.submit(read_part_rows, plan, i, opts) for i in range(n)]
     summary_futures = [waiter.submit(summarize_part, part) for part in parts]
@@ -223,17 +284,45 @@ def _load_parts(
     grid = choose_grid(stats, step_s, labels)
     blocks = [waiter.submit(fill_part, part, grid, max_gap_steps) for part in parts]
     del parts
-    assembler = Assembler(stats, grid)
-    for n_filled, (index, future) in enumerate(waiter.each(blocks), start=1):
-        assembler.add(index, future.result())
-        future.release()
+    for n_filled, (_, future) in enumerate(waiter.each(blocks), start=1):
+        waiter.finished(future)
         report(f"{n_filled} of {n} parts on the grid", 0.5 + 0.5 * n_filled / n)
-    del blocks
-    tallies = [t for t in assembler.tallies if t is not None]
-    problems += resampling_problems(
-        stats, tallies, max_gap_steps, interleaved=rows_interleaved(plan)
+    assembled = waiter.submit(
+        assemble_blocks,
+        stats,
+        grid,
+        problems,
+        format_name,
+        labels,
+        max_gap_steps,
+        rows_interleaved(plan),
+        *blocks,
     )
-    return assembler.workload(problems, format_name, labels)
+    del blocks
+    waiter.finished(assembled)
+    return assembled
+
+
+def assemble_blocks(
+    stats: Sequence[Any],
+    grid: Any,
+    problems: list[Any],
+    format_name: str,
+    labels: Sequence[str],
+    max_gap_steps: int,
+    interleaved: bool,
+    *blocks: Any,
+) -> Workload:
+    """Stack the parts' blocks into the workload (a task: it runs where the blocks are)."""
+    assembler = Assembler(list(stats), grid)
+    for index, block in enumerate(blocks):
+        assembler.add(index, block)
+    tallies = [t for t in assembler.tallies if t is not None]
+    problems = [
+        *problems,
+        *resampling_problems(list(stats), tallies, max_gap_steps, interleaved=interleaved),
+    ]
+    return assembler.workload(problems, format_name, tuple(labels))
 
 
 def _fail(
@@ -244,7 +333,7 @@ def _fail(
     max_gap_steps: int,
     opts: ReadOptions,
     report: Progress,
-) -> Workload:
+) -> Any:
     """Raise what the serial read raises, given the parts that failed."""
     first = errors[min(errors)]
     if not isinstance(first, CapplanError):

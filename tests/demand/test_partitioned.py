@@ -173,6 +173,23 @@ def test_bitbrains_parts_equal_serial(client: Any, parts: Sequence[str], n_parts
 
 @pytest.mark.slow
 @pytest.mark.shared_data
+@pytest.mark.parametrize("n_parts", [1, 3])
+def test_the_workload_can_stay_on_the_cluster(client: Any, n_parts: int) -> None:
+    """The future variant assembles on a worker (whole read or stacked parts); the workload
+    it holds is the serial one, and it lives on a worker, not in the client."""
+    from dask.distributed import Future
+
+    from capplan.demand.dask_ingest import load_workload_future_on_dask
+
+    folder = shared_or_skip(*BITBRAINS, "rnd")
+    future = load_workload_future_on_dask(client, folder, n_parts=n_parts)
+    assert isinstance(future, Future) and future.status == "finished"
+    assert client.who_has([future])[future.key]  # held by a worker
+    assert_same(load_workload(folder), future.result())
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
 def test_planetlab_day_parts_equal_serial(client: Any) -> None:
     """A whole real day: 1,052 files, CloudSim VM types by index among all of them."""
     day = shared_or_skip(*PLANETLAB, "20110303")
