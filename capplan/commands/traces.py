@@ -91,6 +91,10 @@ def inspect(
     for key in ("format", "n_vms", "n_steps", "step_s", "start", "end", "quality_frac"):
         table.add_row(key, str(summary[key]))
     table.add_row("metrics", ", ".join(summary["metrics"]) or "none")  # type: ignore[arg-type]
+    ratios = summary.get("sum_of_peaks_ratio")
+    if isinstance(ratios, dict) and ratios:
+        shown = ", ".join(f"{k} {v:.2f}" for k, v in ratios.items())
+        table.add_row("sum of peaks / peak of sum", shown)
     console.print(table)
     problems = summary["problems"]
     assert isinstance(problems, list)

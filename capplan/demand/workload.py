@@ -170,9 +170,25 @@ class Workload:
             "end": self.end.isoformat(),
             "metrics": list(self.metrics),
             "quality_frac": round(self.quality.overall_frac, 6),
+            "sum_of_peaks_ratio": self.sum_of_peaks_ratio(),
             "problems": [p.to_dict() for p in self.quality.problems],
             "sources": list(self.sources),
         }
+
+    def sum_of_peaks_ratio(self) -> dict[str, float]:
+        """Per metric, the sum of the VMs' peaks over the peak of their sum (1: all VMs peak
+        together; large: complementary profiles, what time-aware sizing gains from).
+
+        Metrics whose summed demand is never above 0 are left out.
+        """
+        out: dict[str, float] = {}
+        for name, values in self.mean.items():
+            demand = np.where(self.observed, values, 0.0)
+            peak_of_sum = float(demand.sum(axis=0, dtype=np.float64).max(initial=0.0))
+            if peak_of_sum > 0:
+                sum_of_peaks = float(demand.max(axis=1, initial=0.0).sum(dtype=np.float64))
+                out[name] = round(sum_of_peaks / peak_of_sum, 4)
+        return out
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: Path) -> Path:
