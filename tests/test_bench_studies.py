@@ -11,10 +11,11 @@ from capplan.bench.studies import run_benchmark
 @pytest.mark.slow
 def test_bench_studies_times_each_worker_count_and_agrees_on_hosts() -> None:
     figures = run_benchmark(
-        n_vms=12, days=2, time_limit_s=1.0, workers=(1,), seed=3, trace="parquet"
+        n_vms=12, days=2, time_limit_s=5.0, workers=(1,), seed=3, trace="parquet"
     )
     (dask,) = figures["dask"]
     assert dask["workers"] == 1 and dask["wall_s"] > 0
+    assert figures["stopped_by_wall"] == dask["stopped_by_wall"] == 0
     assert figures["same_host_counts"]
     assert set(figures["stage_s"]) >= {"optimize", "emulate", "economics", "report"}
     assert set(dask["stage_s"]) >= {"optimize", "emulate", "economics"}

@@ -118,6 +118,7 @@ def run_benchmark(
         "dask_stage_s": first["stage_s"],
         "same_host_counts": all(d["same_host_counts"] for d in dask),
         "host_counts": hosts,
+        "stopped_by_wall": _stopped_by_wall(local),
         "dask": dask,
     }
 
@@ -134,7 +135,14 @@ def _dask_figures(
         "stage_share_frac": {k: round(v / total, 4) for k, v in stages.items()},
         "stage_s": {k: round(v, 2) for k, v in stages.items()},
         "same_host_counts": [r.summary.get("n_hosts") for r in result.results] == hosts,
+        "stopped_by_wall": _stopped_by_wall(result),
     }
+
+
+def _stopped_by_wall(result: Any) -> int:
+    """Scenarios whose search the wall-clock limit stopped (not the deterministic work
+    budget): only those may differ between runs."""
+    return sum(1 for r in result.results if r.solve.get("stopped_by") == "wall-clock limit")
 
 
 @bench_app.command("studies")
@@ -192,9 +200,12 @@ def studies(
             for _, share, seconds in runs
         ]
         console.print(f"  {stage:<10} " + "".join(f"{c:>22}" for c in cells), highlight=False)
+    walls = [figures["stopped_by_wall"], *(d["stopped_by_wall"] for d in figures["dask"])]
     console.print(
         "Dask stage times are summed over the scenarios (worker time); the Dask wall time "
         "includes starting the cluster and importing capplan in each worker. Same host "
-        f"counts everywhere: {figures['same_host_counts']}",
+        f"counts everywhere: {figures['same_host_counts']}; searches stopped by the wall "
+        f"clock instead of the work budget (in-process, then each cluster): {walls} (only "
+        "those can differ: raise --time-limit or use fewer workers than cores)",
         highlight=False,
     )
