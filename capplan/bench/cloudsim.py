@@ -438,8 +438,10 @@ def bench_cloudsim(
         "--rs-seeds",
         min=1,
         help=(
-            "With --against: seeds capplan runs for each *-rs row (CloudSim's random "
-            "selection is unseeded; its sample is compared with the spread over the seeds)."
+            "With --against: seeds capplan runs for each as-shipped *-rs row (CloudSim's "
+            "random selection is unseeded; its sample is compared with the spread over the "
+            "seeds). Seeded *-rs rows (summary_rs_seeded.csv) run their own seed, compared "
+            "exactly."
         ),
     ),
 ) -> None:

@@ -24,7 +24,11 @@ Two comparisons:
    placement, to look past that first difference.
 
 ``*-rs`` rows: CloudSim's random selection draws from an unseeded ``new Random()`` on every
-pick, so a CloudSim row is one sample of a distribution. capplan runs the row with
+pick. ``summary_rs_seeded.csv`` holds the same policy-days run with one seeded generator
+(``rs_seed`` column; the peer patch is described in the fixture's README): capplan draws from
+``java.util.Random``'s own generator with that seed, so these rows are compared exactly like
+the deterministic ones. In the as-shipped (unseeded) rows a CloudSim row is one sample of a
+distribution: capplan runs the row with
 ``rs_seeds`` seeds and the row is within the target when, for every target metric, CloudSim's
 sample lies within :data:`RS_Z_LIMIT` standard deviations of capplan's mean over the seeds
 (the "capplan" value of such a row is that mean).
@@ -77,6 +81,8 @@ METRIC_COLUMNS: Final[dict[str, str]] = {
     "pdm_frac": "pdm_fraction",
     "slav": "slav_fraction",
 }
+#: The seeded ``*-rs`` rows of a reference folder (optional).
+SEEDED_RS_FILE: Final = "summary_rs_seeded.csv"
 #: ``*-rs`` rows: largest |z| of CloudSim's sample against capplan's seeds, per target metric.
 RS_Z_LIMIT: Final = 3.0
 #: ``*-rs`` rows: seeds capplan runs by default (42, 43, ...).
@@ -97,7 +103,13 @@ def default_fixture_dir() -> Path:
 # ---------------------------------------------------------------------------- reading
 @dataclass(frozen=True)
 class ReferenceRow:
-    """One (day, policy) row of ``summary_sorted.csv`` (CloudSim's printed figures)."""
+    """One (day, policy) row of ``summary_sorted.csv`` (CloudSim's printed figures).
+
+    ``rs_seed`` is set for an ``*-rs`` row run with a seeded generator (the optional
+    ``rs_seed`` column of ``summary_rs_seeded.csv``): CloudSim drew every pick from one
+    ``new java.util.Random(rs_seed)``, which capplan reproduces draw for draw
+    (:mod:`capplan.dynamic.javarandom`), so the row is compared exactly.
+    """
 
     day: str
     policy: str
@@ -110,6 +122,7 @@ class ReferenceRow:
     pdm_frac: float
     slav: float
     sla_overall_frac: float
+    rs_seed: int | None = None
 
     def metric(self, key: str) -> float:
         """The value of a :data:`METRIC_COLUMNS` key."""
@@ -156,6 +169,7 @@ def read_summary(path: Path) -> list[ReferenceRow]:
                         pdm_frac=float(raw["pdm_fraction"]),
                         slav=float(raw["slav_fraction"]),
                         sla_overall_frac=float(raw["sla_overall_violation_fraction"]),
+                        rs_seed=int(raw["rs_seed"]) if (raw.get("rs_seed") or "").strip() else None,
                     )
                 )
             except (TypeError, ValueError) as exc:
@@ -382,6 +396,7 @@ def compare_row(reference: ReferenceRow, result: DynamicResult) -> dict[str, Any
     return {
         "day": reference.day,
         "policy": reference.policy,
+        "rs_seed": reference.rs_seed,
         "n_vms": result.n_vms,
         "metrics": metrics,
         "within_target": not misses,
@@ -479,7 +494,10 @@ def compare_summaries(
                     f"day {day}: CloudSim ran {row.n_vms} VMs, the trace folder has {vms.n_vms}",
                     path=data_dir / day,
                 )
-            if row.policy.endswith("-rs") and rs_seeds > 1:
+            if row.rs_seed is not None:
+                result = run_policy_day(vms, fleet, row.policy, seed=row.rs_seed)
+                out.append(compare_row(row, result))
+            elif row.policy.endswith("-rs") and rs_seeds > 1:
                 results = [
                     run_policy_day(vms, fleet, row.policy, seed=seed + k) for k in range(rs_seeds)
                 ]
@@ -734,6 +752,8 @@ def run_against(
     """The comparison table for the selected rows, and the round differentials; JSON-ready."""
     folder = against.resolve()
     reference = read_summary(folder / "summary_sorted.csv")
+    if (folder / SEEDED_RS_FILE).is_file():
+        reference += read_summary(folder / SEEDED_RS_FILE)
     chosen = select_rows(reference, days, policies)
     table = compare_summaries(chosen, data_dir, seed=seed, rs_seeds=rs_seeds, progress=progress)
     diffs: list[dict[str, Any]] = []
@@ -768,8 +788,10 @@ def run_against(
         "round_diffs": diffs,
         "rs_seeds": rs_seeds,
         "note": (
-            f"*-rs rows: CloudSim's unseeded sample against capplan's mean over {rs_seeds} "
-            f"seeds; within the target when |z| <= {RS_Z_LIMIT:g} on every target metric"
+            "'*-rs seed S' rows: CloudSim with one java.util.Random(S), compared exactly; "
+            f"other *-rs rows: CloudSim's unseeded sample against capplan's mean over "
+            f"{rs_seeds} seeds, within the target when |z| <= {RS_Z_LIMIT:g} on every "
+            "target metric"
         ),
     }
 
@@ -829,7 +851,9 @@ def print_against(figures: dict[str, Any], out: Console | None = None) -> None:
         m = row["metrics"]
         table.add_row(
             row["day"],
-            row["policy"],
+            row["policy"]
+            if row.get("rs_seed") is None
+            else f"{row['policy']} seed {row['rs_seed']}",
             f"{m['energy_kwh']['cloudsim']:.3f}",
             f"{m['energy_kwh']['capplan']:.3f}",
             _delta(m["energy_kwh"]),

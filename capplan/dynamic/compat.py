@@ -28,10 +28,12 @@ may be drained in the same round. With these, every deterministic policy reprodu
 CloudSim 4.0's migrations one by one (``tests/dynamic/test_cloudsim_match.py``).
 
 Known differences from a CloudSim run: VM types follow name-sorted file order, not the
-machine's directory order (``--trace-order`` gives another); RS draws from a seeded numpy
-generator where CloudSim's ``new Random()`` is unseeded, so RS runs match in distribution
-only; the host storage limit (1,000,000 MB for 2,500-MB VM images, i.e. 400 VMs) is not
-modelled, as bandwidth already caps a host at 10 VMs at the initial placement.
+machine's directory order (``--trace-order`` gives another); RS draws from
+``java.util.Random``'s generator seeded with ``--seed``, where CloudSim's ``new Random()`` is
+unseeded, so RS runs match an as-shipped CloudSim run in distribution only (and a CloudSim run
+whose RS generator is seeded the same way exactly); the host storage limit (1,000,000 MB
+for 2,500-MB VM images, i.e. 400 VMs) is not modelled, as bandwidth already caps a host at
+10 VMs at the initial placement.
 """
 
 from __future__ import annotations

@@ -37,6 +37,7 @@ import numpy.typing as npt
 from capplan.dynamic import hostupdate
 from capplan.dynamic.config import SimConfig
 from capplan.dynamic.fleet import HostFleet, VmSet, migration_rate_mib_s
+from capplan.dynamic.javarandom import java_state
 from capplan.dynamic.metrics import SlaAccumulator
 from capplan.emulate.memory import min_free_mib
 from capplan.units import KIB_PER_MIB, KWH_PER_WS
@@ -205,8 +206,9 @@ class Simulation:
         Utilised (allocated) and requested MIPS of each host, ``(n_hosts,)``.
     ram_used_mib
         RAM held by the VMs on each host (and reserved by VMs migrating in), ``(n_hosts,)``.
-    rng
-        The run's seeded random generator.
+    rs_state
+        State of the random VM selection's generator (``java.util.Random``'s, seeded with
+        the run's seed; :mod:`capplan.dynamic.javarandom`).
     idle_class
         Class of each host (same curve, MIPS and PE size): idle hosts of one class see the
         same power rise for any VM.
@@ -218,7 +220,7 @@ class Simulation:
         self.config = config
         self.n_vms = vms.n_vms
         self.n_hosts = fleet.n_hosts
-        self.rng = np.random.default_rng(config.seed)
+        self.rs_state = java_state(config.seed)
 
         self.total_mips = fleet.total_mips.astype(np.float64)
         self.pe_mips = fleet.pe_mips

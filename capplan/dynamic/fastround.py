@@ -55,6 +55,7 @@ from capplan.dynamic.detection import (
     thr,
 )
 from capplan.dynamic.hostupdate import spec_power_at
+from capplan.dynamic.javarandom import next_int
 from capplan.dynamic.lrexact import BOUNDARY_TOL, EXACT_OVER, EXACT_SHORT, over_exact
 from capplan.dynamic.pabfd import TEST_LINEAR, TEST_THR
 from capplan.dynamic.selection import Selection, mc, mc_choice, mmt, mu, rs
@@ -151,7 +152,7 @@ def run_round(
             1.0 if cfg.pabfd_stale_power else 0.0,
         ]
     )
-    rng_state = sim.rng.bit_generator.state
+    rs_saved = sim.rs_state.copy()
     while True:
         vm_out, tg_out, complete = _round(
             vm_table,
@@ -172,7 +173,7 @@ def run_round(
             settings,
             kind,
             _SELECTIONS[select],
-            sim.rng,
+            sim.rs_state,
             cfg.ram_checked_after_start,
             cfg.exclude_overload_targets,
             list_room,
@@ -180,7 +181,7 @@ def run_round(
         if complete:
             break
         list_room *= 4
-        sim.rng.bit_generator.state = rng_state  # the rerun draws the same numbers
+        sim.rs_state[:] = rs_saved  # the rerun draws the same numbers
     return list(zip(vm_out.tolist(), tg_out.tolist(), strict=True))
 
 
@@ -487,7 +488,7 @@ def _round(
     settings: FloatArray,
     kind: int,
     select: int,
-    rng: np.random.Generator,
+    rs_state: IntArray,
     check_ram: bool,
     exclude_overload_targets: bool,
     list_room: int,
@@ -499,8 +500,8 @@ def _round(
     in (weight − 1) and 1 when PABFD's power before is the last update's (CloudSim). Each
     host's VM list has room for ``list_room`` VMs, or twice its initial length if more.
     Returns the moves (VM, target) and True, or False if a list ran out of room (the caller
-    then runs the round again with more: no input is modified but the random generator,
-    whose state the caller restores).
+    then runs the round again with more: no input is modified but the RS generator's
+    state, which the caller restores).
     """
     param = settings[0]
     n_hosts = len(host)
@@ -548,7 +549,7 @@ def _round(
         settings,
         kind,
         select,
-        rng,
+        rs_state,
     )
     allowed = ~over
     for v in _by_mips_descending(vm, chosen, len(chosen)):
@@ -823,7 +824,7 @@ def _select_overloaded(
     settings: FloatArray,
     kind: int,
     select: int,
-    rng: np.random.Generator,
+    rs_state: IntArray,
 ) -> IntArray:  # pragma: no cover
     """Take VMs off each overloaded host (index order) until it passes the test.
 
@@ -864,7 +865,7 @@ def _select_overloaded(
             if pick < 0:
                 break
             if select == SELECT_RS:
-                pick = movable[rng.integers(0, n_movable)]
+                pick = movable[next_int(rs_state, n_movable)]
             elif select == SELECT_MC:
                 pick = _mc_pick(vm_hist, settings[4], vm, movable[:n_movable].copy())
             chosen[n_chosen] = pick

@@ -24,6 +24,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+from capplan.dynamic.javarandom import next_int
 from capplan.errors import CapplanError
 
 if TYPE_CHECKING:
@@ -51,8 +52,8 @@ def mu(sim: Simulation, candidates: list[int]) -> int:
 
 
 def rs(sim: Simulation, candidates: list[int]) -> int:
-    """A random VM (the simulation's seeded generator)."""
-    return candidates[int(sim.rng.integers(len(candidates)))]
+    """A random VM: ``nextInt(len(candidates))`` of the run's ``java.util.Random`` generator."""
+    return candidates[int(next_int(sim.rs_state, len(candidates)))]
 
 
 def correlation_r2(data: np.ndarray) -> np.ndarray | None:

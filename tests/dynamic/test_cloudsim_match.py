@@ -4,8 +4,10 @@ The reference is what CloudSim printed (``tests/fixtures/cloudsim``, see its REA
 deterministic policy-day the fixture holds is run, except those of :data:`HELD_OUT_DAY`, which
 ``capplan bench cloudsim --against default`` keeps for itself. Deterministic policies must
 match exactly: the same migrations and host shutdowns, energy and SLATAH to the last bits of
-the folds, PDM within its summation-order residual. ``*-rs`` rows (CloudSim's selection is
-unseeded) must lie within the spread of capplan's seeds. The round logs must match round by
+the folds, PDM within its summation-order residual. So must the seeded ``*-rs`` rows
+(``summary_rs_seeded.csv``: CloudSim with one ``java.util.Random(seed)``, which capplan
+reproduces draw for draw). The as-shipped ``*-rs`` rows (CloudSim's selection unseeded) must
+lie within the spread of capplan's seeds. The round logs must match round by
 round and move by move.
 """
 
@@ -19,6 +21,7 @@ from conftest import shared_or_skip
 
 from capplan.bench.cloudsim_diff import (
     RS_Z_LIMIT,
+    SEEDED_RS_FILE,
     ReferenceRow,
     available_round_logs,
     compare_row,
@@ -30,6 +33,7 @@ from capplan.bench.cloudsim_diff import (
     run_policy_day,
 )
 from capplan.dynamic.compat import cloudsim_fleet
+from capplan.dynamic.engine import DynamicResult
 from capplan.dynamic.fleet import VmSet
 
 FIXTURES = default_fixture_dir()
@@ -37,6 +41,7 @@ FIXTURES = default_fixture_dir()
 HELD_OUT_DAY = "20110420"
 ROWS = [r for r in read_summary(FIXTURES / "summary_sorted.csv") if r.day != HELD_OUT_DAY]
 DETERMINISTIC = [r for r in ROWS if not r.policy.endswith("-rs")]
+SEEDED_RS = [r for r in read_summary(FIXTURES / SEEDED_RS_FILE) if r.day != HELD_OUT_DAY]
 #: Relative error allowed per metric for a deterministic policy: energy and SLATAH differ
 #: from CloudSim only in the order of the final folds, PDM a little more (each VM's history
 #: summed first in CloudSim, records in time order here).
@@ -55,7 +60,19 @@ def _id(row: ReferenceRow) -> str:
 @pytest.mark.shared_data
 @pytest.mark.parametrize("row", DETERMINISTIC, ids=_id)
 def test_deterministic_policy_matches_cloudsim(row: ReferenceRow) -> None:
-    result = run_policy_day(_day(row.day), cloudsim_fleet(), row.policy)
+    _assert_exact(row, run_policy_day(_day(row.day), cloudsim_fleet(), row.policy))
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize("row", SEEDED_RS, ids=_id)
+def test_seeded_random_selection_matches_cloudsim_draw_for_draw(row: ReferenceRow) -> None:
+    assert row.rs_seed is not None
+    _assert_exact(
+        row, run_policy_day(_day(row.day), cloudsim_fleet(), row.policy, seed=row.rs_seed)
+    )
+
+
+def _assert_exact(row: ReferenceRow, result: DynamicResult) -> None:
     compared = compare_row(row, result)
     assert compared["within_target"], compared["off_target"]
     metrics = compared["metrics"]
@@ -100,6 +117,8 @@ def test_the_fixture_has_rows_for_the_tests_and_the_bench() -> None:
     assert {r.policy for r in DETERMINISTIC if r.day == "20110303"} >= {
         f"{d}-{s}" for d in ("thr", "iqr", "mad", "lr", "lrr") for s in ("mmt", "mu", "mc")
     }
+    assert len({r.day for r in SEEDED_RS}) >= 5
+    assert {r.policy for r in SEEDED_RS} == {f"{d}-rs" for d in ("thr", "iqr", "mad", "lr", "lrr")}
 
 
 def test_fixture_path_is_in_the_checkout() -> None:
