@@ -139,9 +139,57 @@ def cpu_ready_rows() -> list[dict[str, Any]]:
     return rows
 
 
+#: Barham et al. 2003, ttcp with MTU 1500, Mb/s (transmit, receive) on the paper's gigabit NIC.
+BARHAM_TTCP_MBPS: Final = {
+    "bare-metal": (897.0, 897.0),
+    "paravirt": (897.0, 897.0),
+    "full-bt": (291.0, 615.0),
+}
+
+
+def network_rows() -> list[dict[str, Any]]:
+    """The emulated NIC's throughput ceiling per mode and direction against ttcp.
+
+    The ceiling is the payload at which :func:`capplan.emulate.network.link_load_ratio`
+    reaches 1 on a link whose native ceiling is the paper's native figure (897 Mb/s, wire
+    factor 1). The factors were taken from this table, so the rows check the path from the
+    catalog to the replay, not an independent prediction.
+    """
+    from capplan.emulate.network import link_load_ratio
+    from capplan.spec.catalog import load_catalog
+
+    catalog = load_catalog()
+    native = BARHAM_TTCP_MBPS["bare-metal"][0]
+    probe = np.array([[100.0]], dtype=np.float32)
+    rows = []
+    for mode, (tx_mbps, rx_mbps) in BARHAM_TTCP_MBPS.items():
+        virt = catalog.mode(mode)
+        for direction, published in (("transmit", tx_mbps), ("receive", rx_mbps)):
+            traffic = (probe, None) if direction == "transmit" else (None, probe)
+            load = link_load_ratio(
+                *traffic,
+                [native],
+                wire_factor=1.0,
+                throughput_factor=virt.net_tx_factor,
+                rx_throughput_factor=virt.net_rx_factor,
+            )
+            ceiling = 100.0 / float(load[0, 0])
+            rows.append(
+                _row(
+                    "network path",
+                    f"{mode}, TCP {direction} (ttcp)",
+                    "barham2003-ttcp",
+                    published,
+                    ceiling,
+                    0.01,
+                )
+            )
+    return rows
+
+
 def run_validation() -> dict[str, Any]:
     """Every validation row (see the module docstring)."""
-    rows = [*memory_stall_rows(), min_free_row(), *cpu_ready_rows()]
+    rows = [*memory_stall_rows(), min_free_row(), *cpu_ready_rows(), *network_rows()]
     return {"rows": rows, "all_within": all(r["within"] for r in rows)}
 
 

@@ -11,7 +11,8 @@ form one untagged network. For VM ``v`` of VLAN ``g`` with ``n_g`` members:
 - traffic through its rack's uplinks ``x · (1 − ew · ℓ_r)``
 - on the wire every full-size frame carries the Ethernet overhead (and the 802.1Q tag on a
   trunk): ``wire = x · (MTU + overhead [+ tag]) / MTU``
-- utilization ``= max(tx, rx) · wire factor / (capacity · mode net_throughput_factor)``
+- utilization ``= max(tx / f_tx, rx / f_rx) · wire factor / capacity``, ``f`` the mode's
+  transmit and receive throughput factors
   (links are full duplex; the mode's virtual switch delivers that share of line rate)
 - VPN ``= vpn_frac · (1 − ew) · x · MTU / (MTU − VPN overhead)``
 
@@ -150,8 +151,9 @@ def link_load_ratio(
     *,
     wire_factor: float,
     throughput_factor: float = 1.0,
+    rx_throughput_factor: float | None = None,
 ) -> F32:
-    """``max(tx, rx) · wire_factor / (capacity · throughput_factor)`` per row and step.
+    """``max(tx / f_tx, rx / f_rx) · wire_factor / capacity`` per row and step.
 
     Parameters
     ----------
@@ -162,21 +164,28 @@ def link_load_ratio(
     wire_factor
         Wire bits per payload bit.
     throughput_factor
-        Share of line rate the (virtual) path delivers.
+        Share of line rate the (virtual) path delivers when transmitting (``f_tx``), and
+        when receiving unless ``rx_throughput_factor`` is given.
+    rx_throughput_factor
+        Share of line rate the path delivers when receiving (``f_rx``).
     """
-    cap = np.asarray(capacity_mbps, dtype=np.float64) * throughput_factor / wire_factor
+    f_rx = throughput_factor if rx_throughput_factor is None else rx_throughput_factor
+    cap = np.asarray(capacity_mbps, dtype=np.float64) / wire_factor
     positive = cap > 0
-    inv = np.where(positive, 1.0 / np.where(positive, cap, 1.0), np.inf).astype(np.float32)
+    inv = np.where(positive, 1.0 / np.where(positive, cap, 1.0), np.inf)
     if tx_mbps is None and rx_mbps is None:
         raise ValueError("link_load_ratio needs tx or rx traffic")
+    inv_tx = (inv / throughput_factor).astype(np.float32)
+    inv_rx = (inv / f_rx).astype(np.float32)
     with np.errstate(invalid="ignore"):
-        if tx_mbps is None or rx_mbps is None:
-            present = tx_mbps if tx_mbps is not None else rx_mbps
-            assert present is not None
-            load = np.multiply(present, inv[:, None])
+        if rx_mbps is None:
+            assert tx_mbps is not None
+            load = np.multiply(tx_mbps, inv_tx[:, None])
+        elif tx_mbps is None:
+            load = np.multiply(rx_mbps, inv_rx[:, None])
         else:
-            load = np.maximum(tx_mbps, rx_mbps)
-            load *= inv[:, None]
+            load = np.multiply(tx_mbps, inv_tx[:, None])
+            np.maximum(load, np.multiply(rx_mbps, inv_rx[:, None]), out=load)
     if not positive.all():
         # 0 traffic on a link without capacity: no load (0 × inf); any traffic: inf.
         np.nan_to_num(load, copy=False, nan=0.0, posinf=np.inf)
@@ -230,7 +239,8 @@ def replay_network(ctx: Replay) -> NetworkResult | None:
             rx,
             ctx.params.nic_capacity_mbps,
             wire_factor=wire,
-            throughput_factor=ctx.virt.net_throughput_factor,
+            throughput_factor=ctx.virt.net_tx_factor,
+            rx_throughput_factor=ctx.virt.net_rx_factor,
         ),
         uplink_load_ratio=link_load_ratio(
             parts.get("net_tx_mbps:uplink"),

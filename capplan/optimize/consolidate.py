@@ -527,8 +527,10 @@ def _capacity(host: HostModel, mode: VirtMode, dim: str, opts: ConsolidateOption
         return host.cpu_capacity_mhz * keep
     if dim == "mem":
         return host.ram_mib * keep
-    if dim in ("net_rx", "net_tx"):
-        return host.nic_capacity_mbps * mode.net_throughput_factor * keep
+    if dim == "net_rx":
+        return host.nic_capacity_mbps * mode.net_rx_factor * keep
+    if dim == "net_tx":
+        return host.nic_capacity_mbps * mode.net_tx_factor * keep
     if dim == "vcpus":
         assert opts.vcpu_per_core_ratio is not None
         return host.n_cores * opts.vcpu_per_core_ratio

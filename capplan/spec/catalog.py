@@ -261,7 +261,12 @@ class VirtMode:
     net_latency_factor
         Request/response network latency relative to native (≥ 1).
     net_throughput_factor
-        Bulk network throughput relative to native (≤ 1).
+        Bulk network throughput relative to native (≤ 1), both directions unless
+        ``net_tx_factor`` / ``net_rx_factor`` say otherwise.
+    net_tx_factor, net_rx_factor
+        Transmit and receive throughput relative to native (≤ 1; default
+        ``net_throughput_factor``): a hosted VMM's receive path can be twice as fast as its
+        transmit path (Barham et al.'s ttcp table).
     page_sharing
         Whether identical pages are shared between guests (transparent page sharing).
     page_sharing_savings_frac
@@ -297,6 +302,8 @@ class VirtMode:
     one_guest_per_host: bool
     mem_overhead: MemOverhead
     source: str
+    net_tx_factor: float = 1.0
+    net_rx_factor: float = 1.0
 
     def mem_overhead_mib(self, n_vcpus: npt.ArrayLike, mem_mib: npt.ArrayLike) -> FloatArray:
         """Memory the hypervisor needs per VM, MiB.
@@ -813,12 +820,15 @@ def _mem_overhead(table: Any, where: str, problems: list[tuple[str, str]]) -> Me
 
 def _mode(name: str, f: _Fields) -> VirtMode:
     problems = f.problems
+    bulk = f.num("net_throughput_factor", lo=0, hi=1, lo_open=True)
     mode = VirtMode(
         name=name,
         cpu_overhead_frac=f.num("cpu_overhead_frac", lo=0, hi=0.95),
         io_iops_factor=f.num("io_iops_factor", lo=0, hi=1, lo_open=True),
         net_latency_factor=f.num("net_latency_factor", lo=1),
-        net_throughput_factor=f.num("net_throughput_factor", lo=0, hi=1, lo_open=True),
+        net_throughput_factor=bulk,
+        net_tx_factor=f.num("net_tx_factor", lo=0, hi=1, lo_open=True, default=bulk),
+        net_rx_factor=f.num("net_rx_factor", lo=0, hi=1, lo_open=True, default=bulk),
         page_sharing=f.flag("page_sharing"),
         page_sharing_savings_frac=f.num("page_sharing_savings_frac", lo=0, hi=0.95, default=0.0),
         live_migration=f.flag("live_migration"),

@@ -46,6 +46,32 @@ def test_link_load_hand_worked() -> None:
     assert load[1, 0] == 0.0  # no capacity and no traffic
 
 
+def test_link_load_with_separate_transmit_and_receive_ceilings() -> None:
+    # full-bt's ttcp ceilings on a 897 Mbit/s native path: transmit 291, receive 615.
+    tx = np.array([[145.5], [0.0]], dtype=np.float32)
+    rx = np.array([[0.0], [615.0]], dtype=np.float32)
+    load = link_load_ratio(
+        tx,
+        rx,
+        [897.0, 897.0],
+        wire_factor=1.0,
+        throughput_factor=291 / 897,
+        rx_throughput_factor=615 / 897,
+    )
+    assert load[0, 0] == pytest.approx(0.5)  # half the transmit ceiling
+    assert load[1, 0] == pytest.approx(1.0)  # all of the receive ceiling
+    # receive traffic alone uses the receive factor
+    only_rx = link_load_ratio(
+        None,
+        rx,
+        [897.0, 897.0],
+        wire_factor=1.0,
+        throughput_factor=0.1,
+        rx_throughput_factor=615 / 897,
+    )
+    assert only_rx[1, 0] == pytest.approx(1.0)
+
+
 def test_vpn_overhead() -> None:
     fabric = load_catalog().fabric
     import dataclasses

@@ -199,6 +199,25 @@ def test_horizon_options_are_checked(catalog: Catalog) -> None:
             prepare(wl, catalog, _plain(hosts=(HostOffer(SMALL),), **bad))  # type: ignore[arg-type]
 
 
+def test_network_capacity_per_direction_follows_the_modes_ttcp_factors(
+    catalog: Catalog,
+) -> None:
+    wl = make_workload(
+        {
+            "cpu_demand_mhz": np.full((1, 24), 100.0),
+            "mem_active_mib": np.full((1, 24), 100.0),
+            "net_rx_mbps": np.full((1, 24), 10.0),
+            "net_tx_mbps": np.full((1, 24), 10.0),
+        }
+    )
+    inst = prepare(wl, catalog, _plain(hosts=(HostOffer(SMALL),), mode="full-bt")).instance
+    nic = catalog.host(SMALL).nic_capacity_mbps
+    caps = dict(zip(inst.dim_names, inst.capacity[0].tolist(), strict=True))
+    assert caps["net_tx"] == math.floor(nic * 0.3244 + 1e-9)  # ttcp transmit 291 / 897
+    assert caps["net_rx"] == math.floor(nic * 0.6856 + 1e-9)  # ttcp receive 615 / 897
+    assert caps["net_rx"] > 2 * caps["net_tx"]
+
+
 def test_source_hardware_scales_cpu_demand(catalog: Catalog) -> None:
     wl = make_workload(_flat(1, 24, 1000.0, 100.0))
     base = {"hosts": (HostOffer(SMALL),), "mode": "none"}

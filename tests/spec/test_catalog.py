@@ -279,6 +279,35 @@ def test_minimal_catalog_loads(tmp_path: Path) -> None:
     assert catalog.host("ok").source == "a source"
 
 
+def test_network_factors_per_direction_default_to_the_bulk_factor(tmp_path: Path) -> None:
+    _write_minimal(tmp_path, hosts=GOOD_HOST)
+    mode = load_catalog(tmp_path).mode("m")
+    assert (mode.net_tx_factor, mode.net_rx_factor) == (1.0, 1.0)
+    text = (tmp_path / "rest.toml").read_text()
+    (tmp_path / "rest.toml").write_text(
+        text.replace(
+            "net_throughput_factor = 1.0", "net_throughput_factor = 0.5\nnet_rx_factor = 0.8"
+        )
+    )
+    mode = load_catalog(tmp_path).mode("m")
+    assert (mode.net_tx_factor, mode.net_rx_factor) == (0.5, 0.8)
+    (tmp_path / "rest.toml").write_text(
+        text.replace(
+            "net_throughput_factor = 1.0", "net_throughput_factor = 1.0\nnet_tx_factor = 1.5"
+        )
+    )
+    with pytest.raises(SpecError) as info:
+        load_catalog(tmp_path)
+    assert any(p.endswith("modes.m.net_tx_factor") for p, _ in info.value.problems)
+
+
+def test_bundled_full_bt_network_comes_from_ttcp() -> None:
+    mode = load_catalog().mode("full-bt")
+    assert mode.net_tx_factor == pytest.approx(291 / 897, abs=1e-4)
+    assert mode.net_rx_factor == pytest.approx(615 / 897, abs=1e-4)
+    assert "ttcp" in mode.source
+
+
 def test_broken_catalog_reports_every_problem_at_once(tmp_path: Path) -> None:
     _write_minimal(
         tmp_path,
