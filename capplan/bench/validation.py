@@ -165,9 +165,10 @@ def network_rows() -> list[dict[str, Any]]:
     for mode, (tx_mbps, rx_mbps) in BARHAM_TTCP_MBPS.items():
         virt = catalog.mode(mode)
         for direction, published in (("transmit", tx_mbps), ("receive", rx_mbps)):
-            traffic = (probe, None) if direction == "transmit" else (None, probe)
+            tx, rx = (probe, None) if direction == "transmit" else (None, probe)
             load = link_load_ratio(
-                *traffic,
+                tx,
+                rx,
                 [native],
                 wire_factor=1.0,
                 throughput_factor=virt.net_tx_factor,
