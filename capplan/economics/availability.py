@@ -128,6 +128,17 @@ def others_down_tail(q_hosts: npt.ArrayLike, k: int) -> FloatArray:
     return np.clip(out, 0.0, 1.0)
 
 
+def others_down_tail_by_zone(q_hosts: npt.ArrayLike, k: int, zones: npt.ArrayLike) -> FloatArray:
+    """:func:`others_down_tail` with the other hosts taken from each host's own zone."""
+    q = np.asarray(q_hosts, dtype=np.float64)
+    zone = np.asarray(zones, dtype=np.int64)
+    out = np.empty(q.size)
+    for z in np.unique(zone).tolist():
+        members = zone == z
+        out[members] = others_down_tail(q[members], k)
+    return out
+
+
 def _others_down_tail_direct(q: FloatArray, k: int) -> FloatArray:
     """Leave-one-out Poisson-binomial tail by direct convolution (any ``q``), ``O(n² k)``."""
     n = q.size
@@ -311,6 +322,10 @@ class AvailabilityInputs:
         Guest OS patch reboots of every VM (not avoided by live migration).
     bare_metal
         One OS per server: host maintenance and guest patches are the same windows.
+    zone_of_host
+        Zone (security zone) of each host, ``(n_hosts,)``; a host's VMs restart only on hosts
+        of its zone, and the N+k reserve is held per zone, as consolidation plans it. None:
+        one zone.
     """
 
     host_of_vm: IntArray
@@ -335,6 +350,14 @@ class AvailabilityInputs:
     guest_patches_per_year: float = 0.0
     guest_patch_h: float = 0.0
     bare_metal: bool = False
+    zone_of_host: IntArray | None = None
+
+    @property
+    def zones(self) -> IntArray:
+        """Zone of each host, ``(n_hosts,)`` (all 0 without zones)."""
+        if self.zone_of_host is None:
+            return np.zeros(self.n_hosts, dtype=np.int64)
+        return np.asarray(self.zone_of_host, dtype=np.int64)
 
     @property
     def restart_of_vm_h(self) -> FloatArray:
@@ -394,20 +417,28 @@ def tail_at_least(q: npt.ArrayLike, m: int) -> float:
     return float(np.clip(1.0 - dist.sum(), 0.0, 1.0))
 
 
-def domain_block_prob(q_hosts: npt.ArrayLike, members: npt.ArrayLike, reserve_hosts: int) -> float:
+def domain_block_prob(
+    q_hosts: npt.ArrayLike,
+    members: npt.ArrayLike,
+    reserve_hosts: int,
+    same_zone: npt.ArrayLike | None = None,
+) -> float:
     """``P(no reserve left)`` when a domain group holding ``members`` fails.
 
     Its VMs restart elsewhere only if its ``n_g`` hosts plus the hosts already down outside
     it fit the reserve: blocked when ``#down outside ≥ k − n_g + 1`` (always when
-    ``n_g > k``). For a single host this is :func:`others_down_tail`.
+    ``n_g > k``). For a single host this is :func:`others_down_tail`. With ``same_zone`` (a
+    bool mask of the hosts in the zone whose VMs are asked about), only that zone's hosts
+    count, inside the group and outside it.
     """
     q = np.asarray(q_hosts, dtype=np.float64)
     inside = np.zeros(q.size, dtype=bool)
     inside[np.asarray(members, dtype=np.int64)] = True
-    n_g = int(inside.sum())
+    zone = np.ones(q.size, dtype=bool) if same_zone is None else np.asarray(same_zone, bool)
+    n_g = int((inside & zone).sum())
     if n_g > reserve_hosts:
         return 1.0
-    return tail_at_least(q[~inside], reserve_hosts - n_g + 1)
+    return tail_at_least(q[~inside & zone], reserve_hosts - n_g + 1)
 
 
 def vm_maintenance_frac(inputs: AvailabilityInputs) -> tuple[float, float]:
@@ -432,16 +463,21 @@ def _domain_vm_unavailability(inputs: AvailabilityInputs) -> list[FloatArray]:
     q_hosts = unavailability_frac(inputs.mtbf_h, inputs.mttr_h)
     restart = inputs.restart_of_vm_h
     out = []
+    zones = inputs.zones
+    n_zones = int(zones.max()) + 1 if zones.size else 1
     for dom in inputs.domains:
         f = float(failure_rate_per_h(dom.mtbf_h, dom.mttr_h))
-        block = np.ones(dom.n_groups)
+        block = np.ones((dom.n_groups, n_zones))
         if inputs.ha:
             for g in range(dom.n_groups):
                 members = np.flatnonzero(dom.group_of_host == g)
-                block[g] = domain_block_prob(q_hosts, members, inputs.reserve_hosts)
+                for z in np.unique(zones[members]).tolist():
+                    block[g, z] = domain_block_prob(
+                        q_hosts, members, inputs.reserve_hosts, same_zone=zones == z
+                    )
         group = dom.group_of_host[inputs.host_of_vm]
         inside = group >= 0
-        b = np.where(inside, block[np.maximum(group, 0)], 1.0)
+        b = np.where(inside, block[np.maximum(group, 0), zones[inputs.host_of_vm]], 1.0)
         if inputs.ha:
             d = (1.0 - b) * dom.mttr_h * -np.expm1(-restart / dom.mttr_h) + b * dom.mttr_h
         else:
@@ -458,7 +494,7 @@ def _host_vm_unavailability(inputs: AvailabilityInputs) -> FloatArray:
     h = inputs.host_of_vm
     if not inputs.ha:
         return np.asarray(f[h] * mttr[h], dtype=np.float64)
-    block = others_down_tail(q, inputs.reserve_hosts)[h]
+    block = others_down_tail_by_zone(q, inputs.reserve_hosts, inputs.zones)[h]
     restart = inputs.restart_of_vm_h
     d = (1.0 - block) * mttr[h] * -np.expm1(-restart / mttr[h]) + block * mttr[h]
     return np.asarray(f[h] * d, dtype=np.float64)
@@ -739,6 +775,49 @@ def _append_parts(
     parts_u.append(triple[2])
 
 
+def _host_blocked(
+    inputs: AvailabilityInputs, h_start: FloatArray, h_end: FloatArray, h_host: IntArray
+) -> npt.NDArray[np.bool_]:
+    """Per host failure: no reserve left (at least k other hosts of its zone are down)."""
+    if not inputs.ha or not h_start.size:
+        return np.ones(h_start.size, dtype=bool)
+    others = np.empty(h_start.size, dtype=np.int64)
+    h_zone = inputs.zones[h_host]
+    for z in np.unique(h_zone).tolist():
+        here = h_zone == z
+        others[here] = _down_count_at(h_start[here], h_start[here], h_end[here]) - 1
+    return np.asarray(others >= inputs.reserve_hosts)
+
+
+def _domain_blocked(
+    inputs: AvailabilityInputs,
+    dom: Domain,
+    starts: FloatArray,
+    groups: IntArray,
+    hosts: IntArray,
+    h_start: FloatArray,
+    h_end: FloatArray,
+    h_host: IntArray,
+) -> npt.NDArray[np.bool_]:
+    """Per member host of a failed domain group (event ``starts[j]``, group ``groups[j]``):
+    no reserve left in the host's zone for the group's hosts of that zone plus the zone's
+    hosts already down outside the group."""
+    blocked = np.ones(hosts.size, dtype=bool)
+    if not inputs.ha:
+        return blocked
+    zones = inputs.zones
+    h_zone = zones[h_host]
+    for j in range(hosts.size):
+        z = int(zones[hosts[j]])
+        n_g = int(np.sum((zones == z) & (dom.group_of_host == groups[j])))
+        if n_g > inputs.reserve_hosts:
+            continue
+        inside = dom.group_of_host[h_host] == groups[j]
+        down = (h_zone == z) & (h_start <= starts[j]) & (h_end > starts[j])
+        blocked[j] = int(np.sum(down & ~inside)) >= inputs.reserve_hosts - n_g + 1
+    return blocked
+
+
 def _one_run(
     rng: np.random.Generator, inputs: AvailabilityInputs, years: float
 ) -> tuple[FloatArray, FloatArray]:
@@ -758,11 +837,7 @@ def _one_run(
     # Host failures: blocked when at least k other hosts are down at the failure instant.
     h_start, h_end, h_host = _alternating_downs(rng, inputs.mtbf_h, inputs.mttr_h, hi)
     h_end = np.minimum(h_end, span / 2)
-    if inputs.ha and h_start.size:
-        others = _down_count_at(h_start, h_start, h_end) - 1
-        blocked = others >= inputs.reserve_hosts
-    else:
-        blocked = np.ones(h_start.size, dtype=bool)
+    blocked = _host_blocked(inputs, h_start, h_end, h_host)
     _append_parts(
         parts_s,
         parts_e,
@@ -777,23 +852,13 @@ def _one_run(
             rng, np.full(dom.n_groups, dom.mtbf_h), np.full(dom.n_groups, dom.mttr_h), hi
         )
         g_e = np.minimum(g_e, span / 2)
-        n_in = np.bincount(dom.group_of_host[dom.group_of_host >= 0], minlength=dom.n_groups)
-        ev_blocked = np.ones(g_s.size, dtype=bool)
-        if inputs.ha:
-            outside_all = _down_count_at(g_s, h_start, h_end)
-            for i in range(g_s.size):
-                n_g = int(n_in[g[i]])
-                if n_g > inputs.reserve_hosts:
-                    continue
-                inside = dom.group_of_host[h_host] == g[i]
-                down_inside = int(np.sum(inside & (h_start <= g_s[i]) & (h_end > g_s[i])))
-                outside = int(outside_all[i]) - down_inside
-                ev_blocked[i] = outside >= inputs.reserve_hosts - n_g + 1
-        # One host-level event per member host.
+        # One host-level event per member host; each member host's zone decides its restart.
         members = [np.flatnonzero(dom.group_of_host == gi) for gi in range(dom.n_groups)]
         per = np.array([m.size for m in members], dtype=np.int64)[g]
         ev = np.repeat(np.arange(g_s.size), per)
         hosts = np.concatenate([members[gi] for gi in g.tolist()] or [np.zeros(0, np.int64)])
+        hosts = hosts.astype(np.int64)
+        host_blocked = _domain_blocked(inputs, dom, g_s[ev], g[ev], hosts, h_start, h_end, h_host)
         _append_parts(
             parts_s,
             parts_e,
@@ -801,8 +866,8 @@ def _one_run(
             _expand_to_units(
                 g_s[ev],
                 g_e[ev],
-                hosts.astype(np.int64),
-                ev_blocked[ev],
+                hosts,
+                host_blocked,
                 host_of_unit,
                 restart_of_unit,
                 n_hosts,

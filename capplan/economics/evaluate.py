@@ -572,10 +572,27 @@ def availability_inputs(
         guest_patches_per_year=a.guest_patches_per_year,
         guest_patch_h=a.guest_patch_h,
         bare_metal=virt.one_guest_per_host,
+        zone_of_host=host_zones(workload, estate.host_of_vm, estate.n_hosts),
     )
     if san.appliance == "in-band" and not san.appliance_mirrored:
         notes.append("the in-band storage appliance is not mirrored: a single point of failure")
     return inputs, names, notes
+
+
+def host_zones(
+    workload: Workload, host_of_vm: npt.NDArray[np.int64], n_hosts: int
+) -> npt.NDArray[np.int64]:
+    """Security zone of each host (its VMs' zone, the most common one if they mix); a host
+    without VMs (a spare) forms a zone of its own: its failure takes no zone's reserve."""
+    labels = [z if z is not None else "default" for z in workload.inventory["security_zone"]]
+    names = sorted(set(labels))
+    vm_zone = np.array([names.index(z) for z in labels], dtype=np.int64)
+    counts = np.zeros((n_hosts, max(len(names), 1)), dtype=np.int64)
+    np.add.at(counts, (host_of_vm, vm_zone), 1)
+    zones = counts.argmax(axis=1)
+    empty = counts.sum(axis=1) == 0
+    zones[empty] = len(names) + np.arange(int(empty.sum()))
+    return zones.astype(np.int64)
 
 
 def baseline_availability(

@@ -108,6 +108,38 @@ def test_closed_form_with_ha_hand_worked() -> None:
     np.testing.assert_allclose(res.vm_unavailability_frac, d / 550)
 
 
+def test_the_reserve_is_held_per_zone_hand_worked() -> None:
+    # The same 6 hosts in two zones of 3 (hosts 0-2, 3-5), k = 1 per zone: a host's failure
+    # is blocked when one of the *2 other hosts of its zone* is down: b = 1 − (10/11)².
+    zoned = _inputs(appliance="none", n_paths=0, zone_of_host=np.array([0, 0, 0, 1, 1, 1]))
+    b = 1 - (10 / 11) ** 2
+    d = (1 - b) * 50 * (1 - np.exp(-2 / 50)) + b * 50
+    np.testing.assert_allclose(av.closed_form(zoned).vm_unavailability_frac, d / 550)
+    # Each zone holds its own reserve (as consolidation plans N+k per zone): two failures in
+    # different zones are both absorbed, so blocking is rarer than with one reserve for all.
+    pooled = av.closed_form(_inputs(appliance="none", n_paths=0)).vm_unavailability_frac
+    assert np.all(av.closed_form(zoned).vm_unavailability_frac < pooled)
+
+
+def test_a_rack_failure_restarts_within_each_zone() -> None:
+    # Rack 0 = hosts 0, 1; zones: host 0 with hosts 2, 3 (zone 0), host 1 with 4, 5 (zone 1).
+    # k = 1: each zone loses one host of the rack, so each restart needs none of the zone's
+    # other two hosts down: b = 1 − (10/11)² for both, not "2 hosts > k: always blocked".
+    rack = av.Domain("rack", np.array([0, 0, 1, 1, 2, 2]), 1000.0, 10.0)
+    zones = np.array([0, 1, 0, 0, 1, 1])
+    zoned = _inputs(appliance="none", n_paths=0, domains=(rack,), zone_of_host=zones)
+    pooled = _inputs(appliance="none", n_paths=0, domains=(rack,))
+    q = np.full(6, 50 / 550)
+    assert av.domain_block_prob(q, [0, 1], 1) == 1.0  # one pool: 2 hosts > k
+    assert av.domain_block_prob(q, [0, 1], 1, same_zone=zones == 0) == pytest.approx(
+        1 - (10 / 11) ** 2
+    )
+    assert np.all(
+        av.closed_form(zoned).vm_unavailability_frac[:4]
+        < av.closed_form(pooled).vm_unavailability_frac[:4]
+    )
+
+
 def test_storage_path_enters_every_vm() -> None:
     plain = av.closed_form(_inputs(appliance="none", n_paths=0)).vm_unavailability_frac
     spof = av.closed_form(_inputs(appliance="in-band", appliance_mirrored=False, n_paths=0))
@@ -153,6 +185,13 @@ def test_monte_carlo_is_seeded() -> None:
         {"reserve_hosts": 0},
         {"ha": False, "appliance": "out-of-band", "appliance_mirrored": False, "n_paths": 1},
         {"live_migration": False, "appliance": "none", "reserve_hosts": 2},
+        {"appliance": "none", "n_paths": 0, "zone_of_host": np.array([0, 0, 0, 1, 1, 1])},
+        {
+            "appliance": "none",
+            "n_paths": 0,
+            "zone_of_host": np.array([0, 1, 0, 0, 1, 1]),
+            "domains": (av.Domain("rack", np.array([0, 0, 1, 1, 2, 2]), 1000.0, 10.0),),
+        },
     ],
 )
 def test_monte_carlo_agrees_with_closed_form_per_vm(kw: dict[str, object]) -> None:
@@ -211,3 +250,23 @@ def test_service_index_groups_and_singletons() -> None:
     idx, names = av.service_index(["web", None, "web", "db"], ["a", "b", "c", "d"])
     assert idx.tolist() == [0, 1, 0, 2]
     assert names == ["web", "b", "db"]
+
+
+def test_host_zones_from_the_placement() -> None:
+    from helpers import make_workload
+
+    from capplan.economics.evaluate import host_zones
+
+    wl = make_workload(
+        {"cpu_demand_mhz": np.ones((4, 2))},
+        inventory={"security_zone": ["dmz", "dmz", "internal", None]},
+    )
+    # hosts: 0 holds the two dmz VMs, 1 the internal one, 2 the VM without a zone; 3 is empty
+    zones = host_zones(wl, np.array([0, 0, 1, 2]), 4)
+    names = sorted(["dmz", "internal", "default"])
+    assert zones[:3].tolist() == [
+        names.index("dmz"),
+        names.index("internal"),
+        names.index("default"),
+    ]
+    assert zones[3] == 3  # a spare forms a zone of its own
