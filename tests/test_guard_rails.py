@@ -69,3 +69,44 @@ def test_every_scenario_setting_and_schema_name_is_in_the_nomenclature() -> None
     names = set(INVENTORY_SCHEMA) | set(USAGE_SCHEMA) | set(Scenario.model_fields)
     missing = sorted(names - documented)
     assert not missing, f"add to docs/nomenclature.md: {missing}"
+
+
+def test_no_module_level_import_cycle() -> None:
+    """No circle among capplan's module-level imports (a package ``__init__`` importing a
+    module that imports the package back counts); imports inside functions and under
+    ``TYPE_CHECKING`` are not module-level."""
+    import ast
+
+    root = ROOT / "capplan"
+    modules: dict[str, Path] = {}
+    for path in root.rglob("*.py"):
+        name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        modules[name.removesuffix(".__init__")] = path
+    graph: dict[str, set[str]] = {m: set() for m in modules}
+    for name, path in modules.items():
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                targets = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            else:
+                continue
+            graph[name] |= {t for t in targets if t in modules and t != name}
+    seen: dict[str, int] = {}  # 1 on the stack, 2 done
+
+    def visit(node: str, stack: list[str]) -> list[str] | None:
+        seen[node] = 1
+        for nxt in sorted(graph[node]):
+            if seen.get(nxt) == 1:
+                return [*stack[stack.index(nxt) :], nxt]
+            if nxt not in seen:
+                found = visit(nxt, [*stack, nxt])
+                if found:
+                    return found
+        seen[node] = 2
+        return None
+
+    for start in sorted(graph):
+        if start not in seen:
+            cycle = visit(start, [start])
+            assert cycle is None, " -> ".join(cycle)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import dash
 
-from capplan.dashboard import callbacks
+import capplan.dashboard.callbacks as callbacks
 from capplan.dashboard.pages import shell
 from capplan.dashboard.runner import RunQueue, install_shutdown_handlers, register_queue
 from capplan.dashboard.services import Services

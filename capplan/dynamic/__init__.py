@@ -7,11 +7,41 @@ fleet from the hardware catalog (default mode, CloudSim's quirks fixed).
 
 from __future__ import annotations
 
-from capplan.dynamic.config import CLOUDSIM_CONFIG, DEFAULT_CONFIG, SimConfig
-from capplan.dynamic.engine import DynamicResult, Simulation, simulate
-from capplan.dynamic.fleet import HostFleet, VmSet
-from capplan.dynamic.policies import Policy, get_policy, policy_names
-from capplan.dynamic.run import run_dynamic
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from capplan.dynamic.config import CLOUDSIM_CONFIG, DEFAULT_CONFIG, SimConfig
+    from capplan.dynamic.engine import DynamicResult, Simulation, simulate
+    from capplan.dynamic.fleet import HostFleet, VmSet
+    from capplan.dynamic.policies import Policy, get_policy, policy_names
+    from capplan.dynamic.run import run_dynamic
+
+#: Public name → the submodule defining it. Loaded on first use (PEP 562), so importing one
+#: submodule (``capplan.dynamic.hostupdate``) does not import the whole package, and the
+#: package imports no module that imports it back.
+_HOME = {
+    "CLOUDSIM_CONFIG": "config",
+    "DEFAULT_CONFIG": "config",
+    "SimConfig": "config",
+    "DynamicResult": "engine",
+    "Simulation": "engine",
+    "simulate": "engine",
+    "HostFleet": "fleet",
+    "VmSet": "fleet",
+    "Policy": "policies",
+    "get_policy": "policies",
+    "policy_names": "policies",
+    "run_dynamic": "run",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module 'capplan.dynamic' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"capplan.dynamic.{home}"), name)
+
 
 __all__ = [
     "CLOUDSIM_CONFIG",
