@@ -48,3 +48,29 @@ def test_study_charts_use_readable_labels_and_todays_estate() -> None:
     assert list(fig.data[1].text) == ["today"]
     bars = results.comparison(study, "n_hosts", "hosts")
     assert list(bars.data[0].x) == ["today", "containers · mem 1.5"]
+
+
+def test_tornado_bars_span_each_assumptions_range_around_the_base_saving() -> None:
+    sens = {
+        "npv_savings_usd": 100.0,
+        "rows": [  # largest swing first, as economics orders them
+            {
+                "label": "labour",
+                "low": "per host",
+                "high": "per VM",
+                "npv_savings_usd_low": -50.0,
+                "npv_savings_usd_high": 300.0,
+            },
+            {
+                "label": "energy price",
+                "low": 0.1,
+                "high": 0.3,
+                "npv_savings_usd_low": 80.0,
+                "npv_savings_usd_high": 120.0,
+            },
+        ],
+    }
+    low, high = figures.tornado(sens).data
+    assert list(low.y) == ["energy price", "labour"]  # the largest swing drawn on top
+    assert [b + x for b, x in zip(low.base, low.x, strict=True)] == [80.0, -50.0]
+    assert [b + x for b, x in zip(high.base, high.x, strict=True)] == [120.0, 300.0]

@@ -332,3 +332,40 @@ def backtest_chart(backtest: Mapping[str, Any], *, title: str | None = None) -> 
         **_LAYOUT,
     )
     return figure
+
+
+def tornado(sensitivity: Mapping[str, Any], *, title: str | None = None) -> go.Figure:
+    """The NPV saving at each end of each assumption's range, around the base saving.
+
+    ``sensitivity`` is :func:`capplan.economics.evaluate.sensitivity`'s result (rows largest
+    swing first; drawn with the largest at the top). A bar crossing 0 marks an assumption
+    that can flip the verdict.
+    """
+    rows = list(sensitivity["rows"])[::-1]
+    base = float(sensitivity["npv_savings_usd"] or 0.0)
+    labels = [str(r["label"]) for r in rows]
+    figure = go.Figure()
+    for end, colour in (("low", "#1f77b4"), ("high", "#ff7f0e")):
+        values = [float(r[f"npv_savings_usd_{end}"] or 0.0) for r in rows]
+        figure.add_trace(
+            go.Bar(
+                y=labels,
+                x=[v - base for v in values],
+                base=[base] * len(rows),
+                orientation="h",
+                name=f"at the {end} end",
+                marker={"color": colour},
+                customdata=[[r[end], v] for r, v in zip(rows, values, strict=True)],
+                hovertemplate="%{y}: %{customdata[0]}<br>NPV saving $%{customdata[1]:,.0f}"
+                "<extra></extra>",
+            )
+        )
+    figure.add_vline(x=base, line_dash="dot", annotation_text="base saving")
+    figure.add_vline(x=0.0, line_color="#b00020", annotation_text="break-even")
+    figure.update_layout(
+        title=title or "What moves the saving (NPV, USD)",
+        barmode="overlay",
+        xaxis={"title": "NPV saving vs today (USD)"},
+        **_LAYOUT,
+    )
+    return figure

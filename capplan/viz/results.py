@@ -44,6 +44,15 @@ def backtest(result: Any) -> go.Figure | None:
     return figures.backtest_chart(data)
 
 
+def tornado(result: Any) -> go.Figure | None:
+    """The sensitivity of the scenario's saving vs today (when economics computed it)."""
+    comparison = result.economics.get("comparison") or {}
+    sens = comparison.get("sensitivity") or {}
+    if not sens.get("rows"):
+        return None
+    return figures.tornado(sens)
+
+
 def power(result: Any) -> go.Figure | None:
     """Total IT power over time of one scenario."""
     series = result.series

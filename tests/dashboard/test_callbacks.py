@@ -172,6 +172,11 @@ def test_results_adapters_on_a_finished_run(finished_run: Any) -> None:
         assert picker["display"] == ("none" if tab in ("overview", "comparison") else "block")
         if tab in expected:
             assert expected[tab] in ids(content), tab
+    power, _ = results.tab_content(services, sid, record.id, "power", scenario)
+    assert {"saving", "tornado", "baseline-assumption", "flips"} <= ids(power)
+    assert "Today's estate" in text(power) and "NPV saving" in text(power)
+    avail, _ = results.tab_content(services, sid, record.id, "availability", scenario)
+    assert "Monte Carlo 95 % interval" in text(avail)
     overview, _ = results.tab_content(services, sid, record.id, "overview", None)
     assert "1.csv" in text(overview), "the upload's data-quality notes are shown with the run"
     notes_list = next(c for c in walk(overview) if getattr(c, "id", None) == "quality-notes")

@@ -67,7 +67,12 @@ def tab_content(
         return results.network(result, result_figures.links(result)), picker
     if tab == "power":
         return (
-            results.power_cost(result, result_figures.power(result), result_figures.cost(result)),
+            results.power_cost(
+                result,
+                result_figures.power(result),
+                result_figures.cost(result),
+                result_figures.tornado(result),
+            ),
             picker,
         )
     if tab == "availability":

@@ -476,10 +476,65 @@ def network(result: Any, link_figure: go.Figure | None) -> html.Div:
     )
 
 
+def saving_card(economics: Mapping[str, Any], tornado_figure: go.Figure | None) -> html.Div:
+    """The saving vs today's estate, what today's estate was taken to be, and the tornado."""
+    comparison = economics.get("comparison") or {}
+    assumptions = comparison.get("assumptions") or {}
+    sens = comparison.get("sensitivity") or {}
+    flips = sens.get("flips") or []
+    baseline = str(assumptions.get("baseline") or "not stated")
+    return html.Div(
+        [
+            html.H4("Saving vs today's estate"),
+            key_values(
+                [
+                    ("TCO saving (USD)", fmt_as("usd", comparison.get("tco_savings_usd"))),
+                    ("NPV saving (USD)", fmt_as("usd", comparison.get("npv_savings_usd"))),
+                    ("discount rate a year", comparison.get("discount_rate_frac")),
+                ]
+            ),
+            html.P(
+                [
+                    html.Strong(
+                        "Today's estate, assumed: "
+                        if assumptions.get("baseline_assumed")
+                        else "Today's estate, from the inventory: "
+                    ),
+                    baseline,
+                ],
+                id="baseline-assumption",
+            ),
+            html.Ul(
+                [
+                    html.Li(f"Labour: {assumptions.get('labor')}"),
+                    html.Li(f"Availability: {assumptions.get('availability')}"),
+                ],
+                className="muted",
+            )
+            if assumptions
+            else html.Div(),
+            graph(tornado_figure, "tornado", "No sensitivity figures."),
+            html.P(
+                f"Could flip if: {', '.join(flips)} (at one end of its stated range)."
+                if flips
+                else "No single assumption within its stated range flips the saving.",
+                className="bad" if flips else "muted",
+                id="flips",
+            ),
+        ],
+        className="card",
+        id="saving",
+    )
+
+
 def power_cost(
-    result: Any, power_figure: go.Figure | None, cost_figure: go.Figure | None
+    result: Any,
+    power_figure: go.Figure | None,
+    cost_figure: go.Figure | None,
+    tornado_figure: go.Figure | None = None,
 ) -> html.Div:
-    """Power over time, energy and CO2 per year, and the cost breakdown."""
+    """Power over time, energy and CO2 per year, the cost breakdown, and the saving vs today
+    with its sensitivity."""
     e = result.economics
     return html.Div(
         [
@@ -499,6 +554,7 @@ def power_cost(
                 className="card",
             ),
             html.Div(graph(cost_figure, "cost-breakdown", "No cost figures."), className="card"),
+            *([saving_card(e, tornado_figure)] if e.get("comparison") else []),
         ]
     )
 
@@ -519,6 +575,12 @@ def availability(result: Any) -> html.Div:
         for s in ordered
     ]
     summary = a.get("services") or {}
+    ci = a.get("vm_mean_ci95") or {}
+    interval = (
+        f"{fmt(ci.get('downtime_min_per_year_low'))}–{fmt(ci.get('downtime_min_per_year_high'))}"
+        if ci
+        else None
+    )
     return html.Div(
         [
             html.Div(
@@ -529,6 +591,7 @@ def availability(result: Any) -> html.Div:
                             ("lowest", fmt_as("avail", summary.get("availability_frac_min"))),
                             ("mean", fmt_as("avail", summary.get("availability_frac_mean"))),
                             ("worst downtime (min/year)", summary.get("downtime_min_per_year_max")),
+                            ("mean VM downtime, Monte Carlo 95 % interval (min/year)", interval),
                             ("HA restart", a.get("ha")),
                             ("reserve hosts", a.get("reserve_hosts")),
                             ("live migration", a.get("live_migration")),
