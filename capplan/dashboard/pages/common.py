@@ -66,7 +66,7 @@ def fmt_as(kind: str, value: Any) -> str:
     if not math.isfinite(value):
         return "—"
     if kind == "usd":
-        return f"${value:,.0f}"
+        return f"-${-value:,.0f}" if value < 0 else f"${value:,.0f}"
     if kind == "avail":
         return f"{value * 100:.5f} %"
     if kind == "frac":
