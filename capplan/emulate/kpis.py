@@ -183,8 +183,12 @@ def compute(em: Emulation, *, per_vm: bool = False) -> dict[str, Any]:
             "allocated_gib": tier.allocated_gib,
             "provisioned_gib": tier.provisioned_gib,
             "usable_gib": tier.usable_gib,
+            "unserved_io": float(tier.unserved_iops.sum() * em.step_s)
+            if tier.unserved_iops is not None
+            else 0.0,
         }
     out["storage"] = tiers
+    out["storage_unserved_io"] = float(sum(t["unserved_io"] for t in tiers.values()))
     p95s = [t["p95_latency_ms"] for t in tiers.values() if t["p95_latency_ms"] is not None]
     out["storage_p95_latency_ms"] = max(p95s) if p95s else None
     if em.path_util_frac is not None and n_active:

@@ -37,19 +37,28 @@ def test_hand_worked_queueing() -> None:
     assert r.backend_iops[0] == pytest.approx(500) and r.frontend_iops[0] == pytest.approx(400)
     assert r.load_ratio[0] == pytest.approx(0.5)
     assert r.latency_ms[0] == pytest.approx(10.0)
-    # The mode's IOPS factor halves the ceiling: ρ = 1 → latency capped at 100 × service time.
-    half = tier_replay(
-        TIER,
-        SAN,
-        read_iops=[300.0],
-        write_iops=[100.0],
-        read_mib_s=[0.0],
-        write_mib_s=[0.0],
-        io_iops_factor=0.5,
-    )
-    assert half.load_ratio[0] == pytest.approx(1.0)
-    assert half.latency_ms[0] == pytest.approx(500.0)
-    assert half.slo_breach_steps == 1
+    # The virtualization mode does not shrink the array: only each VM's own path is capped.
+
+
+def test_each_vms_io_path_is_capped_not_the_array() -> None:
+    from capplan.emulate.storage import NATIVE_VM_IOPS, vm_path_iops
+
+    # KVM's path: 42,543 IOPS per VM (Felter et al. 2015). VM 0 asks 30,000 reads and
+    # 20,000 writes in step 0 (50,000 > 42,543: 7,457 not served, cut in proportion);
+    # VM 1 asks 100 + 50 and passes whole.
+    ceiling = 42_543 / 84_044 * NATIVE_VM_IOPS
+    reads = np.array([[30_000.0, 1_000.0], [100.0, 100.0]], dtype=np.float32)
+    writes = np.array([[20_000.0, 0.0], [50.0, 50.0]], dtype=np.float32)
+    r, w, unserved = vm_path_iops(reads, writes, ceiling)
+    cut = (50_000 - 42_543) / 50_000
+    assert r[0] == pytest.approx(30_000 * (1 - cut) + 100)
+    assert w[0] == pytest.approx(20_000 * (1 - cut) + 50)
+    assert unserved[0] == pytest.approx(7_457)
+    assert (r[1], w[1], unserved[1]) == (pytest.approx(1_100), pytest.approx(50), 0.0)
+    # no reads column: writes alone are capped
+    _, w_only, lost = vm_path_iops(None, writes * 3, ceiling)
+    assert lost[0] == pytest.approx(60_000 - 42_543)
+    assert w_only[0] == pytest.approx(42_543 + 150)
 
 
 def test_paging_traffic_lands_as_io() -> None:
