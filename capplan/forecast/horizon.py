@@ -27,7 +27,7 @@ are not themselves grown). The aggregate figures (run-out, purchases) are exact 
 model; in the packing, arrivals are spread over the zone's VMs in proportion to their size,
 which approximates many small new VMs by slightly larger old ones.
 
-Sizing for the horizon takes ``max(1, g(D))`` of the upper trajectory (a linear or compound
+Sizing for the horizon takes ``max(1, g(D))`` of the sized trajectory (a linear or compound
 ``g`` peaks at an end of ``[0, D]``; today's demand must fit as well).
 
 The plan's capacity runs out on the first day the cluster's peak bucket of grown demand,
@@ -105,7 +105,7 @@ class Growth:
     level
         Confidence level of the upper (sized) trajectory.
     annual_frac
-        Compound annual rate (fixed growth), or None (per-VM trends).
+        Compound annual rate (fixed growth), or None (zone trends).
     rates_per_day
         Trends only: dimension → ``(expected, lower, upper, sized)`` relative slopes per
         day, float64 ``(n_vms,)`` each (``sized``: the upper one where the trend was kept,

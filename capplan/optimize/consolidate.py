@@ -194,8 +194,9 @@ class ConsolidateOptions:
         wall-clock limit (:mod:`capplan.optimize.clock`).
     horizon_days, growth, confidence
         Plan for a horizon (0: for the history as it is): every VM's sized demand grows
-        (``"auto"``: its own trend at the ``confidence`` upper bound; a number: that compound
-        annual rate) and the plan must hold until day ``horizon_days``; the summary then says
+        (``"auto"``: its security zone's trend, where the history supports one, at the
+        ``confidence`` upper bound; a number: that compound annual rate) and the plan must
+        hold until day ``horizon_days``; the summary then says
         when each resource runs out and what to buy when (:mod:`capplan.forecast.horizon`).
     new_vms_per_month
         With a horizon: new VMs a month, each like its zone's average VM, or ``"auto"``:
