@@ -26,6 +26,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from capplan.errors import InfeasibleError, SolverError
 from capplan.optimize import anneal, cpsat, eject, heuristics, lns, overflow
@@ -338,35 +339,29 @@ def _lns(ctx: Context, deadline: float | None = None, round_no: int = 0) -> None
     _add_stats(ctx, "lns", stats.__dict__)
 
 
-def _eject(ctx: Context, deadline: float, round_no: int = 0) -> None:
+#: Bin-elimination searches of the improve loop: name → (module, what the progress says,
+#: whether a found packing gets its strict-HA spares added). Each module offers
+#: ``applicable(inst)`` (ejection chains: always) and ``search(inst, start, ...)``.
+_ELIMINATIONS: dict[str, tuple[Any, str, bool]] = {
+    "eject": (eject, "bin elimination by ejection chains", True),
+    "overflow": (overflow, "bin elimination by overflow repair", False),
+    "anneal": (anneal, "bin elimination by simulated annealing", False),
+}
+
+
+def _eliminate(ctx: Context, name: str, deadline: float, round_no: int = 0) -> None:
+    """Run one bin-elimination search of :data:`_ELIMINATIONS` until ``deadline``."""
+    module, message, spares = _ELIMINATIONS[name]
     if ctx.best is None or ctx.done() or ctx.left() <= 0.1:
         return
-    ctx.emit("eject", "bin elimination by ejection chains")
-
-    def on_improve(sol: Solution, obj: int) -> None:
-        ctx.offer(_with_spares(ctx, sol), "eject")
-
-    _, stats = eject.search(
-        ctx.inst,
-        ctx.best,
-        deadline=deadline,
-        lower_bound=ctx.bound,
-        seed=ctx.seed + round_no,
-        on_improve=on_improve,
-        clock=ctx.clock,
-    )
-    _add_stats(ctx, "eject", stats.__dict__)
-
-
-def _overflow(ctx: Context, deadline: float, round_no: int = 0) -> None:
-    if ctx.best is None or ctx.done() or ctx.left() <= 0.1 or not overflow.applicable(ctx.inst):
+    if name != "eject" and not module.applicable(ctx.inst):
         return
-    ctx.emit("overflow", "bin elimination by overflow repair")
+    ctx.emit(name, message)
 
     def on_improve(sol: Solution, obj: int) -> None:
-        ctx.offer(sol, "overflow")
+        ctx.offer(_with_spares(ctx, sol) if spares else sol, name)
 
-    _, stats = overflow.search(
+    _, stats = module.search(
         ctx.inst,
         ctx.best,
         deadline=deadline,
@@ -375,27 +370,15 @@ def _overflow(ctx: Context, deadline: float, round_no: int = 0) -> None:
         on_improve=on_improve,
         clock=ctx.clock,
     )
-    _add_stats(ctx, "overflow", stats.__dict__)
+    _add_stats(ctx, name, stats.__dict__)
 
 
-def _anneal(ctx: Context, deadline: float, round_no: int = 0) -> None:
-    if ctx.best is None or ctx.done() or ctx.left() <= 0.1 or not anneal.applicable(ctx.inst):
-        return
-    ctx.emit("anneal", "bin elimination by simulated annealing")
-
-    def on_improve(sol: Solution, obj: int) -> None:
-        ctx.offer(sol, "anneal")
-
-    _, stats = anneal.search(
-        ctx.inst,
-        ctx.best,
-        deadline=deadline,
-        lower_bound=ctx.bound,
-        seed=ctx.seed + round_no,
-        on_improve=on_improve,
-        clock=ctx.clock,
-    )
-    _add_stats(ctx, "anneal", stats.__dict__)
+def _chunk(ctx: Context, share: float, most: float = float("inf")) -> float:
+    """Work for the next search step: ``share`` of what is left (at most ``most``, at least
+    0.2); all that is left once under 0.5."""
+    if ctx.left() < 0.5:
+        return ctx.left()
+    return max(min(most, share * ctx.left()), 0.2)
 
 
 def _add_stats(ctx: Context, key: str, values: dict[str, int]) -> None:
@@ -416,34 +399,22 @@ def _improve(ctx: Context) -> None:
     round_no = 0
     annealing = anneal.applicable(ctx.inst)
     while not ctx.done() and ctx.left() > 0.1:
-        chunk = max(min(4.0, 0.5 * ctx.left()), 0.2)
-        if ctx.left() < 0.5:
-            chunk = ctx.left()
         if round_no > 0 or not annealing:
-            _eject(ctx, ctx.clock.now() + chunk, round_no)
+            _eliminate(ctx, "eject", ctx.clock.now() + _chunk(ctx, 0.5, 4.0), round_no)
         if ctx.done() or ctx.left() <= 0.1:
             break
-        if annealing:
-            # Most of what is left: its attempts grow longer as the bins get harder to close.
-            chunk = max(0.8 * ctx.left(), 0.2)
-            if ctx.left() < 0.5:
-                chunk = ctx.left()
-            _anneal(ctx, ctx.clock.now() + chunk, round_no)
-            if ctx.done() or ctx.left() <= 0.1:
-                break
-        if overflow.applicable(ctx.inst):
-            # Most of what is left: on two nearly full resources it gains where the
-            # ejection chains and the neighbourhoods stall (PlanetLab days, issue 14).
-            chunk = max(0.8 * ctx.left(), 0.2)
-            if ctx.left() < 0.5:
-                chunk = ctx.left()
-            _overflow(ctx, ctx.clock.now() + chunk, round_no)
-            if ctx.done() or ctx.left() <= 0.1:
-                break
-        chunk = max(min(3.0, 0.5 * ctx.left()), 0.2)
-        if ctx.left() < 0.5:
-            chunk = ctx.left()
-        _lns(ctx, ctx.clock.now() + chunk, round_no)
+        # Annealing, then overflow repair, each most of what is left where they apply: on
+        # two nearly full resources they gain where the ejection chains and the
+        # neighbourhoods stall (PlanetLab days, issue 14); the annealing's attempts grow
+        # longer as the bins get harder to close.
+        for name in ("anneal", "overflow") if annealing else ("overflow",):
+            if _ELIMINATIONS[name][0].applicable(ctx.inst):
+                _eliminate(ctx, name, ctx.clock.now() + _chunk(ctx, 0.8), round_no)
+                if ctx.done() or ctx.left() <= 0.1:
+                    break
+        if ctx.done() or ctx.left() <= 0.1:
+            break
+        _lns(ctx, ctx.clock.now() + _chunk(ctx, 0.5, 3.0), round_no)
         round_no += 1
 
 
@@ -482,7 +453,7 @@ def _strategy_lns(ctx: Context) -> None:
 
 def _strategy_eject(ctx: Context) -> None:
     _run_rules(ctx, heuristics.rule_names(ctx.inst), share=0.3)
-    _eject(ctx, ctx.deadline)
+    _eliminate(ctx, "eject", ctx.deadline)
 
 
 def _strategy_auto(ctx: Context) -> None:
