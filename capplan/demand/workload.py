@@ -175,6 +175,14 @@ class Workload:
             "sources": list(self.sources),
         }
 
+    def security_zones(self) -> tuple[npt.NDArray[np.int64], tuple[str, ...]]:
+        """Each VM's security zone as an index into the sorted zone names (a VM without one
+        is in ``"default"``): int64 ``(n_vms,)`` and the names."""
+        labels = [z if z is not None else "default" for z in self.inventory["security_zone"]]
+        names = tuple(sorted(set(labels)))
+        position = {name: k for k, name in enumerate(names)}
+        return np.array([position[z] for z in labels], dtype=np.int64), names
+
     def sum_of_peaks_ratio(self) -> dict[str, float]:
         """Per metric, the sum of the VMs' peaks over the peak of their sum (1: all VMs peak
         together; large: complementary profiles, what time-aware sizing gains from).

@@ -584,9 +584,7 @@ def host_zones(
 ) -> npt.NDArray[np.int64]:
     """Security zone of each host (its VMs' zone, the most common one if they mix); a host
     without VMs (a spare) forms a zone of its own: its failure takes no zone's reserve."""
-    labels = [z if z is not None else "default" for z in workload.inventory["security_zone"]]
-    names = sorted(set(labels))
-    vm_zone = np.array([names.index(z) for z in labels], dtype=np.int64)
+    vm_zone, names = workload.security_zones()
     counts = np.zeros((n_hosts, max(len(names), 1)), dtype=np.int64)
     np.add.at(counts, (host_of_vm, vm_zone), 1)
     zones = counts.argmax(axis=1)

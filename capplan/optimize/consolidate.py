@@ -705,7 +705,8 @@ def prepare(workload: Workload, catalog: Catalog, opts: ConsolidateOptions) -> P
 
     # Rules.
     inv = workload.inventory
-    sec = [z if z is not None else "default" for z in inv.get_column("security_zone").to_list()]
+    sec_index, sec_names = workload.security_zones()
+    sec = [sec_names[k] for k in sec_index.tolist()]
     os_family = inv.get_column("os_family").to_list()
     if mode.same_os_kernel:
         zone_keys = [f"{z}/{o or 'unknown-os'}" for z, o in zip(sec, os_family, strict=True)]
@@ -844,9 +845,7 @@ def _grow(
         for d in demand
         if d != "mem" or mem_basis(opts, "mem_active_mib" in workload.metrics) == "consumed"
     )
-    zones = workload.inventory.get_column("security_zone").to_list()
-    labels = sorted({str(z) for z in zones})
-    group = np.array([labels.index(str(z)) for z in zones], dtype=np.int64)
+    group, _ = workload.security_zones()
     new_vms, new_range = _new_vms(workload, opts, notes)
     growth = fit_growth(
         workload,

@@ -1,4 +1,4 @@
-"""Sum of peaks over peak of sum (``capplan inspect``), by hand."""
+"""Workload statistics by hand: sum of peaks over peak of sum, security zones."""
 
 from __future__ import annotations
 
@@ -23,3 +23,13 @@ def test_unobserved_steps_and_silent_metrics_are_left_out() -> None:
     wl.observed[1, 0] = False  # the 99 was never measured
     # peaks 10 + 4 = 14 over the peak of the sum, max(10, 8) = 10
     assert wl.sum_of_peaks_ratio() == {"cpu_demand_mhz": pytest.approx(1.4)}
+
+
+def test_security_zones_index_sorted_names_and_default() -> None:
+    wl = make_workload(
+        {"cpu_demand_mhz": np.ones((3, 2))},
+        inventory={"security_zone": ["internal", None, "dmz"]},
+    )
+    index, names = wl.security_zones()
+    assert names == ("default", "dmz", "internal")
+    assert index.tolist() == [2, 0, 1]
