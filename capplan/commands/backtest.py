@@ -12,17 +12,21 @@ from rich.table import Table
 from capplan.cli_app import app, console, err_console, print_json, user_errors
 from capplan.commands.scenario_options import (
     BucketsOpt,
+    CatalogOpt,
     CpuOvercommitOpt,
     HaOpt,
     HaPolicyOpt,
     HeadroomOpt,
+    HostsOpt,
     MemBasisOpt,
     MemOvercommitOpt,
     ModeOpt,
     ObjectiveOpt,
     PeriodOpt,
     SizingOpt,
+    SourceHostOpt,
     StatisticOpt,
+    StrategyOpt,
     VcpuRatioOpt,
 )
 from capplan.demand import load_workload
@@ -63,22 +67,10 @@ def backtest_command(
             "configured CPU and memory) or 'skip' (left out of plan and replays).",
         ),
     ] = "configured",
-    catalog: Annotated[
-        Path | None, typer.Option("--catalog", help="Catalog folder (default: bundled models/).")
-    ] = None,
-    hosts: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--hosts",
-            help="Host model offered, MODEL or MODEL:COUNT (repeatable; "
-            "default: the catalog's current models, unlimited).",
-        ),
-    ] = None,
+    catalog: CatalogOpt = None,
+    hosts: HostsOpt = None,
     mode: ModeOpt = "hw-assisted",
-    source_host: Annotated[
-        str | None,
-        typer.Option("--source-host", help="Catalog model the CPU demand was measured on."),
-    ] = None,
+    source_host: SourceHostOpt = None,
     buckets: BucketsOpt = 24,
     period: PeriodOpt = "day",
     statistic: StatisticOpt = "peak",
@@ -95,7 +87,7 @@ def backtest_command(
         float, typer.Option("--time-limit", help="Solver time limit per window, seconds.")
     ] = 30.0,
     workers: Annotated[int, typer.Option("--workers", help="CP-SAT workers.")] = 2,
-    strategy: Annotated[str, typer.Option("--strategy", help="Solve strategy.")] = "auto",
+    strategy: StrategyOpt = "auto",
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress on stderr.")] = False,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     report: Annotated[

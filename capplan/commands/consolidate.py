@@ -12,6 +12,7 @@ from rich.table import Table
 from capplan.cli_app import app, console, err_console, print_json, user_errors
 from capplan.commands.scenario_options import (
     BucketsOpt,
+    CatalogOpt,
     ConfidenceOpt,
     CpuOvercommitOpt,
     GrowthOpt,
@@ -19,6 +20,7 @@ from capplan.commands.scenario_options import (
     HaPolicyOpt,
     HeadroomOpt,
     HorizonDaysOpt,
+    HostsOpt,
     MemBasisOpt,
     MemOvercommitOpt,
     ModeOpt,
@@ -26,7 +28,9 @@ from capplan.commands.scenario_options import (
     ObjectiveOpt,
     PeriodOpt,
     SizingOpt,
+    SourceHostOpt,
     StatisticOpt,
+    StrategyOpt,
     VcpuRatioOpt,
     new_vms_value,
 )
@@ -48,26 +52,10 @@ def consolidate_command(
     workload: Annotated[
         list[str], typer.Option("--workload", help="Trace path(s), FORMAT:PATH or Parquet.")
     ],
-    catalog: Annotated[
-        Path | None, typer.Option("--catalog", help="Catalog folder (default: bundled models/).")
-    ] = None,
-    hosts: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--hosts",
-            help="Host model offered, MODEL or MODEL:COUNT (repeatable; "
-            "default: the catalog's current models, unlimited).",
-        ),
-    ] = None,
+    catalog: CatalogOpt = None,
+    hosts: HostsOpt = None,
     mode: ModeOpt = "hw-assisted",
-    source_host: Annotated[
-        str | None,
-        typer.Option(
-            "--source-host",
-            help="Catalog model the CPU demand was measured on "
-            "(its perf_factor scales the demand).",
-        ),
-    ] = None,
+    source_host: SourceHostOpt = None,
     buckets: BucketsOpt = 24,
     period: PeriodOpt = "day",
     statistic: StatisticOpt = "peak",
@@ -125,7 +113,7 @@ def consolidate_command(
             "plan; two runs may differ).",
         ),
     ] = False,
-    strategy: Annotated[str, typer.Option("--strategy", help="Solve strategy.")] = "auto",
+    strategy: StrategyOpt = "auto",
     out: Annotated[Path | None, typer.Option("--out", help="Write the placement CSV here.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress on stderr.")] = False,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,

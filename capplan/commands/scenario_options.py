@@ -5,10 +5,30 @@ Each alias is the option's declaration (flag and help); the default stays on the
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
+CatalogOpt = Annotated[
+    Path | None, typer.Option("--catalog", help="Catalog folder (default: bundled models/).")
+]
+HostsOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--hosts",
+        help="Host model offered, MODEL or MODEL:COUNT (repeatable; "
+        "default: the catalog's current models, unlimited).",
+    ),
+]
+SourceHostOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--source-host",
+        help="Catalog model the CPU demand was measured on (its perf_factor scales the demand).",
+    ),
+]
+StrategyOpt = Annotated[str, typer.Option("--strategy", help="Solve strategy.")]
 ModeOpt = Annotated[str, typer.Option("--mode", help="Virtualization mode.")]
 BucketsOpt = Annotated[
     int, typer.Option("--buckets", help="Time buckets of the typical period (K).")
