@@ -63,3 +63,17 @@ def test_each_command_is_registered_by_the_module_the_table_names() -> None:
             [sys.executable, "-c", code, name], capture_output=True, text=True, check=True
         )
         assert out.stdout.strip() == "True", name
+
+
+def test_the_optimizer_loads_numba_only_for_the_annealing() -> None:
+    # Planning code (the pipeline, the web server) imports the optimizer; the compiled
+    # annealing, and numba with it, load only when a solve anneals.
+    code = (
+        "import sys\n"
+        "import capplan.optimize.consolidate, capplan.optimize.strategies\n"
+        "print('numba' in sys.modules, 'capplan.optimize.anneal' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.split() == ["False", "False"]

@@ -23,13 +23,14 @@ without a packing gives a :class:`SolveReport` that says so; nothing raises for 
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from capplan.errors import InfeasibleError, SolverError
-from capplan.optimize import anneal, cpsat, eject, heuristics, lns, overflow
+from capplan.optimize import cpsat, heuristics, lns
 from capplan.optimize.bounds import BoundReport, lower_bound
 from capplan.optimize.clock import WORK_SHARE, Clock
 from capplan.optimize.explain import Explanation, explain_solution, infeasibility_reason
@@ -342,16 +343,28 @@ def _lns(ctx: Context, deadline: float | None = None, round_no: int = 0) -> None
 #: Bin-elimination searches of the improve loop: name → (module, what the progress says,
 #: whether a found packing gets its strict-HA spares added). Each module offers
 #: ``applicable(inst)`` (ejection chains: always) and ``search(inst, start, ...)``.
-_ELIMINATIONS: dict[str, tuple[Any, str, bool]] = {
-    "eject": (eject, "bin elimination by ejection chains", True),
-    "overflow": (overflow, "bin elimination by overflow repair", False),
-    "anneal": (anneal, "bin elimination by simulated annealing", False),
+_ELIMINATIONS: dict[str, tuple[str, str, bool]] = {
+    "eject": ("capplan.optimize.eject", "bin elimination by ejection chains", True),
+    "overflow": ("capplan.optimize.overflow", "bin elimination by overflow repair", False),
+    "anneal": ("capplan.optimize.anneal", "bin elimination by simulated annealing", False),
 }
+
+
+def _module(name: str) -> Any:
+    """The module of a search of :data:`_ELIMINATIONS`, imported on first use (the annealing
+    is compiled with numba, which a solve that never anneals need not load)."""
+    return importlib.import_module(_ELIMINATIONS[name][0])
+
+
+def _annealing(inst: Instance) -> bool:
+    """Whether the annealing runs on ``inst`` (one-bucket instances never import it)."""
+    return inst.n_buckets > 1 and bool(_module("anneal").applicable(inst))
 
 
 def _eliminate(ctx: Context, name: str, deadline: float, round_no: int = 0) -> None:
     """Run one bin-elimination search of :data:`_ELIMINATIONS` until ``deadline``."""
-    module, message, spares = _ELIMINATIONS[name]
+    _, message, spares = _ELIMINATIONS[name]
+    module = _module(name)
     if ctx.best is None or ctx.done() or ctx.left() <= 0.1:
         return
     if name != "eject" and not module.applicable(ctx.inst):
@@ -397,7 +410,7 @@ def _improve(ctx: Context) -> None:
     goes on where they stall: PlanetLab 20110420 at 30 s, 81 hosts instead of 83).
     """
     round_no = 0
-    annealing = anneal.applicable(ctx.inst)
+    annealing = _annealing(ctx.inst)
     while not ctx.done() and ctx.left() > 0.1:
         if round_no > 0 or not annealing:
             _eliminate(ctx, "eject", ctx.clock.now() + _chunk(ctx, 0.5, 4.0), round_no)
@@ -408,7 +421,7 @@ def _improve(ctx: Context) -> None:
         # neighbourhoods stall (PlanetLab days, issue 14); the annealing's attempts grow
         # longer as the bins get harder to close.
         for name in ("anneal", "overflow") if annealing else ("overflow",):
-            if _ELIMINATIONS[name][0].applicable(ctx.inst):
+            if _module(name).applicable(ctx.inst):
                 _eliminate(ctx, name, ctx.clock.now() + _chunk(ctx, 0.8), round_no)
                 if ctx.done() or ctx.left() <= 0.1:
                     break
@@ -511,8 +524,8 @@ def _start_clock(
 
     The annealing loop is compiled first (when ``auto`` may run it): that is not search work.
     """
-    if strategy == "auto" and inst.n_items > 1 and anneal.applicable(inst):
-        anneal.warm_up()
+    if strategy == "auto" and inst.n_items > 1 and _annealing(inst):
+        _module("anneal").warm_up()
     wall_s = time_limit_s if wall_limit_s is None else max(wall_limit_s, 0.01)
     clock = Clock(deterministic=deterministic, wall_limit_s=wall_s)
     return clock, WORK_SHARE * time_limit_s if deterministic else wall_s
