@@ -178,7 +178,7 @@ def network_rows() -> list[dict[str, Any]]:
             rows.append(
                 _row(
                     "network path",
-                    f"{mode}, TCP {direction} (ttcp)",
+                    f"{mode}, TCP {direction} (ttcp; the factor comes from it: calibrates)",
                     "barham2003-ttcp",
                     published,
                     ceiling,
