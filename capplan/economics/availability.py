@@ -608,6 +608,9 @@ class MonteCarloResult:
         long outages make single VMs' estimates skewed, the pooled mean much less so.
     n_runs, years_per_run, seed
         What was simulated.
+    conditional
+        Blocked restarts weighed by the measured share of time without reserve
+        (conditional Monte Carlo) rather than counted at the instants drawn.
     """
 
     vm_unavailability_frac: FloatArray
@@ -618,6 +621,7 @@ class MonteCarloResult:
     n_runs: int
     years_per_run: float
     seed: int
+    conditional: bool = True
 
 
 def _alternating_downs(
@@ -764,17 +768,6 @@ def _down_count_at(
     )
 
 
-def _append_parts(
-    parts_s: list[FloatArray],
-    parts_e: list[FloatArray],
-    parts_u: list[IntArray],
-    triple: tuple[FloatArray, FloatArray, IntArray],
-) -> None:
-    parts_s.append(triple[0])
-    parts_e.append(triple[1])
-    parts_u.append(triple[2])
-
-
 def _host_blocked(
     inputs: AvailabilityInputs, h_start: FloatArray, h_end: FloatArray, h_host: IntArray
 ) -> npt.NDArray[np.bool_]:
@@ -818,32 +811,79 @@ def _domain_blocked(
     return blocked
 
 
-def _one_run(
-    rng: np.random.Generator, inputs: AvailabilityInputs, years: float
-) -> tuple[FloatArray, FloatArray]:
-    """Unplanned unavailability per unit and per service in one simulated run."""
+def _time_at_count(
+    times: FloatArray, count: FloatArray, k: int, starts: FloatArray, ends: FloatArray
+) -> FloatArray:
+    """Time within each ``[starts, ends]`` during which a step function equals ``k``.
+
+    The function is ``count[i]`` on ``[times[i], times[i + 1])``; the intervals lie inside
+    ``[times[0], times[-1]]``.
+    """
+    width = np.diff(times)
+    cumulative = np.concatenate([[0.0], np.cumsum(np.where(count[:-1] == k, width, 0.0))])
+
+    def upto(x: FloatArray) -> FloatArray:
+        i = np.clip(np.searchsorted(times, x, side="right") - 1, 0, times.size - 2)
+        return np.asarray(
+            cumulative[i] + np.where(count[i] == k, x - times[i], 0.0), dtype=np.float64
+        )
+
+    return upto(ends) - upto(starts)
+
+
+def reserve_exhausted_frac(
+    inputs: AvailabilityInputs,
+    h_start: FloatArray,
+    h_end: FloatArray,
+    h_host: IntArray,
+    lo: float,
+    hi: float,
+) -> FloatArray:
+    """Per host, the share of ``[lo, hi]`` during which at least k *other* hosts of its zone
+    are down (host failures only, as :func:`_host_blocked` counts them), ``(n_hosts,)``.
+
+    With ``c(t)`` the zone's count of down hosts and ``o_h(t)`` whether host h is down,
+    "others ≥ k" is ``c ≥ k`` less the time when h is down and ``c = k`` exactly; both are
+    read off the zone's step function.
+    """
+    k = inputs.reserve_hosts
+    out = np.ones(inputs.n_hosts) if k <= 0 else np.zeros(inputs.n_hosts)
+    if k <= 0 or hi <= lo:
+        return out
+    s = np.clip(h_start, lo, hi)
+    e = np.clip(h_end, lo, hi)
+    h_zone = inputs.zones[h_host]
+    for z in np.unique(h_zone).tolist():
+        here = (h_zone == z) & (e > s)
+        times = np.concatenate([[lo], s[here], e[here], [hi]])
+        delta = np.concatenate([[0], np.ones(here.sum()), -np.ones(here.sum()), [0]])
+        order = np.lexsort((delta, times))
+        times, count = times[order], np.cumsum(delta[order])
+        width = np.diff(times)
+        at_least = float(np.sum(width[count[:-1] >= k]))
+        own = np.bincount(
+            h_host[here],
+            weights=_time_at_count(times, count, k, s[here], e[here]),
+            minlength=inputs.n_hosts,
+        )
+        members = np.flatnonzero(inputs.zones == z)
+        out[members] = (at_least - own[members]) / (hi - lo)
+    return np.clip(out, 0.0, 1.0)
+
+
+def _shared_parts(
+    rng: np.random.Generator,
+    inputs: AvailabilityInputs,
+    hosts_down: tuple[FloatArray, FloatArray, IntArray],
+    units: tuple[IntArray, FloatArray],
+    hi: float,
+    span: float,
+) -> list[tuple[FloatArray, FloatArray, IntArray]]:
+    """Unit outages of every cause but a host's own failures: domain groups, paths, appliance."""
+    host_of_unit, restart_of_unit = units
     n_hosts = inputs.n_hosts
-    unit_of_vm, host_of_unit, restart_of_unit = _units(inputs)
     n_units = host_of_unit.size
-    repairs = [float(inputs.mttr_h.max()), inputs.path_mttr_h, inputs.appliance_mttr_h]
-    repairs += [d.mttr_h for d in inputs.domains]
-    warmup_h = 50.0 * max(repairs)
-    lo = warmup_h
-    hi = warmup_h + years * HOURS_PER_YEAR
-    span = hi * 4.0 + 1.0
-    parts_s: list[FloatArray] = []
-    parts_e: list[FloatArray] = []
-    parts_u: list[IntArray] = []
-    # Host failures: blocked when at least k other hosts are down at the failure instant.
-    h_start, h_end, h_host = _alternating_downs(rng, inputs.mtbf_h, inputs.mttr_h, hi)
-    h_end = np.minimum(h_end, span / 2)
-    blocked = _host_blocked(inputs, h_start, h_end, h_host)
-    _append_parts(
-        parts_s,
-        parts_e,
-        parts_u,
-        _expand_to_units(h_start, h_end, h_host, blocked, host_of_unit, restart_of_unit, n_hosts),
-    )
+    parts = []
     # Domain groups: all their hosts at once; restart only if they fit the reserve.
     for dom in inputs.domains:
         if not np.isfinite(dom.mtbf_h) or dom.n_groups == 0:
@@ -858,20 +898,11 @@ def _one_run(
         ev = np.repeat(np.arange(g_s.size), per)
         hosts = np.concatenate([members[gi] for gi in g.tolist()] or [np.zeros(0, np.int64)])
         hosts = hosts.astype(np.int64)
-        host_blocked = _domain_blocked(inputs, dom, g_s[ev], g[ev], hosts, h_start, h_end, h_host)
-        _append_parts(
-            parts_s,
-            parts_e,
-            parts_u,
+        blocked = _domain_blocked(inputs, dom, g_s[ev], g[ev], hosts, *hosts_down)
+        parts.append(
             _expand_to_units(
-                g_s[ev],
-                g_e[ev],
-                hosts,
-                host_blocked,
-                host_of_unit,
-                restart_of_unit,
-                n_hosts,
-            ),
+                g_s[ev], g_e[ev], hosts, blocked, host_of_unit, restart_of_unit, n_hosts
+            )
         )
     # Paths: a host loses storage when all its paths are down at once (no restart helps).
     if inputs.n_paths > 0 and np.isfinite(inputs.path_mtbf_h):
@@ -879,27 +910,16 @@ def _one_run(
         p_s, p_e, p_c = _alternating_downs(
             rng, np.full(n_comp, inputs.path_mtbf_h), np.full(n_comp, inputs.path_mttr_h), hi
         )
-        p_host = p_c // inputs.n_paths
         p_s, p_e, p_host = _intersect_all(
             p_s,
             np.minimum(p_e, span / 2),
-            p_host,
+            p_c // inputs.n_paths,
             np.full(n_hosts, inputs.n_paths, dtype=np.int64),
             span,
         )
-        _append_parts(
-            parts_s,
-            parts_e,
-            parts_u,
-            _expand_to_units(
-                p_s,
-                p_e,
-                p_host,
-                np.ones(p_s.size, dtype=bool),
-                host_of_unit,
-                restart_of_unit,
-                n_hosts,
-            ),
+        always = np.ones(p_s.size, dtype=bool)
+        parts.append(
+            _expand_to_units(p_s, p_e, p_host, always, host_of_unit, restart_of_unit, n_hosts)
         )
     # The appliance takes every unit down.
     if inputs.appliance != "none" and np.isfinite(inputs.appliance_mtbf_h):
@@ -915,11 +935,30 @@ def _one_run(
             a_s, a_e, _ = _intersect_all(
                 a_s, a_e, np.zeros(a_s.size, dtype=np.int64), np.array([2]), span
             )
-        parts_s.append(np.repeat(a_s[None, :], n_units, axis=0).ravel())
-        parts_e.append(np.repeat(a_e[None, :], n_units, axis=0).ravel())
-        parts_u.append(np.repeat(np.arange(n_units, dtype=np.int64), a_s.size))
+        parts.append(
+            (
+                np.repeat(a_s[None, :], n_units, axis=0).ravel(),
+                np.repeat(a_e[None, :], n_units, axis=0).ravel(),
+                np.repeat(np.arange(n_units, dtype=np.int64), a_s.size),
+            )
+        )
+    return parts
+
+
+def _down_shares(
+    inputs: AvailabilityInputs,
+    parts: list[tuple[FloatArray, FloatArray, IntArray]],
+    unit_of_vm: IntArray,
+    n_units: int,
+    window: tuple[float, float, float],
+) -> tuple[FloatArray, FloatArray]:
+    """Share of ``[lo, hi]`` each unit and each service is down, given every unit outage."""
+    lo, hi, span = window
     m_s, m_e, m_u = _merge(
-        np.concatenate(parts_s), np.concatenate(parts_e), np.concatenate(parts_u), span
+        np.concatenate([p[0] for p in parts]),
+        np.concatenate([p[1] for p in parts]),
+        np.concatenate([p[2] for p in parts]),
+        span,
     )
     unit_down = _length_by_group(m_s, m_e, m_u, n_units, lo, hi) / (hi - lo)
     # Services: down while every unit holding one of its VMs is down.
@@ -940,8 +979,55 @@ def _one_run(
     return unit_down, service_down
 
 
+def _one_run(
+    rng: np.random.Generator, inputs: AvailabilityInputs, years: float, *, conditional: bool
+) -> tuple[FloatArray, FloatArray]:
+    """Unplanned unavailability per unit and per service in one simulated run."""
+    n_hosts = inputs.n_hosts
+    unit_of_vm, host_of_unit, restart_of_unit = _units(inputs)
+    n_units = host_of_unit.size
+    repairs = [float(inputs.mttr_h.max()), inputs.path_mttr_h, inputs.appliance_mttr_h]
+    repairs += [d.mttr_h for d in inputs.domains]
+    lo = 50.0 * max(repairs)  # warm-up: steady state reached
+    hi = lo + years * HOURS_PER_YEAR
+    span = hi * 4.0 + 1.0
+    window = (lo, hi, span)
+    h_start, h_end, h_host = _alternating_downs(rng, inputs.mtbf_h, inputs.mttr_h, hi)
+    h_end = np.minimum(h_end, span / 2)
+    hosts_down = (h_start, h_end, h_host)
+    shared = _shared_parts(rng, inputs, hosts_down, (host_of_unit, restart_of_unit), hi, span)
+
+    def with_hosts(blocked: npt.NDArray[np.bool_]) -> tuple[FloatArray, FloatArray]:
+        own = _expand_to_units(
+            h_start, h_end, h_host, blocked, host_of_unit, restart_of_unit, n_hosts
+        )
+        return _down_shares(inputs, [own, *shared], unit_of_vm, n_units, window)
+
+    # Sampled: a failure is blocked when at least k other hosts of its zone are down.
+    unit_down, service_down = with_hosts(_host_blocked(inputs, h_start, h_end, h_host))
+    if not (conditional and inputs.ha):
+        return unit_down, service_down
+    p_block = reserve_exhausted_frac(inputs, h_start, h_end, h_host, lo, hi)
+    unit_0, service_0 = with_hosts(np.zeros(h_start.size, dtype=bool))
+    unit_1, service_1 = with_hosts(np.ones(h_start.size, dtype=bool))
+    unit_down = unit_0 + p_block[host_of_unit] * (unit_1 - unit_0)
+    # Services on one host are linear in its blocking as well; the others keep the sample.
+    service_hosts, hosts = _service_hosts(inputs)
+    n_hosts_of = np.bincount(service_hosts, minlength=inputs.n_services)
+    host_of_service = np.zeros(inputs.n_services, dtype=np.int64)
+    host_of_service[service_hosts] = hosts
+    one_host = n_hosts_of == 1
+    weighted = service_0 + p_block[host_of_service] * (service_1 - service_0)
+    return unit_down, np.where(one_host, weighted, service_down)
+
+
 def monte_carlo(
-    inputs: AvailabilityInputs, *, n_runs: int, years_per_run: float, seed: int
+    inputs: AvailabilityInputs,
+    *,
+    n_runs: int,
+    years_per_run: float,
+    seed: int,
+    conditional: bool = True,
 ) -> MonteCarloResult:
     """Seeded Monte Carlo of failures on the actual placement.
 
@@ -951,6 +1037,22 @@ def monte_carlo(
     and the hosts already down fit the reserve), with each VM's own restart time, and
     measures the time each VM and service is down. Planned maintenance is deterministic and
     added as in the closed form.
+
+    Rare blocked restarts are not left to chance (``conditional=True``, the default). A
+    failure is blocked when at least k other hosts of its zone are down at its instant; a
+    run of decades sees only a handful of such instants per host, so a VM's estimate
+    depends on whether its host happened to draw one. Because the other hosts fail
+    independently of the failing host, the chance that a failure of host h is blocked is
+    the share of time during which at least k *other* hosts of its zone are down, which
+    the run measures from its whole trajectory (:func:`reserve_exhausted_frac`), not from
+    the few failure instants. A VM's down time is linear in the blocking of its host's
+    failures (a host's outages never overlap, and a blocked outage contains the unblocked
+    one), so each run weighs "no failure blocked" and "every failure blocked" by that
+    share: conditional Monte Carlo (post-stratification of each failure on the reserve
+    state). It is unbiased, still independent of the closed form's Poisson-binomial
+    formula, and its spread between runs is far smaller. Services spread over several
+    hosts need their hosts' outages to coincide and are not linear in the blocking; they
+    keep the sampled decisions.
 
     Parameters
     ----------
@@ -962,6 +1064,10 @@ def monte_carlo(
         Simulated years per replicate (after a warm-up that reaches steady state).
     seed
         Random seed: the same seed gives the same answer.
+    conditional
+        Weigh blocked restarts by the run's measured share of time without reserve (see
+        above); False: count only the blocked failure instants the run drew (the plain
+        estimator, kept to show the difference).
 
     Returns
     -------
@@ -973,7 +1079,9 @@ def monte_carlo(
     unit_runs = np.empty((n_runs, host_of_unit.size))
     service_runs = np.empty((n_runs, inputs.n_services))
     for run in range(n_runs):
-        unit_runs[run], service_runs[run] = _one_run(rng, inputs, years_per_run)
+        unit_runs[run], service_runs[run] = _one_run(
+            rng, inputs, years_per_run, conditional=conditional
+        )
     guest_m, host_m = vm_maintenance_frac(inputs)
     maint = float(combine_independent(guest_m, host_m))
     services, _ = _service_hosts(inputs)
@@ -992,6 +1100,7 @@ def monte_carlo(
         n_runs=n_runs,
         years_per_run=years_per_run,
         seed=seed,
+        conditional=conditional,
     )
 
 

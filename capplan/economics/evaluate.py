@@ -20,7 +20,7 @@ import numpy.typing as npt
 from capplan.demand.workload import Workload
 from capplan.economics import availability as av
 from capplan.economics import cost, power
-from capplan.economics.hostcost import host_price_usd, host_rack_units
+from capplan.economics.hostcost import cpu_price_floor_binds, host_price_usd, host_rack_units
 from capplan.emulate.aggregate import HostMap, aggregate
 from capplan.errors import CapplanError
 from capplan.placement import Placement
@@ -378,10 +378,17 @@ def estate_figures(
         {m.name for m, (_, est) in zip(estate.host_models, prices, strict=True) if est}
     )
     if estimated:
+        floor = [name for name in estimated if cpu_price_floor_binds(catalog.hosts[name])]
         notes.append(
             "no published price for host model(s) "
             + ", ".join(estimated)
             + ": priced with the Azure Migrate cost-per-core regression"
+            + (
+                f" ({', '.join(floor)}: raised to the CPUs' list price, a floor: memory, "
+                "board and drives unpriced)"
+                if floor
+                else ""
+            )
         )
     no_ru = sorted({m.name for m in estate.host_models if not math.isfinite(m.rack_units)})
     if no_ru:
@@ -501,11 +508,12 @@ def _licences(estate: Estate, workload: Workload, settings: EconomicsSettings) -
 def failure_domains(
     n_hosts: int, catalog: Catalog, settings: EconomicsSettings, *, shared_array: bool
 ) -> tuple[av.Domain, ...]:
-    """Racks (one ToR and power strip each), PDUs and the shared array of an estate.
+    """Racks (one ToR and power strip each), PDUs, the shared array and the site of an estate.
 
     Hosts fill racks of the fabric's ``hosts_per_tor`` in order; a PDU feeds whole racks
     (``hosts_per_pdu`` rounded down to whole racks, at least one); the array, when the
-    estate uses one, is one group holding every host.
+    estate uses one, is one group holding every host; so is the site (power, cooling), on
+    both sides of the comparison.
     """
     a = settings.availability
     per_rack = max(1, int(catalog.fabric.hosts_per_tor))
@@ -519,6 +527,9 @@ def failure_domains(
         domains.append(
             av.Domain("array", np.zeros(n_hosts, dtype=np.int64), a.array_mtbf_h, a.array_mttr_h)
         )
+    domains.append(
+        av.Domain("site", np.zeros(n_hosts, dtype=np.int64), a.site_mtbf_h, a.site_mttr_h)
+    )
     return tuple(d for d in domains if np.isfinite(d.mtbf_h))
 
 
@@ -1007,8 +1018,8 @@ def economics_report(
             f"{av_s.ha_detection_s:g} s + boot (Linux {av_s.vm_boot_s_linux:g} s, Windows "
             f"{av_s.vm_boot_s_windows:g} s, other {av_s.vm_boot_s_other:g} s); failure domains: "
             + ", ".join(d.name for d in inputs.domains)
-            + f" ({catalog.fabric.hosts_per_tor} hosts per rack); today's servers: racks and "
-            "PDUs, local disks (no array)"
+            + f" ({catalog.fabric.hosts_per_tor} hosts per rack); today's servers: racks, "
+            "PDUs and the site, local disks (no array)"
         ),
         "npv": f"discount rate {fin.discount_rate_frac:g}/year, cash flows Years 0 to "
         f"{math.ceil(fin.horizon_years) - 1} (migration in Year 0)",
@@ -1086,6 +1097,12 @@ def economics_report(
                 "runs": mc.n_runs,
                 "years_per_run": mc.years_per_run,
                 "seed": mc.seed,
+                "estimator": (
+                    "conditional: each host failure weighed by the run's measured share of "
+                    "time without reserve"
+                    if mc.conditional
+                    else "plain: blocked restarts counted at the failure instants drawn"
+                ),
                 **_agreement(
                     "vm", closed.vm_unavailability_frac, mc.vm_unavailability_frac, mc.vm_stderr
                 ),

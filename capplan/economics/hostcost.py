@@ -40,11 +40,27 @@ FloatArray = npt.NDArray[np.float64]
 
 
 def host_price_usd(host: HostModel) -> tuple[float, bool]:
-    """The catalog price, or the Azure Migrate regression estimate (second item True)."""
+    """The catalog price, or an estimate (second item True).
+
+    The estimate is the Azure Migrate cost-per-core regression, raised to the list price of
+    the server's CPUs where the catalog gives one and it is higher: the regression prices a
+    2 × 56-core server below its two CPUs alone. The rest of such a server (memory, board,
+    drives) is then unpriced, so the estimate stays a floor.
+    """
     if math.isfinite(host.price_usd):
         return host.price_usd, False
     estimate = float(cost.azure_server_price_usd(host.n_cores, host.ram_mib / MIB_PER_GIB))
+    if math.isfinite(host.cpu_list_price_usd):
+        estimate = max(estimate, host.sockets * host.cpu_list_price_usd)
     return estimate, True
+
+
+def cpu_price_floor_binds(host: HostModel) -> bool:
+    """Whether the estimate of :func:`host_price_usd` is its CPUs' list price."""
+    if math.isfinite(host.price_usd) or not math.isfinite(host.cpu_list_price_usd):
+        return False
+    regression = float(cost.azure_server_price_usd(host.n_cores, host.ram_mib / MIB_PER_GIB))
+    return host.sockets * host.cpu_list_price_usd > regression
 
 
 def host_rack_units(host: HostModel) -> float:

@@ -111,9 +111,17 @@ class HostModel:
     hba_ports
         Storage (Fibre Channel / iSCSI) host bus adapter ports.
     power_w
-        Wall power at 0, 10, ..., 100 % load (11 points, W), non-decreasing.
+        Wall power at 0, 10, ..., 100 % load (11 points, W), non-decreasing: the published
+        curve plus ``dimm_extra_w``.
+    dimm_extra_w
+        Power of the DIMMs installed beyond those of the measured configuration, W, added
+        at every load: ``(dimms − tested_dimms) × dimm_w`` (entry fields, given together
+        and cited; a SPECpower curve covers only the memory it was measured with).
     price_usd, rack_units
         Purchase price and height (NaN where no published figure was found).
+    cpu_list_price_usd
+        List price of one of its CPUs (NaN where not given): without ``price_usd`` the
+        server is priced at least at its CPUs' list price.
     mtbf_h, mttr_h
         Mean time between failures and to repair, hours (NaN where not published).
     source
@@ -151,6 +159,8 @@ class HostModel:
     status: str = "current"
     launch_year: int | None = None
     status_source: str = ""
+    dimm_extra_w: float = 0.0
+    cpu_list_price_usd: float = math.nan
 
     @property
     def is_current(self) -> bool:
@@ -755,6 +765,8 @@ def _host(name: str, f: _Fields) -> HostModel:
             power = tuple(idle + (peak - idle) * x for x in POWER_LOAD_FRACS)
     else:
         f.problems.append((f.where, "needs a power curve: power_w (11 points) or idle_w and max_w"))
+    dimm_extra_w = _dimm_extra_w(f)
+    power = tuple(w + dimm_extra_w for w in power)
     host = HostModel(
         name=name,
         sockets=sockets,
@@ -775,9 +787,29 @@ def _host(name: str, f: _Fields) -> HostModel:
         status=status,
         launch_year=launch_year,
         status_source=status_source,
+        dimm_extra_w=dimm_extra_w,
+        cpu_list_price_usd=f.num("cpu_list_price_usd", lo=0, default=None),
     )
     f.finish()
     return host
+
+
+def _dimm_extra_w(f: _Fields) -> float:
+    """Watts of the DIMMs beyond the measured configuration (``dimms``, ``tested_dimms``,
+    ``dimm_w``: all three or none)."""
+    keys = ("dimms", "tested_dimms", "dimm_w")
+    if not any(key in f.table for key in keys):
+        return 0.0
+    dimms = f.integer("dimms", lo=0, default=None)
+    tested = f.integer("tested_dimms", lo=0, default=None)
+    per_dimm_w = f.num("dimm_w", lo=0, default=None)
+    missing = [key for key in keys if key not in f.table]
+    if missing:
+        f.problems.append(
+            (f.where, f"dimms, tested_dimms and dimm_w go together; missing {', '.join(missing)}")
+        )
+        return 0.0
+    return max(0, int(dimms) - int(tested)) * per_dimm_w
 
 
 def _mem_overhead(table: Any, where: str, problems: list[tuple[str, str]]) -> MemOverhead:

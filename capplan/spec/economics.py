@@ -23,8 +23,9 @@ Layout of a settings file::
                    maintenance_windows_per_year, maintenance_window_h (host windows),
                    guest_patches_per_year, guest_patch_h (guest OS reboots),
                    rack_mtbf_h, rack_mttr_h, pdu_mtbf_h, pdu_mttr_h, hosts_per_pdu,
-                   array_mtbf_h, array_mttr_h, appliance_mtbf_h, appliance_mttr_h,
-                   path_mtbf_h, path_mttr_h, mc_runs, mc_years, mc_seed
+                   array_mtbf_h, array_mttr_h, site_mtbf_h, site_mttr_h,
+                   appliance_mtbf_h, appliance_mttr_h, path_mtbf_h, path_mttr_h,
+                   mc_runs, mc_years, mc_seed
     [baseline]     host_model, shared_host_mode, vms_per_server
     [licences.hypervisor.MODE]   metric (none|core|socket), usd_per_unit_year,
                                  min_cores_per_socket
@@ -236,6 +237,9 @@ class AvailabilitySettings:
     array_mtbf_h, array_mttr_h
         The shared storage array (plan only; today's servers use local disks, whose
         failures are part of the server's).
+    site_mtbf_h, site_mttr_h
+        The site's infrastructure (utility power, UPS and generators, cooling): every host of
+        the estate, today's and the plan's alike, disappears at once.
     appliance_mtbf_h, appliance_mttr_h
         Storage virtualization appliance (one node).
     path_mtbf_h, path_mttr_h
@@ -270,6 +274,8 @@ class AvailabilitySettings:
     hosts_per_pdu: int = 1_000_000
     array_mtbf_h: float = float("inf")
     array_mttr_h: float = 1.0
+    site_mtbf_h: float = float("inf")
+    site_mttr_h: float = 1.0
 
     def boot_s(self, os_family: str | None) -> float:
         """Boot time of a restarted guest of ``os_family``, s."""
@@ -568,6 +574,8 @@ def _availability(r: _Reader) -> AvailabilitySettings:
         hosts_per_pdu=r.integer("hosts_per_pdu", lo=1, hi=10_000_000),
         array_mtbf_h=r.num("array_mtbf_h", lo=0.0, lo_open=True, allow_inf=True),
         array_mttr_h=r.num("array_mttr_h", lo=0.0, lo_open=True),
+        site_mtbf_h=r.num("site_mtbf_h", lo=0.0, lo_open=True, allow_inf=True),
+        site_mttr_h=r.num("site_mttr_h", lo=0.0, lo_open=True),
         mc_runs=r.integer("mc_runs", lo=2, hi=1_000_000),
         mc_years=r.num("mc_years", lo=0.0, lo_open=True, hi=100_000.0),
         mc_seed=r.integer("mc_seed", lo=0),

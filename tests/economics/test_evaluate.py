@@ -77,8 +77,13 @@ def test_report_has_required_keys_and_hand_worked_energy(catalog) -> None:  # ty
     host = catalog.host(HOST)
     m = catalog.mode("hw-assisted").cpu_demand_multiplier
     util = 2 * 22_400.0 * m / host.cpu_capacity_mhz
-    # The DL380 Gen11 curve is linear from 201 W idle to 689 W: two busy hosts + one idle spare.
-    host_w = 2 * (201 + (689 - 201) * util) + 201
+    # Two busy hosts on the DL380 Gen11 curve (interpolated) + one idle spare, and the
+    # switch ports: 3 hosts × 2 NICs + one ToR's uplinks, at 5 W each (Arista 7124SX).
+    curve = host.power_w
+    i = int(util * 10)
+    busy_w = curve[i] + (curve[i + 1] - curve[i]) * (util * 10 - i)
+    switch_w = (3 * host.nic_count + catalog.fabric.tor_uplinks) * 5.0
+    host_w = 2 * busy_w + curve[0] + switch_w
     assert report["n_hosts"] == 3 and report["n_spare_hosts"] == 1
     # SAN: 100 + 50 + 30 GiB used on the default tier (one VM has no disk size), at its W/TiB.
     tier = catalog.tier(catalog.san.default_tier)
@@ -91,8 +96,11 @@ def test_report_has_required_keys_and_hand_worked_energy(catalog) -> None:  # ty
     assert report["facility_energy_kwh_per_year"] == pytest.approx(
         report["energy_kwh_per_year"] * 1.58, rel=1e-6
     )
-    # Server hardware: no published price → Azure regression, three hosts over 5/4 of a life.
-    price = float(cost.azure_server_price_usd(host.n_cores, host.ram_mib / MIB_PER_GIB))
+    # Server hardware: no published price → Azure regression ($14,344), raised to the two
+    # Xeon 8480+ at $10,710 each; three hosts over 5/4 of a life.
+    regression = float(cost.azure_server_price_usd(host.n_cores, host.ram_mib / MIB_PER_GIB))
+    assert regression == pytest.approx(14_344, abs=1)
+    price = 2 * 10_710.0
     assert report["tco_breakdown"]["server_hardware"] == pytest.approx(3 * price * 5 / 4, rel=1e-6)
     # Hypervisor: vSphere Foundation per core, 3 hosts × 112 cores × $135 × 5 years.
     assert report["tco_breakdown"]["hypervisor_licences"] == pytest.approx(3 * 112 * 135 * 5)

@@ -316,4 +316,19 @@ def test_report_charges_guest_patches_on_both_sides(catalog) -> None:  # type: i
     ci = report["availability"]["vm_mean_ci95"]
     assert ci["downtime_min_per_year_low"] <= ci["downtime_min_per_year_high"]
     names = [d["name"] for d in report["availability"]["domains"]]
-    assert names == ["rack", "pdu", "array"]
+    assert names == ["rack", "pdu", "array", "site"]
+
+
+def test_the_site_is_charged_on_both_sides_by_hand(catalog) -> None:  # type: ignore[no-untyped-def]
+    # Tier III: U = 0.00018 with Ponemon's 1.983 h repair -> MTBF 11,016 h. Every host of
+    # either estate is in the one site, and no reserve restarts a whole site: each VM loses
+    # f × MTTR = 1.983 / (11,016 + 1.983) of the year, today and in the plan alike.
+    u_site = 1.983 / (11_016 + 1.983)
+    assert u_site * 525_600 == pytest.approx(94.6, abs=0.05)  # min/year, ~1.6 h
+    kw = {"plan_reserve_hosts": 1, "mc_runs": 2}
+    with_site = _report(catalog, settings_with(), **kw)
+    without = _report(catalog, settings_with(**{"availability.site_mtbf_h": math.inf}), **kw)
+    for side in (lambda r: r, lambda r: r["baseline"]):
+        a_with = 1 - side(with_site)["downtime_min_per_year_max"] / 525_600
+        a_without = 1 - side(without)["downtime_min_per_year_max"] / 525_600
+        assert a_with == pytest.approx(a_without * (1 - u_site), abs=1e-8)

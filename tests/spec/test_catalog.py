@@ -109,10 +109,44 @@ def test_host_properties_hand_worked(catalog) -> None:
     assert math.isnan(host.price_usd)
 
 
-def test_idle_max_entries_become_linear_curves(catalog) -> None:
-    host = catalog.host("hpe-dl380-gen11")
-    expected = [201 + (689 - 201) * x for x in POWER_LOAD_FRACS]
-    assert list(host.power_w) == pytest.approx(expected)
+def test_current_servers_take_a_measured_shape_not_a_line(catalog) -> None:
+    # DL380 Gen11: published idle 201 W and 100 % 689 W only; the DL380 Gen10 Plus curve
+    # (127 ... 619 W) gives the shape: P(u) = 201 + 488 × (P10+(u) − 127) / 492.
+    gen10_plus = [127, 198, 226, 253, 281, 314, 354, 405, 464, 576, 619]
+    expected = [201 + 488 * (w - 127) / 492 for w in gen10_plus]
+    assert list(catalog.host("hpe-dl380-gen11").power_w) == pytest.approx(expected, abs=0.06)
+    # SR665 V3 (117 W / 634 W) takes the shape of the same CPUs' ASUS result.
+    asus = catalog.host("asus-rs720a-e12-rs12").power_w
+    shape = [117 + 517 * (w - asus[0]) / (asus[-1] - asus[0]) for w in asus]
+    assert list(catalog.host("lenovo-sr665-v3").power_w) == pytest.approx(shape, abs=0.06)
+    # Against the line used before, the shape draws more at low load and less near 100 %.
+    line = [201 + 488 * x for x in POWER_LOAD_FRACS]
+    assert expected[1] > line[1] and expected[6] < line[6]
+
+
+def test_idle_max_entries_become_linear_curves(tmp_path: Path) -> None:
+    _write_minimal(tmp_path, hosts=GOOD_HOST)
+    host = load_catalog(tmp_path).host("ok")
+    assert list(host.power_w) == pytest.approx([50 + 100 * x for x in POWER_LOAD_FRACS])
+
+
+def test_dimms_beyond_the_measured_ones_add_their_power(tmp_path: Path) -> None:
+    # 16 DIMMs installed, 6 measured, 5 W each: + 50 W at every load.
+    _write_minimal(
+        tmp_path,
+        hosts=GOOD_HOST.replace("idle_w", "dimms = 16\ntested_dimms = 6\ndimm_w = 5\nidle_w"),
+    )
+    host = load_catalog(tmp_path).host("ok")
+    assert host.dimm_extra_w == 50
+    assert list(host.power_w) == pytest.approx([100 + 100 * x for x in POWER_LOAD_FRACS])
+    # The bundled R720: 16 x 32 GB against the 6 x 4 GB of its SPECpower result.
+    r720 = load_catalog().host("dell-poweredge-r720-e5-2670")
+    assert (r720.idle_w, r720.max_w, r720.dimm_extra_w) == (101, 281, 50)
+    # The three fields go together.
+    _write_minimal(tmp_path, hosts=GOOD_HOST.replace("idle_w", "dimms = 16\nidle_w"))
+    with pytest.raises(SpecError) as info:
+        load_catalog(tmp_path)
+    assert "missing tested_dimms, dimm_w" in str(info.value)
 
 
 def test_felter_figures_become_mode_factors(catalog) -> None:
