@@ -14,6 +14,11 @@ compares it with the published one. ``docs/validation.md`` explains each row; th
   model is the exact M/M/c wait, and the vectorized recursion of
   :func:`capplan.emulate.cpu.erlang_c_wait` is checked against the textbook formula
   (factorial sums) computed independently here.
+- **power curve shape vs held-out SPECpower curves**: the catalog gives servers published only
+  as idle and 100 % watts the measured shape of a sibling result (``curve-shape-transfer``).
+  The rule is checked on sibling pairs whose curves are both published: one curve's shape,
+  scaled to the other's idle and 100 % watts, against the other's measured watts, at the load
+  where the shape errs most; the straight line's worst error is in the case text.
 """
 
 from __future__ import annotations
@@ -188,9 +193,60 @@ def network_rows() -> list[dict[str, Any]]:
     return rows
 
 
+#: Sibling SPECpower curves (W at active idle, 10 %, ..., 100 %), as transcribed from the
+#: spec.org result pages in green-coding-solutions/cloud-energy data/spec_data.csv.
+SIBLING_CURVES: Final = {
+    "DL380 Gen10 Plus 8380 (a)": (127, 198, 226, 253, 281, 314, 354, 405, 464, 576, 619),
+    "DL380 Gen10 Plus 8380 (b)": (143, 199, 228, 256, 282, 313, 350, 400, 458, 577, 647),
+    "ASUS RS720-E10 8380": (110, 181, 212, 244, 269, 303, 342, 386, 443, 514, 623),
+    "Inspur NF5180M6 8380": (129, 188, 213, 238, 264, 293, 329, 371, 419, 561, 625),
+    "Lenovo SR665 7763 (May-2021)": (108, 171, 192, 215, 237, 256, 281, 304, 331, 382, 455),
+    "Lenovo SR665 7763 (Apr-2021)": (79.3, 172, 194, 216, 239, 258, 281, 304, 332, 382, 454),
+}
+#: (shape from, predicted) pairs: same platform, or same CPUs in another vendor's server.
+SHAPE_PAIRS: Final = (
+    ("DL380 Gen10 Plus 8380 (a)", "DL380 Gen10 Plus 8380 (b)"),
+    ("DL380 Gen10 Plus 8380 (a)", "ASUS RS720-E10 8380"),
+    ("DL380 Gen10 Plus 8380 (a)", "Inspur NF5180M6 8380"),
+    ("Lenovo SR665 7763 (May-2021)", "Lenovo SR665 7763 (Apr-2021)"),
+)
+
+
+def power_shape_rows() -> list[dict[str, Any]]:
+    """Shape transfer between sibling curves, at the load where it errs most (10-90 %)."""
+    rows = []
+    for source, target in SHAPE_PAIRS:
+        src = np.asarray(SIBLING_CURVES[source], dtype=np.float64)
+        tgt = np.asarray(SIBLING_CURVES[target], dtype=np.float64)
+        shape = (src - src[0]) / (src[-1] - src[0])
+        predicted = tgt[0] + (tgt[-1] - tgt[0]) * shape
+        line = np.linspace(tgt[0], tgt[-1], src.size)
+        inner = slice(1, src.size - 1)
+        worst = 1 + int(np.argmax(np.abs(predicted[inner] / tgt[inner] - 1.0)))
+        line_err = float(np.max(np.abs(line[inner] / tgt[inner] - 1.0)))
+        rows.append(
+            _row(
+                "power curve shape",
+                f"{source} shape -> {target}, {worst * 10} % load (straight line: up to "
+                f"{line_err * 100:.0f} % off)",
+                "spec-green-coding",
+                float(tgt[worst]),
+                float(predicted[worst]),
+                0.15,
+            )
+        )
+    return rows
+
+
 def run_validation() -> dict[str, Any]:
     """Every validation row (see the module docstring)."""
-    rows = [*memory_stall_rows(), min_free_row(), *cpu_ready_rows(), *network_rows()]
+    rows = [
+        *memory_stall_rows(),
+        min_free_row(),
+        *cpu_ready_rows(),
+        *network_rows(),
+        *power_shape_rows(),
+    ]
     return {"rows": rows, "all_within": all(r["within"] for r in rows)}
 
 
