@@ -34,7 +34,7 @@ from capplan.demand.workload import Workload
 from capplan.errors import CapplanError
 from capplan.placement import Placement
 from capplan.spec.catalog import Catalog, load_catalog
-from capplan.spec.study import Scenario, Study
+from capplan.spec.study import CONSOLIDATION_SETTINGS, Scenario, Study
 
 #: ``progress(stage, done_frac)``: called as each stage of a scenario starts and ends.
 Progress = Callable[[str, float], None]
@@ -394,22 +394,7 @@ def _consolidation_options(scenario: Scenario, economics: Any = None) -> Any:
 
     return ConsolidateOptions(
         hosts=tuple(OptHostOffer(h.model, h.max_count) for h in scenario.hosts),
-        mode=scenario.mode,
-        n_buckets=scenario.buckets,
-        sizing=scenario.sizing,
-        cpu_overcommit_ratio=scenario.cpu_overcommit_ratio,
-        mem_overcommit_ratio=scenario.mem_overcommit_ratio,
-        mem_basis=scenario.mem_basis,
-        horizon_days=scenario.horizon_days,
-        growth=scenario.growth,
-        confidence=scenario.confidence,
-        new_vms_per_month=scenario.new_vms_per_month,
-        headroom_frac=scenario.headroom_frac,
-        ha_spares=scenario.ha_hosts,
-        objective=scenario.objective,
-        time_limit_s=scenario.time_limit_s,
-        workers=scenario.workers,
-        seed=scenario.seed,
+        **{name: getattr(scenario, name) for name in CONSOLIDATION_SETTINGS},
         economics=economics,
     )
 

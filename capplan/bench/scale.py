@@ -83,7 +83,7 @@ def run_scale(
     opts = ConsolidateOptions(
         hosts=tuple(HostOffer(m) for m in models),
         mode="hw-assisted",
-        n_buckets=24,
+        buckets=24,
         time_limit_s=time_limit_s,
         workers=workers,
     )

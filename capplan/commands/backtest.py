@@ -14,6 +14,7 @@ from capplan.commands.scenario_options import (
     BucketsOpt,
     CatalogOpt,
     CpuOvercommitOpt,
+    D,
     HaOpt,
     HaPolicyOpt,
     HeadroomOpt,
@@ -27,16 +28,13 @@ from capplan.commands.scenario_options import (
     SourceHostOpt,
     StatisticOpt,
     StrategyOpt,
+    TimeLimitOpt,
     VcpuRatioOpt,
+    WorkersOpt,
 )
 from capplan.demand import load_workload
 from capplan.forecast.backtest import NEW_VM_POLICIES, BacktestResult, BacktestWindow, backtest
-from capplan.optimize.consolidate import (
-    DEFAULT_HA_SPARES,
-    DEFAULT_HEADROOM_FRAC,
-    ConsolidateOptions,
-    HostOffer,
-)
+from capplan.optimize.consolidate import ConsolidateOptions, HostOffer
 from capplan.spec.catalog import load_catalog
 
 
@@ -69,25 +67,23 @@ def backtest_command(
     ] = "configured",
     catalog: CatalogOpt = None,
     hosts: HostsOpt = None,
-    mode: ModeOpt = "hw-assisted",
-    source_host: SourceHostOpt = None,
-    buckets: BucketsOpt = 24,
-    period: PeriodOpt = "day",
-    statistic: StatisticOpt = "peak",
-    sizing: SizingOpt = "time-aware",
-    cpu_overcommit: CpuOvercommitOpt = 1.0,
-    mem_overcommit: MemOvercommitOpt = 1.0,
-    mem_basis: MemBasisOpt = "auto",
-    headroom: HeadroomOpt = DEFAULT_HEADROOM_FRAC,
-    ha: HaOpt = DEFAULT_HA_SPARES,
-    ha_policy: HaPolicyOpt = "reserve",
-    vcpu_ratio: VcpuRatioOpt = None,
-    objective: ObjectiveOpt = "cost",
-    time_limit: Annotated[
-        float, typer.Option("--time-limit", help="Solver time limit per window, seconds.")
-    ] = 30.0,
-    workers: Annotated[int, typer.Option("--workers", help="CP-SAT workers.")] = 2,
-    strategy: StrategyOpt = "auto",
+    mode: ModeOpt = D["mode"],
+    source_host: SourceHostOpt = D["source_host"],
+    buckets: BucketsOpt = D["buckets"],
+    period: PeriodOpt = D["period"],
+    statistic: StatisticOpt = D["statistic"],
+    sizing: SizingOpt = D["sizing"],
+    cpu_overcommit: CpuOvercommitOpt = D["cpu_overcommit_ratio"],
+    mem_overcommit: MemOvercommitOpt = D["mem_overcommit_ratio"],
+    mem_basis: MemBasisOpt = D["mem_basis"],
+    headroom: HeadroomOpt = D["headroom_frac"],
+    ha: HaOpt = D["ha_hosts"],
+    ha_policy: HaPolicyOpt = D["ha_policy"],
+    vcpu_ratio: VcpuRatioOpt = D["vcpu_per_core_ratio"],
+    objective: ObjectiveOpt = D["objective"],
+    time_limit: TimeLimitOpt = D["time_limit_s"],
+    workers: WorkersOpt = D["workers"],
+    strategy: StrategyOpt = D["strategy"],
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress on stderr.")] = False,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     report: Annotated[
@@ -108,7 +104,7 @@ def backtest_command(
         hosts=tuple(HostOffer.parse(h) for h in hosts or []),
         mode=mode,
         source_host=source_host,
-        n_buckets=buckets,
+        buckets=buckets,
         period=period,
         statistic=statistic,
         sizing=sizing,
@@ -116,7 +112,7 @@ def backtest_command(
         mem_overcommit_ratio=mem_overcommit,
         mem_basis=mem_basis,
         headroom_frac=headroom,
-        ha_spares=ha,
+        ha_hosts=ha,
         ha_policy=ha_policy,
         vcpu_per_core_ratio=vcpu_ratio,
         objective=objective,

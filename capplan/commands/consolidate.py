@@ -15,6 +15,8 @@ from capplan.commands.scenario_options import (
     CatalogOpt,
     ConfidenceOpt,
     CpuOvercommitOpt,
+    D,
+    ExpectedCpuOpt,
     GrowthOpt,
     HaOpt,
     HaPolicyOpt,
@@ -23,25 +25,24 @@ from capplan.commands.scenario_options import (
     HostsOpt,
     MemBasisOpt,
     MemOvercommitOpt,
+    MigrationBudgetOpt,
     ModeOpt,
     NewVmsOpt,
     ObjectiveOpt,
     PeriodOpt,
+    SeedOpt,
     SizingOpt,
     SourceHostOpt,
     StatisticOpt,
     StrategyOpt,
+    TimeLimitOpt,
     VcpuRatioOpt,
+    VlanLimitOpt,
+    WorkersOpt,
     new_vms_value,
 )
 from capplan.demand import load_workload
-from capplan.optimize.consolidate import (
-    DEFAULT_HA_SPARES,
-    DEFAULT_HEADROOM_FRAC,
-    ConsolidateOptions,
-    HostOffer,
-    consolidate,
-)
+from capplan.optimize.consolidate import ConsolidateOptions, HostOffer, consolidate
 from capplan.optimize.strategies import ProgressEvent
 from capplan.spec.catalog import load_catalog
 
@@ -54,27 +55,25 @@ def consolidate_command(
     ],
     catalog: CatalogOpt = None,
     hosts: HostsOpt = None,
-    mode: ModeOpt = "hw-assisted",
-    source_host: SourceHostOpt = None,
-    buckets: BucketsOpt = 24,
-    period: PeriodOpt = "day",
-    statistic: StatisticOpt = "peak",
-    sizing: SizingOpt = "time-aware",
-    cpu_overcommit: CpuOvercommitOpt = 1.0,
-    mem_overcommit: MemOvercommitOpt = 1.0,
-    mem_basis: MemBasisOpt = "auto",
-    horizon_days: HorizonDaysOpt = 0.0,
-    growth: GrowthOpt = "auto",
-    confidence: ConfidenceOpt = 0.9,
-    new_vms_per_month: NewVmsOpt = "0",
-    headroom: HeadroomOpt = DEFAULT_HEADROOM_FRAC,
-    ha: HaOpt = DEFAULT_HA_SPARES,
-    ha_policy: HaPolicyOpt = "reserve",
-    vcpu_ratio: VcpuRatioOpt = None,
-    vlan_limit: Annotated[
-        int | None, typer.Option("--vlan-limit", help="Most VLANs per host trunk.")
-    ] = None,
-    objective: ObjectiveOpt = "cost",
+    mode: ModeOpt = D["mode"],
+    source_host: SourceHostOpt = D["source_host"],
+    buckets: BucketsOpt = D["buckets"],
+    period: PeriodOpt = D["period"],
+    statistic: StatisticOpt = D["statistic"],
+    sizing: SizingOpt = D["sizing"],
+    cpu_overcommit: CpuOvercommitOpt = D["cpu_overcommit_ratio"],
+    mem_overcommit: MemOvercommitOpt = D["mem_overcommit_ratio"],
+    mem_basis: MemBasisOpt = D["mem_basis"],
+    horizon_days: HorizonDaysOpt = D["horizon_days"],
+    growth: GrowthOpt = D["growth"],
+    confidence: ConfidenceOpt = D["confidence"],
+    new_vms_per_month: NewVmsOpt = str(D["new_vms_per_month"]),
+    headroom: HeadroomOpt = D["headroom_frac"],
+    ha: HaOpt = D["ha_hosts"],
+    ha_policy: HaPolicyOpt = D["ha_policy"],
+    vcpu_ratio: VcpuRatioOpt = D["vcpu_per_core_ratio"],
+    vlan_limit: VlanLimitOpt = D["vlan_limit"],
+    objective: ObjectiveOpt = D["objective"],
     existing: Annotated[
         str | None,
         typer.Option(
@@ -83,28 +82,10 @@ def consolidate_command(
             "inventory's current_host (they are owned).",
         ),
     ] = None,
-    migration_budget: Annotated[
-        int | None, typer.Option("--migration-budget", help="Most VMs moved (with --existing).")
-    ] = None,
-    time_limit: Annotated[
-        float, typer.Option("--time-limit", help="Solver time limit, seconds.")
-    ] = 30.0,
-    workers: Annotated[
-        int,
-        typer.Option(
-            "--workers",
-            help="CP-SAT workers (used with --nondeterministic; the default deterministic "
-            "search runs one, whose result does not depend on the machine's load).",
-        ),
-    ] = 2,
-    expected_cpu_util: Annotated[
-        float,
-        typer.Option(
-            "--expected-cpu-util",
-            help="Share of its configured CPU a VM without usage data is expected to use "
-            "(allocation-based sizing, e.g. an RVTools export alone; 0-1).",
-        ),
-    ] = 1.0,
+    migration_budget: MigrationBudgetOpt = D["migration_budget"],
+    time_limit: TimeLimitOpt = D["time_limit_s"],
+    workers: WorkersOpt = D["workers"],
+    expected_cpu_util: ExpectedCpuOpt = D["expected_cpu_util_frac"],
     nondeterministic: Annotated[
         bool,
         typer.Option(
@@ -113,7 +94,8 @@ def consolidate_command(
             "plan; two runs may differ).",
         ),
     ] = False,
-    strategy: StrategyOpt = "auto",
+    strategy: StrategyOpt = D["strategy"],
+    seed: SeedOpt = D["seed"],
     out: Annotated[Path | None, typer.Option("--out", help="Write the placement CSV here.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress on stderr.")] = False,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
@@ -129,7 +111,7 @@ def consolidate_command(
         hosts=tuple(HostOffer.parse(h) for h in hosts or []),
         mode=mode,
         source_host=source_host,
-        n_buckets=buckets,
+        buckets=buckets,
         period=period,
         statistic=statistic,
         sizing=sizing,
@@ -141,7 +123,7 @@ def consolidate_command(
         confidence=confidence,
         new_vms_per_month=new_vms_value(new_vms_per_month),
         headroom_frac=headroom,
-        ha_spares=ha,
+        ha_hosts=ha,
         ha_policy=ha_policy,
         vcpu_per_core_ratio=vcpu_ratio,
         vlan_limit=vlan_limit,
@@ -151,6 +133,7 @@ def consolidate_command(
         time_limit_s=time_limit,
         workers=workers,
         strategy=strategy,
+        seed=seed,
         deterministic=not nondeterministic,
         expected_cpu_util_frac=expected_cpu_util,
     )

@@ -1,14 +1,62 @@
 """Consolidation options shared by the commands that plan (``consolidate``, ``backtest``).
 
-Each alias is the option's declaration (flag and help); the default stays on the parameter.
+Each option that sets a scenario setting is derived from its one declaration,
+:class:`capplan.spec.study.Scenario`: the help is the setting's description and unit, and the
+default on the command's parameter is the declared object (``D["headroom_frac"]``).
+:data:`CLI_SETTINGS` maps each parameter to its setting; a test holds the commands to it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Final
 
 import typer
+
+from capplan.spec.study import scenario_default, scenario_help
+
+
+class _Defaults:
+    """``D["name"]``: the declared default of a scenario setting."""
+
+    def __getitem__(self, path: str) -> Any:
+        return scenario_default(path)
+
+
+D: Final = _Defaults()
+
+#: Command parameter → the scenario setting it sets (same default, same help).
+CLI_SETTINGS: Final = {
+    "mode": "mode",
+    "source_host": "source_host",
+    "buckets": "buckets",
+    "period": "period",
+    "statistic": "statistic",
+    "sizing": "sizing",
+    "cpu_overcommit": "cpu_overcommit_ratio",
+    "mem_overcommit": "mem_overcommit_ratio",
+    "mem_basis": "mem_basis",
+    "horizon_days": "horizon_days",
+    "growth": "growth",
+    "confidence": "confidence",
+    "new_vms_per_month": "new_vms_per_month",
+    "headroom": "headroom_frac",
+    "ha": "ha_hosts",
+    "ha_policy": "ha_policy",
+    "vcpu_ratio": "vcpu_per_core_ratio",
+    "vlan_limit": "vlan_limit",
+    "objective": "objective",
+    "migration_budget": "migration_budget",
+    "time_limit": "time_limit_s",
+    "workers": "workers",
+    "expected_cpu_util": "expected_cpu_util_frac",
+    "strategy": "strategy",
+    "seed": "seed",
+}
+
+#: Scenario fields the commands take in a command-line syntax of their own: trace paths,
+#: a catalog folder, hosts as ``MODEL[:COUNT]``.
+CLI_INPUTS: Final = ("workload", "catalog", "hosts")
 
 CatalogOpt = Annotated[
     Path | None, typer.Option("--catalog", help="Catalog folder (default: bundled models/).")
@@ -22,61 +70,30 @@ HostsOpt = Annotated[
     ),
 ]
 SourceHostOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--source-host",
-        help="Catalog model the CPU demand was measured on (its perf_factor scales the demand).",
-    ),
+    str | None, typer.Option("--source-host", help=scenario_help("source_host"))
 ]
-StrategyOpt = Annotated[str, typer.Option("--strategy", help="Solve strategy.")]
-ModeOpt = Annotated[str, typer.Option("--mode", help="Virtualization mode.")]
-BucketsOpt = Annotated[
-    int, typer.Option("--buckets", help="Time buckets of the typical period (K).")
+StrategyOpt = Annotated[str, typer.Option("--strategy", help=scenario_help("strategy"))]
+ModeOpt = Annotated[str, typer.Option("--mode", help=scenario_help("mode"))]
+BucketsOpt = Annotated[int, typer.Option("--buckets", help=scenario_help("buckets"))]
+PeriodOpt = Annotated[str, typer.Option("--period", help=scenario_help("period"))]
+StatisticOpt = Annotated[str, typer.Option("--statistic", help=scenario_help("statistic"))]
+SizingOpt = Annotated[str, typer.Option("--sizing", help=scenario_help("sizing"))]
+CpuOvercommitOpt = Annotated[
+    float, typer.Option("--cpu-overcommit", help=scenario_help("cpu_overcommit_ratio"))
 ]
-PeriodOpt = Annotated[str, typer.Option("--period", help="'day' or 'week'.")]
-StatisticOpt = Annotated[
-    str, typer.Option("--statistic", help="Per-bucket statistic: 'peak' or 'p95' etc.")
-]
-SizingOpt = Annotated[
-    str, typer.Option("--sizing", help="'time-aware' (buckets) or 'peak' (baseline).")
-]
-CpuOvercommitOpt = Annotated[float, typer.Option("--cpu-overcommit", help="CPU over-commit ratio.")]
 MemOvercommitOpt = Annotated[
-    float, typer.Option("--mem-overcommit", help="Memory over-commit ratio.")
+    float, typer.Option("--mem-overcommit", help=scenario_help("mem_overcommit_ratio"))
 ]
-MemBasisOpt = Annotated[
-    str,
-    typer.Option(
-        "--mem-basis",
-        help=(
-            "Memory sized on: 'consumed' (the trace's usage), 'configured' (the inventory), "
-            "or 'auto' (consumed when measured). The over-commit ratio divides it once."
-        ),
-    ),
-]
+MemBasisOpt = Annotated[str, typer.Option("--mem-basis", help=scenario_help("mem_basis"))]
 HorizonDaysOpt = Annotated[
-    float,
-    typer.Option(
-        "--horizon-days",
-        help="Plan for this many days of growth (0: for the history as it is).",
-    ),
+    float, typer.Option("--horizon-days", help=scenario_help("horizon_days"))
 ]
 GrowthOpt = Annotated[
     str,
-    typer.Option(
-        "--growth",
-        help="With --horizon-days: 'auto' (each VM's own trend) or an annual rate (0.2, '20%').",
-    ),
+    typer.Option("--growth", help=scenario_help("growth") + " (0.2 or '20%')"),
 ]
 NewVmsOpt = Annotated[
-    str,
-    typer.Option(
-        "--new-vms-per-month",
-        help=(
-            "With --horizon-days: new VMs a month, each like its zone's average VM; 'auto' "
-            "fits the rate to the inventory's creation dates."
-        ),
-    ),
+    str, typer.Option("--new-vms-per-month", help=scenario_help("new_vms_per_month"))
 ]
 
 
@@ -93,24 +110,34 @@ def new_vms_value(text: str) -> float | str:
         ) from None
 
 
-ConfidenceOpt = Annotated[
-    float,
+ConfidenceOpt = Annotated[float, typer.Option("--confidence", help=scenario_help("confidence"))]
+HeadroomOpt = Annotated[float, typer.Option("--headroom", help=scenario_help("headroom_frac"))]
+HaOpt = Annotated[int, typer.Option("--ha", help=scenario_help("ha_hosts"))]
+HaPolicyOpt = Annotated[str, typer.Option("--ha-policy", help=scenario_help("ha_policy"))]
+VcpuRatioOpt = Annotated[
+    float | None, typer.Option("--vcpu-ratio", help=scenario_help("vcpu_per_core_ratio"))
+]
+VlanLimitOpt = Annotated[int | None, typer.Option("--vlan-limit", help=scenario_help("vlan_limit"))]
+ObjectiveOpt = Annotated[
+    str,
+    typer.Option("--objective", help=scenario_help("objective") + " ('purchase': the price alone)"),
+]
+MigrationBudgetOpt = Annotated[
+    int | None,
     typer.Option(
-        "--confidence", help="With --horizon-days: confidence level of the sized growth (0.5-1)."
+        "--migration-budget", help=scenario_help("migration_budget") + " (with --existing)"
     ),
 ]
-HeadroomOpt = Annotated[
-    float, typer.Option("--headroom", help="Share of capacity kept free (0-1).")
+TimeLimitOpt = Annotated[float, typer.Option("--time-limit", help=scenario_help("time_limit_s"))]
+WorkersOpt = Annotated[
+    int,
+    typer.Option(
+        "--workers",
+        help=scenario_help("workers") + " (used with --nondeterministic; the default "
+        "deterministic search runs one, whose result does not depend on the machine's load)",
+    ),
 ]
-HaOpt = Annotated[
-    int, typer.Option("--ha", help="N+k: host failures absorbed (k); 0 for no reserve.")
+ExpectedCpuOpt = Annotated[
+    float, typer.Option("--expected-cpu-util", help=scenario_help("expected_cpu_util_frac"))
 ]
-HaPolicyOpt = Annotated[
-    str, typer.Option("--ha-policy", help="'reserve' (aggregate) or 'strict' (per host).")
-]
-VcpuRatioOpt = Annotated[
-    float | None, typer.Option("--vcpu-ratio", help="Most vCPUs per physical core.")
-]
-ObjectiveOpt = Annotated[
-    str, typer.Option("--objective", help="'cost', 'hosts', 'power' or 'balance'.")
-]
+SeedOpt = Annotated[int, typer.Option("--seed", help=scenario_help("seed"))]

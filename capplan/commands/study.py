@@ -8,16 +8,32 @@ from typing import Annotated
 import typer
 
 from capplan.cli_app import app, console, print_json, user_errors
+from capplan.errors import CapplanError
 from capplan.spec.study import load_study
 
 
 @app.command()
 @user_errors
 def validate(
-    study_path: Annotated[Path, typer.Argument(help="Study TOML file.")],
+    study_path: Annotated[Path | None, typer.Argument(help="Study TOML file.")] = None,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    schema: Annotated[
+        bool,
+        typer.Option(
+            "--schema",
+            help="Print the JSON Schema of a study file (every setting with its default, "
+            "description and unit) for editors, and exit.",
+        ),
+    ] = False,
 ) -> None:
     """Validate a study file; list every problem at once, each with its dotted path."""
+    if schema:
+        from capplan.spec.study import Study
+
+        print_json(Study.model_json_schema())
+        return
+    if study_path is None:
+        raise CapplanError("give a study TOML file (or --schema)", spec_path="STUDY")
     study = load_study(study_path)
     scenarios = study.expand()
     if json:

@@ -18,12 +18,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, get_args
 
 from capplan.errors import SpecError
-from capplan.spec.study import Scenario
+from capplan.spec.study import scenario_default, scenario_field, scenario_help, scenario_label
 
 DATASET_PREFIX = "dataset:"
 CATALOG_PREFIX = "catalog:"
@@ -39,14 +39,16 @@ class FormField:
     path
         Dotted scenario field (``storage.horizon_days``).
     label, help
-        What the page shows.
+        What the page shows: the setting's label and description (with its unit) as the
+        scenario declares them.
     kind
         ``"float"``, ``"int"`` (text box; comma-separated values make an axis), ``"choice"``
         (checklist; several ticks make an axis) or ``"bool"`` (checklist of no/yes).
+    default
+        Initial values: the scenario's default; ``()`` for a setting whose default is none
+        (an empty box, left out of the study).
     choices
         Allowed values of a choice field (``()``: filled from the catalog, e.g. modes).
-    default
-        Initial values.
     """
 
     path: str
@@ -56,169 +58,65 @@ class FormField:
     default: tuple[Any, ...]
     choices: tuple[str, ...] = ()
 
+    @property
+    def optional(self) -> bool:
+        """Whether the box may stay empty (the scenario's default is none)."""
+        return not self.default
+
+
+def _form_field(path: str, kind: str, choices: tuple[str, ...] = (), hint: str = "") -> FormField:
+    """The control of scenario setting ``path``: label, help and default from its declaration;
+    a choice field of a ``Literal`` setting lists its values unless ``choices`` is given."""
+    default = scenario_default(path)
+    if kind == "choice" and not choices:
+        choices = tuple(str(v) for v in get_args(scenario_field(path).annotation))
+    return FormField(
+        path=path,
+        label=scenario_label(path),
+        help=scenario_help(path) + (f"; {hint}" if hint else ""),
+        kind=kind,
+        default=() if default is None else (default,),
+        choices=choices,
+    )
+
 
 FORM_FIELDS: tuple[FormField, ...] = (
     FormField(
-        "mode", "Virtualization modes", "Tick several to compare them.", "choice", ("hw-assisted",)
-    ),
-    FormField(
-        "cpu_overcommit_ratio",
-        "CPU over-commit ratio",
-        "vCPU MHz per physical MHz; e.g. 1.0, 2.0",
-        "float",
-        (1.0,),
-    ),
-    FormField(
-        "mem_overcommit_ratio",
-        "Memory over-commit ratio",
-        "Guest memory per physical memory; e.g. 1.0, 1.25, 1.5",
-        "float",
-        (1.0,),
-    ),
-    FormField(
-        "mem_basis",
-        "Memory sized on",
-        "Consumed (the trace's usage) or configured (the inventory); auto: consumed if measured",
+        "mode",
+        scenario_label("mode"),
+        "Tick several to compare them",
         "choice",
-        ("auto",),
-        ("auto", "consumed", "configured"),
+        (scenario_default("mode"),),
     ),
-    FormField(
-        "horizon_days",
-        "Planning horizon (days)",
-        "The plan holds for this many days of growth; 0 for the history as it is",
-        "float",
-        (0.0,),
-    ),
-    FormField(
-        "growth",
-        "Growth a year",
-        "With a horizon: 'auto' (each zone's trend from the trace) or a compound annual rate",
-        "choice",
-        ("auto",),
-        ("auto", "0.05", "0.1", "0.2", "0.3", "0.5"),
-    ),
-    FormField(
-        "new_vms_per_month",
-        "New VMs a month",
-        "With a horizon: VMs added each month, each like its zone's average VM",
-        "float",
-        (0.0,),
-    ),
-    FormField(
-        "backtest_days",
-        "Backtest (days)",
-        "Also plan on all but the last N days and replay the plan on them; 0: no backtest",
-        "float",
-        (0.0,),
-    ),
-    FormField(
-        "confidence",
-        "Growth confidence level",
-        "With a horizon: the plan holds at this upper bound of the trend, e.g. 0.9",
-        "float",
-        (0.9,),
-    ),
-    FormField(
-        "headroom_frac",
-        "Headroom (fraction)",
-        "Capacity kept free on every host, 0 to below 1",
-        "float",
-        (0.2,),
-    ),
-    FormField("ha_hosts", "HA spare hosts", "Host failures to tolerate (N+k)", "int", (0,)),
-    FormField(
-        "sizing",
-        "Sizing method",
-        "Time-aware buckets or the single peak",
-        "choice",
-        ("time-aware",),
-        ("time-aware", "peak"),
-    ),
-    FormField("buckets", "Time buckets", "Buckets per day for time-aware sizing", "int", (24,)),
-    FormField(
-        "objective",
-        "Objective",
-        "What the optimizer minimizes",
-        "choice",
-        ("cost",),
-        ("cost", "hosts", "power", "balance"),
-    ),
-    FormField(
-        "storage.provisioning",
-        "Storage provisioning",
-        "Thin or thick volumes",
-        "choice",
-        ("thin",),
-        ("thin", "thick"),
-    ),
-    FormField(
-        "storage.oversubscription_ratio",
-        "Thin over-subscription ratio",
-        "Provisioned per physical capacity",
-        "float",
-        (1.5,),
-    ),
-    FormField(
-        "storage.appliance",
-        "SAN virtualization appliance",
-        "In-band or out-of-band",
-        "choice",
-        ("none",),
-        ("none", "in-band", "out-of-band"),
-    ),
-    FormField("storage.mirrored", "Mirrored storage", "Synchronous mirroring", "bool", (False,)),
-    FormField(
-        "storage.snapshot_reserve_frac",
-        "Snapshot reserve (fraction)",
-        "Share of capacity kept for snapshots",
-        "float",
-        (0.0,),
-    ),
-    FormField(
-        "storage.horizon_days",
-        "Storage horizon (days)",
-        "Time-to-full forecast horizon",
-        "int",
-        (365,),
-    ),
-    FormField(
-        "network.uplink_oversubscription_ratio",
-        "Uplink over-subscription ratio",
-        "Access-to-uplink bandwidth ratio",
-        "float",
-        (3.0,),
-    ),
-    FormField(
-        "network.vpn_frac",
-        "VPN traffic share",
-        "Share of north-south traffic through VPN tunnels",
-        "float",
-        (0.0,),
-    ),
-    FormField("time_limit_s", "Solver time limit (s)", "Per scenario", "float", (30.0,)),
-    FormField("seed", "Random seed", "Solver and Monte Carlo seed", "int", (0,)),
+    _form_field("cpu_overcommit_ratio", "float", hint="e.g. 1.0, 2.0"),
+    _form_field("mem_overcommit_ratio", "float", hint="e.g. 1.0, 1.25, 1.5"),
+    _form_field("mem_basis", "choice"),
+    _form_field("horizon_days", "float"),
+    _form_field("growth", "choice", ("auto", "0.05", "0.1", "0.2", "0.3", "0.5")),
+    _form_field("new_vms_per_month", "float"),
+    _form_field("backtest_days", "float"),
+    _form_field("confidence", "float"),
+    _form_field("headroom_frac", "float"),
+    _form_field("ha_hosts", "int"),
+    _form_field("ha_policy", "choice"),
+    _form_field("sizing", "choice"),
+    _form_field("buckets", "int"),
+    _form_field("period", "choice"),
+    _form_field("statistic", "choice", ("peak", "p99", "p95", "p90")),
+    _form_field("vcpu_per_core_ratio", "float", hint="empty: no limit"),
+    _form_field("objective", "choice"),
+    _form_field("strategy", "choice"),
+    _form_field("storage.provisioning", "choice"),
+    _form_field("storage.oversubscription_ratio", "float"),
+    _form_field("storage.appliance", "choice"),
+    _form_field("storage.mirrored", "bool"),
+    _form_field("storage.snapshot_reserve_frac", "float", hint="empty: the catalog's"),
+    _form_field("storage.horizon_days", "int"),
+    _form_field("network.uplink_oversubscription_ratio", "float", hint="empty: the catalog's"),
+    _form_field("network.vpn_frac", "float", hint="empty: the catalog's"),
+    _form_field("time_limit_s", "float"),
+    _form_field("seed", "int"),
 )
-
-
-def scenario_default(path: str) -> Any:
-    """Default of the scenario field at dotted ``path`` (one declaration: the study spec)."""
-    model: Any = Scenario
-    *tables, name = path.split(".")
-    for table in tables:
-        model = type(model.model_fields[table].default)
-    return model.model_fields[name].default
-
-
-def _with_scenario_default(f: FormField) -> FormField:
-    """``f`` with its initial value taken from the scenario spec, where the spec has one."""
-    default = scenario_default(f.path)
-    if default is None:
-        return f
-    return replace(f, default=(default,))
-
-
-FORM_FIELDS = tuple(_with_scenario_default(f) for f in FORM_FIELDS)
 FIELDS_BY_PATH: Mapping[str, FormField] = MappingProxyType({f.path: f for f in FORM_FIELDS})
 #: Host table columns an analyst may edit (catalog host parameters), with their units.
 EDITABLE_HOST_KEYS: tuple[str, ...] = ("price_usd", "perf_factor", "mtbf_h", "mttr_h")
@@ -276,6 +174,8 @@ def parse_values(field_def: FormField, raw: Any) -> tuple[tuple[Any, ...], str |
     text = "" if raw is None else str(raw)
     parts = [p.strip() for p in re.split(r"[,;]", text) if p.strip()]
     if not parts:
+        if field_def.optional:
+            return (), None
         return (), "enter a number, or several separated by commas"
     values: list[Any] = []
     for part in parts:
@@ -369,6 +269,8 @@ def form_to_doc(form: StudyForm, catalog_ref: str | None) -> dict[str, Any]:
         base["catalog"] = catalog_ref
     axes: dict[str, list[Any]] = {}
     for path, values in form.values.items():
+        if not values:  # an optional setting left empty: the scenario's none
+            continue
         _set(base, path, values[0])
         if len(values) > 1:
             axes[path] = list(values)

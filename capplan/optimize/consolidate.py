@@ -60,7 +60,7 @@ from capplan.optimize.strategies import ProgressCallback, SolveReport, SolveResu
 from capplan.placement import Placement
 from capplan.spec.catalog import Catalog, HostModel, MemOverhead, VirtMode, current_models
 from capplan.spec.economics import EconomicsSettings, load_economics
-from capplan.spec.study import Scenario
+from capplan.spec.study import scenario_default
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -94,11 +94,13 @@ def get_mode(catalog: Catalog, name: str) -> VirtMode:
 
 
 OBJECTIVES = ("cost", "purchase", "hosts", "power", "balance")
-#: Share of CPU, memory and network capacity kept free by default, the same for the CLI,
-#: study files and the dashboard (the study scenario's default).
-DEFAULT_HEADROOM_FRAC: float = Scenario.model_fields["headroom_frac"].default
+#: Defaults of the settings a scenario declares: the declared objects themselves, the same
+#: for the CLI, study files and the dashboard (:data:`capplan.spec.study.CONSOLIDATION_SETTINGS`).
+_DEFAULT = scenario_default
+#: Share of CPU, memory and network capacity kept free by default.
+DEFAULT_HEADROOM_FRAC: float = scenario_default("headroom_frac")
 #: k of N+k by default (the study scenario's ``ha_hosts``).
-DEFAULT_HA_SPARES: int = Scenario.model_fields["ha_hosts"].default
+DEFAULT_HA_SPARES: int = scenario_default("ha_hosts")
 #: Objective units charged for an owned (already bought) host under the cost objective.
 OWNED_HOST_COST_USD = 1
 
@@ -150,7 +152,7 @@ class ConsolidateOptions:
     source_perf_factor, source_host
         perf_factor of the hardware the CPU demand was measured on (demand × factor =
         reference-core MHz); ``source_host`` takes it from a catalog model instead.
-    n_buckets, period, statistic
+    buckets, period, statistic
         Time-aware reduction: K buckets of a typical ``day`` or ``week``, keeping the ``peak``
         or a percentile (``p95``) per bucket.
     sizing
@@ -165,7 +167,7 @@ class ConsolidateOptions:
         trace measures memory, configured otherwise).
     headroom_frac
         Share of CPU, memory and network capacity kept free.
-    ha_spares, ha_policy
+    ha_hosts, ha_policy
         N+k: k host failures per zone absorbed (``reserve`` or ``strict``).
     vcpu_per_core_ratio
         Most vCPUs per physical core, or None for no limit.
@@ -204,37 +206,37 @@ class ConsolidateOptions:
     """
 
     hosts: tuple[HostOffer, ...] = ()
-    mode: str = "hw-assisted"
+    mode: str = _DEFAULT("mode")
     source_perf_factor: float = 1.0
-    source_host: str | None = None
-    n_buckets: int = 24
-    period: str = "day"
-    statistic: str = "peak"
-    sizing: str = "time-aware"
-    cpu_overcommit_ratio: float = 1.0
-    mem_overcommit_ratio: float = 1.0
-    mem_basis: str = "auto"
-    headroom_frac: float = DEFAULT_HEADROOM_FRAC
-    ha_spares: int = DEFAULT_HA_SPARES
-    ha_policy: str = "reserve"
-    vcpu_per_core_ratio: float | None = None
-    vlan_limit: int | None = None
-    objective: str = "cost"
+    source_host: str | None = _DEFAULT("source_host")
+    buckets: int = _DEFAULT("buckets")
+    period: str = _DEFAULT("period")
+    statistic: str = _DEFAULT("statistic")
+    sizing: str = _DEFAULT("sizing")
+    cpu_overcommit_ratio: float = _DEFAULT("cpu_overcommit_ratio")
+    mem_overcommit_ratio: float = _DEFAULT("mem_overcommit_ratio")
+    mem_basis: str = _DEFAULT("mem_basis")
+    headroom_frac: float = _DEFAULT("headroom_frac")
+    ha_hosts: int = _DEFAULT("ha_hosts")
+    ha_policy: str = _DEFAULT("ha_policy")
+    vcpu_per_core_ratio: float | None = _DEFAULT("vcpu_per_core_ratio")
+    vlan_limit: int | None = _DEFAULT("vlan_limit")
+    objective: str = _DEFAULT("objective")
     existing_hosts: dict[str, str] = field(default_factory=dict)
-    migration_budget: int | None = None
+    migration_budget: int | None = _DEFAULT("migration_budget")
     pinned_vms: tuple[str, ...] = ()
     affinity_groups: tuple[tuple[str, ...], ...] = ()
-    time_limit_s: float = 30.0
-    workers: int = 2
-    strategy: str = "auto"
-    seed: int = 0
+    time_limit_s: float = _DEFAULT("time_limit_s")
+    workers: int = _DEFAULT("workers")
+    strategy: str = _DEFAULT("strategy")
+    seed: int = _DEFAULT("seed")
     deterministic: bool = True
     economics: EconomicsSettings | None = None
-    expected_cpu_util_frac: float = 1.0
-    horizon_days: float = 0.0
-    growth: str | float = "auto"
-    confidence: float = 0.9
-    new_vms_per_month: float | str = 0.0
+    expected_cpu_util_frac: float = _DEFAULT("expected_cpu_util_frac")
+    horizon_days: float = _DEFAULT("horizon_days")
+    growth: str | float = _DEFAULT("growth")
+    confidence: float = _DEFAULT("confidence")
+    new_vms_per_month: float | str = _DEFAULT("new_vms_per_month")
 
 
 @dataclass(frozen=True)
@@ -326,8 +328,8 @@ def _check_options(opts: ConsolidateOptions, catalog: Catalog) -> None:
         problems.append(("vcpu_per_core_ratio", "must be > 0"))
     if opts.vlan_limit is not None and opts.vlan_limit < 1:
         problems.append(("vlan_limit", "must be >= 1"))
-    if opts.ha_spares < 0:
-        problems.append(("ha_spares", "must be >= 0"))
+    if opts.ha_hosts < 0:
+        problems.append(("ha_hosts", "must be >= 0"))
     if not 0.0 < opts.expected_cpu_util_frac <= 1.0:
         problems.append(("expected_cpu_util_frac", "must be in (0, 1]"))
     if opts.ha_policy not in ("reserve", "strict"):
@@ -378,7 +380,7 @@ def _reduce(workload: Workload, opts: ConsolidateOptions) -> Reduction:
     if opts.sizing == "peak":
         return reduce_peak(workload, statistic=opts.statistic, metrics=metrics)
     return reduce_buckets(
-        workload, opts.n_buckets, period=opts.period, statistic=opts.statistic, metrics=metrics
+        workload, opts.buckets, period=opts.period, statistic=opts.statistic, metrics=metrics
     )
 
 
@@ -701,7 +703,7 @@ def prepare(workload: Workload, catalog: Catalog, opts: ConsolidateOptions) -> P
         cpu_mean = demand["cpu"].mean(axis=1)
         slope = np.array([(h.max_w - h.idle_w) / max(h.cpu_capacity_mhz, 1e-9) for h in models])
         item_cost = np.rint(cpu_mean[:, None] * slope[None, :]).astype(np.int64)
-    n_avail = [c if c is not None else n_vms + (opts.ha_spares + 1) * 8 for c in type_counts]
+    n_avail = [c if c is not None else n_vms + (opts.ha_hosts + 1) * 8 for c in type_counts]
 
     # Rules.
     inv = workload.inventory
@@ -797,7 +799,7 @@ def prepare(workload: Workload, catalog: Catalog, opts: ConsolidateOptions) -> P
         pinned=pinned,
         current=current_bin,
         migration_budget=opts.migration_budget,
-        ha_spares=opts.ha_spares,
+        ha_spares=opts.ha_hosts,
         ha_policy=opts.ha_policy,
         item_cost=item_cost,
         objective_unit=unit,

@@ -27,62 +27,243 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+def setting(default: Any, label: str, description: str, unit: str = "", **rules: Any) -> Any:
+    """A scenario setting: its default, what it is, its unit and its validation rules.
+
+    The one declaration the study file, the CLI options (:mod:`capplan.commands.scenario_options`)
+    and the dashboard form (:mod:`capplan.dashboard.studyfile`) all read: their defaults are
+    these objects, their help these words. ``label`` and ``unit`` travel in the JSON Schema
+    (``capplan validate --schema``).
+    """
+    extra: dict[str, Any] = {"label": label, **({"unit": unit} if unit else {})}
+    return Field(default=default, description=description, json_schema_extra=extra, **rules)
+
+
 class HostOffer(_Frozen):
     """A host model offered to the optimizer, and how many may be bought (None: unlimited)."""
 
-    model: str
-    max_count: int | None = Field(default=None, ge=0)
+    model: str = setting(..., "Host model", "Catalog host model name")
+    max_count: int | None = setting(
+        None,
+        "Most hosts",
+        "Most hosts of the model that may be bought (none: unlimited)",
+        "hosts",
+        ge=0,
+    )
 
 
 class StorageDesign(_Frozen):
     """Storage design knobs of a scenario."""
 
-    provisioning: Literal["thin", "thick"] = "thin"
-    oversubscription_ratio: float = Field(default=1.5, ge=1.0)
-    appliance: Literal["none", "in-band", "out-of-band"] = "none"
-    mirrored: bool = False
-    #: Share of capacity reserved for snapshots (None: the catalog's SAN design).
-    snapshot_reserve_frac: float | None = Field(default=None, ge=0, lt=1)
-    horizon_days: int = Field(default=365, gt=0)
+    provisioning: Literal["thin", "thick"] = setting(
+        "thin", "Storage provisioning", "Thin or thick volumes"
+    )
+    oversubscription_ratio: float = setting(
+        1.5,
+        "Thin over-subscription ratio",
+        "Provisioned capacity per physical capacity of a thin pool",
+        "ratio",
+        ge=1.0,
+    )
+    appliance: Literal["none", "in-band", "out-of-band"] = setting(
+        "none", "SAN virtualization appliance", "None, in-band or out-of-band"
+    )
+    mirrored: bool = setting(False, "Mirrored storage", "Synchronous mirroring of every volume")
+    snapshot_reserve_frac: float | None = setting(
+        None,
+        "Snapshot reserve",
+        "Share of capacity kept for snapshots (none: the catalog's SAN design)",
+        "fraction",
+        ge=0,
+        lt=1,
+    )
+    horizon_days: int = setting(
+        365, "Storage horizon", "Horizon of the time-to-full forecast", "days", gt=0
+    )
 
 
 class NetworkDesign(_Frozen):
     """Network design knobs of a scenario."""
 
-    #: ToR host-facing over uplink bandwidth (None: the catalog's fabric); sets the uplink count.
-    uplink_oversubscription_ratio: float | None = Field(default=None, gt=0)
-    #: Share of north-south traffic carried through VPN tunnels (None: the catalog's fabric).
-    vpn_frac: float | None = Field(default=None, ge=0, le=1)
+    uplink_oversubscription_ratio: float | None = setting(
+        None,
+        "Uplink over-subscription ratio",
+        "ToR host-facing over uplink bandwidth; sets the uplink count (none: the catalog's fabric)",
+        "ratio",
+        gt=0,
+    )
+    vpn_frac: float | None = setting(
+        None,
+        "VPN traffic share",
+        "Share of north-south traffic carried through VPN tunnels (none: the catalog's fabric)",
+        "fraction",
+        ge=0,
+        le=1,
+    )
 
 
 class Scenario(_Frozen):
-    """One complete what-if question."""
+    """One complete what-if question: every setting of every stage, declared once."""
 
-    name: str = "scenario"
-    workload: str
-    catalog: str | None = None
-    mode: str = "hw-assisted"
-    sizing: Literal["time-aware", "peak"] = "time-aware"
-    buckets: int = Field(default=24, ge=1, le=8760)
-    cpu_overcommit_ratio: float = Field(default=1.0, gt=0)
-    mem_overcommit_ratio: float = Field(default=1.0, gt=0)
-    mem_basis: Literal["auto", "consumed", "configured"] = "auto"
-    horizon_days: float = Field(default=0.0, ge=0)
-    growth: Literal["auto"] | float = "auto"
-    confidence: float = Field(default=0.9, gt=0.5, lt=1)
-    new_vms_per_month: Annotated[float, Field(ge=0)] | Literal["auto"] = 0.0
-    backtest_days: float = Field(default=0.0, ge=0)
-    headroom_frac: float = Field(default=0.2, ge=0, lt=1)
+    name: str = setting("scenario", "Name", "Scenario name (a study sets its id)")
+    workload: str = setting(
+        ..., "Workload", "Trace path(s), FORMAT:PATH (e.g. planetlab:DIR) or ingested Parquet"
+    )
+    catalog: str | None = setting(None, "Catalog", "Catalog folder (none: the bundled models/)")
+    mode: str = setting(
+        "hw-assisted",
+        "Virtualization mode",
+        "Virtualization mode of the plan: a catalog mode (bare-metal, full-bt, hw-assisted, "
+        "paravirt, containers)",
+    )
+    source_host: str | None = setting(
+        None,
+        "Measured on",
+        "Catalog host model the CPU demand was measured on (its perf_factor scales the "
+        "demand; none: the reference core)",
+    )
+    sizing: Literal["time-aware", "peak"] = setting(
+        "time-aware",
+        "Sizing method",
+        "'time-aware': each VM's demand per time bucket, so complementary VMs share hosts; "
+        "'peak': each VM at its own peak (the baseline)",
+    )
+    buckets: int = setting(
+        24, "Time buckets", "Buckets of the typical period (K)", "buckets", ge=1, le=8760
+    )
+    period: Literal["day", "week"] = setting(
+        "day", "Typical period", "The period the time buckets divide: 'day' or 'week'"
+    )
+    statistic: str = setting(
+        "peak",
+        "Per-bucket statistic",
+        "What each VM's demand keeps per bucket: 'peak' or a percentile 'pNN' (p95, p99)",
+        pattern=r"^(peak|max|p(100|\d{1,2}(\.\d+)?))$",
+    )
+    cpu_overcommit_ratio: float = setting(
+        1.0,
+        "CPU over-commit ratio",
+        "Sized CPU demand per unit of host CPU capacity (1: none)",
+        "ratio",
+        gt=0,
+    )
+    mem_overcommit_ratio: float = setting(
+        1.0,
+        "Memory over-commit ratio",
+        "Sized memory per unit of host RAM, applied once to the memory basis (1: none)",
+        "ratio",
+        gt=0,
+    )
+    mem_basis: Literal["auto", "consumed", "configured"] = setting(
+        "auto",
+        "Memory sized on",
+        "'consumed' (the trace's usage), 'configured' (the inventory) or 'auto' (consumed "
+        "where the trace measures it)",
+    )
+    vcpu_per_core_ratio: float | None = setting(
+        None,
+        "vCPUs per core",
+        "Most vCPUs per physical core (none: no limit)",
+        "vCPU/core",
+        gt=0,
+    )
+    vlan_limit: int | None = setting(
+        None,
+        "VLANs per host",
+        "Most distinct VLANs on a host's trunk (none: no limit)",
+        "VLANs",
+        ge=1,
+    )
+    horizon_days: float = setting(
+        0.0,
+        "Planning horizon",
+        "The plan holds for this many days of growth (0: for the history as it is)",
+        "days",
+        ge=0,
+    )
+    growth: Literal["auto"] | float = setting(
+        "auto",
+        "Growth a year",
+        "With a horizon: 'auto' (each zone's trend from the trace) or a compound annual rate",
+        "fraction/year",
+    )
+    confidence: float = setting(
+        0.9,
+        "Growth confidence level",
+        "With a horizon: the plan holds at this upper bound of the fitted trend",
+        "probability",
+        gt=0.5,
+        lt=1,
+    )
+    new_vms_per_month: Annotated[float, Field(ge=0)] | Literal["auto"] = setting(
+        0.0,
+        "New VMs a month",
+        "With a horizon: VMs added each month, each like its zone's average VM; 'auto' fits "
+        "the rate to the inventory's creation dates",
+        "VMs/month",
+    )
+    backtest_days: float = setting(
+        0.0,
+        "Backtest",
+        "Also plan on all but the last N days and replay the plan on them (0: no backtest)",
+        "days",
+        ge=0,
+    )
+    headroom_frac: float = setting(
+        0.2,
+        "Headroom",
+        "Share of CPU, memory and network capacity kept free on every host",
+        "fraction",
+        ge=0,
+        lt=1,
+    )
     # N+1 by default: vSphere HA admission control's default tolerates one host failure
     # (source "vsphere-ha-default" in models/economics/economics.toml).
-    ha_hosts: int = Field(default=1, ge=0)
-    hosts: tuple[HostOffer, ...] = ()
-    objective: Literal["cost", "hosts", "power", "balance"] = "cost"
-    storage: StorageDesign = StorageDesign()
-    network: NetworkDesign = NetworkDesign()
-    time_limit_s: float = Field(default=30.0, gt=0)
-    workers: int = Field(default=2, ge=1)
-    seed: int = 0
+    ha_hosts: int = setting(
+        1,
+        "HA spare hosts",
+        "N+k: host failures absorbed per security zone (k; 0: no reserve)",
+        "hosts",
+        ge=0,
+    )
+    ha_policy: Literal["reserve", "strict"] = setting(
+        "reserve",
+        "HA reserve policy",
+        "'reserve': the k largest hosts' capacity kept free per zone, in aggregate; "
+        "'strict': the VMs of any k failed hosts fit on the others",
+    )
+    hosts: tuple[HostOffer, ...] = setting(
+        (), "Host models offered", "Host models the plan may buy (none: the catalog's current ones)"
+    )
+    migration_budget: int | None = setting(
+        None,
+        "Migration budget",
+        "Most VMs moved away from their current (owned) host (none: no limit)",
+        "VMs",
+        ge=0,
+    )
+    expected_cpu_util_frac: float = setting(
+        1.0,
+        "Expected CPU use",
+        "Share of its configured CPU a VM without CPU usage is expected to use "
+        "(allocation-based sizing, e.g. an RVTools export alone)",
+        "fraction",
+        gt=0,
+        le=1,
+    )
+    objective: Literal["cost", "hosts", "power", "balance"] = setting(
+        "cost", "Objective", "What the optimizer minimizes: cost, hosts, power or balance"
+    )
+    strategy: Literal["auto", "ffd", "bfd", "heuristics", "cpsat", "lns", "eject"] = setting(
+        "auto", "Solve strategy", "How the optimizer searches ('auto' picks by instance size)"
+    )
+    storage: StorageDesign = setting(StorageDesign(), "Storage design", "Storage design knobs")
+    network: NetworkDesign = setting(NetworkDesign(), "Network design", "Network design knobs")
+    time_limit_s: float = setting(
+        30.0, "Solver time limit", "Wall-clock limit of each solve", "s", gt=0
+    )
+    workers: int = setting(2, "Solver workers", "CP-SAT worker threads", "threads", ge=1)
+    seed: int = setting(0, "Random seed", "Seed of the solver and the Monte Carlo")
 
     @field_validator("workload")
     @classmethod
@@ -90,6 +271,63 @@ class Scenario(_Frozen):
         if not value.strip():
             raise ValueError("must name a trace path, FORMAT:PATH or a Parquet file")
         return value
+
+
+#: Scenario settings the consolidation (``ConsolidateOptions``) takes under the same names.
+CONSOLIDATION_SETTINGS: tuple[str, ...] = (
+    "mode",
+    "source_host",
+    "sizing",
+    "buckets",
+    "period",
+    "statistic",
+    "cpu_overcommit_ratio",
+    "mem_overcommit_ratio",
+    "mem_basis",
+    "vcpu_per_core_ratio",
+    "vlan_limit",
+    "horizon_days",
+    "growth",
+    "confidence",
+    "new_vms_per_month",
+    "headroom_frac",
+    "ha_hosts",
+    "ha_policy",
+    "migration_budget",
+    "expected_cpu_util_frac",
+    "objective",
+    "strategy",
+    "time_limit_s",
+    "workers",
+    "seed",
+)
+
+
+def scenario_field(path: str) -> Any:
+    """The pydantic field info of the scenario setting at dotted ``path``
+    (``storage.horizon_days``)."""
+    model: Any = Scenario
+    *tables, name = path.split(".")
+    for table in tables:
+        model = type(model.model_fields[table].default)
+    return model.model_fields[name]
+
+
+def scenario_default(path: str) -> Any:
+    """Default of the scenario setting at dotted ``path`` (the declared object itself)."""
+    return scenario_field(path).default
+
+
+def scenario_help(path: str) -> str:
+    """The setting's description with its unit, as the CLI and the form show it."""
+    info = scenario_field(path)
+    unit = (info.json_schema_extra or {}).get("unit")
+    return f"{info.description} (unit: {unit})" if unit else str(info.description)
+
+
+def scenario_label(path: str) -> str:
+    """The setting's short label."""
+    return str((scenario_field(path).json_schema_extra or {})["label"])
 
 
 #: Scenario fields that are tables (dotted axes such as ``storage.mirrored`` reach into them).

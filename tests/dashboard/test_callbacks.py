@@ -249,10 +249,10 @@ def test_a_horizon_plan_shows_its_run_out_and_purchases() -> None:
     opts = ConsolidateOptions(
         hosts=(HostOffer("ibm-x3550-m3-x5675"),),
         mode="none",
-        n_buckets=4,
+        buckets=4,
         objective="hosts",
         headroom_frac=0.0,
-        ha_spares=0,
+        ha_hosts=0,
         horizon_days=730,
         growth=0.2,
     )

@@ -51,7 +51,7 @@ def test_host_costs_match_the_report_category_by_category() -> None:
     wl = _workload()
     opts = ConsolidateOptions(
         hosts=(HostOffer(HOST), HostOffer(SMALL)),
-        ha_spares=1,
+        ha_hosts=1,
         time_limit_s=5,
         economics=settings,
     )

@@ -53,7 +53,7 @@ def options(**kw: object) -> ConsolidateOptions:
     base: dict[str, object] = {
         "hosts": (HostOffer(HOST),),
         "headroom_frac": 0.0,
-        "ha_spares": 0,
+        "ha_hosts": 0,
         "sizing": "peak",
         "objective": "hosts",
         "time_limit_s": 5.0,
