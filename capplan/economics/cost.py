@@ -288,7 +288,12 @@ def total_usd(breakdown: dict[str, float]) -> tuple[float, list[str]]:
 ONE_OFF_CATEGORIES = ("migration",)
 
 
-def npv_usd(breakdown: dict[str, float], horizon_years: float, discount_rate_frac: float) -> float:
+def npv_usd(
+    breakdown: dict[str, float],
+    horizon_years: float,
+    discount_rate_frac: float,
+    growth_frac_per_year: float = 0.0,
+) -> float:
     """Net present value of a TCO breakdown, Azure Migrate's year-by-year way.
 
     One-off categories (:data:`ONE_OFF_CATEGORIES`) are paid in Year 0; every other
@@ -296,10 +301,11 @@ def npv_usd(breakdown: dict[str, float], horizon_years: float, discount_rate_fra
     ``0 … ceil(H) − 1`` (a fractional last year pays its fraction), each discounted by
     ``(1 + r)^n``::
 
-        NPV = one_off + (TCO − one_off) / H × Σ_n w_n / (1 + r)^n,   w_n = min(1, H − n)
+        NPV = one_off + (TCO − one_off) / H × Σ_n w_n (1 + g)^n / (1 + r)^n,   w_n = min(1, H − n)
 
-    With ``r = 0`` the NPV is the TCO. Unknown (NaN) categories are left out, as in
-    :func:`total_usd`.
+    With ``r = 0`` and ``g = 0`` the NPV is the TCO. ``g`` grows the recurring costs with
+    the demand, year by year (the sensitivity's growth row; 0 otherwise). Unknown (NaN)
+    categories are left out, as in :func:`total_usd`.
 
     Parameters
     ----------
@@ -309,6 +315,8 @@ def npv_usd(breakdown: dict[str, float], horizon_years: float, discount_rate_fra
         ``H`` (> 0).
     discount_rate_frac
         Yearly rate ``r`` (Azure Migrate's WACC).
+    growth_frac_per_year
+        Yearly growth ``g`` of the recurring costs.
     """
     h = float(horizon_years)
     known = {k: v for k, v in breakdown.items() if not np.isnan(v)}
@@ -316,5 +324,6 @@ def npv_usd(breakdown: dict[str, float], horizon_years: float, discount_rate_fra
     recurring = sum(v for k, v in known.items() if k not in ONE_OFF_CATEGORIES)
     years = np.arange(int(np.ceil(h)))
     weights = np.minimum(1.0, h - years)
-    factor = float(np.sum(weights / (1.0 + float(discount_rate_frac)) ** years))
+    grown = (1.0 + float(growth_frac_per_year)) ** years
+    factor = float(np.sum(weights * grown / (1.0 + float(discount_rate_frac)) ** years))
     return float(one_off + recurring / h * factor)

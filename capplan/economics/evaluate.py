@@ -685,16 +685,23 @@ def _with(settings: EconomicsSettings, section: str, **changes: Any) -> Economic
     )
 
 
+#: The growth row's high end: demand 20 % higher each year (a stress range, like the
+#: electricity row's; 0 is the estate as it is).
+GROWTH_HIGH_FRAC_PER_YEAR = 0.2
+
+
 def sensitivity_cases(
     settings: EconomicsSettings,
-) -> list[tuple[Factor, list[tuple[EconomicsSettings, float, float]]]]:
-    """The assumptions moved and, per end, ``(settings, server price ×, licence price ×)``.
+) -> list[tuple[Factor, list[tuple[Any, ...]]]]:
+    """The assumptions moved and, per end, ``(settings, server price ×, licence price ×)``
+    and, for the growth row, the yearly growth of both estates' recurring costs.
 
     Ranges (stated in the output): labour model per VM vs per host; administrator wage
     from the BLS 10th to the 90th percentile (USD 25.18–63.71 per hour, May 2019, same
     table as the mean); server prices ×0.75–×1.5 (the regression under-prices current
     high-core servers by about a third, issue 17); electricity ×0.5–×2; PUE 1.2–2.0;
-    licence prices ×0.5–×2; horizon 3–7 years; discount rate 0–12 %.
+    licence prices ×0.5–×2; horizon 3–7 years; discount rate 0–12 %; demand growth
+    0–20 % a year.
     """
     lab, e, f = settings.labor, settings.energy, settings.finance
     other_model = "per-host" if lab.model != "per-host" else "per-vm"
@@ -790,6 +797,16 @@ def sensitivity_cases(
                 (_with(settings, "finance", discount_rate_frac=0.12), 1.0, 1.0),
             ],
         ),
+        (
+            Factor(
+                "growth",
+                "demand growth (a year)",
+                "0",
+                f"{GROWTH_HIGH_FRAC_PER_YEAR:g}",
+                "both estates' recurring costs grow with the demand, year by year",
+            ),
+            [(settings, 1.0, 1.0, 0.0), (settings, 1.0, 1.0, GROWTH_HIGH_FRAC_PER_YEAR)],
+        ),
     ]
 
 
@@ -801,15 +818,24 @@ def _saving(
     settings: EconomicsSettings,
     server_factor: float,
     licence_factor: float,
+    growth_frac_per_year: float = 0.0,
 ) -> tuple[float, float]:
-    """TCO saving and NPV saving (baseline − plan) under one set of assumptions, USD."""
+    """TCO saving and NPV saving (baseline − plan) under one set of assumptions, USD.
+
+    With growth, both estates' recurring costs grow by ``growth_frac_per_year`` a year (the
+    plan buys hosts and today's estate servers as the demand grows): a first-order model
+    that keeps each estate's cost per unit of demand.
+    """
     kw = {"server_price_factor": server_factor, "licence_price_factor": licence_factor}
     p = estate_figures(plan, workload, catalog, settings, **kw)
     b = estate_figures(base, workload, catalog, settings, **kw)
     f = settings.finance
-    npv_p = cost.npv_usd(p.tco_breakdown, f.horizon_years, f.discount_rate_frac)
-    npv_b = cost.npv_usd(b.tco_breakdown, f.horizon_years, f.discount_rate_frac)
-    return b.tco_usd - p.tco_usd, npv_b - npv_p
+    h, r, g = f.horizon_years, f.discount_rate_frac, growth_frac_per_year
+    tco_p = cost.npv_usd(p.tco_breakdown, h, 0.0, g) if g else p.tco_usd
+    tco_b = cost.npv_usd(b.tco_breakdown, h, 0.0, g) if g else b.tco_usd
+    npv_p = cost.npv_usd(p.tco_breakdown, h, r, g)
+    npv_b = cost.npv_usd(b.tco_breakdown, h, r, g)
+    return tco_b - tco_p, npv_b - npv_p
 
 
 def sensitivity(
@@ -826,7 +852,7 @@ def sensitivity(
     base_tco, base_npv = _saving(plan, base, workload, catalog, settings, 1.0, 1.0)
     rows = []
     for factor, ends in sensitivity_cases(settings):
-        values = [_saving(plan, base, workload, catalog, s, sf, lf) for s, sf, lf in ends]
+        values = [_saving(plan, base, workload, catalog, *end) for end in ends]
         (tco_lo, npv_lo), (tco_hi, npv_hi) = values
         rows.append(
             {

@@ -112,6 +112,8 @@ def test_npv_hand_worked() -> None:
     assert cost.npv_usd(breakdown, 5, 0.0) == pytest.approx(1100.0)
     # 2.5 years at 10 %: weights 1, 1, 0.5 → 1 + 0.909091 + 0.413223 = 2.322314.
     assert cost.npv_usd({"energy_it": 1000.0}, 2.5, 0.10) == pytest.approx(400 * 2.322314, abs=1e-3)
+    # Demand growing 20 % a year, undiscounted: 100 + 1000/5 × (1 + 1.2 + 1.44 + 1.728 + 2.0736).
+    assert cost.npv_usd(breakdown, 5, 0.0, 0.2) == pytest.approx(100 + 200 * 7.4416, abs=1e-6)
 
 
 def test_report_carries_npv_assumptions_and_sensitivity(catalog) -> None:  # type: ignore[no-untyped-def]
@@ -137,6 +139,7 @@ def test_report_carries_npv_assumptions_and_sensitivity(catalog) -> None:  # typ
         "licences",
         "horizon",
         "discount_rate",
+        "growth",
     }
     rows = {r["key"]: r for r in sens["rows"]}
     # Labour per host instead of per VM: today 4 servers, plan 2 → saving grows by
@@ -147,6 +150,12 @@ def test_report_carries_npv_assumptions_and_sensitivity(catalog) -> None:  # typ
     assert rows["discount_rate"]["npv_savings_usd_low"] == pytest.approx(
         comp["tco_savings_usd"], abs=0.01
     )
+    # No growth is the base case; with growth both estates' recurring costs scale by the
+    # same yearly factors, so the recurring part of the saving scales by their mean.
+    assert rows["growth"]["tco_savings_usd_low"] == pytest.approx(comp["tco_savings_usd"], abs=0.01)
+    one_off = comp["tco_breakdown_delta"]["migration"]
+    grown = (comp["tco_savings_usd"] - one_off) * 7.4416 / 5 + one_off
+    assert rows["growth"]["tco_savings_usd_high"] == pytest.approx(grown, rel=1e-6)
     # The flip list names exactly the rows whose ends straddle zero against the base.
     base_positive = sens["npv_savings_usd"] > 0
     for row in sens["rows"]:
