@@ -8,31 +8,27 @@ independent, so they run in parallel and their results are identical to an in-pr
 On Dask, each distinct workload of the study is read once, part by part on the workers
 (:mod:`capplan.demand.dask_ingest`), and broadcast to every worker for its scenarios.
 
-Results save to a folder (JSON for figures, Parquet for tables and per-host series) and load
-back without loss.
+The result types, their persistence, the comparison indicators, the Pareto front and the
+recommendation live in :mod:`capplan.results`; running on Dask in :mod:`capplan.study_dask`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
-import logging
-import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import polars as pl
 
 from capplan.demand import load_workload
 from capplan.demand.workload import Workload
 from capplan.errors import CapplanError
 from capplan.placement import Placement
+from capplan.results import ScenarioResult, StudyResult, jsonable
 from capplan.spec.catalog import Catalog, load_catalog
 from capplan.spec.study import CONSOLIDATION_SETTINGS, Scenario, Study
 
@@ -47,306 +43,6 @@ SERIES_MAX_STEPS = 2016
 
 class Cancelled(CapplanError):
     """A run was cancelled by its caller."""
-
-
-@dataclass
-class ScenarioResult:
-    """Everything reports, the dashboard and the CLI need about one scenario.
-
-    Attributes
-    ----------
-    scenario
-        The scenario that was run.
-    summary
-        Headline figures (JSON-ready): hosts, cost, energy, availability, SLA, paging, storage.
-    workload
-        The workload's summary (format, VMs, steps, quality, problems).
-    solve
-        The optimizer's report (status, objective, bound, gap, binding constraints, wall time).
-    kpis
-        The emulation's KPIs.
-    economics
-        Energy, TCO (with today's estate as baseline) and availability.
-    storage
-        The storage plan (pools, risk, moves) or why it is not available.
-    placement
-        The consolidated placement.
-    series
-        Per-host arrays ``(n_hosts, n_points)``: ``cpu_util_frac``, ``power_w``; and ``times``.
-    timings_s
-        Wall time per stage.
-    backtest
-        With ``scenario.backtest_days``: the scenario's options backtested on the workload
-        (:meth:`capplan.forecast.backtest.BacktestResult.to_dict`); empty otherwise.
-    """
-
-    scenario: Scenario
-    summary: dict[str, Any]
-    workload: dict[str, Any]
-    solve: dict[str, Any]
-    kpis: dict[str, Any]
-    economics: dict[str, Any]
-    storage: dict[str, Any]
-    placement: Placement
-    series: dict[str, npt.NDArray[Any]] = field(default_factory=dict)
-    timings_s: dict[str, float] = field(default_factory=dict)
-    backtest: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        """The scenario's stable id."""
-        return self.scenario.name
-
-    def save(self, directory: Path) -> Path:
-        """Write the result to ``directory`` (``result.json``, placement and series Parquet)."""
-        directory.mkdir(parents=True, exist_ok=True)
-        doc = {
-            "scenario": self.scenario.model_dump(mode="json"),
-            "summary": self.summary,
-            "workload": self.workload,
-            "solve": self.solve,
-            "kpis": self.kpis,
-            "economics": self.economics,
-            "storage": self.storage,
-            "timings_s": self.timings_s,
-            "backtest": self.backtest,
-        }
-        _atomic_write(directory / "result.json", json.dumps(_jsonable(doc), indent=1))
-        _atomic_parquet(self.placement.to_frame(), directory / "placement.parquet")
-        if self.series:
-            times = self.series["times"].astype("datetime64[s]").astype(np.int64)
-            frames = {"times_s": pl.Series(times)}
-            frame = pl.DataFrame(frames)
-            rows = pl.DataFrame(
-                {
-                    name: pl.Series(name, array.tolist(), dtype=pl.List(pl.Float32))
-                    for name, array in self.series.items()
-                    if name != "times"
-                }
-            )
-            _atomic_parquet(frame, directory / "series_times.parquet")
-            _atomic_parquet(rows, directory / "series_hosts.parquet")
-        return directory
-
-    @classmethod
-    def load(cls, directory: Path) -> ScenarioResult:
-        """Load a result written by :meth:`save`."""
-        try:
-            doc = json.loads((directory / "result.json").read_text())
-        except FileNotFoundError:
-            raise CapplanError("no saved scenario result here", path=directory) from None
-        frame = pl.read_parquet(directory / "placement.parquet")
-        hosts = frame.select("host_id", "host_model").unique(maintain_order=True)
-        lookup = {h: i for i, h in enumerate(hosts["host_id"].to_list())}
-        placement = Placement.from_assignment(
-            frame["vm_id"].to_list(),
-            [lookup[h] for h in frame["host_id"].to_list()],
-            hosts["host_model"].to_list(),
-            hosts["host_id"].to_list(),
-        )
-        series: dict[str, npt.NDArray[Any]] = {}
-        if (directory / "series_hosts.parquet").exists():
-            times = pl.read_parquet(directory / "series_times.parquet")["times_s"].to_numpy()
-            series["times"] = times.astype("datetime64[s]")
-            rows = pl.read_parquet(directory / "series_hosts.parquet")
-            for name in rows.columns:
-                values = rows[name].to_list()
-                series[name] = np.asarray(values, dtype=np.float32).reshape(len(values), -1)
-        return cls(
-            scenario=Scenario.model_validate(doc["scenario"]),
-            summary=doc["summary"],
-            workload=doc["workload"],
-            solve=doc["solve"],
-            kpis=doc["kpis"],
-            economics=doc["economics"],
-            storage=doc["storage"],
-            placement=placement,
-            series=series,
-            timings_s=doc["timings_s"],
-            backtest=doc.get("backtest") or {},
-        )
-
-
-def _jsonable(value: Any) -> Any:
-    """Recursively turn numpy scalars/arrays and non-finite floats into JSON-safe values."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        return _jsonable(value.item())
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-
-
-def _atomic_parquet(frame: pl.DataFrame, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    frame.write_parquet(tmp)
-    tmp.replace(path)
-
-
-#: Columns of the comparison table, in order: (summary key, label, better direction).
-COMPARISON_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("status", "plan status", ""),
-    ("n_hosts", "hosts", "lower"),
-    ("consolidation_ratio", "VMs per host", "higher"),
-    ("cost_usd", "TCO (USD)", "lower"),
-    ("energy_kwh_per_year", "energy (kWh/year)", "lower"),
-    ("power_w_mean", "mean power (W)", "lower"),
-    ("availability_frac_min", "lowest VM availability", "higher"),
-    ("downtime_min_per_year_max", "worst downtime (min/year)", "lower"),
-    ("slatah_frac", "SLA violation time (SLATAH)", "lower"),
-    ("overloaded_host_steps", "overloaded host-steps", "lower"),
-    ("paging_mib", "paging (MiB)", "lower"),
-    ("storage_runout_prob_max", "storage run-out risk", "lower"),
-    ("gap_frac", "optimality gap", "lower"),
-)
-#: A scenario whose SLA violation time exceeds this is never recommended.
-MAX_RECOMMENDED_SLATAH_FRAC = 0.01
-
-
-@dataclass
-class StudyResult:
-    """The results of every scenario of a study, and the estate as it is today.
-
-    Attributes
-    ----------
-    study
-        The study that was run.
-    results
-        One result per scenario, in the study's order.
-    baseline
-        Today's estate (unconsolidated): hosts, cost, energy, availability.
-    timings_s
-        Wall time per stage, summed over scenarios, and ``total``.
-    """
-
-    study: Study
-    results: list[ScenarioResult]
-    baseline: dict[str, Any]
-    timings_s: dict[str, float] = field(default_factory=dict)
-
-    def comparison(self) -> pl.DataFrame:
-        """One row for today's estate and one per scenario; deltas against today's estate."""
-        rows: list[dict[str, Any]] = [{"scenario": "today (unconsolidated)", **self.baseline}]
-        rows += [{"scenario": r.name, **r.summary} for r in self.results]
-        rows[0]["status"] = "today"
-        keys = [key for key, _, _ in COMPARISON_COLUMNS]
-        schema = {
-            "scenario": pl.String,
-            **{k: pl.String if k == "status" else pl.Float64 for k in keys},
-        }
-        table = pl.DataFrame(
-            [{"scenario": row["scenario"], **{k: row.get(k) for k in keys}} for row in rows],
-            schema=schema,
-            orient="row",
-        )
-        deltas = [
-            (pl.col(key) - pl.col(key).first()).alias(f"delta_{key}")
-            for key in ("n_hosts", "cost_usd", "energy_kwh_per_year", "availability_frac_min")
-        ]
-        front = [False, *self.pareto_front()]
-        return table.with_columns(*deltas, pl.Series("pareto", front))
-
-    def pareto_front(self) -> list[bool]:
-        """Per scenario: True when no other scenario is at least as good in cost, availability
-        and SLA violation time, and strictly better in one."""
-        points = np.array(
-            [
-                [
-                    _num(r.summary.get("cost_usd"), math.inf),
-                    -_num(r.summary.get("availability_frac_min"), 0.0),
-                    _num(r.summary.get("slatah_frac"), math.inf),
-                ]
-                for r in self.results
-            ],
-            dtype=np.float64,
-        ).reshape(len(self.results), 3)
-        front = []
-        for i in range(len(points)):
-            dominated = np.any(
-                np.all(points <= points[i], axis=1) & np.any(points < points[i], axis=1)
-            )
-            front.append(not bool(dominated))
-        return front
-
-    def recommended(self) -> tuple[ScenarioResult | None, str]:
-        """The scenario to recommend and why (cheapest on the Pareto front within the SLA)."""
-        front = self.pareto_front()
-        feasible = [
-            r
-            for r, on in zip(self.results, front, strict=True)
-            if on
-            and r.solve.get("status") in ("optimal", "feasible")
-            and _num(r.summary.get("slatah_frac"), 1.0) <= MAX_RECOMMENDED_SLATAH_FRAC
-        ]
-        if not feasible:
-            return None, (
-                "no scenario has a valid placement with SLA violation time at most "
-                f"{MAX_RECOMMENDED_SLATAH_FRAC:.0%}; relax headroom or over-commit, or add hosts"
-            )
-        best = min(feasible, key=lambda r: _num(r.summary.get("cost_usd"), math.inf))
-        s = best.summary
-        base_cost = _num(self.baseline.get("cost_usd"), math.nan)
-        saving = base_cost - _num(s.get("cost_usd"), math.nan)
-        reason = (
-            f"cheapest scenario on the cost/availability/SLA Pareto front with SLA violation time "
-            f"≤ {MAX_RECOMMENDED_SLATAH_FRAC:.0%}: {s.get('n_hosts')} hosts instead of "
-            f"{self.baseline.get('n_hosts')}, TCO {_money(s.get('cost_usd'))} "
-            f"({_money(abs(saving))} {'less' if saving >= 0 else 'more'} than today), "
-            "lowest VM availability "
-            f"{_num(s.get('availability_frac_min'), math.nan):.6f}"
-        )
-        return best, reason
-
-    def save(self, directory: Path) -> Path:
-        """Write every scenario result and the study summary to ``directory``."""
-        directory.mkdir(parents=True, exist_ok=True)
-        entries: list[dict[str, str]] = []
-        for index, result in enumerate(self.results):
-            folder = f"scenario_{index:03d}"
-            result.save(directory / folder)
-            entries.append({"name": result.name, "folder": folder})
-        doc = {
-            "study": self.study.model_dump(mode="json"),
-            "baseline": self.baseline,
-            "timings_s": self.timings_s,
-            "scenarios": entries,
-        }
-        _atomic_write(directory / "study.json", json.dumps(_jsonable(doc), indent=1))
-        return directory
-
-    @classmethod
-    def load(cls, directory: Path) -> StudyResult:
-        """Load a study result written by :meth:`save`."""
-        try:
-            doc = json.loads((directory / "study.json").read_text())
-        except FileNotFoundError:
-            raise CapplanError("no saved study result here", path=directory) from None
-        return cls(
-            study=Study.model_validate(doc["study"]),
-            results=[ScenarioResult.load(directory / s["folder"]) for s in doc["scenarios"]],
-            baseline=doc["baseline"],
-            timings_s=doc["timings_s"],
-        )
-
-
-def _num(value: Any, default: float) -> float:
-    return default if value is None else float(value)
-
-
-def _money(value: Any) -> str:
-    number = _num(value, math.nan)
-    return "n/a" if math.isnan(number) else f"${number:,.0f}"
 
 
 # --------------------------------------------------------------------------- running
@@ -543,7 +239,7 @@ def run_scenario(
         _consolidation_options(scenario, econ_settings),
         progress=_solver_progress(report, scenario.time_limit_s),
     )
-    solve = _jsonable(dict(result.summary))
+    solve = jsonable(dict(result.summary))
     timings["optimize"] = time.perf_counter() - start
     placement = result.placement
     if placement is None:
@@ -564,12 +260,12 @@ def run_scenario(
 
     start = stage("emulate", 2)
     emulation = emulate(wl, placement, catalog, scenario.mode)
-    kpis = _jsonable(emulation.kpis())
+    kpis = jsonable(emulation.kpis())
     timings["emulate"] = time.perf_counter() - start
 
     start = stage("storage", 3)
     paging = kpis.get("peak_paging_mib_s") or 0.0
-    storage = _jsonable(_plan_storage(scenario, wl, catalog, float(paging), econ_settings))
+    storage = jsonable(_plan_storage(scenario, wl, catalog, float(paging), econ_settings))
     timings["storage"] = time.perf_counter() - start
 
     start = stage("economics", 4)
@@ -583,7 +279,7 @@ def run_scenario(
             return np.asarray(emulation.cpu.util_frac, dtype=np.float64), notes
         return plan_replay(w, p, mode)
 
-    econ = _jsonable(
+    econ = jsonable(
         economics_report(
             wl,
             placement,
@@ -605,8 +301,8 @@ def run_scenario(
     report("done", 1.0)
     return ScenarioResult(
         scenario=scenario,
-        summary=_jsonable(_summary(wl, solve, kpis, econ, storage)),
-        workload=_jsonable(wl.summary()),
+        summary=jsonable(_summary(wl, solve, kpis, econ, storage)),
+        workload=jsonable(wl.summary()),
         solve=solve,
         kpis=kpis,
         economics=econ,
@@ -665,7 +361,7 @@ def _backtest(
     result = backtest(
         workload, catalog, options, train_days=train, test_days=scenario.backtest_days
     )
-    return _jsonable(result.to_dict())
+    return jsonable(result.to_dict())
 
 
 def _same(a: Placement, b: Placement) -> bool:
@@ -676,11 +372,6 @@ def _same(a: Placement, b: Placement) -> bool:
         and bool(np.array_equal(a.host_of_vm, b.host_of_vm))
         and bool(np.array_equal(a.host_models, b.host_models))
     )
-
-
-def _run_remote(scenario: Scenario, workload: Workload) -> ScenarioResult:
-    """Dask task: run one scenario in a worker process on the study's shared workload."""
-    return run_scenario(scenario, workload=workload)
 
 
 def run_study(
@@ -740,7 +431,9 @@ def run_study(
                 )
             )
     else:
-        results, shared_ingest_s = _run_on_dask(scenarios, scheduler, workers, report, cancel)
+        from capplan.study_dask import run_on_dask
+
+        results, shared_ingest_s = run_on_dask(scenarios, scheduler, workers, report, cancel)
     first = next((r for r in results if r.economics), None)
     baseline = _baseline(first.economics, int(first.workload["n_vms"])) if first else {}
     timings: dict[str, float] = {"ingest": shared_ingest_s}
@@ -750,76 +443,3 @@ def run_study(
     timings["total"] = time.perf_counter() - started
     report("done", 1.0)
     return StudyResult(study, results, baseline, timings)
-
-
-def _run_on_dask(
-    scenarios: list[Scenario],
-    scheduler: str | None,
-    workers: int | None,
-    report: Progress,
-    cancel: threading.Event | None,
-) -> tuple[list[ScenarioResult], float]:
-    """Ingest each distinct workload on the cluster, then run the scenarios there.
-
-    Returns the results in scenario order and the wall time of the ingest (seconds).
-    """
-    from dask.distributed import Client, LocalCluster, wait
-
-    from capplan.demand.dask_ingest import load_workload_future_on_dask
-
-    def check_cancel() -> None:
-        if cancel is not None and cancel.is_set():
-            raise Cancelled("the study was cancelled")
-
-    cluster = None
-    if scheduler is None:
-        cluster = LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=":0",  # any free port: studies may run side by side
-            silence_logs=logging.CRITICAL,  # a failed task's traceback is not for users
-        )
-    try:
-        with Client(scheduler or cluster) as client:
-            loading = time.perf_counter()
-            specs = list(dict.fromkeys(s.workload for s in scenarios))
-            shared: dict[str, Any] = {}
-            for number, spec in enumerate(specs, start=1):
-
-                def ingest_progress(label: str, frac: float, number: int = number) -> None:
-                    report(f"ingest {number} of {len(specs)}: {label}", 0.0)
-
-                # assembled on a worker and copied worker to worker (never through the
-                # client) onto every worker, so no worker waits to fetch it and none is
-                # preferred by the scheduler
-                shared[spec] = load_workload_future_on_dask(
-                    client, spec, progress=ingest_progress, check_cancel=check_cancel
-                )
-                client.replicate([shared[spec]])
-            ingest_s = time.perf_counter() - loading
-            futures = [
-                client.submit(_run_remote, s, shared[s.workload], pure=False) for s in scenarios
-            ]
-            index = {f.key: i for i, f in enumerate(futures)}
-            out: list[ScenarioResult | None] = [None] * len(futures)
-            pending = set(futures)
-            while pending:
-                if cancel is not None and cancel.is_set():
-                    client.cancel(list(pending))
-                    raise Cancelled("the study was cancelled")
-                try:
-                    finished = wait(
-                        list(pending), timeout=CANCEL_POLL_S, return_when="FIRST_COMPLETED"
-                    )
-                except TimeoutError:
-                    continue
-                for future in finished.done:
-                    out[index[future.key]] = future.result()
-                pending = set(finished.not_done)
-                n_done = len(futures) - len(pending)
-                report(f"{n_done} of {len(futures)} scenarios", n_done / len(futures))
-    finally:
-        if cluster is not None:
-            cluster.close()
-    return [r for r in out if r is not None], ingest_s

@@ -45,6 +45,7 @@ from capplan.demand import load_workload
 from capplan.optimize.consolidate import ConsolidateOptions, HostOffer, consolidate
 from capplan.optimize.strategies import ProgressEvent
 from capplan.spec.catalog import load_catalog
+from capplan.status import SolveStatus
 
 
 @app.command("consolidate")
@@ -156,14 +157,19 @@ def consolidate_command(
         print_json(result.summary)
     else:
         _print_human(result.summary)
-    code = EXIT_CODES.get(str(result.summary["status"]), 0)
+    code = EXIT_CODES.get(SolveStatus(str(result.summary["status"])), 0)
     if code:
         raise typer.Exit(code)
 
 
 #: Exit code of each solve status: 0 a plan (optimal or feasible), 3 proven infeasible (the
 #: reason is printed), 4 no plan found within the time limit.
-EXIT_CODES = {"optimal": 0, "feasible": 0, "infeasible": 3, "unknown": 4}
+EXIT_CODES = {
+    SolveStatus.OPTIMAL: 0,
+    SolveStatus.FEASIBLE: 0,
+    SolveStatus.INFEASIBLE: 3,
+    SolveStatus.UNKNOWN: 4,
+}
 
 
 def _print_human(s: dict[str, object]) -> None:

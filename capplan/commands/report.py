@@ -11,10 +11,11 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from capplan.cli_app import app, console, err_console, print_json, user_errors
-from capplan.pipeline import StudyResult, run_study
+from capplan.pipeline import run_study
 from capplan.reporting.export import write_csv, write_xlsx
 from capplan.reporting.html import comparison_frame, write_report
 from capplan.resources import bundled_dir
+from capplan.results import StudyResult
 from capplan.spec.study import load_study
 
 StudyArg = Annotated[Path, typer.Argument(help="Study TOML file.")]

@@ -602,8 +602,8 @@ class Services:
         return self.workspace.runs(session_id)
 
     def result(self, session_id: str, run_id: str) -> Any:
-        """The :class:`capplan.pipeline.StudyResult` of a finished run of the session."""
-        from capplan.pipeline import StudyResult
+        """The :class:`capplan.results.StudyResult` of a finished run of the session."""
+        from capplan.results import StudyResult
 
         record = self.run(session_id, run_id)
         if record.status != "done":
@@ -623,13 +623,13 @@ class Services:
     @staticmethod
     def comparison(study: Any) -> tuple[list[dict[str, Any]], dict[str, str]]:
         """The comparison table of a study result: rows, and column key → heading in order."""
-        from capplan.pipeline import COMPARISON_COLUMNS
+        from capplan.results import INDICATORS
 
         table = study.comparison()
         labels = {"scenario": "scenario"}
         if "status" in table.columns:
             labels["status"] = "status"
-        labels |= {key: label for key, label, _ in COMPARISON_COLUMNS if key in table.columns}
+        labels |= {ind.key: ind.label for ind in INDICATORS if ind.key in table.columns}
         labels |= {
             c: f"Δ {c.removeprefix('delta_').replace('_', ' ')}"
             for c in table.columns

@@ -61,6 +61,7 @@ from capplan.placement import Placement
 from capplan.spec.catalog import Catalog, HostModel, MemOverhead, VirtMode, current_models
 from capplan.spec.economics import EconomicsSettings, load_economics
 from capplan.spec.study import scenario_default
+from capplan.status import SolveStatus
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -886,7 +887,7 @@ def consolidate(
     inst = prep.instance
     if prep.infeasible_reason:
         report = SolveReport(
-            "infeasible",
+            SolveStatus.INFEASIBLE,
             None,
             0,
             None,

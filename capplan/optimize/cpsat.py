@@ -29,9 +29,15 @@ from capplan.optimize.clock import Clock, charge_cpsat, set_cpsat_limits
 from capplan.optimize.failover import zone_usable_types
 from capplan.optimize.heuristics import normaliser
 from capplan.optimize.instance import Instance, IntArray, Solution
+from capplan.status import SolveStatus
 
-#: Status names used in results.
-OPTIMAL, FEASIBLE, INFEASIBLE, UNKNOWN = "optimal", "feasible", "infeasible", "unknown"
+#: Statuses of a solve (:class:`capplan.status.SolveStatus`).
+OPTIMAL, FEASIBLE, INFEASIBLE, UNKNOWN = (
+    SolveStatus.OPTIMAL,
+    SolveStatus.FEASIBLE,
+    SolveStatus.INFEASIBLE,
+    SolveStatus.UNKNOWN,
+)
 
 
 @dataclass(frozen=True, eq=False)

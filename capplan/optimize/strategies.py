@@ -36,8 +36,14 @@ from capplan.optimize.clock import WORK_SHARE, Clock
 from capplan.optimize.explain import Explanation, explain_solution, infeasibility_reason
 from capplan.optimize.instance import Instance, Solution, contract_affinity
 from capplan.optimize.validator import validate
+from capplan.status import SolveStatus
 
-OPTIMAL, FEASIBLE, INFEASIBLE, UNKNOWN = "optimal", "feasible", "infeasible", "unknown"
+OPTIMAL, FEASIBLE, INFEASIBLE, UNKNOWN = (
+    SolveStatus.OPTIMAL,
+    SolveStatus.FEASIBLE,
+    SolveStatus.INFEASIBLE,
+    SolveStatus.UNKNOWN,
+)
 
 #: Largest (items × candidate bins) for which ``auto`` builds the full CP-SAT model.
 FULL_MODEL_MAX_VARS = 6000
@@ -117,7 +123,7 @@ class SolveReport:
         Counters (heuristic results, LNS steps...).
     """
 
-    status: str
+    status: SolveStatus
     objective: int | None
     bound: int
     gap_frac: float | None
@@ -134,10 +140,14 @@ class SolveReport:
     stopped_by: str = ""
     stats: dict[str, object] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # One vocabulary: a status given as text becomes its SolveStatus (unknown text raises).
+        object.__setattr__(self, "status", SolveStatus(self.status))
+
     def to_dict(self) -> dict[str, object]:
-        """JSON-ready form."""
+        """JSON-ready form (the status as its text)."""
         return {
-            "status": self.status,
+            "status": str(self.status),
             "objective": self.objective,
             "bound": self.bound,
             "gap_frac": None if self.gap_frac is None else round(self.gap_frac, 6),
@@ -584,7 +594,9 @@ def solve(
         raise SolverError(f"time limit must be > 0 seconds, got {time_limit_s}")
     clock, budget = _start_clock(inst, strategy, time_limit_s, wall_limit_s, deterministic)
 
-    def finish_infeasible(reason: str, bounds: BoundReport | None, status: str) -> SolveResult:
+    def finish_infeasible(
+        reason: str, bounds: BoundReport | None, status: SolveStatus
+    ) -> SolveResult:
         report = SolveReport(
             status,
             None,

@@ -18,7 +18,7 @@ import polars as pl
 from plotly.offline import get_plotlyjs
 
 from capplan import __version__
-from capplan.pipeline import COMPARISON_COLUMNS, ScenarioResult, StudyResult
+from capplan.results import INDICATORS, ScenarioResult, StudyResult
 from capplan.spec.catalog import load_catalog
 from capplan.viz import results as results_viz
 
@@ -111,7 +111,7 @@ def _sources(study: StudyResult) -> list[tuple[str, str]]:
 def render_report(study: StudyResult) -> str:
     """Return the report of a study result as one HTML document."""
     table = study.comparison()
-    columns = [(key, label) for key, label, _ in COMPARISON_COLUMNS]
+    columns = [(ind.key, ind.label) for ind in INDICATORS]
     rows = [
         {"scenario": row["scenario"], "pareto": row["pareto"], **{k: row[k] for k, _ in columns}}
         for row in table.iter_rows(named=True)
@@ -154,5 +154,5 @@ def write_report(study: StudyResult, out: Path) -> Path:
 
 def comparison_frame(study: StudyResult) -> pl.DataFrame:
     """The comparison table with readable column names (for CSV/XLSX)."""
-    labels = {key: label for key, label, _ in COMPARISON_COLUMNS}
+    labels = {ind.key: ind.label for ind in INDICATORS}
     return study.comparison().rename(lambda c: labels.get(c, c))

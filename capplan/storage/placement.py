@@ -34,6 +34,7 @@ from ortools.linear_solver.python import model_builder_helper as mbh
 from ortools.sat.python import cp_model
 
 from capplan.optimize.clock import WORK_SHARE, Clock, charge_cpsat, set_cpsat_limits
+from capplan.status import SolveStatus
 from capplan.storage.instance import StorageInstance, infeasibility_reasons
 from capplan.storage.solution import StorageSolution, plan_cost, pool_loads
 from capplan.storage.validator import validate
@@ -545,21 +546,21 @@ def solve_placement(
     deadline = clock.now() + (WORK_SHARE * time_limit_s if deterministic else time_limit_s)
     empty = np.full((inst.n_volumes, 2), -1, dtype=np.int64)
 
-    def done(assign: IntArray, status: str, bound: float, method: str) -> StorageSolution:
+    def done(assign: IntArray, status: SolveStatus, bound: float, method: str) -> StorageSolution:
         validate(inst, assign)
         cost = plan_cost(inst, assign)
         bound = min(bound, cost) if math.isfinite(bound) else bound
         if math.isfinite(bound) and cost > 0 and (cost - bound) / cost <= 1e-9:
-            status = "optimal"
+            status = SolveStatus.OPTIMAL
         return StorageSolution(assign, status, cost, bound, time.monotonic() - start, method)
 
     if inst.n_volumes == 0:
-        return StorageSolution(empty, "optimal", 0.0, 0.0, 0.0, "empty")
+        return StorageSolution(empty, SolveStatus.OPTIMAL, 0.0, 0.0, 0.0, "empty")
     reasons = infeasibility_reasons(inst)
     if reasons:
         return StorageSolution(
             empty,
-            "infeasible",
+            SolveStatus.INFEASIBLE,
             wall_s=time.monotonic() - start,
             method="pre-check",
             reasons=tuple(reasons),
@@ -573,7 +574,7 @@ def solve_placement(
     if lp.status == "infeasible":
         return StorageSolution(
             empty,
-            "infeasible",
+            SolveStatus.INFEASIBLE,
             wall_s=time.monotonic() - start,
             method="lp",
             reasons=(
@@ -615,7 +616,7 @@ def solve_placement(
         if result.status == "infeasible":
             return StorageSolution(
                 empty,
-                "infeasible",
+                SolveStatus.INFEASIBLE,
                 wall_s=time.monotonic() - start,
                 method="cp-sat",
                 reasons=("CP-SAT proved that no placement satisfies every rule",),
@@ -623,14 +624,14 @@ def solve_placement(
         if result.status == "unknown":
             return StorageSolution(
                 empty,
-                "unknown",
+                SolveStatus.UNKNOWN,
                 wall_s=time.monotonic() - start,
                 method="cp-sat",
                 reasons=(f"no placement found within {time_limit_s:g} s",),
             )
         slack = float(inst.copies.sum()) * 0.5 / scale.cost
         bound = max(lp_bound, result.bound_units / scale.cost - slack)
-        status = "optimal" if result.status == "optimal" else "feasible"
+        status = SolveStatus.OPTIMAL if result.status == "optimal" else SolveStatus.FEASIBLE
         return done(result.assign, status, bound, "cp-sat")
     # large instance: repair the rounded LP (or greedy) solution, then improve
     assign = hint_assign
@@ -659,7 +660,7 @@ def solve_placement(
         if result.status == "infeasible" and len(free) >= inst.n_volumes:
             return StorageSolution(
                 empty,
-                "infeasible",
+                SolveStatus.INFEASIBLE,
                 wall_s=time.monotonic() - start,
                 method=method,
                 reasons=(
@@ -670,7 +671,7 @@ def solve_placement(
         if len(free) >= inst.n_volumes or clock.past(deadline):
             return StorageSolution(
                 empty,
-                "unknown",
+                SolveStatus.UNKNOWN,
                 wall_s=time.monotonic() - start,
                 method=method,
                 reasons=(
@@ -699,4 +700,4 @@ def solve_placement(
         target_gap_frac=target_gap_frac,
         clock=clock,
     )
-    return done(assign, "feasible", lp_bound, method)
+    return done(assign, SolveStatus.FEASIBLE, lp_bound, method)

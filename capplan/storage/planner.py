@@ -20,6 +20,7 @@ import polars as pl
 from capplan.demand.workload import Workload
 from capplan.errors import CapplanError
 from capplan.spec.catalog import Catalog
+from capplan.status import SolveStatus
 from capplan.storage.files import UsedHistory
 from capplan.storage.forecast import (
     DAYS_PER_YEAR,
@@ -648,7 +649,7 @@ def plan_storage(
     if appliance_reasons:
         solution = StorageSolution(
             np.full((volumes.n_volumes, 2), -1, dtype=np.int64),
-            "infeasible",
+            SolveStatus.INFEASIBLE,
             method="appliance-check",
             reasons=tuple(appliance_reasons),
         )

@@ -9,6 +9,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from capplan.status import SolveStatus, has_plan
 from capplan.storage.instance import StorageInstance
 
 IntArray = npt.NDArray[np.int64]
@@ -16,7 +17,7 @@ FloatArray = npt.NDArray[np.float64]
 
 #: Result statuses: a plan proven optimal, a plan with a gap, no plan because the problem
 #: has none, no plan found in time.
-STATUSES: Final = ("optimal", "feasible", "infeasible", "unknown")
+STATUSES: Final = tuple(SolveStatus)
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,17 +44,21 @@ class StorageSolution:
     """
 
     assign: IntArray
-    status: str
+    status: SolveStatus
     cost_usd: float = math.nan
     bound_usd: float = math.nan
     wall_s: float = 0.0
     method: str = ""
     reasons: tuple[str, ...] = field(default_factory=tuple)
 
+    def __post_init__(self) -> None:
+        # One vocabulary: a status given as text becomes its SolveStatus (unknown text raises).
+        object.__setattr__(self, "status", SolveStatus(self.status))
+
     @property
     def has_plan(self) -> bool:
         """Whether the solution holds a placement."""
-        return self.status in ("optimal", "feasible")
+        return has_plan(self.status)
 
     @property
     def gap_frac(self) -> float:
