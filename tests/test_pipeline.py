@@ -95,7 +95,21 @@ def test_study_runs_saves_loads_and_reports(study_path: Path, tmp_path: Path) ->
     assert "<script src=" not in html  # plotly.js is embedded: the file opens offline
     assert html.count("Plotly.newPlot") >= 4
     assert pl.read_csv(outputs["csv"][0]).height == 3
-    assert set(load_workbook(outputs["xlsx"]).sheetnames) >= {"comparison", "placement_000"}
+    assert set(load_workbook(outputs["xlsx"]).sheetnames) == {"comparison", "placements"}
+    placements = pl.read_csv(outputs["csv"][1])
+    assert placements.columns[0] == "scenario"
+    assert set(placements["scenario"]) == {r.name for r in result.results}
+    # The dashboard writes the same files in the same layout (its report inside the folder).
+    from capplan.dashboard.services import write_outputs as dashboard_outputs
+
+    cli_files = {
+        p.relative_to(tmp_path / "out" / "tiny_files")
+        for p in (tmp_path / "out" / "tiny_files").rglob("*")
+    }
+    folder = dashboard_outputs(result, tmp_path / "dash")
+    dash_files = {p.relative_to(folder) for p in folder.rglob("*")} - {Path("report.html")}
+    assert dash_files == cli_files
+    assert StudyResult.load(folder / "results").comparison().equals(table)
 
 
 @pytest.mark.slow

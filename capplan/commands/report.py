@@ -12,8 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from capplan.cli_app import app, console, err_console, print_json, user_errors
 from capplan.pipeline import run_study
-from capplan.reporting.export import write_csv, write_xlsx
-from capplan.reporting.html import comparison_frame, write_report
+from capplan.reporting.outputs import write_study_outputs
 from capplan.resources import bundled_dir
 from capplan.results import StudyResult
 from capplan.spec.study import load_study
@@ -59,20 +58,9 @@ def _slug(text: str) -> str:
 
 
 def write_outputs(result: StudyResult, out: Path) -> dict[str, Any]:
-    """Write the HTML report and, beside it, the comparison and placements as CSV and XLSX."""
-    html = write_report(result, out)
-    folder = out.with_name(out.stem + "_files")
-    table = comparison_frame(result)
-    csvs = [str(write_csv(table, folder / "comparison.csv"))]
-    sheets = {"comparison": table}
-    for index, scenario in enumerate(result.results):
-        frame = scenario.placement.to_frame()
-        name = f"placement_{index:03d}_{_slug(scenario.name)}"
-        csvs.append(str(write_csv(frame, folder / f"{name}.csv")))
-        sheets[f"placement_{index:03d}"] = frame
-    xlsx = write_xlsx(sheets, folder / "tables.xlsx")
-    result.save(folder / "results")
-    return {"report": str(html), "csv": csvs, "xlsx": str(xlsx), "results": str(folder / "results")}
+    """Write the HTML report at ``out`` and, beside it in ``<stem>_files/``, the tables and
+    the saved result (:func:`capplan.reporting.outputs.write_study_outputs`)."""
+    return write_study_outputs(result, out).to_dict()
 
 
 def _summary(result: StudyResult, outputs: dict[str, Any]) -> dict[str, Any]:

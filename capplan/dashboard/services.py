@@ -608,8 +608,12 @@ class Services:
         record = self.run(session_id, run_id)
         if record.status != "done":
             raise CapplanError(f"run {run_id} has no results (it is {record.status})")
-        folder = self.workspace.run_dir(session_id, run_id) / OUTPUT_DIR / "result"
-        return StudyResult.load(folder)
+        from capplan.reporting.outputs import RESULTS_DIR
+
+        folder = self.workspace.run_dir(session_id, run_id) / OUTPUT_DIR
+        saved = folder / RESULTS_DIR
+        # Runs written before the one output layout kept the result in "result".
+        return StudyResult.load(saved if saved.exists() else folder / "result")
 
     def ingest_notes(self, session_id: str, run_id: str) -> list[dict[str, Any]]:
         """The data-quality problems found when the run's workload was uploaded."""
@@ -863,26 +867,11 @@ def read_upload(folder: Path, names: list[str], max_expanded_bytes: int) -> tupl
 
 
 def write_outputs(result: Any, folder: Path) -> Path:
-    """Write a study result, its HTML report and its tables (CSV, XLSX) into ``folder``."""
-    import polars as pl
+    """Write a study result, its HTML report and its tables into ``folder``: the layout of
+    :func:`capplan.reporting.outputs.write_study_outputs` with the report inside the folder."""
+    from capplan.reporting.outputs import write_study_outputs
 
-    from capplan.reporting.export import write_csv, write_xlsx
-    from capplan.reporting.html import comparison_frame, write_report
-
-    folder.mkdir(parents=True, exist_ok=True)
-    result.save(folder / "result")
-    write_report(result, folder / "report.html")
-    placements = pl.concat(
-        [
-            r.placement.to_frame().with_columns(pl.lit(r.name).alias("scenario"))
-            for r in result.results
-        ],
-        how="vertical_relaxed",
-    ).select("scenario", pl.exclude("scenario"))
-    comparison = comparison_frame(result)
-    write_csv(placements, folder / "placements.csv")
-    write_csv(comparison, folder / "comparison.csv")
-    write_xlsx({"comparison": comparison, "placements": placements}, folder / "tables.xlsx")
+    write_study_outputs(result, folder / "report.html", folder)
     return folder
 
 

@@ -7,8 +7,9 @@ Layout under the workspace root::
     jobs/                                (unused; kept for workspaces of earlier versions)
     sessions/<sid>/datasets/<id>/        trace.parquet (canonical), summary.json
     sessions/<sid>/catalogs/<id>/        a user catalog (TOML) extending the bundled one
-    sessions/<sid>/runs/<id>/            study.toml, study.resolved.toml, result/, report.html,
-                                         placements.csv, tables.xlsx, worker.log
+    sessions/<sid>/runs/<id>/            study.toml, study.resolved.toml, worker.log, output/
+                                         (report.html, comparison.csv, placements.csv,
+                                         tables.xlsx, results/: capplan.reporting.outputs)
     sessions/<sid>/tmp/                  staging folders of uploads being read
 
 Every folder is written under a temporary name and renamed into place before its row is
