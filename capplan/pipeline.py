@@ -28,7 +28,13 @@ from capplan.demand import load_workload
 from capplan.demand.workload import Workload
 from capplan.errors import CapplanError
 from capplan.placement import Placement
-from capplan.results import ScenarioResult, StudyResult, jsonable
+from capplan.results import (
+    EstateSummary,
+    ScenarioResult,
+    ScenarioSummary,
+    StudyResult,
+    jsonable,
+)
 from capplan.spec.catalog import Catalog, load_catalog
 from capplan.spec.study import CONSOLIDATION_SETTINGS, Scenario, Study
 
@@ -135,52 +141,52 @@ def _summary(
     kpis: dict[str, Any],
     econ: dict[str, Any],
     storage: dict[str, Any],
-) -> dict[str, Any]:
+) -> ScenarioSummary:
     pools = storage.get("pools") or []
     risks = [p.get("p_run_out_frac") for p in pools if p.get("p_run_out_frac") is not None]
     n_hosts = solve.get("n_hosts") or 0
     run_out = [r.get("expected_date") for r in (solve.get("horizon") or {}).get("run_out", [])]
-    return {
-        "status": solve.get("status"),
-        "n_vms": workload.n_vms,
-        "n_hosts": n_hosts,
-        "consolidation_ratio": workload.n_vms / n_hosts if n_hosts else None,
-        "cost_usd": econ.get("tco_usd"),
-        "hardware_cost_usd": solve.get("cost_usd"),
-        "energy_kwh_per_year": econ.get("energy_kwh_per_year"),
-        "power_w_mean": econ.get("power_w_mean"),
-        "co2_kg_per_year": econ.get("co2_kg_per_year"),
-        "availability_frac_min": econ.get("availability_frac_min"),
-        "downtime_min_per_year_max": econ.get("downtime_min_per_year_max"),
-        "slatah_frac": kpis.get("slatah_frac"),
-        "pdm_frac": kpis.get("pdm_frac"),
-        "overloaded_host_steps": kpis.get("overloaded_host_steps"),
-        "paging_mib": kpis.get("paging_mib"),
-        "p95_cpu_util_frac": kpis.get("p95_cpu_util_frac"),
-        "storage_status": storage.get("status"),
-        "storage_cost_usd": storage.get("cost_usd"),
-        "storage_runout_prob_max": max(risks) if risks else None,
-        "compute_runs_out_date": min((d for d in run_out if d), default=None),
-        "gap_frac": solve.get("gap_frac"),
-        "binding": solve.get("binding"),
-    }
+    return ScenarioSummary(
+        status=solve.get("status"),
+        n_vms=workload.n_vms,
+        n_hosts=n_hosts,
+        consolidation_ratio=workload.n_vms / n_hosts if n_hosts else None,
+        cost_usd=econ.get("tco_usd"),
+        hardware_cost_usd=solve.get("cost_usd"),
+        energy_kwh_per_year=econ.get("energy_kwh_per_year"),
+        power_w_mean=econ.get("power_w_mean"),
+        co2_kg_per_year=econ.get("co2_kg_per_year"),
+        availability_frac_min=econ.get("availability_frac_min"),
+        downtime_min_per_year_max=econ.get("downtime_min_per_year_max"),
+        slatah_frac=kpis.get("slatah_frac"),
+        pdm_frac=kpis.get("pdm_frac"),
+        overloaded_host_steps=kpis.get("overloaded_host_steps"),
+        paging_mib=kpis.get("paging_mib"),
+        p95_cpu_util_frac=kpis.get("p95_cpu_util_frac"),
+        storage_status=storage.get("status"),
+        storage_cost_usd=storage.get("cost_usd"),
+        storage_runout_prob_max=max(risks) if risks else None,
+        compute_runs_out_date=min((d for d in run_out if d), default=None),
+        gap_frac=solve.get("gap_frac"),
+        binding=solve.get("binding"),
+    )
 
 
-def _baseline(econ: dict[str, Any], n_vms: int) -> dict[str, Any]:
+def _baseline(econ: dict[str, Any], n_vms: int) -> EstateSummary:
     """Today's estate (unconsolidated), as the economics report describes it."""
     base = econ.get("baseline") or {}
     n_hosts = base.get("n_hosts")
-    return {
-        "n_vms": n_vms,
-        "n_hosts": n_hosts,
-        "consolidation_ratio": n_vms / n_hosts if n_hosts else None,
-        "cost_usd": base.get("tco_usd"),
-        "energy_kwh_per_year": base.get("energy_kwh_per_year"),
-        "power_w_mean": base.get("power_w_mean"),
-        "availability_frac_min": base.get("availability_frac_min"),
-        "downtime_min_per_year_max": base.get("downtime_min_per_year_max"),
-        "rule": (econ.get("comparison") or {}).get("baseline_rule"),
-    }
+    return EstateSummary(
+        n_vms=n_vms,
+        n_hosts=n_hosts,
+        consolidation_ratio=n_vms / n_hosts if n_hosts else None,
+        cost_usd=base.get("tco_usd"),
+        energy_kwh_per_year=base.get("energy_kwh_per_year"),
+        power_w_mean=base.get("power_w_mean"),
+        availability_frac_min=base.get("availability_frac_min"),
+        downtime_min_per_year_max=base.get("downtime_min_per_year_max"),
+        rule=(econ.get("comparison") or {}).get("baseline_rule"),
+    )
 
 
 def run_scenario(
@@ -301,7 +307,7 @@ def run_scenario(
     report("done", 1.0)
     return ScenarioResult(
         scenario=scenario,
-        summary=jsonable(_summary(wl, solve, kpis, econ, storage)),
+        summary=_summary(wl, solve, kpis, econ, storage),
         workload=jsonable(wl.summary()),
         solve=solve,
         kpis=kpis,
@@ -435,7 +441,9 @@ def run_study(
 
         results, shared_ingest_s = run_on_dask(scenarios, scheduler, workers, report, cancel)
     first = next((r for r in results if r.economics), None)
-    baseline = _baseline(first.economics, int(first.workload["n_vms"])) if first else {}
+    baseline = (
+        _baseline(first.economics, int(first.workload["n_vms"])) if first else EstateSummary()
+    )
     timings: dict[str, float] = {"ingest": shared_ingest_s}
     for result in results:
         for name, seconds in result.timings_s.items():

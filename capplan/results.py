@@ -10,6 +10,7 @@ presentation.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from dataclasses import dataclass, field
@@ -28,8 +29,10 @@ from capplan.status import SolveStatus, has_plan
 __all__ = [
     "INDICATORS",
     "MAX_RECOMMENDED_SLATAH_FRAC",
+    "EstateSummary",
     "Indicator",
     "ScenarioResult",
+    "ScenarioSummary",
     "SolveStatus",
     "StudyResult",
 ]
@@ -77,6 +80,122 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
 DELTA_KEYS: Final = ("n_hosts", "cost_usd", "energy_kwh_per_year", "availability_frac_min")
 
 
+@dataclass(frozen=True)
+class EstateSummary:
+    """Today's estate (unconsolidated), as the economics report describes it.
+
+    Attributes
+    ----------
+    n_vms, n_hosts
+        Workloads and today's servers.
+    consolidation_ratio
+        VMs per server.
+    cost_usd
+        TCO over the economics horizon, USD.
+    energy_kwh_per_year, power_w_mean
+        IT energy a year and mean power.
+    availability_frac_min, downtime_min_per_year_max
+        The worst VM's availability and downtime.
+    rule
+        How today's estate was built (from the inventory, or an assumption).
+    """
+
+    n_vms: int | None = None
+    n_hosts: int | None = None
+    consolidation_ratio: float | None = None
+    cost_usd: float | None = None
+    energy_kwh_per_year: float | None = None
+    power_w_mean: float | None = None
+    availability_frac_min: float | None = None
+    downtime_min_per_year_max: float | None = None
+    rule: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> EstateSummary:
+        """From :meth:`to_dict` output (keys it does not know are ignored)."""
+        return cls(**{k: v for k, v in doc.items() if k in _FIELDS[cls]})
+
+
+@dataclass(frozen=True)
+class ScenarioSummary:
+    """Headline figures of one scenario, at full precision (rounding is for presentation).
+
+    Attributes
+    ----------
+    status
+        How the consolidation solve ended (None: no solve).
+    n_vms, n_hosts, consolidation_ratio
+        Workloads, planned hosts, VMs per host.
+    cost_usd, hardware_cost_usd
+        TCO over the horizon; the optimizer's objective in USD (hardware or cost).
+    energy_kwh_per_year, power_w_mean, co2_kg_per_year
+        IT energy a year, mean power, emissions.
+    availability_frac_min, downtime_min_per_year_max
+        The worst VM's availability and downtime.
+    slatah_frac, pdm_frac, overloaded_host_steps, paging_mib, p95_cpu_util_frac
+        The emulation's service KPIs.
+    storage_status, storage_cost_usd, storage_runout_prob_max
+        The storage plan's status, cost and largest run-out probability.
+    compute_runs_out_date
+        With a horizon: the earliest expected run-out date (ISO), else None.
+    gap_frac, binding
+        The optimality gap and the binding resource.
+    """
+
+    status: SolveStatus | None = None
+    n_vms: int | None = None
+    n_hosts: int | None = None
+    consolidation_ratio: float | None = None
+    cost_usd: float | None = None
+    hardware_cost_usd: float | None = None
+    energy_kwh_per_year: float | None = None
+    power_w_mean: float | None = None
+    co2_kg_per_year: float | None = None
+    availability_frac_min: float | None = None
+    downtime_min_per_year_max: float | None = None
+    slatah_frac: float | None = None
+    pdm_frac: float | None = None
+    overloaded_host_steps: float | None = None
+    paging_mib: float | None = None
+    p95_cpu_util_frac: float | None = None
+    storage_status: str | None = None
+    storage_cost_usd: float | None = None
+    storage_runout_prob_max: float | None = None
+    compute_runs_out_date: str | None = None
+    gap_frac: float | None = None
+    binding: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.status is not None:
+            object.__setattr__(self, "status", SolveStatus(self.status))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (the status as its text)."""
+        doc = dataclasses.asdict(self)
+        doc["status"] = None if self.status is None else str(self.status)
+        return doc
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> ScenarioSummary:
+        """From :meth:`to_dict` output (keys it does not know are ignored)."""
+        return cls(**{k: v for k, v in doc.items() if k in _FIELDS[cls]})
+
+
+_FIELDS: Final[dict[type, frozenset[str]]] = {
+    cls: frozenset(f.name for f in dataclasses.fields(cls))
+    for cls in (EstateSummary, ScenarioSummary)
+}
+
+
+def indicator_value(summary: ScenarioSummary | EstateSummary, key: str) -> Any:
+    """The value of indicator ``key`` (an :class:`Indicator` key) in a summary, or None."""
+    return getattr(summary, key, None)
+
+
 @dataclass
 class ScenarioResult:
     """Everything reports, the dashboard and the CLI need about one scenario.
@@ -86,7 +205,8 @@ class ScenarioResult:
     scenario
         The scenario that was run.
     summary
-        Headline figures (JSON-ready): hosts, cost, energy, availability, SLA, paging, storage.
+        Headline figures (:class:`ScenarioSummary`): hosts, cost, energy, availability, SLA,
+        paging, storage.
     workload
         The workload's summary (format, VMs, steps, quality, problems).
     solve
@@ -109,7 +229,7 @@ class ScenarioResult:
     """
 
     scenario: Scenario
-    summary: dict[str, Any]
+    summary: ScenarioSummary
     workload: dict[str, Any]
     solve: dict[str, Any]
     kpis: dict[str, Any]
@@ -130,7 +250,7 @@ class ScenarioResult:
         directory.mkdir(parents=True, exist_ok=True)
         doc = {
             "scenario": self.scenario.model_dump(mode="json"),
-            "summary": self.summary,
+            "summary": self.summary.to_dict(),
             "workload": self.workload,
             "solve": self.solve,
             "kpis": self.kpis,
@@ -182,7 +302,7 @@ class ScenarioResult:
                 series[name] = np.asarray(values, dtype=np.float32).reshape(len(values), -1)
         return cls(
             scenario=Scenario.model_validate(doc["scenario"]),
-            summary=doc["summary"],
+            summary=ScenarioSummary.from_dict(doc["summary"]),
             workload=doc["workload"],
             solve=doc["solve"],
             kpis=doc["kpis"],
@@ -244,13 +364,15 @@ class StudyResult:
 
     study: Study
     results: list[ScenarioResult]
-    baseline: dict[str, Any]
+    baseline: EstateSummary
     timings_s: dict[str, float] = field(default_factory=dict)
 
     def comparison(self) -> pl.DataFrame:
         """One row for today's estate and one per scenario; deltas against today's estate."""
-        rows: list[dict[str, Any]] = [{"scenario": "today (unconsolidated)", **self.baseline}]
-        rows += [{"scenario": r.name, **r.summary} for r in self.results]
+        rows: list[dict[str, Any]] = [
+            {"scenario": "today (unconsolidated)", **self.baseline.to_dict()}
+        ]
+        rows += [{"scenario": r.name, **r.summary.to_dict()} for r in self.results]
         rows[0]["status"] = "today"
         keys = [ind.key for ind in INDICATORS]
         schema = {
@@ -272,9 +394,9 @@ class StudyResult:
         points = np.array(
             [
                 [
-                    _num(r.summary.get("cost_usd"), math.inf),
-                    -_num(r.summary.get("availability_frac_min"), 0.0),
-                    _num(r.summary.get("slatah_frac"), math.inf),
+                    _num(r.summary.cost_usd, math.inf),
+                    -_num(r.summary.availability_frac_min, 0.0),
+                    _num(r.summary.slatah_frac, math.inf),
                 ]
                 for r in self.results
             ],
@@ -296,24 +418,24 @@ class StudyResult:
             for r, on in zip(self.results, front, strict=True)
             if on
             and has_plan(r.solve.get("status"))
-            and _num(r.summary.get("slatah_frac"), 1.0) <= MAX_RECOMMENDED_SLATAH_FRAC
+            and _num(r.summary.slatah_frac, 1.0) <= MAX_RECOMMENDED_SLATAH_FRAC
         ]
         if not feasible:
             return None, (
                 "no scenario has a valid placement with SLA violation time at most "
                 f"{MAX_RECOMMENDED_SLATAH_FRAC:.0%}; relax headroom or over-commit, or add hosts"
             )
-        best = min(feasible, key=lambda r: _num(r.summary.get("cost_usd"), math.inf))
+        best = min(feasible, key=lambda r: _num(r.summary.cost_usd, math.inf))
         s = best.summary
-        base_cost = _num(self.baseline.get("cost_usd"), math.nan)
-        saving = base_cost - _num(s.get("cost_usd"), math.nan)
+        base_cost = _num(self.baseline.cost_usd, math.nan)
+        saving = base_cost - _num(s.cost_usd, math.nan)
         reason = (
             f"cheapest scenario on the cost/availability/SLA Pareto front with SLA violation time "
-            f"≤ {MAX_RECOMMENDED_SLATAH_FRAC:.0%}: {s.get('n_hosts')} hosts instead of "
-            f"{self.baseline.get('n_hosts')}, TCO {_money(s.get('cost_usd'))} "
+            f"≤ {MAX_RECOMMENDED_SLATAH_FRAC:.0%}: {s.n_hosts} hosts instead of "
+            f"{self.baseline.n_hosts}, TCO {_money(s.cost_usd)} "
             f"({_money(abs(saving))} {'less' if saving >= 0 else 'more'} than today), "
             "lowest VM availability "
-            f"{_num(s.get('availability_frac_min'), math.nan):.6f}"
+            f"{_num(s.availability_frac_min, math.nan):.6f}"
         )
         return best, reason
 
@@ -327,7 +449,7 @@ class StudyResult:
             entries.append({"name": result.name, "folder": folder})
         doc = {
             "study": self.study.model_dump(mode="json"),
-            "baseline": self.baseline,
+            "baseline": self.baseline.to_dict(),
             "timings_s": self.timings_s,
             "scenarios": entries,
         }
@@ -344,7 +466,7 @@ class StudyResult:
         return cls(
             study=Study.model_validate(doc["study"]),
             results=[ScenarioResult.load(directory / s["folder"]) for s in doc["scenarios"]],
-            baseline=doc["baseline"],
+            baseline=EstateSummary.from_dict(doc["baseline"]),
             timings_s=doc["timings_s"],
         )
 

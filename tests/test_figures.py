@@ -31,15 +31,17 @@ def test_pareto_points_are_labelled_merged_when_equal_and_today_is_drawn() -> No
 
 
 def test_study_charts_use_readable_labels_and_todays_estate() -> None:
+    from capplan.results import EstateSummary, ScenarioSummary
+
     def result(name: str, cost: float) -> SimpleNamespace:
         return SimpleNamespace(
             name=name,
-            summary={"cost_usd": cost, "availability_frac_min": 0.999, "slatah_frac": 0.0},
+            summary=ScenarioSummary(cost_usd=cost, availability_frac_min=0.999, slatah_frac=0.0),
         )
 
     study = SimpleNamespace(
         results=[result("mode=containers,mem_overcommit_ratio=1.5#abc", 10.0)],
-        baseline={"cost_usd": 20.0, "availability_frac_min": 0.998, "n_hosts": 5},
+        baseline=EstateSummary(cost_usd=20.0, availability_frac_min=0.998, n_hosts=5),
         pareto_front=lambda: [True],
     )
     fig = results.pareto(study)

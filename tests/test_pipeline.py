@@ -71,11 +71,11 @@ def test_study_runs_saves_loads_and_reports(study_path: Path, tmp_path: Path) ->
     assert table["n_hosts"][1] >= table["n_hosts"][2]  # more over-commit never needs more hosts
     for r in result.results:
         assert r.series["cpu_util_frac"].shape[0] == r.placement.n_hosts
-        assert r.summary["energy_kwh_per_year"] > 0
-        assert 0 < r.summary["availability_frac_min"] <= 1
+        assert r.summary.energy_kwh_per_year > 0
+        assert 0 < r.summary.availability_frac_min <= 1
     best, reason = result.recommended()
     assert best is not None
-    assert f"{best.summary['n_hosts']} hosts instead of" in reason
+    assert f"{best.summary.n_hosts} hosts instead of" in reason
 
     back = StudyResult.load(result.save(tmp_path / "saved"))
     assert back.comparison().equals(table)

@@ -46,12 +46,12 @@ def scenario_fingerprint(result: Any) -> dict[str, Any]:
     Parameters
     ----------
     result
-        A :class:`capplan.pipeline.ScenarioResult`.
+        A :class:`capplan.results.ScenarioResult`.
     """
     placement = result.placement.to_frame().sort("vm_id")
     return _strip(
         {
-            "summary": result.summary,
+            "summary": result.summary.to_dict(),
             "solve": result.solve,
             "kpis": result.kpis,
             "economics": result.economics,

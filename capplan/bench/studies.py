@@ -97,7 +97,7 @@ def run_benchmark(
     stages = {k: v for k, v in local.timings_s.items() if k != "total"}
     stages["report"] = report_s
     total = sum(stages.values())
-    hosts = [r.summary.get("n_hosts") for r in local.results]
+    hosts = [r.summary.n_hosts for r in local.results]
     dask = [
         _dask_figures(count, result, wall_s, in_process_s, hosts) for count, result, wall_s in runs
     ]
@@ -134,7 +134,7 @@ def _dask_figures(
         "speedup": round(in_process_s / wall_s, 3) if wall_s else None,
         "stage_share_frac": {k: round(v / total, 4) for k, v in stages.items()},
         "stage_s": {k: round(v, 2) for k, v in stages.items()},
-        "same_host_counts": [r.summary.get("n_hosts") for r in result.results] == hosts,
+        "same_host_counts": [r.summary.n_hosts for r in result.results] == hosts,
         "stopped_by_wall": _stopped_by_wall(result),
     }
 

@@ -68,8 +68,8 @@ def _summary(result: StudyResult, outputs: dict[str, Any]) -> dict[str, Any]:
     return {
         "study": result.study.name,
         "n_scenarios": len(result.results),
-        "baseline": result.baseline,
-        "scenarios": [{"name": r.name, **r.summary} for r in result.results],
+        "baseline": result.baseline.to_dict(),
+        "scenarios": [{"name": r.name, **r.summary.to_dict()} for r in result.results],
         "recommended": best.name if best else None,
         "reason": reason,
         "timings_s": result.timings_s,
@@ -81,15 +81,14 @@ def _print(result: StudyResult, outputs: dict[str, Any]) -> None:
     best, reason = result.recommended()
     base = result.baseline
     console.print(
-        f"today: {base.get('n_hosts')} hosts ({base.get('rule')}); "
-        f"scenarios: {len(result.results)}",
+        f"today: {base.n_hosts} hosts ({base.rule}); scenarios: {len(result.results)}",
         highlight=False,
     )
     for r in result.results:
         s = r.summary
         console.print(
-            f"  {r.name}: {s.get('status')}, {s.get('n_hosts')} hosts, "
-            f"TCO {s.get('cost_usd')}, availability min {s.get('availability_frac_min')}",
+            f"  {r.name}: {s.status}, {s.n_hosts} hosts, "
+            f"TCO {s.cost_usd}, availability min {s.availability_frac_min}",
             highlight=False,
         )
     console.print(f"recommended: {best.name if best else 'none'} — {reason}", highlight=False)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
+from capplan.results import indicator_value
 from capplan.viz import figures
 from capplan.viz.labels import scenario_label
 
@@ -116,32 +117,33 @@ def pareto(study: Any) -> go.Figure | None:
     """Cost vs availability of every planned scenario, the Pareto front highlighted."""
     flags = study.pareto_front()
     planned = [
-        (r, f)
-        for r, f in zip(study.results, flags, strict=True)
-        if r.summary.get("cost_usd") is not None
+        (r, f) for r, f in zip(study.results, flags, strict=True) if r.summary.cost_usd is not None
     ]
     if not planned:
         return None
-    base = getattr(study, "baseline", None) or {}
+    base = study.baseline
     today = (
-        (float(base["cost_usd"]), float(base["availability_frac_min"]))
-        if base.get("cost_usd") is not None and base.get("availability_frac_min") is not None
+        (float(base.cost_usd), float(base.availability_frac_min))
+        if base.cost_usd is not None and base.availability_frac_min is not None
         else None
     )
     return figures.pareto_scatter(
         [scenario_label(r.name) for r, _ in planned],
-        [r.summary["cost_usd"] for r, _ in planned],
-        [r.summary.get("availability_frac_min") or 0.0 for r, _ in planned],
-        [r.summary.get("slatah_frac") or 0.0 for r, _ in planned],
+        [r.summary.cost_usd for r, _ in planned],
+        [r.summary.availability_frac_min or 0.0 for r, _ in planned],
+        [r.summary.slatah_frac or 0.0 for r, _ in planned],
         [f for _, f in planned],
         today=today,
     )
 
 
 def comparison(study: Any, key: str, label: str | None = None) -> go.Figure:
-    """One bar per scenario (and today's estate first) for one summary figure."""
+    """One bar per scenario (and today's estate first) for one indicator (its key)."""
     names: Sequence[str] = ["today", *(scenario_label(r.name) for r in study.results)]
-    values = [study.baseline.get(key), *(r.summary.get(key) for r in study.results)]
+    values = [
+        indicator_value(study.baseline, key),
+        *(indicator_value(r.summary, key) for r in study.results),
+    ]
     return figures.comparison_bars(
         list(names), [np.nan if v is None else float(v) for v in values], metric=label or key
     )

@@ -22,6 +22,7 @@ from capplan.dashboard.pages.common import (
     when,
 )
 from capplan.dashboard.workspace import RunRecord
+from capplan.results import ScenarioSummary
 from capplan.viz.labels import scenario_label
 
 TABS: tuple[tuple[str, str], ...] = (
@@ -161,24 +162,24 @@ def overview(
     status, and data quality: the problems found at upload (``ingest_notes``) and those of
     reading the workload for the run."""
     base = study.baseline
-    after = best.summary if best is not None else {}
+    after = best.summary if best is not None else ScenarioSummary()
     tiles = html.Div(
         [
             _tile(
                 "hosts",
-                f"{fmt(base.get('n_hosts'))} → {fmt(after.get('n_hosts'))}",
+                f"{fmt(base.n_hosts)} → {fmt(after.n_hosts)}",
                 "today → recommended",
             ),
-            _tile("TCO", f"{_usd(after.get('cost_usd'))}", f"today {_usd(base.get('cost_usd'))}"),
+            _tile("TCO", f"{_usd(after.cost_usd)}", f"today {_usd(base.cost_usd)}"),
             _tile(
                 "energy per year",
-                f"{fmt(after.get('energy_kwh_per_year'))} kWh",
-                f"today {fmt(base.get('energy_kwh_per_year'))} kWh",
+                f"{fmt(after.energy_kwh_per_year)} kWh",
+                f"today {fmt(base.energy_kwh_per_year)} kWh",
             ),
             _tile(
                 "lowest VM availability",
-                _avail(after.get("availability_frac_min")),
-                f"today {_avail(base.get('availability_frac_min'))}",
+                _avail(after.availability_frac_min),
+                f"today {_avail(base.availability_frac_min)}",
             ),
         ],
         className="tiles",
@@ -188,9 +189,9 @@ def overview(
         {
             "scenario": scenario_label(r.name),
             "status": r.solve.get("status"),
-            "hosts": r.summary.get("n_hosts"),
-            "TCO": fmt_as("usd", r.summary.get("cost_usd")),
-            "SLA violation time": fmt_as("frac", r.summary.get("slatah_frac")),
+            "hosts": r.summary.n_hosts,
+            "TCO": fmt_as("usd", r.summary.cost_usd),
+            "SLA violation time": fmt_as("frac", r.summary.slatah_frac),
             "reason": r.solve.get("reason") or None,
         }
         for r in study.results
@@ -215,7 +216,7 @@ def overview(
                         id="recommendation",
                     ),
                     html.P(
-                        f"Today's estate: {base.get('rule') or 'as found in the trace'}",
+                        f"Today's estate: {base.rule or 'as found in the trace'}",
                         className="muted",
                     ),
                 ],
@@ -367,9 +368,9 @@ def consolidation(
                     key_values(
                         [
                             ("status", solve.get("status")),
-                            ("hosts", result.summary.get("n_hosts")),
-                            ("VMs per host", result.summary.get("consolidation_ratio")),
-                            ("optimality gap", result.summary.get("gap_frac")),
+                            ("hosts", result.summary.n_hosts),
+                            ("VMs per host", result.summary.consolidation_ratio),
+                            ("optimality gap", result.summary.gap_frac),
                             ("solver wall time (s)", solve.get("wall_s")),
                             ("method", solve.get("method") or solve.get("strategy")),
                         ]
