@@ -17,7 +17,13 @@ from capplan.generate.bitbrains import write_bitbrains_set
 from capplan.generate.canonical import write_canonical_set
 
 FORMATS = ("canonical", "bitbrains")
-_FLAGS = {"n_vms": "--vms", "days": "--days", "step_s": "--step", "start": "--start"}
+_FLAGS = {
+    "n_vms": "--vms",
+    "days": "--days",
+    "step_s": "--step",
+    "start": "--start",
+    "site_profile": "--site-profile",
+}
 
 
 def _parse_start(text: str) -> datetime:
@@ -39,6 +45,7 @@ def generate_to(
     seed: int,
     fmt: str = "canonical",
     start: datetime | None = None,
+    site_profile: str = "global",
     quiet: bool = True,
 ) -> dict[str, object]:
     """Generate a workload and write it; return the JSON summary ``capplan generate`` prints."""
@@ -46,7 +53,11 @@ def generate_to(
         raise SpecError([("--format", f"is {fmt!r}; expected one of {list(FORMATS)}")])
     try:
         params = GeneratorParams(
-            n_vms=n_vms, days=days, step_s=step_s, start=start or GeneratorParams().start
+            n_vms=n_vms,
+            days=days,
+            step_s=step_s,
+            start=start or GeneratorParams().start,
+            site_profile=site_profile,
         ).validate()
     except SpecError as exc:
         raise SpecError(
@@ -87,6 +98,7 @@ def generate_to(
         "n_steps": params.n_steps,
         "step_s": step_s,
         "seed": seed,
+        "site_profile": site_profile,
         "start": params.start.isoformat(),
         "end": datetime.fromtimestamp(end, tz=UTC).isoformat(),
     }
@@ -110,6 +122,15 @@ def generate_command(
     fmt: Annotated[
         str, typer.Option("--format", help="canonical (one Parquet file) or bitbrains (folder).")
     ] = "canonical",
+    site_profile: Annotated[
+        str,
+        typer.Option(
+            "--site-profile",
+            help="'global' (VMs spread over time zones and independent, like PlanetLab) or "
+            "'single-site' (one enterprise data centre: shared peak hours and part of the CPU "
+            "noise, fitted to Bitbrains).",
+        ),
+    ] = "global",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Generate a seeded synthetic workload with statistics fitted to real traces."""
@@ -121,6 +142,7 @@ def generate_command(
         seed=seed,
         fmt=fmt,
         start=_parse_start(start),
+        site_profile=site_profile,
         quiet=as_json,
     )
     if as_json:

@@ -8,6 +8,7 @@ A descriptor holds the seed and size of a generated workload instead of its data
     days = 7
     step_s = 300
     start = 2024-01-01T00:00:00Z     # optional, UTC
+    site_profile = "single-site"     # optional: "global" (default) or "single-site"
 
     [synthetic.overrides]            # optional: fitted statistics replaced by name
     cpu_level_ln_mu = -2.3
@@ -30,10 +31,15 @@ from pathlib import Path
 from typing import Any
 
 from capplan.errors import SpecError
-from capplan.generate.params import GENERATOR_VERSION, GeneratorParams, with_overrides
+from capplan.generate.params import (
+    GENERATOR_VERSION,
+    SITE_PROFILES,
+    GeneratorParams,
+    with_overrides,
+)
 
 TABLE = "synthetic"
-_KEYS = {"seed", "n_vms", "days", "step_s", "start", "overrides"}
+_KEYS = {"seed", "n_vms", "days", "step_s", "start", "site_profile", "overrides"}
 _REQUIRED = {"seed", "n_vms", "days", "step_s"}
 
 
@@ -117,6 +123,11 @@ def load_descriptor(path: Path) -> Descriptor:
         problems.append((f"{TABLE}.start", f"is {start!r}; expected a TOML date-time"))
     elif start.tzinfo is None:
         start = start.replace(tzinfo=UTC)
+    site_profile = table.get("site_profile", GeneratorParams().site_profile)
+    if site_profile not in SITE_PROFILES:
+        problems.append(
+            (f"{TABLE}.site_profile", f"is {site_profile!r}; expected one of {list(SITE_PROFILES)}")
+        )
     overrides = table.get("overrides", {})
     if not isinstance(overrides, dict):
         problems.append((f"{TABLE}.overrides", "expected a table of statistic = number"))
@@ -126,7 +137,13 @@ def load_descriptor(path: Path) -> Descriptor:
     if problems:
         raise SpecError(problems, path=path)
     assert seed is not None and n_vms is not None and days is not None and step_s is not None
-    params = GeneratorParams(n_vms=n_vms, days=days, step_s=step_s, start=start.astimezone(UTC))
+    params = GeneratorParams(
+        n_vms=n_vms,
+        days=days,
+        step_s=step_s,
+        start=start.astimezone(UTC),
+        site_profile=str(site_profile),
+    )
     try:
         params = with_overrides(params, overrides)
     except SpecError as exc:

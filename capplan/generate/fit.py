@@ -388,6 +388,49 @@ def fit_bitbrains(all_series: list[BitbrainsSeries]) -> dict[str, object]:
     }
 
 
+def fit_site(all_series: list[BitbrainsSeries]) -> dict[str, object]:
+    """How one site's VMs move together: peak hours and hourly CPU correlation.
+
+    - ``peak_hour_probs``: share of VMs whose mean daily CPU profile (hourly means by UTC
+      hour of day) peaks in each hour 0..23;
+    - ``hourly_cpu_corr_mean``: mean over VM pairs of the Pearson correlation of hourly mean
+      CPU usage, over the hours both VMs have samples (each row standardized over its own
+      hours; pairs with fewer than 48 common hours left out);
+    - ``n_vms``: VMs with at least two days of hours and a varying CPU.
+    """
+    hours = [s.epoch_s // 3600 for s in all_series]
+    first = min(int(h.min()) for h in hours)
+    n_hours = max(int(h.max()) for h in hours) - first + 1
+    grid = np.full((len(all_series), n_hours), np.nan)
+    for row, (series, hour) in enumerate(zip(all_series, hours, strict=True)):
+        cpu = series.metrics["cpu_demand_mhz"]
+        index = hour - first
+        sums = np.bincount(index, weights=cpu, minlength=n_hours)
+        counts = np.bincount(index, minlength=n_hours)
+        grid[row, counts > 0] = sums[counts > 0] / counts[counts > 0]
+    seen = np.isfinite(grid)
+    sd = np.nanstd(grid, axis=1)
+    keep = (seen.sum(axis=1) >= 48) & (sd > 0)
+    grid, seen = grid[keep], seen[keep]
+    z = (grid - np.nanmean(grid, axis=1, keepdims=True)) / np.nanstd(grid, axis=1, keepdims=True)
+    z = np.where(seen, z, 0.0)
+    overlap = seen.astype(np.float64) @ seen.T.astype(np.float64)
+    corr = (z @ z.T) / np.maximum(overlap, 1.0)
+    upper = np.triu_indices(grid.shape[0], 1)
+    pairs = overlap[upper] >= 48
+    hour_of_day = (first + np.arange(n_hours)) % 24
+    profile = np.stack(
+        [np.nanmean(np.where(hour_of_day == h, grid, np.nan), axis=1) for h in range(24)], axis=1
+    )
+    peaks = np.argmax(np.nan_to_num(profile, nan=-np.inf), axis=1)
+    probs = np.bincount(peaks, minlength=24) / max(len(peaks), 1)
+    return {
+        "peak_hour_probs": tuple(float(v) for v in probs),
+        "hourly_cpu_corr_mean": float(corr[upper][pairs].mean()) if pairs.any() else 0.0,
+        "n_vms": int(grid.shape[0]),
+    }
+
+
 def azure_cross_check(folder: Path) -> dict[str, object]:
     """Core and memory buckets of the Azure v1 vmtable sample (10 VMs: a cross-check only)."""
     table = pl.read_csv(

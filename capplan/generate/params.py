@@ -113,7 +113,7 @@ from capplan.schema import OS_FAMILIES
 from capplan.units import S_PER_DAY
 
 #: Bump when the generator's output for a given seed changes (invalidates caches).
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -417,6 +417,67 @@ FITTED = FittedStats(
 )
 
 
+#: Site profiles: ``global`` (VMs spread over the world's time zones and independent, like
+#: PlanetLab) or ``single-site`` (one enterprise data centre: peak hours and part of the CPU
+#: noise shared, like Bitbrains).
+SITE_PROFILES: tuple[str, ...] = ("global", "single-site")
+
+
+@dataclass(frozen=True)
+class SiteStats:
+    """How the VMs of one site move together (the ``single-site`` profile).
+
+    Attributes
+    ----------
+    peak_hour_probs
+        Share of VMs whose mean daily CPU profile peaks in each UTC hour 0..23
+        (:func:`capplan.generate.fit.fit_site`); a single-site VM draws its peak hour from
+        it (uniform within the hour).
+    hourly_cpu_corr_mean
+        Mean pairwise correlation of hourly CPU usage of the fitted site: the target of
+        ``common_frac``.
+    common_frac
+        Share of each VM's CPU log-noise variance that is one site-wide series, calibrated
+        (:func:`capplan.generate.calibrate.site_common_frac`) so that generated single-site
+        VMs reach ``hourly_cpu_corr_mean``.
+    """
+
+    peak_hour_probs: tuple[float, ...]
+    hourly_cpu_corr_mean: float
+    common_frac: float
+
+    def problems(self) -> list[tuple[str, str]]:
+        """What is wrong with these figures, as ``(field, what)``."""
+        out: list[tuple[str, str]] = []
+        probs = self.peak_hour_probs
+        if len(probs) != 24 or min(probs) < 0 or abs(sum(probs) - 1.0) > 1e-6:
+            out.append(("peak_hour_probs", "expected 24 shares ≥ 0 that sum to 1"))
+        if not -1.0 <= self.hourly_cpu_corr_mean <= 1.0:
+            out.append(("hourly_cpu_corr_mean", "expected a correlation in [-1, 1]"))
+        if not 0.0 <= self.common_frac < 1.0:
+            out.append(("common_frac", "expected a fraction in [0, 1)"))
+        return out
+
+
+#: Bitbrains Rnd, July 2013: VMs whose mean daily CPU profile peaks in each UTC hour 0..23
+#: (480 VMs; the nightly peak at 02 UTC is 04:00 in the Netherlands, CEST).
+PEAK_HOUR_COUNTS_RND_2013_07: tuple[int, ...] = (
+    18, 25, 106, 13, 15, 7, 8, 6, 10, 34, 11, 15, 25, 17, 30, 35, 10, 6, 9, 13, 22, 9, 14, 22
+)  # fmt: skip
+#: Fitted to Bitbrains GWA-T-12 Rnd, July 2013 (all 500 VM files of the public copy
+#: JessieRayeBauer/Time-Series-Forecasting-, commit 0901a0da, rnd/2013-7; 480 VMs with two
+#: days of powered hours and a varying CPU), by :func:`capplan.generate.fit.fit_site`; the
+#: correlation over every hour of the month (powered-off hours at 0, as the workload builder
+#: reads them: 496 VMs) is 0.125. ``common_frac`` is calibrated to it.
+SITE_FITTED = SiteStats(
+    peak_hour_probs=tuple(
+        c / sum(PEAK_HOUR_COUNTS_RND_2013_07) for c in PEAK_HOUR_COUNTS_RND_2013_07
+    ),
+    hourly_cpu_corr_mean=0.125,
+    common_frac=0.3195,
+)
+
+
 @dataclass(frozen=True)
 class GeneratorParams:
     """What to generate: size of the population and time grid, plus the statistics to follow.
@@ -461,6 +522,8 @@ class GeneratorParams:
     write_io_kib_choices: tuple[float, ...] = (4.0, 8.0, 16.0, 32.0)
     replica_level_jitter_ln_sd: float = 0.1
     cpu_level_max_frac: float = 0.8
+    site_profile: str = "global"
+    site: SiteStats = SITE_FITTED
 
     @property
     def n_steps(self) -> int:
@@ -498,6 +561,11 @@ class GeneratorParams:
             problems.append(("cpu_level_max_frac", "expected a fraction in (0, 1]"))
         if self.replica_level_jitter_ln_sd < 0:
             problems.append(("replica_level_jitter_ln_sd", "expected a non-negative number"))
+        if self.site_profile not in SITE_PROFILES:
+            problems.append(
+                ("site_profile", f"is {self.site_profile!r}; expected one of {list(SITE_PROFILES)}")
+            )
+        problems += [(f"site.{where}", what) for where, what in self.site.problems()]
         problems += [(f"stats.{where}", what) for where, what in stats_problems(self.stats)]
         if problems:
             raise SpecError(problems)

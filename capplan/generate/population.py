@@ -215,7 +215,11 @@ def _hosts(
     return [f"esx-{zone_names[z]}-{h + 1:02d}" for z, h in zip(zone_of_vm, host, strict=True)]
 
 
-def draw_population(params: GeneratorParams, rng: np.random.Generator) -> Population:
+def draw_population(
+    params: GeneratorParams,
+    rng: np.random.Generator,
+    site_rng: np.random.Generator | None = None,
+) -> Population:
     """Draw the inventory and behaviour parameters of ``params.n_vms`` VMs.
 
     Parameters
@@ -224,6 +228,10 @@ def draw_population(params: GeneratorParams, rng: np.random.Generator) -> Popula
         Validated generator parameters.
     rng
         The population's own random stream (the time series use other streams).
+    site_rng
+        The single-site profile's stream of peak hours (default: a fixed one). Drawn apart
+        from ``rng``, so a single-site population is the global one of the same seed except
+        for its peak hours: comparing the two profiles shows the effect of the site alone.
     """
     fs = params.stats
     sizes = group_sizes(params.n_vms, fs.ha_pair_vm_frac, fs.ha_triplet_vm_frac)
@@ -290,6 +298,11 @@ def draw_population(params: GeneratorParams, rng: np.random.Generator) -> Popula
         fs.diurnal_peak_hour_utc / 24.0 * 2 * np.pi, fs.diurnal_peak_kappa, n_groups
     )
     peak_hour = per_group(np.mod(peak_angle / (2 * np.pi) * 24.0, 24.0))
+    if params.site_profile == "single-site":
+        # one site's clock: the fitted share of VMs peaking in each hour, uniform within it
+        site = site_rng if site_rng is not None else np.random.default_rng(0)
+        hour_bin = site.choice(24, size=n_groups, p=np.asarray(params.site.peak_hour_probs))
+        peak_hour = per_group(hour_bin + site.random(n_groups))
     weekend = per_group(
         truncated_lognormal(rng, n_groups, fs.weekend_ratio_ln_mu, fs.weekend_ratio_ln_sigma)
     )

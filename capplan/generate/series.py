@@ -2,6 +2,10 @@
 
 Model (per VM ``i`` and step ``t``; every array is ``(n_vms, n_steps)``, time on the last axis):
 
+- Site profile: ``global`` VMs draw their peak hours from a wide von Mises fit to PlanetLab
+  (a worldwide testbed) and are independent; ``single-site`` VMs draw peak hours from the
+  fitted hours of one enterprise site (Bitbrains) and share part of their CPU noise
+  (:class:`capplan.generate.params.SiteStats`).
 - CPU utilization ``u = clip(L · D · W · G · N + B, 0, 1)`` with level ``L``, diurnal factor
   ``D = 1 + A cos(2π (hour − peak) / 24)``, weekend factor ``W`` (Sat/Sun), growth
   ``G = exp(g (t − t_mid) / 30 d)``, lognormal noise ``N = exp(s x − s²/2)`` and additive
@@ -98,6 +102,18 @@ def two_scale_noise(
     return slow
 
 
+def site_noise(
+    params: GeneratorParams, n_steps: int, rng: np.random.Generator
+) -> FloatArray | None:
+    """The site-wide CPU noise of the ``single-site`` profile ``(n_steps,)``: unit variance,
+    with the CPU's fitted two-scale autocorrelation; None for ``global``."""
+    if params.site_profile != "single-site":
+        return None
+    fs = params.stats
+    components = noise_components(fs.cpu_log_ac_5min, fs.cpu_log_ac_1h, fs.cpu_log_ac_6h)
+    return two_scale_noise(rng, 1, n_steps, components, float(params.step_s))[0]
+
+
 def standardize_rows(values: FloatArray) -> FloatArray:
     """Per-row z-scores (rows with zero spread become 0)."""
     mean = values.mean(axis=1, keepdims=True)
@@ -180,6 +196,7 @@ def block_series(
     params: GeneratorParams,
     epoch_s: npt.NDArray[np.int64],
     rng: np.random.Generator,
+    site_noise: FloatArray | None = None,
 ) -> dict[str, FloatArray]:
     """Generate every canonical metric for the VMs of ``population``.
 
@@ -193,6 +210,10 @@ def block_series(
         Sample times, Unix seconds, shape ``(n_steps,)``.
     rng
         The block's random stream.
+    site_noise
+        The single-site profile's site-wide CPU noise ``(n_steps,)`` (:func:`site_noise`), the
+        same for every block; each VM's CPU log-noise is ``√(1−c)·own + √c·site`` with ``c``
+        the site's ``common_frac``. None: the VMs are independent (``global``).
 
     Returns
     -------
@@ -220,6 +241,10 @@ def block_series(
     shape *= np.exp(p.growth_ln_per_30d[:, None] * t_rel[None, :])
     noise_sd = np.sqrt(np.maximum(p.cpu_log_sd**2 - 0.5 * p.diurnal_amp_frac**2, 0.01))[:, None]
     x_cpu = two_scale_noise(rng, n, n_steps, cpu_noise, step_s)
+    if site_noise is not None:
+        share = params.site.common_frac
+        x_cpu *= np.sqrt(1.0 - share)
+        x_cpu += np.sqrt(share) * site_noise[None, :]
     util = p.cpu_level_frac[:, None] * shape * np.exp(noise_sd * x_cpu - 0.5 * noise_sd**2)
     del shape, x_cpu
     util += bursts(

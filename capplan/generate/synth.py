@@ -19,7 +19,7 @@ import polars as pl
 from capplan.errors import SpecError
 from capplan.generate.params import GeneratorParams
 from capplan.generate.population import Population, draw_population
-from capplan.generate.series import block_series
+from capplan.generate.series import block_series, site_noise
 from capplan.io.trace import Trace
 from capplan.schema import TIMESTAMP_DTYPE, USAGE_METRICS
 from capplan.units import US_PER_S
@@ -33,6 +33,7 @@ BLOCK_VMS = 128
 MAX_IN_MEMORY_CELLS = 50_000_000
 _POPULATION_KEY = 1
 _SERIES_KEY = 2
+_SITE_KEY = 3
 
 
 def _stream(seed: int, *key: int) -> np.random.Generator:
@@ -54,7 +55,10 @@ def sample_times(params: GeneratorParams) -> npt.NDArray[np.int64]:
 def make_population(params: GeneratorParams, seed: int) -> Population:
     """Draw the VM population (inventory and behaviour) for ``seed``."""
     params.validate()
-    return draw_population(params, _stream(_check_seed(seed), _POPULATION_KEY))
+    seed = _check_seed(seed)
+    return draw_population(
+        params, _stream(seed, _POPULATION_KEY), site_rng=_stream(seed, _SITE_KEY, 1)
+    )
 
 
 def iter_blocks(
@@ -64,13 +68,11 @@ def iter_blocks(
     seed = _check_seed(seed)
     pop = population if population is not None else make_population(params, seed)
     epoch = sample_times(params)
+    shared = site_noise(params, epoch.size, _stream(seed, _SITE_KEY, 0))
     for index, lo in enumerate(range(0, pop.n_vms, BLOCK_VMS)):
         hi = min(lo + BLOCK_VMS, pop.n_vms)
-        yield (
-            lo,
-            hi,
-            block_series(pop.rows(lo, hi), params, epoch, _stream(seed, _SERIES_KEY, index)),
-        )
+        rng = _stream(seed, _SERIES_KEY, index)
+        yield lo, hi, block_series(pop.rows(lo, hi), params, epoch, rng, shared)
 
 
 def usage_frame(

@@ -28,6 +28,7 @@ def test_demo_descriptor_loads() -> None:
     assert desc.params.days == 7
     assert desc.params.step_s == 300
     assert desc.params.n_steps == 2016
+    assert desc.params.site_profile == "single-site"
 
 
 def test_demo_folder_is_detected_and_cached(_cache: Path) -> None:
@@ -89,6 +90,10 @@ def test_cache_key_follows_parameters(tmp_path: Path) -> None:
             "synthetic.overrides.cpu_log_ac_1h",
         ),
         ("[other]\nx = 1\n", "synthetic"),
+        (
+            "[synthetic]\nseed = 1\nn_vms = 3\ndays = 1\nstep_s = 300\nsite_profile = 'moon'\n",
+            "synthetic.site_profile",
+        ),
     ],
 )
 def test_bad_descriptors_name_the_spec_path(tmp_path: Path, text: str, where: str) -> None:
