@@ -7,6 +7,7 @@ from typing import Any
 import dash
 from dash import ALL, Input, Output, State, dcc
 
+import capplan.dashboard.ids as ids
 from capplan.dashboard.callbacks.common import guarded
 from capplan.dashboard.callbacks.routing import RUN_PATH
 from capplan.dashboard.pages import common, results
@@ -90,23 +91,23 @@ def register(app: dash.Dash, services: Services, signer: TokenSigner) -> None:
     """Wire the results tabs and the download buttons."""
 
     @app.callback(
-        Output("result-content", "children"),
-        Output("scenario-picker", "style"),
-        Input("result-tabs", "value"),
-        Input("result-scenario", "value"),
-        State("url", "pathname"),
-        State("session-token", "data"),
+        Output(ids.RESULT_CONTENT, "children"),
+        Output(ids.SCENARIO_PICKER, "style"),
+        Input(ids.RESULT_TABS, "value"),
+        Input(ids.RESULT_SCENARIO, "value"),
+        State(ids.URL, "pathname"),
+        State(ids.SESSION_TOKEN, "data"),
     )
     @guarded(lambda message, exc: (common.error_box(message), dash.no_update))
     def on_tab(tab: str, scenario: str | None, pathname: str, token: str) -> Any:
         return tab_content(services, signer.session_id(token), run_id_of(pathname), tab, scenario)
 
     @app.callback(
-        Output("result-download", "data"),
-        Output("download-message", "children"),
-        Input({"type": "download", "kind": ALL}, "n_clicks"),
-        State("url", "pathname"),
-        State("session-token", "data"),
+        Output(ids.RESULT_DOWNLOAD, "data"),
+        Output(ids.DOWNLOAD_MESSAGE, "children"),
+        Input({"type": ids.DOWNLOAD_TYPE, "kind": ALL}, "n_clicks"),
+        State(ids.URL, "pathname"),
+        State(ids.SESSION_TOKEN, "data"),
         prevent_initial_call=True,
     )
     @guarded(lambda message, exc: (dash.no_update, common.error_box(message)))

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs
 import dash
 from dash import ALL, Input, Output, State, html
 
+import capplan.dashboard.ids as ids
 from capplan.dashboard.callbacks.common import clicked_id, guarded
 from capplan.dashboard.pages import common, results, runs, setup, upload
 from capplan.dashboard.services import Services
@@ -92,12 +93,12 @@ def register(app: dash.Dash, services: Services, signer: TokenSigner) -> None:
     """Wire :func:`render` to the URL, and re-render a run's page when its run ends."""
 
     @app.callback(
-        Output("page", "children"),
-        Output("run-follow", "data", allow_duplicate=True),
-        Input("url", "pathname"),
-        State("url", "search"),
-        State("session-token", "data"),
-        State("run-follow", "data"),
+        Output(ids.PAGE, "children"),
+        Output(ids.RUN_FOLLOW, "data", allow_duplicate=True),
+        Input(ids.URL, "pathname"),
+        State(ids.URL, "search"),
+        State(ids.SESSION_TOKEN, "data"),
+        State(ids.RUN_FOLLOW, "data"),
         prevent_initial_call="initial_duplicate",
     )
     @guarded(lambda message, exc: (common.error_box(message), dash.no_update))
@@ -109,11 +110,11 @@ def register(app: dash.Dash, services: Services, signer: TokenSigner) -> None:
     # A separate callback: the run's end comes from the polling callback that ``route``
     # started, and Dash does not trigger a callback again from its own chain.
     @app.callback(
-        Output("page", "children", allow_duplicate=True),
-        Input("run-done", "data"),
-        State("url", "pathname"),
-        State("url", "search"),
-        State("session-token", "data"),
+        Output(ids.PAGE, "children", allow_duplicate=True),
+        Input(ids.RUN_DONE, "data"),
+        State(ids.URL, "pathname"),
+        State(ids.URL, "search"),
+        State(ids.SESSION_TOKEN, "data"),
         prevent_initial_call=True,
     )
     @guarded(lambda message, exc: common.error_box(message))
@@ -124,9 +125,9 @@ def register(app: dash.Dash, services: Services, signer: TokenSigner) -> None:
         return render(services, signer.session_id(token), pathname, search)[0]
 
     @app.callback(
-        Output("page", "children", allow_duplicate=True),
-        Input({"type": "delete-run", "id": ALL}, "n_clicks"),
-        State("session-token", "data"),
+        Output(ids.PAGE, "children", allow_duplicate=True),
+        Input({"type": ids.DELETE_RUN_TYPE, "id": ALL}, "n_clicks"),
+        State(ids.SESSION_TOKEN, "data"),
         prevent_initial_call=True,
     )
     @guarded(lambda message, exc: common.error_box(message))

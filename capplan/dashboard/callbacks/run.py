@@ -13,6 +13,7 @@ from typing import Any
 import dash
 from dash import Input, Output, State
 
+import capplan.dashboard.ids as ids
 from capplan.dashboard.callbacks.common import guarded
 from capplan.dashboard.services import Services
 from capplan.dashboard.sessions import TokenSigner
@@ -59,15 +60,15 @@ def register(app: dash.Dash, services: Services, signer: TokenSigner) -> None:
     """Wire the run bar (polling) and its cancel button."""
 
     @app.callback(
-        Output("run-progress", "value"),
-        Output("run-progress-label", "children"),
-        Output("run-panel", "style"),
-        Output("cancel-button", "disabled"),
-        Output("run-done", "data"),
-        Output("run-poll", "disabled"),
-        Input("run-follow", "data"),
-        Input("run-poll", "n_intervals"),
-        State("session-token", "data"),
+        Output(ids.RUN_PROGRESS, "value"),
+        Output(ids.RUN_PROGRESS_LABEL, "children"),
+        Output(ids.RUN_PANEL, "style"),
+        Output(ids.CANCEL_BUTTON, "disabled"),
+        Output(ids.RUN_DONE, "data"),
+        Output(ids.RUN_POLL, "disabled"),
+        Input(ids.RUN_FOLLOW, "data"),
+        Input(ids.RUN_POLL, "n_intervals"),
+        State(ids.SESSION_TOKEN, "data"),
         prevent_initial_call=True,
     )
     @guarded(lambda message, exc: ("0", message, SHOWN, True, dash.no_update, dash.no_update))
@@ -75,11 +76,11 @@ def register(app: dash.Dash, services: Services, signer: TokenSigner) -> None:
         return poll(services, signer.session_id(token), run_id)
 
     @app.callback(
-        Output("cancel-message", "children"),
-        Output("run-done", "data", allow_duplicate=True),
-        Input("cancel-button", "n_clicks"),
-        State("run-follow", "data"),
-        State("session-token", "data"),
+        Output(ids.CANCEL_MESSAGE, "children"),
+        Output(ids.RUN_DONE, "data", allow_duplicate=True),
+        Input(ids.CANCEL_BUTTON, "n_clicks"),
+        State(ids.RUN_FOLLOW, "data"),
+        State(ids.SESSION_TOKEN, "data"),
         prevent_initial_call=True,
     )
     @guarded(lambda message, exc: (message, dash.no_update))

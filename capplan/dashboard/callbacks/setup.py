@@ -10,6 +10,7 @@ from typing import Any
 import dash
 from dash import ALL, Input, Output, State
 
+import capplan.dashboard.ids as ids
 from capplan.dashboard.callbacks.common import guarded, problems_of
 from capplan.dashboard.pages import common, setup
 from capplan.dashboard.services import Services
@@ -18,12 +19,12 @@ from capplan.dashboard.studyfile import StudyForm, form_from_controls, host_rows
 from capplan.errors import CapplanError, SpecError
 
 FORM_STATES = (
-    State("study-name", "value"),
-    State("study-workload", "value"),
-    State({"type": "study-field", "path": ALL}, "value"),
-    State({"type": "study-field", "path": ALL}, "id"),
-    State("host-table", "data"),
-    State("host-table", "selected_rows"),
+    State(ids.STUDY_NAME, "value"),
+    State(ids.STUDY_WORKLOAD, "value"),
+    State({"type": ids.STUDY_FIELD_TYPE, "path": ALL}, "value"),
+    State({"type": ids.STUDY_FIELD_TYPE, "path": ALL}, "id"),
+    State(ids.HOST_TABLE, "data"),
+    State(ids.HOST_TABLE, "selected_rows"),
 )
 
 
@@ -100,11 +101,11 @@ def register(app: dash.Dash, services: Services, signer: TokenSigner) -> None:
     """Wire the set-up page."""
 
     @app.callback(
-        Output("study-download", "data"),
-        Output("setup-messages", "children"),
-        Input("study-save", "n_clicks"),
+        Output(ids.STUDY_DOWNLOAD, "data"),
+        Output(ids.SETUP_MESSAGES, "children"),
+        Input(ids.STUDY_SAVE, "n_clicks"),
         *FORM_STATES,
-        State("session-token", "data"),
+        State(ids.SESSION_TOKEN, "data"),
         prevent_initial_call=True,
     )
     @guarded(lambda message, exc: (dash.no_update, _problems_box(message, exc)))
@@ -113,11 +114,11 @@ def register(app: dash.Dash, services: Services, signer: TokenSigner) -> None:
         return save_study(services, signer.session_id(token), read_form(*form_args))
 
     @app.callback(
-        Output("setup-form", "children"),
-        Output("setup-messages", "children", allow_duplicate=True),
-        Input("study-upload", "contents"),
-        State("study-upload", "filename"),
-        State("session-token", "data"),
+        Output(ids.SETUP_FORM, "children"),
+        Output(ids.SETUP_MESSAGES, "children", allow_duplicate=True),
+        Input(ids.STUDY_UPLOAD, "contents"),
+        State(ids.STUDY_UPLOAD, "filename"),
+        State(ids.SESSION_TOKEN, "data"),
         prevent_initial_call=True,
     )
     @guarded(lambda message, exc: (dash.no_update, _problems_box(message, exc)))
@@ -125,11 +126,11 @@ def register(app: dash.Dash, services: Services, signer: TokenSigner) -> None:
         return load_study(services, signer.session_id(token), contents, file_name)
 
     @app.callback(
-        Output("url", "pathname", allow_duplicate=True),
-        Output("setup-messages", "children", allow_duplicate=True),
-        Input("run-button", "n_clicks"),
+        Output(ids.URL, "pathname", allow_duplicate=True),
+        Output(ids.SETUP_MESSAGES, "children", allow_duplicate=True),
+        Input(ids.RUN_BUTTON, "n_clicks"),
         *FORM_STATES,
-        State("session-token", "data"),
+        State(ids.SESSION_TOKEN, "data"),
         prevent_initial_call=True,
     )
     @guarded(lambda message, exc: (dash.no_update, _problems_box(message, exc)))

@@ -7,6 +7,7 @@ from typing import Any
 import dash
 from dash import ALL, Input, Output, State
 
+import capplan.dashboard.ids as ids
 from capplan.dashboard.callbacks.common import clicked_id, guarded
 from capplan.dashboard.pages import common, upload
 from capplan.dashboard.services import Services
@@ -76,21 +77,21 @@ def register(app: dash.Dash, services: Services, signer: TokenSigner) -> None:
     """Wire the upload page."""
     app.clientside_callback(
         CHECK_SIZE_JS,
-        Output("upload-batch", "data"),
-        Output("upload", "contents"),
-        Output("upload", "filename"),
-        Input("upload", "contents"),
-        State("upload", "filename"),
-        State("upload-limit", "data"),
+        Output(ids.UPLOAD_BATCH, "data"),
+        Output(ids.UPLOAD, "contents"),
+        Output(ids.UPLOAD, "filename"),
+        Input(ids.UPLOAD, "contents"),
+        State(ids.UPLOAD, "filename"),
+        State(ids.UPLOAD_LIMIT, "data"),
         prevent_initial_call=True,
     )
 
     @app.callback(
-        Output("upload-result", "children"),
-        Output("dataset-list", "children"),
-        Output("upload-batch", "data", allow_duplicate=True),
-        Input("upload-batch", "data"),
-        State("session-token", "data"),
+        Output(ids.UPLOAD_RESULT, "children"),
+        Output(ids.DATASET_LIST, "children"),
+        Output(ids.UPLOAD_BATCH, "data", allow_duplicate=True),
+        Input(ids.UPLOAD_BATCH, "data"),
+        State(ids.SESSION_TOKEN, "data"),
         prevent_initial_call=True,
     )
     @guarded(_error)
@@ -98,10 +99,10 @@ def register(app: dash.Dash, services: Services, signer: TokenSigner) -> None:
         return (*ingest(services, signer.session_id(token), batch), None)
 
     @app.callback(
-        Output("upload-result", "children", allow_duplicate=True),
-        Output("dataset-list", "children", allow_duplicate=True),
-        Input("demo-button", "n_clicks"),
-        State("session-token", "data"),
+        Output(ids.UPLOAD_RESULT, "children", allow_duplicate=True),
+        Output(ids.DATASET_LIST, "children", allow_duplicate=True),
+        Input(ids.DEMO_BUTTON, "n_clicks"),
+        State(ids.SESSION_TOKEN, "data"),
         prevent_initial_call=True,
     )
     @guarded(lambda message, exc: (common.error_box(message), dash.no_update))
@@ -111,10 +112,10 @@ def register(app: dash.Dash, services: Services, signer: TokenSigner) -> None:
         return use_demo(services, signer.session_id(token))
 
     @app.callback(
-        Output("upload-result", "children", allow_duplicate=True),
-        Output("dataset-list", "children", allow_duplicate=True),
-        Input({"type": "delete-dataset", "id": ALL}, "n_clicks"),
-        State("session-token", "data"),
+        Output(ids.UPLOAD_RESULT, "children", allow_duplicate=True),
+        Output(ids.DATASET_LIST, "children", allow_duplicate=True),
+        Input({"type": ids.DELETE_DATASET_TYPE, "id": ALL}, "n_clicks"),
+        State(ids.SESSION_TOKEN, "data"),
         prevent_initial_call=True,
     )
     @guarded(lambda message, exc: (common.error_box(message), dash.no_update))

@@ -12,6 +12,7 @@ from typing import Any
 import plotly.graph_objects as go
 from dash import dcc, html
 
+import capplan.dashboard.ids as ids
 from capplan.dashboard.pages.common import (
     error_box,
     fmt,
@@ -48,12 +49,12 @@ DOWNLOAD_BUTTONS: tuple[tuple[str, str], ...] = (
 def _header(record: RunRecord) -> html.Div:
     return html.Div(
         [
-            html.H2(record.name, id="run-name"),
+            html.H2(record.name, id=ids.RUN_NAME),
             html.Div(
                 f"run {record.id} · {record.n_scenarios} scenario(s) · started "
                 f"{when(record.created_s)} · {record.status}",
                 className="muted",
-                id="run-status",
+                id=ids.RUN_STATUS,
             ),
         ]
     )
@@ -69,7 +70,7 @@ def pending(record: RunRecord) -> html.Div:
             f"The study is {record.status} ({done}). The bar at the top follows it; this page "
             "shows the results when it ends. You may leave: the run goes on and stays listed "
             "under Runs.",
-            id="run-pending",
+            id=ids.RUN_PENDING,
         )
     else:
         body = error_box(
@@ -89,38 +90,40 @@ def layout(record: RunRecord, scenarios: Sequence[str], chosen: str | None) -> h
                     html.Strong("Download: "),
                     *[
                         html.Button(
-                            label, id={"type": "download", "kind": kind}, className="secondary"
+                            label,
+                            id={"type": ids.DOWNLOAD_TYPE, "kind": kind},
+                            className="secondary",
                         )
                         for kind, label in DOWNLOAD_BUTTONS
                     ],
-                    dcc.Download(id="result-download"),
-                    html.Span(id="download-message"),
+                    dcc.Download(id=ids.RESULT_DOWNLOAD),
+                    html.Span(id=ids.DOWNLOAD_MESSAGE),
                 ],
                 className="card",
             ),
             dcc.Tabs(
-                id="result-tabs",
+                id=ids.RESULT_TABS,
                 value="overview",
                 children=[dcc.Tab(label=label, value=value) for value, label in TABS],
             ),
             html.Div(
                 [
-                    html.Label("Scenario: ", htmlFor="result-scenario"),
+                    html.Label("Scenario: ", htmlFor=ids.RESULT_SCENARIO),
                     dcc.Dropdown(
-                        id="result-scenario",
+                        id=ids.RESULT_SCENARIO,
                         options=[{"label": scenario_label(n), "value": n} for n in scenarios],
                         value=chosen,
                         clearable=False,
                         style={"minWidth": "420px"},
                     ),
                 ],
-                id="scenario-picker",
+                id=ids.SCENARIO_PICKER,
                 className="card",
                 style={"display": "none"},
             ),
-            dcc.Loading(html.Div(id="result-content"), type="dot"),
+            dcc.Loading(html.Div(id=ids.RESULT_CONTENT), type="dot"),
         ],
-        id="results-page",
+        id=ids.RESULTS_PAGE,
     )
 
 
@@ -183,7 +186,7 @@ def overview(
             ),
         ],
         className="tiles",
-        id="overview-tiles",
+        id=ids.OVERVIEW_TILES,
     )
     rows = [
         {
@@ -213,7 +216,7 @@ def overview(
                             else "",
                             why,
                         ],
-                        id="recommendation",
+                        id=ids.RECOMMENDATION,
                     ),
                     html.P(
                         f"Today's estate: {base.rule or 'as found in the trace'}",
@@ -227,7 +230,7 @@ def overview(
                 [
                     html.H4("Data quality of the workload"),
                     html.P(f"{len(notes)} note(s) from reading the workload.", className="muted"),
-                    html.Ul([html.Li(note) for note in notes[:50]], id="quality-notes"),
+                    html.Ul([html.Li(note) for note in notes[:50]], id=ids.QUALITY_NOTES),
                 ],
                 className="card",
             ),
@@ -280,13 +283,13 @@ def horizon_card(plan: Mapping[str, Any], figure: go.Figure | None) -> html.Div:
             graph(figure, "horizon-runout", "No run-out data."),
             table(rows, columns),
             html.H4("What to buy when"),
-            html.Ul([html.Li(b) for b in buys], id="purchases")
+            html.Ul([html.Li(b) for b in buys], id=ids.PURCHASES)
             if buys
             else html.P(f"No purchase needed within {plan['window_days']} days."),
             html.P(str(plan.get("method", "")), className="muted"),
         ],
         className="card",
-        id="horizon",
+        id=ids.HORIZON,
     )
 
 
@@ -329,7 +332,7 @@ def backtest_card(data: Mapping[str, Any], figure: go.Figure | None) -> html.Div
             table(rows, ["figure", "promised", "experienced"]) if rows else html.Div(),
         ],
         className="card",
-        id="backtest",
+        id=ids.BACKTEST,
     )
 
 
@@ -376,7 +379,7 @@ def consolidation(
                         ]
                     ),
                     html.H4("Why this many hosts"),
-                    html.Ul([html.Li(line) for line in why], id="binding")
+                    html.Ul([html.Li(line) for line in why], id=ids.BINDING)
                     if why
                     else html.P("The solver reported no binding constraint.", className="muted"),
                     *([html.H4("Notes"), html.Ul([html.Li(n) for n in notes])] if notes else []),
@@ -503,7 +506,7 @@ def saving_card(economics: Mapping[str, Any], tornado_figure: go.Figure | None) 
                     ),
                     baseline,
                 ],
-                id="baseline-assumption",
+                id=ids.BASELINE_ASSUMPTION,
             ),
             html.Ul(
                 [
@@ -520,11 +523,11 @@ def saving_card(economics: Mapping[str, Any], tornado_figure: go.Figure | None) 
                 if flips
                 else "No single assumption within its stated range flips the saving.",
                 className="bad" if flips else "muted",
-                id="flips",
+                id=ids.FLIPS,
             ),
         ],
         className="card",
-        id="saving",
+        id=ids.SAVING,
     )
 
 
@@ -609,7 +612,7 @@ def availability(result: Any) -> html.Div:
                     else html.P("No per-service figures.", className="muted"),
                 ],
                 className="card",
-                id="availability-services",
+                id=ids.AVAILABILITY_SERVICES,
             ),
         ]
     )

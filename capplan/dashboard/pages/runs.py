@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from dash import dcc, html
 
+import capplan.dashboard.ids as ids
 from capplan.dashboard.pages.common import when
 from capplan.dashboard.workspace import RunRecord
 
@@ -37,7 +38,7 @@ def layout(runs: Sequence[RunRecord]) -> html.Div:
                     html.Td(
                         html.Button(
                             "Delete",
-                            id={"type": "delete-run", "id": r.id},
+                            id={"type": ids.DELETE_RUN_TYPE, "id": r.id},
                             className="secondary small",
                             title="Delete this run and its results (a live run is stopped)",
                         )
@@ -47,8 +48,8 @@ def layout(runs: Sequence[RunRecord]) -> html.Div:
             )
             for r in runs
         ]
-        body = html.Table([header, html.Tbody(rows)], className="plain", id="runs-table")
+        body = html.Table([header, html.Tbody(rows)], className="plain", id=ids.RUNS_TABLE)
     return html.Div(
-        [html.H2("Runs"), html.Div(id="runs-message"), html.Div(body, className="card")],
-        id="runs-page",
+        [html.H2("Runs"), html.Div(id=ids.RUNS_MESSAGE), html.Div(body, className="card")],
+        id=ids.RUNS_PAGE,
     )

@@ -7,6 +7,7 @@ from typing import Any
 
 from dash import dash_table, dcc, html
 
+import capplan.dashboard.ids as ids
 from capplan.dashboard.studyfile import (
     BOOL_CHOICES,
     DATASET_PREFIX,
@@ -50,12 +51,12 @@ def layout(
                 [
                     dcc.Upload(
                         html.Button("Load a study file", className="secondary"),
-                        id="study-upload",
+                        id=ids.STUDY_UPLOAD,
                         multiple=False,
                         style={"display": "inline-block"},
                     ),
-                    html.Button("Save the study file", id="study-save", className="secondary"),
-                    dcc.Download(id="study-download"),
+                    html.Button("Save the study file", id=ids.STUDY_SAVE, className="secondary"),
+                    dcc.Download(id=ids.STUDY_DOWNLOAD),
                     html.Span(
                         "Study files are TOML; saved ones load back here.", className="muted"
                     ),
@@ -63,11 +64,11 @@ def layout(
                 className="card",
                 style={"display": "flex", "gap": "8px", "alignItems": "center"},
             ),
-            html.Div(id="setup-messages"),
-            html.Div(form_body(form, datasets, modes, host_info), id="setup-form"),
+            html.Div(id=ids.SETUP_MESSAGES),
+            html.Div(form_body(form, datasets, modes, host_info), id=ids.SETUP_FORM),
             html.Div(
                 [
-                    html.Button("Run the study", id="run-button"),
+                    html.Button("Run the study", id=ids.RUN_BUTTON),
                     html.Span(
                         " Every combination of the ticked options and listed values is one "
                         "scenario; all are compared with today's estate.",
@@ -109,7 +110,7 @@ def form_body(
                 html.Div(
                     [
                         html.Label("Study name"),
-                        dcc.Input(id="study-name", type="text", value=form.name, debounce=True),
+                        dcc.Input(id=ids.STUDY_NAME, type="text", value=form.name, debounce=True),
                     ],
                     className="field",
                 ),
@@ -117,7 +118,7 @@ def form_body(
                     [
                         html.Label("Workload"),
                         dcc.Dropdown(
-                            id="study-workload",
+                            id=ids.STUDY_WORKLOAD,
                             options=options,
                             value=form.workload or None,
                             clearable=False,
@@ -149,7 +150,7 @@ def form_body(
                     className="muted",
                 ),
                 dash_table.DataTable(  # type: ignore[attr-defined]
-                    id="host-table",
+                    id=ids.HOST_TABLE,
                     columns=[
                         {
                             "name": label,
@@ -174,7 +175,7 @@ def form_body(
 
 def _control(field_def: FormField, form: StudyForm, modes: Sequence[str]) -> html.Div:
     values = form.values.get(field_def.path, field_def.default)
-    control_id = {"type": "study-field", "path": field_def.path}
+    control_id = {"type": ids.STUDY_FIELD_TYPE, "path": field_def.path}
     if field_def.kind in ("choice", "bool"):
         choices = BOOL_CHOICES if field_def.kind == "bool" else field_def.choices or tuple(modes)
         control: Any = dcc.Checklist(

@@ -7,6 +7,7 @@ from typing import Any
 
 from dash import dcc, html
 
+import capplan.dashboard.ids as ids
 from capplan.dashboard.pages.common import fmt, key_values, table, when
 from capplan.dashboard.workspace import DatasetRecord
 
@@ -27,24 +28,24 @@ def layout(
                 ]
             ),
             dcc.Upload(
-                id="upload",
+                id=ids.UPLOAD,
                 multiple=True,
                 className="dropzone",
                 children=html.Div(["Drag and drop files here, or ", html.A("choose files")]),
             ),
-            dcc.Store(id="upload-batch"),
+            dcc.Store(id=ids.UPLOAD_BATCH),
             html.Div(
                 [
                     html.Button(
-                        "Use the bundled demo workload", id="demo-button", className="secondary"
+                        "Use the bundled demo workload", id=ids.DEMO_BUTTON, className="secondary"
                     ),
                     html.Span(" 200 synthetic VMs, one week at 5-minute steps.", className="muted"),
                 ],
                 style={"marginTop": "12px"},
             ),
-            dcc.Loading(html.Div(id="upload-result"), type="dot"),
+            dcc.Loading(html.Div(id=ids.UPLOAD_RESULT), type="dot"),
             html.H3("Your workloads"),
-            html.Div(dataset_list(datasets), id="dataset-list"),
+            html.Div(dataset_list(datasets), id=ids.DATASET_LIST),
         ]
     )
 
@@ -103,14 +104,14 @@ def dataset_card(record: DatasetRecord, *, fresh: bool = False) -> html.Div:
             ),
             html.Button(
                 "Delete",
-                id={"type": "delete-dataset", "id": record.id},
+                id={"type": ids.DELETE_DATASET_TYPE, "id": record.id},
                 className="secondary small",
                 title="Delete this workload (runs made with it keep their results)",
                 style={"marginLeft": "12px"},
             ),
         ],
         className="card dataset",
-        id={"type": "dataset-card", "id": record.id},
+        id={"type": ids.DATASET_CARD_TYPE, "id": record.id},
     )
 
 
