@@ -116,8 +116,8 @@ def _print_human(report: dict[str, Any]) -> None:
     mc = report["availability"]["monte_carlo"]
     console.print(
         f"Monte Carlo ({mc['runs']} runs x {mc['years_per_run']:g} years, seed {mc['seed']}, "
-        f"{mc['estimator'].split(':')[0]} estimator): largest |z| per VM {mc['vm_max_abs_z']}, "
-        f"per service {mc['service_max_abs_z']} "
+        f"{mc['estimator'].split(':')[0]} estimator): largest |z| per VM "
+        f"{_fmt(mc['vm_max_abs_z'], '.2f')}, per service {_fmt(mc['service_max_abs_z'], '.2f')} "
         f"({mc['service_never_down_in_simulation']} service(s) never down in the simulation)",
         highlight=False,
     )

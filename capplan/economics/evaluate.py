@@ -110,26 +110,28 @@ class EstateFigures:
             "description": self.description,
             "n_hosts": self.n_hosts,
             "n_spare_hosts": self.n_spare_hosts,
-            "power_w_mean": _round(self.power_w_mean),
-            "power_w_peak": _round(self.power_w_peak),
-            "host_power_w_mean": _round(self.host_power_w_mean),
-            "storage_power_w": _round(self.storage_power_w),
-            "switch_power_w": _round(self.switch_power_w),
-            "energy_kwh": _round(self.energy_kwh),
-            "energy_kwh_per_year": _round(self.energy_kwh_per_year),
-            "facility_energy_kwh_per_year": _round(self.facility_energy_kwh_per_year),
-            "co2_kg_per_year": _round(self.co2_kg_per_year),
-            "tco_usd": _round(self.tco_usd),
-            "tco_breakdown": {k: _round(v) for k, v in self.tco_breakdown.items()},
+            "power_w_mean": _finite(self.power_w_mean),
+            "power_w_peak": _finite(self.power_w_peak),
+            "host_power_w_mean": _finite(self.host_power_w_mean),
+            "storage_power_w": _finite(self.storage_power_w),
+            "switch_power_w": _finite(self.switch_power_w),
+            "energy_kwh": _finite(self.energy_kwh),
+            "energy_kwh_per_year": _finite(self.energy_kwh_per_year),
+            "facility_energy_kwh_per_year": _finite(self.facility_energy_kwh_per_year),
+            "co2_kg_per_year": _finite(self.co2_kg_per_year),
+            "tco_usd": _finite(self.tco_usd),
+            "tco_breakdown": {k: _finite(v) for k, v in self.tco_breakdown.items()},
             "tco_missing": self.tco_missing,
             "notes": self.notes,
         }
 
 
-def _round(value: float, digits: int = 3) -> float | None:
+def _finite(value: float | None) -> float | None:
+    """The value at full precision, or None when it is missing or not finite (JSON has no
+    NaN). Rounding is the presentation's job (the CLI, the report, the dashboard)."""
     if value is None or not math.isfinite(value):
         return None
-    return round(float(value), digits)
+    return float(value)
 
 
 # ------------------------------------------------------------------------------ host figures
@@ -861,19 +863,19 @@ def sensitivity(
                 "low": factor.low,
                 "high": factor.high,
                 "basis": factor.basis,
-                "tco_savings_usd_low": _round(tco_lo),
-                "tco_savings_usd_high": _round(tco_hi),
-                "npv_savings_usd_low": _round(npv_lo),
-                "npv_savings_usd_high": _round(npv_hi),
-                "swing_usd": _round(abs(npv_hi - npv_lo)),
+                "tco_savings_usd_low": _finite(tco_lo),
+                "tco_savings_usd_high": _finite(tco_hi),
+                "npv_savings_usd_low": _finite(npv_lo),
+                "npv_savings_usd_high": _finite(npv_hi),
+                "swing_usd": _finite(abs(npv_hi - npv_lo)),
                 "flips": bool((base_npv > 0) != (min(npv_lo, npv_hi) > 0))
                 or bool((base_npv > 0) != (max(npv_lo, npv_hi) > 0)),
             }
         )
     rows.sort(key=lambda r: -float(r["swing_usd"] or 0.0))
     return {
-        "tco_savings_usd": _round(base_tco),
-        "npv_savings_usd": _round(base_npv),
+        "tco_savings_usd": _finite(base_tco),
+        "npv_savings_usd": _finite(base_npv),
         "rows": rows,
         "flips": [r["label"] for r in rows if r["flips"]],
     }
@@ -891,27 +893,24 @@ def _summary(u: FloatArray) -> dict[str, float | None]:
             "downtime_min_per_year_mean": None,
         }
     return {
-        "availability_frac_min": _round(float(a.min()), 9),
-        "availability_frac_mean": _round(float(a.mean()), 9),
-        "nines_min": _round(float(av.nines(a.min())), 3),
-        "downtime_min_per_year_max": _round(float(av.downtime_min_per_year(a.min())), 3),
-        "downtime_min_per_year_mean": _round(float(av.downtime_min_per_year(a).mean()), 3),
+        "availability_frac_min": _finite(float(a.min())),
+        "availability_frac_mean": _finite(float(a.mean())),
+        "nines_min": _finite(float(av.nines(a.min()))),
+        "downtime_min_per_year_max": _finite(float(av.downtime_min_per_year(a.min()))),
+        "downtime_min_per_year_mean": _finite(float(av.downtime_min_per_year(a).mean())),
     }
 
 
 def _ci95(u_mean: float, stderr: float) -> dict[str, float | None]:
-    """95 % interval of a Monte Carlo mean unavailability, as availability and min/year.
-
-    Availability and downtime are rounded to what the interval resolves (the report shows
-    an interval, not six significant digits).
-    """
+    """95 % interval of a Monte Carlo mean unavailability, as availability and min/year (the
+    report shows this interval, not six significant digits of a point estimate)."""
     lo_u = max(0.0, u_mean - 1.96 * stderr)
     hi_u = u_mean + 1.96 * stderr
     return {
-        "availability_frac_low": _round(1.0 - hi_u, 7),
-        "availability_frac_high": _round(1.0 - lo_u, 7),
-        "downtime_min_per_year_low": _round(lo_u * 525_600.0, 1),
-        "downtime_min_per_year_high": _round(hi_u * 525_600.0, 1),
+        "availability_frac_low": _finite(1.0 - hi_u),
+        "availability_frac_high": _finite(1.0 - lo_u),
+        "downtime_min_per_year_low": _finite(lo_u * 525_600.0),
+        "downtime_min_per_year_high": _finite(hi_u * 525_600.0),
     }
 
 
@@ -920,11 +919,11 @@ def _rows(names: list[str], u: FloatArray, mc: FloatArray, se: FloatArray) -> li
     return [
         {
             "id": name,
-            "availability_frac": _round(float(a[i]), 9),
-            "nines": _round(float(av.nines(a[i])), 3),
-            "downtime_min_per_year": _round(float(av.downtime_min_per_year(a[i])), 3),
-            "mc_availability_frac": _round(float(1.0 - mc[i]), 9),
-            "mc_stderr_frac": _round(float(se[i]), 9),
+            "availability_frac": _finite(float(a[i])),
+            "nines": _finite(float(av.nines(a[i]))),
+            "downtime_min_per_year": _finite(float(av.downtime_min_per_year(a[i]))),
+            "mc_availability_frac": _finite(float(1.0 - mc[i])),
+            "mc_stderr_frac": _finite(float(se[i])),
             "mc_ci95": _ci95(float(mc[i]), float(se[i])),
         }
         for i, name in enumerate(names)
@@ -943,8 +942,8 @@ def _agreement(prefix: str, closed: FloatArray, mc: FloatArray, se: FloatArray) 
     return {
         f"{prefix}_checked": int(checked.sum()),
         f"{prefix}_never_down_in_simulation": int((~checked).sum()),
-        f"{prefix}_max_abs_z": _round(float(z.max()), 3) if z.size else None,
-        f"{prefix}_within_3_stderr_frac": _round(float(np.mean(z <= 3.0)), 4) if z.size else None,
+        f"{prefix}_max_abs_z": _finite(float(z.max())) if z.size else None,
+        f"{prefix}_within_3_stderr_frac": _finite(float(np.mean(z <= 3.0))) if z.size else None,
     }
 
 
@@ -1055,17 +1054,17 @@ def economics_report(
         "n_vms": workload.n_vms,
         "n_hosts": plan.n_hosts,
         "n_spare_hosts": int(plan.spare.sum()),
-        "trace_days": _round(workload.n_steps * workload.step_s / 86_400.0, 4),
-        "power_w_mean": _round(plan_fig.power_w_mean),
-        "power_w_peak": _round(plan_fig.power_w_peak),
-        "host_power_w_mean": _round(plan_fig.host_power_w_mean),
-        "energy_kwh": _round(plan_fig.energy_kwh),
-        "energy_kwh_per_year": _round(plan_fig.energy_kwh_per_year),
-        "facility_energy_kwh_per_year": _round(plan_fig.facility_energy_kwh_per_year),
-        "co2_kg_per_year": _round(plan_fig.co2_kg_per_year),
+        "trace_days": _finite(workload.n_steps * workload.step_s / 86_400.0),
+        "power_w_mean": _finite(plan_fig.power_w_mean),
+        "power_w_peak": _finite(plan_fig.power_w_peak),
+        "host_power_w_mean": _finite(plan_fig.host_power_w_mean),
+        "energy_kwh": _finite(plan_fig.energy_kwh),
+        "energy_kwh_per_year": _finite(plan_fig.energy_kwh_per_year),
+        "facility_energy_kwh_per_year": _finite(plan_fig.facility_energy_kwh_per_year),
+        "co2_kg_per_year": _finite(plan_fig.co2_kg_per_year),
         "horizon_years": settings.finance.horizon_years,
-        "tco_usd": _round(plan_fig.tco_usd),
-        "tco_breakdown": {k: _round(v) for k, v in plan_fig.tco_breakdown.items()},
+        "tco_usd": _finite(plan_fig.tco_usd),
+        "tco_breakdown": {k: _finite(v) for k, v in plan_fig.tco_breakdown.items()},
         "tco_missing": plan_fig.tco_missing,
         **summary,
         "baseline": {
@@ -1074,21 +1073,21 @@ def economics_report(
         },
         "comparison": {
             "baseline_rule": base.description,
-            "tco_savings_usd": _round(savings),
-            "tco_savings_frac": _round(savings / base_fig.tco_usd, 6) if base_fig.tco_usd else None,
-            "npv_usd_today": _round(npv_base),
-            "npv_usd_plan": _round(npv_plan),
-            "npv_savings_usd": _round(npv_base - npv_plan),
+            "tco_savings_usd": _finite(savings),
+            "tco_savings_frac": _finite(savings / base_fig.tco_usd) if base_fig.tco_usd else None,
+            "npv_usd_today": _finite(npv_base),
+            "npv_usd_plan": _finite(npv_plan),
+            "npv_savings_usd": _finite(npv_base - npv_plan),
             "discount_rate_frac": fin.discount_rate_frac,
             "assumptions": assumptions,
             "sensitivity": sensitivity(plan, base, workload, catalog, settings),
-            "energy_savings_kwh_per_year": _round(
+            "energy_savings_kwh_per_year": _finite(
                 base_fig.energy_kwh_per_year - plan_fig.energy_kwh_per_year
             ),
             "hosts_before": base.n_hosts,
             "hosts_after": plan.n_hosts,
             "tco_breakdown_delta": {
-                k: _round(base_fig.tco_breakdown[k] - plan_fig.tco_breakdown[k])
+                k: _finite(base_fig.tco_breakdown[k] - plan_fig.tco_breakdown[k])
                 for k in cost.CATEGORIES
             },
         },
@@ -1114,9 +1113,9 @@ def economics_report(
                 "appliance": inputs.appliance,
                 "mirrored": inputs.appliance_mirrored,
                 "paths": inputs.n_paths,
-                "appliance_unavailability_frac": _round(closed.appliance_frac, 12),
+                "appliance_unavailability_frac": _finite(closed.appliance_frac),
             },
-            "maintenance_unavailability_frac": _round(closed.maintenance_frac, 12),
+            "maintenance_unavailability_frac": _finite(closed.maintenance_frac),
             "services": _summary(closed.service_unavailability_frac),
             "n_services": inputs.n_services,
             "monte_carlo": {
@@ -1132,12 +1131,11 @@ def economics_report(
                 **_agreement(
                     "vm", closed.vm_unavailability_frac, mc.vm_unavailability_frac, mc.vm_stderr
                 ),
-                "vm_mean_z": _round(
+                "vm_mean_z": _finite(
                     float(
                         (mc.vm_unavailability_frac.mean() - closed.vm_unavailability_frac.mean())
                         / mc.vm_mean_stderr
-                    ),
-                    3,
+                    )
                 )
                 if mc.vm_mean_stderr > 0
                 else None,
