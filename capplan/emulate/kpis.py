@@ -20,7 +20,9 @@ Definitions (``A`` = active hosts: hosts with at least one VM; ``T`` = steps; ``
 - ``paging_mib = Σ paging_mib_s · Δt``; ``peak_balloon_mib``, ``peak_compressed_mib``,
   ``peak_swapped_mib`` per host-step; ``peak_mem_slowdown_frac`` the largest share of time a
   host's VMs wait for memory faults, ``mem_slowdown_host_steps`` the host-steps above 1 %
-- per tier: latency percentiles over steps, peak load, SLO breach steps, capacity used
+- per tier: request-level latency percentiles (p50/p95/p99 of the requests, from the queueing
+  model; ``step_p95_latency_ms`` the p95 over steps of the mean), the fluid queue's peak backlog,
+  peak load, SLO breach steps, capacity used
 - network: NIC and uplink load percentiles and peaks, VLANs per trunk against the limit
 """
 
@@ -172,9 +174,13 @@ def compute(em: Emulation, *, per_vm: bool = False) -> dict[str, Any]:
     tiers: dict[str, Any] = {}
     for name, tier in em.tiers.items():
         tiers[name] = {
-            "p50_latency_ms": _pct(tier.latency_ms, 50),
-            "p95_latency_ms": _pct(tier.latency_ms, 95),
-            "p99_latency_ms": _pct(tier.latency_ms, 99),
+            "p50_latency_ms": tier.request_latency_ms(0.50),
+            "p95_latency_ms": tier.request_latency_ms(0.95),
+            "p99_latency_ms": tier.request_latency_ms(0.99),
+            "step_p95_latency_ms": _pct(tier.latency_ms, 95),
+            "peak_backlog_s": float(tier.backlog_s.max())
+            if tier.backlog_s is not None and tier.backlog_s.size
+            else 0.0,
             "peak_load_ratio": float(tier.load_ratio.max()) if tier.load_ratio.size else 0.0,
             "overloaded_steps": int(np.count_nonzero(tier.load_ratio >= 1.0)),
             "slo_breach_steps": tier.slo_breach_steps,

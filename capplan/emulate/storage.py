@@ -11,9 +11,17 @@ Units: IOPS, MiB/s, ms, GiB. Per tier and step:
   not served (counted in ``unserved_iops``). No published figure was found for the latency
   or the CPU time a virtualized path adds per I/O, so neither is modelled
 - load ``ρ = max(back-end IOPS / IOPS ceiling, MiB/s / MiB/s ceiling)``
-- latency ``= base_latency / (1 − min(ρ, 0.99)) + appliance latency`` (M/M/1 response time
-  ``S / (1 − ρ)``; saturated steps are reported at 100 × the service time and counted as
-  overloaded)
+- latency ``= base_latency / (1 − min(ρ, 0.99)) + queue delay + appliance latency``: the M/M/1
+  response time ``S / (1 − ρ)`` (capped at 100 × the service time), plus the wait behind the
+  backlog that saturated steps leave (a fluid queue, :func:`backlog_s`): work beyond the
+  ceiling is carried into the next steps and drained at the ceiling, instead of being
+  forgotten at the end of each step. Steps with ``ρ ≥ 1`` are counted as overloaded.
+- request-level percentiles (:meth:`TierResult.request_latency_ms`): within a step a request's
+  response time is the appliance latency plus the queue delay plus an exponential M/M/1
+  sojourn of the step's mean; over the replay the requests' distribution is the mixture of the
+  steps weighted by the I/Os each serves, and its quantiles are found by bisection. (The
+  percentiles *over steps of the mean* understated the tail: a request waits longer than the
+  mean of its step one time in e.)
 """
 
 from __future__ import annotations
@@ -65,6 +73,13 @@ class TierResult:
         plus snapshot overhead and swap files) and capacity promised to the VMs.
     unserved_iops
         VM I/O requests per second above their I/O path's ceiling (not served).
+    sojourn_ms, delay_ms
+        The M/M/1 mean sojourn and the fluid queue's delay of each step (None when the
+        replay had no step length: no backlog carried).
+    backlog_s
+        Work waiting at the end of each step, in seconds of service at the ceiling.
+    appliance_ms
+        Latency the SAN appliance adds to every I/O.
     """
 
     name: str
@@ -78,6 +93,19 @@ class TierResult:
     allocated_gib: float
     provisioned_gib: float
     unserved_iops: F64 | None = None
+    sojourn_ms: F64 | None = None
+    delay_ms: F64 | None = None
+    backlog_s: F64 | None = None
+    appliance_ms: float = 0.0
+
+    def request_latency_ms(self, quantile: float) -> float | None:
+        """Request-level latency quantile over the replay (see the module docstring); None
+        without I/O or without per-step sojourns."""
+        if self.sojourn_ms is None or self.delay_ms is None:
+            return None
+        return mixture_quantile_ms(
+            self.sojourn_ms, self.delay_ms + self.appliance_ms, self.frontend_iops, quantile
+        )
 
     @property
     def util_frac(self) -> F64:
@@ -95,6 +123,44 @@ class TierResult:
         return self.allocated_gib / self.usable_gib
 
 
+def backlog_s(load_ratio: npt.ArrayLike, step_s: float) -> F64:
+    """Work waiting at the end of each step, seconds of service at the ceiling (fluid queue).
+
+    Each step brings ``ρ · Δt`` seconds of work and serves at most ``Δt``; what is left is
+    carried: ``B_t = max(0, B_{t−1} + (ρ_t − 1) Δt)`` (Lindley's recursion), computed as the
+    running sum of the excess less its running minimum (no Python loop).
+    """
+    excess = (np.asarray(load_ratio, dtype=np.float64) - 1.0) * float(step_s)
+    total = np.cumsum(excess)
+    floor = np.minimum.accumulate(np.minimum(total, 0.0))
+    return np.asarray(total - floor, dtype=np.float64)
+
+
+def mixture_quantile_ms(
+    mean_ms: F64, shift_ms: F64, weights: F64, quantile: float, *, iterations: int = 60
+) -> float | None:
+    """Quantile of a mixture of shifted exponentials: step ``t`` holds ``weights[t]`` requests
+    whose response time is ``shift_ms[t]`` plus an exponential of mean ``mean_ms[t]``.
+
+    Bisection on the mixture's distribution function; None when no step has weight.
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    keep = w > 0
+    if not keep.any():
+        return None
+    w, mean, shift = w[keep] / w[keep].sum(), mean_ms[keep], shift_ms[keep]
+    lo = float(shift.min())
+    hi = float(shift.max() + mean.max() * -np.log1p(-quantile)) + 1e-9
+    for _ in range(iterations):
+        mid = 0.5 * (lo + hi)
+        cdf = float(np.sum(w * -np.expm1(-np.maximum(mid - shift, 0.0) / mean)))
+        if cdf < quantile:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
 def tier_replay(
     tier: SanTier,
     design: SanDesign,
@@ -108,6 +174,7 @@ def tier_replay(
     allocated_gib: float = 0.0,
     provisioned_gib: float = 0.0,
     unserved_iops: npt.ArrayLike | None = None,
+    step_s: float | None = None,
 ) -> TierResult:
     """Replay the I/O of all VMs on one tier (formulas in the module docstring).
 
@@ -125,6 +192,9 @@ def tier_replay(
         Capacity taken and promised (see :class:`TierResult`).
     unserved_iops
         VM I/O the VMs' paths did not pass, ``(n_steps,)`` (reported, not served).
+    step_s
+        Seconds per step: saturated steps leave a backlog that later steps carry (fluid
+        queue). None: each step on its own (no backlog).
 
     Returns
     -------
@@ -143,8 +213,15 @@ def tier_replay(
     iops_ceiling = min(tier.max_iops, design.appliance_max_iops)
     mib_ceiling = min(tier.max_mib_s, design.appliance_max_mib_s)
     load = np.maximum(backend / iops_ceiling, mib / mib_ceiling)
-    latency = tier.base_latency_ms / (1.0 - np.minimum(load, RHO_CAP)) + design.added_latency_ms
     shape = np.broadcast_shapes(frontend.shape, mib.shape)
+    load = np.broadcast_to(load, shape).astype(np.float64)
+    sojourn = tier.base_latency_ms / (1.0 - np.minimum(load, RHO_CAP))
+    backlog = delay = None
+    if step_s is not None:
+        backlog = backlog_s(load, step_s)
+        before = np.concatenate([[0.0], backlog[:-1]])
+        delay = 1000.0 * 0.5 * (before + backlog)  # the mean wait behind the backlog
+    latency = sojourn + design.added_latency_ms + (0.0 if delay is None else delay)
     return TierResult(
         name=tier.name,
         frontend_iops=np.broadcast_to(frontend, shape).copy(),
@@ -159,6 +236,10 @@ def tier_replay(
         unserved_iops=None
         if unserved_iops is None
         else np.broadcast_to(np.asarray(unserved_iops, dtype=np.float64), shape).copy(),
+        sojourn_ms=sojourn if step_s is not None else None,
+        delay_ms=delay,
+        backlog_s=backlog,
+        appliance_ms=float(design.added_latency_ms),
     )
 
 
@@ -350,6 +431,7 @@ def replay_storage(
         allocated_gib=allocated + (swap_gib if same_tier else 0.0),
         provisioned_gib=provisioned,
         unserved_iops=unserved,
+        step_s=float(ctx.workload.step_s),
     )
     if not same_tier and (paging_mib_s.any() or swap_gib > 0):
         swap = catalog.tier(san.swap_tier)
@@ -364,5 +446,6 @@ def replay_storage(
             page_size_kib=page_kib,
             allocated_gib=swap_gib,
             provisioned_gib=swap_gib,
+            step_s=float(ctx.workload.step_s),
         )
     return StorageReplay(tiers, host_mib, paths)

@@ -131,3 +131,51 @@ def test_more_io_never_lowers_latency(reads: float, more: float, writes: float) 
 
     assert latency(reads + more) >= latency(reads) - 1e-9
     assert latency(reads) >= TIER.base_latency_ms
+
+
+def test_fluid_backlog_by_hand() -> None:
+    from capplan.emulate.storage import backlog_s
+
+    # 1 s steps at ρ = 2, 0.5, 0.5, 2: one second of work is left after step 0, half of it
+    # is drained in each of the next two steps, then the queue builds again.
+    np.testing.assert_allclose(backlog_s([2.0, 0.5, 0.5, 2.0], 1.0), [1.0, 0.5, 0.0, 1.0])
+    np.testing.assert_allclose(backlog_s([0.3, 0.9], 300.0), [0.0, 0.0])
+
+
+def test_a_saturated_step_delays_the_next_ones() -> None:
+    # Step 0 asks 1,500 back-end IOPS of 1,000 for 10 s: 5 s of work is carried. Step 1
+    # (ρ = 0.5) drains 5 s: its requests wait (5 + 0) / 2 s = 2,500 ms on average on top of
+    # the M/M/1 sojourn 5 / (1 − 0.5) = 10 ms. Without a step length nothing is carried.
+    kw = {"read_iops": [1500.0, 500.0], "write_iops": [0.0, 0.0]}
+    kw |= {"read_mib_s": [1.0, 1.0], "write_mib_s": [0.0, 0.0]}
+    carried = tier_replay(TIER, SAN, step_s=10.0, **kw)
+    np.testing.assert_allclose(carried.backlog_s, [5.0, 0.0])
+    appliance = SAN.added_latency_ms
+    assert carried.latency_ms[1] == pytest.approx(10.0 + 2_500.0 + appliance)
+    assert carried.latency_ms[0] == pytest.approx(5.0 / 0.01 + 2_500.0 + appliance)
+    alone = tier_replay(TIER, SAN, **kw)
+    assert alone.latency_ms[1] == pytest.approx(10.0 + appliance)
+    assert alone.backlog_s is None and alone.request_latency_ms(0.95) is None
+
+
+def test_request_percentiles_by_hand() -> None:
+    from capplan.emulate.storage import mixture_quantile_ms
+
+    # One step at ρ = 0.5 and a 1 ms service: M/M/1 sojourn ~ Exp(mean 2 ms), so the
+    # requests' p95 is 2 ln 20 = 5.991 ms and p50 2 ln 2 = 1.386 ms, while every step's mean
+    # (what percentiles over steps saw) is 2 ms.
+    one = np.array([2.0])
+    assert mixture_quantile_ms(one, np.zeros(1), np.ones(1), 0.95) == pytest.approx(
+        2 * np.log(20), abs=1e-6
+    )
+    assert mixture_quantile_ms(one, np.zeros(1), np.ones(1), 0.5) == pytest.approx(
+        2 * np.log(2), abs=1e-6
+    )
+    # Two steps, the second with three times the I/O and a 10 ms queue delay: the p50 solves
+    # 0.25 (1 − e^(−q/2)) + 0.75 (1 − e^(−(q−10)/2)) = 0.5 (checked by evaluating it at q).
+    means, shifts, weights = np.array([2.0, 2.0]), np.array([0.0, 10.0]), np.array([1.0, 3.0])
+    q = mixture_quantile_ms(means, shifts, weights, 0.5)
+    assert q is not None
+    cdf = 0.25 * (1 - np.exp(-q / 2)) + 0.75 * (1 - np.exp(-(q - 10) / 2))
+    assert cdf == pytest.approx(0.5, abs=1e-9) and q > 10
+    assert mixture_quantile_ms(means, shifts, np.zeros(2), 0.5) is None
