@@ -11,17 +11,21 @@ Units: IOPS, MiB/s, ms, GiB. Per tier and step:
   not served (counted in ``unserved_iops``). No published figure was found for the latency
   or the CPU time a virtualized path adds per I/O, so neither is modelled
 - load ``ρ = max(back-end IOPS / IOPS ceiling, MiB/s / MiB/s ceiling)``
-- latency ``= base_latency / (1 − min(ρ, 0.99)) + queue delay + appliance latency``: the M/M/1
-  response time ``S / (1 − ρ)`` (capped at 100 × the service time), plus the wait behind the
-  backlog that saturated steps leave (a fluid queue, :func:`backlog_s`): work beyond the
-  ceiling is carried into the next steps and drained at the ceiling, instead of being
-  forgotten at the end of each step. Steps with ``ρ ≥ 1`` are counted as overloaded.
+- the pool is an M/M/c queue (:func:`pool_servers`): ``c = max_iops × S`` servers of service
+  time ``S = base_latency`` (24 for a pool of 24 drives that each serve one I/O at a time;
+  24 × 74 for 24 NVMe drives whose datasheet IOPS and latency imply 74 I/Os in flight each).
+  Latency ``= S (1 + C(c, a) / (c (1 − ρ))) + queue delay + appliance latency`` with Erlang's
+  C at ``ρ`` capped at 0.99, plus the wait behind the backlog that saturated steps leave (a
+  fluid queue, :func:`backlog_s`): work beyond the ceiling is carried into the next steps and
+  drained at the ceiling, instead of being forgotten at the end of each step. Steps with
+  ``ρ ≥ 1`` are counted as overloaded. (One server of the pool's whole capacity, M/M/1 with the
+  drive's service time, overstated the wait of a striped pool at moderate load c-fold.)
 - request-level percentiles (:meth:`TierResult.request_latency_ms`): within a step a request's
-  response time is the appliance latency plus the queue delay plus an exponential M/M/1
-  sojourn of the step's mean; over the replay the requests' distribution is the mixture of the
-  steps weighted by the I/Os each serves, and its quantiles are found by bisection. (The
-  percentiles *over steps of the mean* understated the tail: a request waits longer than the
-  mean of its step one time in e.)
+  response time is the appliance latency plus the queue delay plus its M/M/c sojourn: an
+  exponential service, plus with probability ``C`` an exponential wait of mean
+  ``S / (c (1 − ρ))``. Over the replay the requests' distribution is the mixture of the steps
+  weighted by the I/Os each serves, and its quantiles are found by bisection. (Percentiles *over
+  steps of the mean* understated the tail.)
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ F64 = npt.NDArray[np.float64]
 #: ``io_iops_factor`` scales (KVM: 42,543 of 84,044, the QEMU I/O path).
 NATIVE_VM_IOPS: Final = 84_044.0
 
-#: Load at which the queueing model's latency is capped (100 × service time).
+#: Load at which the queueing model's wait is capped (the M/M/c wait at ρ = 0.99).
 RHO_CAP: Final = 0.99
 
 
@@ -73,9 +77,12 @@ class TierResult:
         plus snapshot overhead and swap files) and capacity promised to the VMs.
     unserved_iops
         VM I/O requests per second above their I/O path's ceiling (not served).
-    sojourn_ms, delay_ms
-        The M/M/1 mean sojourn and the fluid queue's delay of each step (None when the
-        replay had no step length: no backlog carried).
+    wait_prob, wait_mean_ms, delay_ms
+        Per step: the chance an I/O waits for a server (Erlang's C), the mean of that wait,
+        and the fluid queue's delay (None when the replay had no step length: no backlog
+        carried).
+    service_ms
+        Service time of one I/O.
     backlog_s
         Work waiting at the end of each step, in seconds of service at the ceiling.
     appliance_ms
@@ -93,18 +100,25 @@ class TierResult:
     allocated_gib: float
     provisioned_gib: float
     unserved_iops: F64 | None = None
-    sojourn_ms: F64 | None = None
+    wait_prob: F64 | None = None
+    wait_mean_ms: F64 | None = None
     delay_ms: F64 | None = None
     backlog_s: F64 | None = None
     appliance_ms: float = 0.0
+    service_ms: float = 0.0
 
     def request_latency_ms(self, quantile: float) -> float | None:
         """Request-level latency quantile over the replay (see the module docstring); None
-        without I/O or without per-step sojourns."""
-        if self.sojourn_ms is None or self.delay_ms is None:
+        without I/O or without per-step queue figures."""
+        if self.wait_prob is None or self.wait_mean_ms is None or self.delay_ms is None:
             return None
         return mixture_quantile_ms(
-            self.sojourn_ms, self.delay_ms + self.appliance_ms, self.frontend_iops, quantile
+            self.service_ms,
+            self.wait_prob,
+            self.wait_mean_ms,
+            self.delay_ms + self.appliance_ms,
+            self.frontend_iops,
+            quantile,
         )
 
     @property
@@ -136,11 +150,53 @@ def backlog_s(load_ratio: npt.ArrayLike, step_s: float) -> F64:
     return np.asarray(total - floor, dtype=np.float64)
 
 
+def pool_servers(tier: SanTier) -> int:
+    """Servers of the tier's M/M/c queue: I/Os in flight at the ceiling, ``max_iops × S``."""
+    return max(1, round(tier.max_iops * tier.base_latency_ms / 1000.0))
+
+
+def erlang_c(servers: int, rho: npt.ArrayLike) -> F64:
+    """Erlang's C: the chance an arrival waits in an M/M/c queue at per-server load ``ρ < 1``.
+
+    From the Erlang B recursion ``B_k = a B_{k−1} / (k + a B_{k−1})``, ``a = c ρ``, then
+    ``C = c B / (c − a (1 − B))``; float64, vectorized over steps.
+    """
+    load = np.asarray(rho, dtype=np.float64)
+    a = servers * load
+    blocking = np.ones_like(load)
+    for k in range(1, servers + 1):
+        blocking = a * blocking / (k + a * blocking)
+    return np.asarray(servers * blocking / (servers - a * (1.0 - blocking)), dtype=np.float64)
+
+
+def sojourn_cdf(t_ms: F64, service_ms: float, wait_prob: F64, wait_mean_ms: F64) -> F64:
+    """``P(T ≤ t)`` of an M/M/c sojourn: an exponential service of mean ``S``, plus with
+    probability ``C`` an exponential wait (the hypoexponential sum of the two)."""
+    t = np.maximum(t_ms, 0.0)
+    mu, theta = 1.0 / service_ms, 1.0 / wait_mean_ms
+    served = -np.expm1(-mu * t)
+    same = np.isclose(theta, mu)
+    gap = np.where(same, 1.0, theta - mu)
+    both = np.where(
+        same,
+        1.0 - np.exp(-mu * t) * (1.0 + mu * t),
+        1.0 - (theta * np.exp(-mu * t) - mu * np.exp(-theta * t)) / gap,
+    )
+    return np.asarray((1.0 - wait_prob) * served + wait_prob * both, dtype=np.float64)
+
+
 def mixture_quantile_ms(
-    mean_ms: F64, shift_ms: F64, weights: F64, quantile: float, *, iterations: int = 60
+    service_ms: float,
+    wait_prob: F64,
+    wait_mean_ms: F64,
+    shift_ms: F64,
+    weights: F64,
+    quantile: float,
+    *,
+    iterations: int = 60,
 ) -> float | None:
-    """Quantile of a mixture of shifted exponentials: step ``t`` holds ``weights[t]`` requests
-    whose response time is ``shift_ms[t]`` plus an exponential of mean ``mean_ms[t]``.
+    """Quantile of the requests' response time over steps: step ``t`` holds ``weights[t]``
+    requests, each taking ``shift_ms[t]`` plus an M/M/c sojourn (:func:`sojourn_cdf`).
 
     Bisection on the mixture's distribution function; None when no step has weight.
     """
@@ -148,12 +204,14 @@ def mixture_quantile_ms(
     keep = w > 0
     if not keep.any():
         return None
-    w, mean, shift = w[keep] / w[keep].sum(), mean_ms[keep], shift_ms[keep]
+    w = w[keep] / w[keep].sum()
+    prob, wait, shift = wait_prob[keep], wait_mean_ms[keep], shift_ms[keep]
+    tail = -np.log1p(-quantile)
     lo = float(shift.min())
-    hi = float(shift.max() + mean.max() * -np.log1p(-quantile)) + 1e-9
+    hi = float(shift.max() + (service_ms + wait.max()) * (tail + 1.0)) + 1e-9
     for _ in range(iterations):
         mid = 0.5 * (lo + hi)
-        cdf = float(np.sum(w * -np.expm1(-np.maximum(mid - shift, 0.0) / mean)))
+        cdf = float(np.sum(w * sojourn_cdf(mid - shift, service_ms, prob, wait)))
         if cdf < quantile:
             lo = mid
         else:
@@ -215,7 +273,11 @@ def tier_replay(
     load = np.maximum(backend / iops_ceiling, mib / mib_ceiling)
     shape = np.broadcast_shapes(frontend.shape, mib.shape)
     load = np.broadcast_to(load, shape).astype(np.float64)
-    sojourn = tier.base_latency_ms / (1.0 - np.minimum(load, RHO_CAP))
+    servers = pool_servers(tier)
+    rho = np.minimum(load, RHO_CAP)
+    wait_prob = erlang_c(servers, rho)
+    wait_mean = tier.base_latency_ms / (servers * (1.0 - rho))
+    sojourn = tier.base_latency_ms + wait_prob * wait_mean
     backlog = delay = None
     if step_s is not None:
         backlog = backlog_s(load, step_s)
@@ -236,10 +298,12 @@ def tier_replay(
         unserved_iops=None
         if unserved_iops is None
         else np.broadcast_to(np.asarray(unserved_iops, dtype=np.float64), shape).copy(),
-        sojourn_ms=sojourn if step_s is not None else None,
+        wait_prob=wait_prob if step_s is not None else None,
+        wait_mean_ms=wait_mean if step_s is not None else None,
         delay_ms=delay,
         backlog_s=backlog,
         appliance_ms=float(design.added_latency_ms),
+        service_ms=float(tier.base_latency_ms),
     )
 
 

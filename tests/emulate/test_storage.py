@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 import pytest
@@ -28,15 +29,29 @@ TIER = dataclasses.replace(
 SAN = CATALOG.san
 
 
+def textbook_sojourn_ms(service_ms: float, servers: int, rho: float) -> float:
+    """M/M/c mean sojourn from Erlang's C written with factorial sums (independent of the
+    recursion the model uses)."""
+    a = servers * rho
+    top = a**servers / math.factorial(servers) / (1 - rho)
+    c = top / (sum(a**k / math.factorial(k) for k in range(servers)) + top)
+    return service_ms * (1 + c / (servers * (1 - rho)))
+
+
 def test_hand_worked_queueing() -> None:
-    # 300 reads + 100 writes → back-end 300 + 2·100 = 500 IOPS of 1,000 → ρ = 0.5,
-    # latency = 5 / (1 − 0.5) = 10 ms.
+    # 300 reads + 100 writes → back-end 300 + 2·100 = 500 IOPS of 1,000 → ρ = 0.5. The pool
+    # holds 1,000 IOPS × 5 ms = 5 servers: M/M/5 at a = 2.5, Erlang's C = 0.130372, so the
+    # latency is 5 (1 + 0.130372 / (5 · 0.5)) = 5.2607 ms (M/M/1 said 10 ms).
+    from capplan.emulate.storage import pool_servers
+
     r = tier_replay(
         TIER, SAN, read_iops=[300.0], write_iops=[100.0], read_mib_s=[10.0], write_mib_s=[10.0]
     )
+    assert pool_servers(TIER) == 5
     assert r.backend_iops[0] == pytest.approx(500) and r.frontend_iops[0] == pytest.approx(400)
     assert r.load_ratio[0] == pytest.approx(0.5)
-    assert r.latency_ms[0] == pytest.approx(10.0)
+    assert r.latency_ms[0] == pytest.approx(textbook_sojourn_ms(5.0, 5, 0.5))
+    assert r.latency_ms[0] == pytest.approx(5.0 * (1 + 0.130372 / 2.5), abs=1e-5)
     # The virtualization mode does not shrink the array: only each VM's own path is capped.
 
 
@@ -89,7 +104,7 @@ def test_appliances() -> None:
         TIER, inband, read_iops=[100.0], write_iops=[0.0], read_mib_s=[0.0], write_mib_s=[0.0]
     )
     assert r.load_ratio[0] == pytest.approx(0.4)  # the appliance is the ceiling
-    assert r.latency_ms[0] == pytest.approx(5 / 0.6 + 0.5)
+    assert r.latency_ms[0] == pytest.approx(textbook_sojourn_ms(5.0, 5, 0.4) + 0.5)
     assert inband.single_point_of_failure
     oob = dataclasses.replace(
         SAN, appliance="out-of-band", metadata_latency_ms=2.0, metadata_lookup_frac=0.1
@@ -151,31 +166,38 @@ def test_a_saturated_step_delays_the_next_ones() -> None:
     carried = tier_replay(TIER, SAN, step_s=10.0, **kw)
     np.testing.assert_allclose(carried.backlog_s, [5.0, 0.0])
     appliance = SAN.added_latency_ms
-    assert carried.latency_ms[1] == pytest.approx(10.0 + 2_500.0 + appliance)
-    assert carried.latency_ms[0] == pytest.approx(5.0 / 0.01 + 2_500.0 + appliance)
+    calm = textbook_sojourn_ms(5.0, 5, 0.5)
+    assert carried.latency_ms[1] == pytest.approx(calm + 2_500.0 + appliance)
+    # the saturated step itself: the M/M/5 wait at the cap ρ = 0.99, plus the queue
+    full = textbook_sojourn_ms(5.0, 5, 0.99)
+    assert carried.latency_ms[0] == pytest.approx(full + 2_500.0 + appliance)
     alone = tier_replay(TIER, SAN, **kw)
-    assert alone.latency_ms[1] == pytest.approx(10.0 + appliance)
+    assert alone.latency_ms[1] == pytest.approx(calm + appliance)
     assert alone.backlog_s is None and alone.request_latency_ms(0.95) is None
 
 
 def test_request_percentiles_by_hand() -> None:
-    from capplan.emulate.storage import mixture_quantile_ms
+    from capplan.emulate.storage import erlang_c, mixture_quantile_ms, sojourn_cdf
 
-    # One step at ρ = 0.5 and a 1 ms service: M/M/1 sojourn ~ Exp(mean 2 ms), so the
-    # requests' p95 is 2 ln 20 = 5.991 ms and p50 2 ln 2 = 1.386 ms, while every step's mean
-    # (what percentiles over steps saw) is 2 ms.
-    one = np.array([2.0])
-    assert mixture_quantile_ms(one, np.zeros(1), np.ones(1), 0.95) == pytest.approx(
-        2 * np.log(20), abs=1e-6
-    )
-    assert mixture_quantile_ms(one, np.zeros(1), np.ones(1), 0.5) == pytest.approx(
-        2 * np.log(2), abs=1e-6
-    )
+    # One server (c = 1) at ρ = 0.5 and a 1 ms service: Erlang's C is ρ, and the M/M/1
+    # sojourn is exponential of mean 2 ms, so the requests' p95 is 2 ln 20 = 5.991 ms and
+    # p50 2 ln 2 = 1.386 ms, while every step's mean (what percentiles over steps saw) is 2 ms.
+    rho = np.array([0.5])
+    assert erlang_c(1, rho)[0] == pytest.approx(0.5)
+    wait = np.array([1.0 / (1 - 0.5)])
+    for q, expected in ((0.95, 2 * np.log(20)), (0.5, 2 * np.log(2))):
+        got = mixture_quantile_ms(1.0, rho, wait, np.zeros(1), np.ones(1), q)
+        assert got == pytest.approx(expected, abs=1e-6)
+    # The service-plus-wait distribution is M/M/1's exponential whatever t.
+    t = np.linspace(0.1, 20, 50)
+    np.testing.assert_allclose(sojourn_cdf(t, 1.0, rho, wait), 1 - np.exp(-t / 2), atol=1e-12)
     # Two steps, the second with three times the I/O and a 10 ms queue delay: the p50 solves
-    # 0.25 (1 − e^(−q/2)) + 0.75 (1 − e^(−(q−10)/2)) = 0.5 (checked by evaluating it at q).
-    means, shifts, weights = np.array([2.0, 2.0]), np.array([0.0, 10.0]), np.array([1.0, 3.0])
-    q = mixture_quantile_ms(means, shifts, weights, 0.5)
-    assert q is not None
-    cdf = 0.25 * (1 - np.exp(-q / 2)) + 0.75 * (1 - np.exp(-(q - 10) / 2))
-    assert cdf == pytest.approx(0.5, abs=1e-9) and q > 10
-    assert mixture_quantile_ms(means, shifts, np.zeros(2), 0.5) is None
+    # the mixture's distribution = 0.5 (checked by evaluating it at the answer).
+    probs, waits = np.array([0.5, 0.5]), np.array([2.0, 2.0])
+    shifts, weights = np.array([0.0, 10.0]), np.array([1.0, 3.0])
+    q = mixture_quantile_ms(1.0, probs, waits, shifts, weights, 0.5)
+    assert q is not None and q > 10
+    cdf = 0.25 * sojourn_cdf(np.array([q]), 1.0, probs[:1], waits[:1])[0]
+    cdf += 0.75 * sojourn_cdf(np.array([q - 10]), 1.0, probs[1:], waits[1:])[0]
+    assert cdf == pytest.approx(0.5, abs=1e-9)
+    assert mixture_quantile_ms(1.0, probs, waits, shifts, np.zeros(2), 0.5) is None
