@@ -169,6 +169,32 @@ def erlang_c(servers: int, rho: npt.ArrayLike) -> F64:
     return np.asarray(servers * blocking / (servers - a * (1.0 - blocking)), dtype=np.float64)
 
 
+def mean_latency_ms(tier: SanTier, rho: npt.ArrayLike) -> F64:
+    """The M/M/c mean response time of the tier at per-server load ``ρ`` (capped at
+    :data:`RHO_CAP`), without queue backlog or appliance: ``S (1 + C / (c (1 − ρ)))``."""
+    servers = pool_servers(tier)
+    load = np.minimum(np.asarray(rho, dtype=np.float64), RHO_CAP)
+    wait = erlang_c(servers, load) / (servers * (1.0 - load))
+    return np.asarray(tier.base_latency_ms * (1.0 + wait), dtype=np.float64)
+
+
+def load_for_latency(tier: SanTier, latency_ms: float) -> float:
+    """The highest load (at most :data:`RHO_CAP`) at which :func:`mean_latency_ms` stays within
+    ``latency_ms``; 0 when even the unloaded service time exceeds it (bisection)."""
+    if latency_ms < tier.base_latency_ms:
+        return 0.0
+    if float(mean_latency_ms(tier, RHO_CAP)) <= latency_ms:
+        return RHO_CAP
+    lo, hi = 0.0, RHO_CAP
+    for _ in range(50):
+        mid = 0.5 * (lo + hi)
+        if float(mean_latency_ms(tier, mid)) <= latency_ms:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
 def sojourn_cdf(t_ms: F64, service_ms: float, wait_prob: F64, wait_mean_ms: F64) -> F64:
     """``P(T ≤ t)`` of an M/M/c sojourn: an exponential service of mean ``S``, plus with
     probability ``C`` an exponential wait (the hypoexponential sum of the two)."""
