@@ -83,7 +83,7 @@ def consolidate_command(
             "inventory's current_host (they are owned).",
         ),
     ] = None,
-    migration_budget: MigrationBudgetOpt = D["migration_budget"],
+    migration_budget: MigrationBudgetOpt = None,
     time_limit: TimeLimitOpt = D["time_limit_s"],
     workers: WorkersOpt = D["workers"],
     expected_cpu_util: ExpectedCpuOpt = D["expected_cpu_util_frac"],

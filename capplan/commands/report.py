@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import threading
 from pathlib import Path
 from typing import Annotated, Any
@@ -53,8 +52,8 @@ def _run(study_path: Path, scheduler: str | None, workers: int | None, quiet: bo
         )
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")[:80] or "scenario"
+def _number(value: float | None, spec: str) -> str:
+    return "n/a" if value is None else format(value, spec)
 
 
 def write_outputs(result: StudyResult, out: Path) -> dict[str, Any]:
@@ -88,7 +87,8 @@ def _print(result: StudyResult, outputs: dict[str, Any]) -> None:
         s = r.summary
         console.print(
             f"  {r.name}: {s.status}, {s.n_hosts} hosts, "
-            f"TCO {s.cost_usd}, availability min {s.availability_frac_min}",
+            f"TCO {_number(s.cost_usd, ',.0f')}, "
+            f"availability min {_number(s.availability_frac_min, '.6f')}",
             highlight=False,
         )
     console.print(f"recommended: {best.name if best else 'none'} — {reason}", highlight=False)

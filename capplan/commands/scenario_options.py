@@ -46,7 +46,6 @@ CLI_SETTINGS: Final = {
     "vcpu_ratio": "vcpu_per_core_ratio",
     "vlan_limit": "vlan_limit",
     "objective": "objective",
-    "migration_budget": "migration_budget",
     "time_limit": "time_limit_s",
     "workers": "workers",
     "expected_cpu_util": "expected_cpu_util_frac",
@@ -125,7 +124,9 @@ ObjectiveOpt = Annotated[
 MigrationBudgetOpt = Annotated[
     int | None,
     typer.Option(
-        "--migration-budget", help=scenario_help("migration_budget") + " (with --existing)"
+        "--migration-budget",
+        help="Most VMs moved away from their current, owned host (with --existing; a study "
+        "cannot name the owned hosts, so this is a command-line setting only).",
     ),
 ]
 TimeLimitOpt = Annotated[float, typer.Option("--time-limit", help=scenario_help("time_limit_s"))]
@@ -133,8 +134,8 @@ WorkersOpt = Annotated[
     int,
     typer.Option(
         "--workers",
-        help=scenario_help("workers") + " (used with --nondeterministic; the default "
-        "deterministic search runs one, whose result does not depend on the machine's load)",
+        help=scenario_help("workers") + " (a deterministic search runs one, whose result does "
+        "not depend on the machine's load; consolidate --nondeterministic uses them all)",
     ),
 ]
 ExpectedCpuOpt = Annotated[

@@ -23,7 +23,7 @@ assumptions event by event on the actual placement):
   no SAN paths).
 * **Restart time by VM**: ``R`` is detection + the boot time of the VM's OS family
   (``vm_restart_h``); the formulas above hold per VM.
-* **Correlated failure domains** (rack, PDU, storage array; nested, smallest first): a
+* **Correlated failure domains** (rack, PDU, storage array, site; nested, smallest first): a
   group's failure takes all its ``n_g`` hosts down at once. With HA its VMs restart
   elsewhere only if ``n_g`` plus the hosts already down outside the group fit the reserve:
   blocked with ``b_g = P(#down outside ≥ k − n_g + 1)`` (1 when ``n_g > k``; the array,
@@ -316,7 +316,7 @@ class AvailabilityInputs:
         HA restart time of each VM (detection + its OS family's boot), hours ``(n_vms,)``;
         None: ``restart_h`` for every VM.
     domains
-        Correlated failure domains (rack, PDU, storage array), smallest first and nested:
+        Correlated failure domains (rack, PDU, storage array, site), smallest first and nested:
         every group of a domain lies inside one group of each larger domain.
     guest_patches_per_year, guest_patch_h
         Guest OS patch reboots of every VM (not avoided by live migration).
@@ -1100,7 +1100,7 @@ def monte_carlo(
         n_runs=n_runs,
         years_per_run=years_per_run,
         seed=seed,
-        conditional=conditional,
+        conditional=conditional and inputs.ha,
     )
 
 

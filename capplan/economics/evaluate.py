@@ -375,7 +375,7 @@ def estate_figures(
     kwh_year = float(power.per_year(energy, duration_s))
     facility = float(power.facility_kwh(kwh_year, e.pue_ratio))
     # Prices.
-    prices = [host_price_usd(m) for m in estate.host_models]
+    prices = [host_price_usd(m, server_price_factor) for m in estate.host_models]
     estimated = sorted(
         {m.name for m, (_, est) in zip(estate.host_models, prices, strict=True) if est}
     )
@@ -398,7 +398,7 @@ def estate_figures(
     storage_price = gib * tier.price_usd_per_gib if gib > 0 else 0.0
     licences = _licences(estate, workload, settings)
     costs = cost.EstateCosts(
-        server_price_usd=float(sum(p for p, _ in prices)) * server_price_factor,
+        server_price_usd=float(sum(p for p, _ in prices)),
         storage_price_usd=float(storage_price),
         rack_units=float(sum(host_rack_units(m) for m in estate.host_models)),
         it_kwh_per_year=kwh_year,
@@ -1043,8 +1043,8 @@ def economics_report(
             f"{av_s.ha_detection_s:g} s + boot (Linux {av_s.vm_boot_s_linux:g} s, Windows "
             f"{av_s.vm_boot_s_windows:g} s, other {av_s.vm_boot_s_other:g} s); failure domains: "
             + ", ".join(d.name for d in inputs.domains)
-            + f" ({catalog.fabric.hosts_per_tor} hosts per rack); today's servers: racks, "
-            "PDUs and the site, local disks (no array)"
+            + f" ({catalog.fabric.hosts_per_tor} hosts per rack); today's servers: the same "
+            "domains but the array (local disks)"
         ),
         "npv": f"discount rate {fin.discount_rate_frac:g}/year, cash flows Years 0 to "
         f"{math.ceil(fin.horizon_years) - 1} (migration in Year 0)",

@@ -39,17 +39,20 @@ from capplan.units import HOURS_PER_YEAR, MIB_PER_GIB
 FloatArray = npt.NDArray[np.float64]
 
 
-def host_price_usd(host: HostModel) -> tuple[float, bool]:
-    """The catalog price, or an estimate (second item True).
+def host_price_usd(host: HostModel, price_factor: float = 1.0) -> tuple[float, bool]:
+    """The catalog price, or an estimate (second item True), times ``price_factor``.
 
     The estimate is the Azure Migrate cost-per-core regression, raised to the list price of
     the server's CPUs where the catalog gives one and it is higher: the regression prices a
     2 × 56-core server below its two CPUs alone. The rest of such a server (memory, board,
-    drives) is then unpriced, so the estimate stays a floor.
+    drives) is then unpriced, so the estimate stays a floor. ``price_factor`` (the
+    sensitivity's server-price row) scales the catalog price and the regression, never below
+    that floor.
     """
     if math.isfinite(host.price_usd):
-        return host.price_usd, False
-    estimate = float(cost.azure_server_price_usd(host.n_cores, host.ram_mib / MIB_PER_GIB))
+        return host.price_usd * price_factor, False
+    regression = float(cost.azure_server_price_usd(host.n_cores, host.ram_mib / MIB_PER_GIB))
+    estimate = regression * price_factor
     if math.isfinite(host.cpu_list_price_usd):
         estimate = max(estimate, host.sockets * host.cpu_list_price_usd)
     return estimate, True

@@ -50,7 +50,12 @@ import numpy.typing as npt
 
 from capplan.demand.reduce import Reduction, reduce_buckets, reduce_peak
 from capplan.demand.workload import Workload
-from capplan.economics.hostcost import host_fixed_usd, host_price_usd, vm_variable_usd
+from capplan.economics.hostcost import (
+    cpu_price_floor_binds,
+    host_fixed_usd,
+    host_price_usd,
+    vm_variable_usd,
+)
 from capplan.errors import SpecError, WorkloadError
 from capplan.forecast.checks import ForecastError
 from capplan.forecast.horizon import Growth, arrivals_from_created, fit_growth, parse_growth
@@ -100,8 +105,6 @@ OBJECTIVES = ("cost", "purchase", "hosts", "power", "balance")
 _DEFAULT = scenario_default
 #: Share of CPU, memory and network capacity kept free by default.
 DEFAULT_HEADROOM_FRAC: float = scenario_default("headroom_frac")
-#: k of N+k by default (the study scenario's ``ha_hosts``).
-DEFAULT_HA_SPARES: int = scenario_default("ha_hosts")
 #: Objective units charged for an owned (already bought) host under the cost objective.
 OWNED_HOST_COST_USD = 1
 
@@ -224,7 +227,7 @@ class ConsolidateOptions:
     vlan_limit: int | None = _DEFAULT("vlan_limit")
     objective: str = _DEFAULT("objective")
     existing_hosts: dict[str, str] = field(default_factory=dict)
-    migration_budget: int | None = _DEFAULT("migration_budget")
+    migration_budget: int | None = None
     pinned_vms: tuple[str, ...] = ()
     affinity_groups: tuple[tuple[str, ...], ...] = ()
     time_limit_s: float = _DEFAULT("time_limit_s")
@@ -686,9 +689,11 @@ def prepare(workload: Workload, catalog: Catalog, opts: ConsolidateOptions) -> P
             "prices it"
         )
         if estimated:
+            floor = sorted({n for n in estimated if cpu_price_floor_binds(catalog.hosts[n])})
             notes.append(
                 f"no catalog price for {sorted(set(estimated))}: the Azure Migrate "
                 "server-price regression is used"
+                + (f", raised to the CPUs' list price for {floor} (a floor)" if floor else "")
             )
     elif opts.objective == "purchase":
         cost = [

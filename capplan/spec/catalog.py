@@ -809,7 +809,16 @@ def _dimm_extra_w(f: _Fields) -> float:
             (f.where, f"dimms, tested_dimms and dimm_w go together; missing {', '.join(missing)}")
         )
         return 0.0
-    return max(0, int(dimms) - int(tested)) * per_dimm_w
+    if dimms < tested:
+        f.problems.append(
+            (
+                f._path("dimms"),
+                f"{dimms} is below tested_dimms {tested}: give the curve of a configuration "
+                "with at most the DIMMs installed",
+            )
+        )
+        return 0.0
+    return (int(dimms) - int(tested)) * per_dimm_w
 
 
 def _mem_overhead(table: Any, where: str, problems: list[tuple[str, str]]) -> MemOverhead:

@@ -235,13 +235,6 @@ class Scenario(_Frozen):
     hosts: tuple[HostOffer, ...] = setting(
         (), "Host models offered", "Host models the plan may buy (none: the catalog's current ones)"
     )
-    migration_budget: int | None = setting(
-        None,
-        "Migration budget",
-        "Most VMs moved away from their current (owned) host (none: no limit)",
-        "VMs",
-        ge=0,
-    )
     expected_cpu_util_frac: float = setting(
         1.0,
         "Expected CPU use",
@@ -293,7 +286,6 @@ CONSOLIDATION_SETTINGS: tuple[str, ...] = (
     "headroom_frac",
     "ha_hosts",
     "ha_policy",
-    "migration_budget",
     "expected_cpu_util_frac",
     "objective",
     "strategy",

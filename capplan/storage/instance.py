@@ -184,26 +184,30 @@ def _capacity(spec: StorageSpec, settings: PlanSettings) -> tuple[FloatArray, Fl
         pen = pool.tier.write_penalty
         backend_iops = page_iops * ((1 - PAGING_WRITE_FRAC) + PAGING_WRITE_FRAC * pen)
         paging[j] = (backend_iops, page_mib_s)
-        usable = planned_load(pool.tier, spec)
+        usable = planned_load(pool.tier, spec, settings.appliance_added_latency_ms)
         cap[j, R_IOPS] = usable * pool.tier.max_iops - backend_iops
         cap[j, R_MIB_S] = usable * pool.tier.max_mib_s - page_mib_s
     return cap, paging
 
 
-def planned_load(tier: SanTier, spec: StorageSpec) -> float:
+def planned_load(tier: SanTier, spec: StorageSpec, added_ms: float = 0.0) -> float:
     """Share of a pool's IOPS and MiB/s the plan may fill: the highest load at which the
-    emulator's latency model (M/M/c, :func:`capplan.emulate.storage.mean_latency_ms`) keeps
-    the mean response time within the ``slo`` latency class, and never above the model's cap
-    (ρ = 0.99). The planner and the replay so use one latency model: a pool filled to 99.9 %
-    of its IOPS, which the replay puts far above the objective, is no longer planned."""
-    slo = spec.latency_classes.get("slo", math.inf)
-    return load_for_latency(tier, slo) if math.isfinite(slo) else RHO_CAP
+    emulator's latency model (M/M/c, :func:`capplan.emulate.storage.mean_latency_ms`) plus the
+    appliance's ``added_ms`` keeps the mean response time within the ``slo`` latency class,
+    and never above the model's cap (ρ = 0.99). The planner and the replay so use one latency
+    model: a pool filled to 99.9 % of its IOPS, which the replay puts far above the
+    objective, is no longer planned. A tier too slow for the objective even unloaded takes no
+    ``slo`` volume (the latency check bars them) and is filled to the cap by the others."""
+    slo = spec.latency_classes.get("slo", math.inf) - added_ms
+    if not math.isfinite(slo) or slo < tier.base_latency_ms:
+        return RHO_CAP
+    return load_for_latency(tier, slo)
 
 
-def planned_latency_ms(tier: SanTier, spec: StorageSpec) -> float:
-    """Mean response time of a pool filled to :func:`planned_load` (what a volume's latency
-    class is checked against)."""
-    return float(mean_latency_ms(tier, planned_load(tier, spec)))
+def planned_latency_ms(tier: SanTier, spec: StorageSpec, added_ms: float = 0.0) -> float:
+    """Mean response time of a pool filled to :func:`planned_load`, appliance included
+    (what a volume's latency class is checked against)."""
+    return float(mean_latency_ms(tier, planned_load(tier, spec, added_ms))) + added_ms
 
 
 def unit_cost_usd_per_gib(spec: StorageSpec, settings: PlanSettings) -> FloatArray:
@@ -286,8 +290,8 @@ def build_instance(
         demand[:, :, R_MIB_S] = (io.read_mib_s + io.write_mib_s)[:, None]
     else:
         capacity[:, R_MIB_S] = np.inf
-    latency = np.array([planned_latency_ms(p.tier, spec) for p in spec.pools])
-    latency = latency + settings.appliance_added_latency_ms
+    added = settings.appliance_added_latency_ms
+    latency = np.array([planned_latency_ms(p.tier, spec, added) for p in spec.pools])
     allowed = latency[None, :] <= volumes.latency_limit_ms[:, None]
     allowed &= np.all(demand <= capacity[None, :, :] + 1e-12, axis=2)
     price = unit_cost_usd_per_gib(spec, settings)

@@ -35,6 +35,8 @@ from capplan.storage.instance import (
     PlanSettings,
     StorageInstance,
     build_instance,
+    planned_latency_ms,
+    planned_load,
     unit_cost_usd_per_gib,
 )
 from capplan.storage.placement import Progress, solve_placement
@@ -516,6 +518,7 @@ def _tiering(
     options: StorageOptions,
 ) -> TieringResult:
     unit_cost = unit_cost_usd_per_gib(spec, settings)
+    added = settings.appliance_added_latency_ms
     by_tier: dict[str, list[int]] = {}
     for j, pool in enumerate(spec.pools):
         by_tier.setdefault(pool.tier.name, []).append(j)
@@ -528,10 +531,12 @@ def _tiering(
         tiers.append(
             TierOption(
                 name=name,
-                density_iops_per_gib=tier.max_iops / tier.usable_gib,
+                density_iops_per_gib=planned_load(tier, spec, added)
+                * tier.max_iops
+                / tier.usable_gib,
                 write_penalty=tier.write_penalty,
                 unit_cost_usd_per_gib=unit,
-                latency_ms=tier.base_latency_ms + settings.appliance_added_latency_ms,
+                latency_ms=planned_latency_ms(tier, spec, added),
             )
         )
     vols = result_volumes

@@ -462,3 +462,11 @@ def test_user_catalog_extends_the_bundled_one(tmp_path: Path) -> None:
     assert catalog.host("my-box").cpu_capacity_mhz == 12000
     assert "hp-proliant-ml110-g4" in catalog.hosts
     assert catalog.fabric.mtu_bytes == 9000 and catalog.fabric.n_vlans_usable == 4094
+
+
+def test_fewer_dimms_than_tested_is_refused(tmp_path: Path) -> None:
+    hosts = GOOD_HOST.replace("idle_w", "dimms = 4\ntested_dimms = 6\ndimm_w = 5\nidle_w")
+    _write_minimal(tmp_path, hosts=hosts)
+    with pytest.raises(SpecError) as info:
+        load_catalog(tmp_path)
+    assert "hosts.toml:hosts.ok.dimms" in [p for p, _ in info.value.problems]

@@ -91,7 +91,6 @@ def test_a_study_sets_every_consolidation_setting() -> None:
         "ha_policy": "strict",
         "vcpu_per_core_ratio": 4.0,
         "vlan_limit": 8,
-        "migration_budget": 5,
         "expected_cpu_util_frac": 0.5,
         "strategy": "lns",
         "seed": 7,
