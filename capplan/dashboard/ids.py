@@ -64,6 +64,23 @@ UPLOAD_LIMIT: Final = "upload-limit"
 UPLOAD_RESULT: Final = "upload-result"
 URL: Final = "url"
 
+# built by helpers (boxes, graphs, tables)
+BACKTEST_CHART: Final = "backtest-chart"
+COMPARISON_TABLE: Final = "comparison-table"
+COST_BREAKDOWN: Final = "cost-breakdown"
+HORIZON_RUNOUT: Final = "horizon-runout"
+LINK_UTILIZATION: Final = "link-utilization"
+PARETO_CHART: Final = "pareto-chart"
+POWER_OVER_TIME: Final = "power-over-time"
+RUN_FAILED: Final = "run-failed"
+TORNADO: Final = "tornado"
+UPLOAD_ERROR: Final = "upload-error"
+UPLOAD_OK: Final = "upload-ok"
+UTILIZATION_HEATMAP: Final = "utilization-heatmap"
+#: Prefixes of numbered ids: ``f"{POOL_FORECAST_PREFIX}{i}"``.
+POOL_FORECAST_PREFIX: Final = "pool-forecast-"
+COMPARISON_BARS_PREFIX: Final = "comparison-bars-"
+
 # pattern-matching id types
 DATASET_CARD_TYPE: Final = "dataset-card"
 DELETE_DATASET_TYPE: Final = "delete-dataset"

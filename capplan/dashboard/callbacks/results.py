@@ -14,15 +14,13 @@ from capplan.dashboard.pages import common, results
 from capplan.dashboard.services import Services
 from capplan.dashboard.sessions import TokenSigner
 from capplan.errors import CapplanError
+from capplan.results import INDICATORS
 from capplan.viz import results as result_figures
 from capplan.viz.labels import scenario_label
 
 #: Metrics drawn as bars under the comparison table: (summary key, label).
-COMPARISON_BARS = (
-    ("n_hosts", "hosts"),
-    ("cost_usd", "TCO (USD)"),
-    ("energy_kwh_per_year", "energy (kWh/year)"),
-)
+#: Indicators drawn as bar charts under the comparison table (labels from their declaration).
+COMPARISON_BAR_KEYS = ("n_hosts", "cost_usd", "energy_kwh_per_year")
 
 
 def run_id_of(pathname: str | None) -> str:
@@ -46,7 +44,10 @@ def tab_content(
     if tab == "comparison":
         rows, labels = services.comparison(study)
         rows = [{**row, "scenario": scenario_label(str(row["scenario"]))} for row in rows]
-        bars = [result_figures.comparison(study, key, label) for key, label in COMPARISON_BARS]
+        labels_of = {ind.key: ind.label for ind in INDICATORS}
+        bars = [
+            result_figures.comparison(study, key, labels_of[key]) for key in COMPARISON_BAR_KEYS
+        ]
         return results.comparison(rows, labels, result_figures.pareto(study), bars), picker
     by_name = {r.name: r for r in study.results}
     if scenario not in by_name:

@@ -45,12 +45,12 @@ def ingest(services: Services, session_id: str, batch: dict[str, Any] | None) ->
     if not batch:
         raise dash.exceptions.PreventUpdate
     if batch.get("error"):
-        return common.error_box(str(batch["error"]), box_id="upload-error"), dash.no_update
+        return common.error_box(str(batch["error"]), box_id=ids.UPLOAD_ERROR), dash.no_update
     record = services.ingest_upload(session_id, batch.get("names"), batch.get("contents"))
     done = common.ok_box(
         f"Read {record.summary.get('n_vms')} VMs from {record.name} "
         f"({record.summary.get('format')}); its summary is first below.",
-        box_id="upload-ok",
+        box_id=ids.UPLOAD_OK,
     )
     return done, upload.dataset_list(services.datasets(session_id), fresh=record.id)
 
@@ -58,19 +58,19 @@ def ingest(services: Services, session_id: str, batch: dict[str, Any] | None) ->
 def use_demo(services: Services, session_id: str) -> tuple[Any, Any]:
     """Add the bundled demo workload: ``(result area, dataset list)``."""
     record = services.add_demo(session_id)
-    done = common.ok_box("The demo workload is ready; its summary is below.", box_id="upload-ok")
+    done = common.ok_box("The demo workload is ready; its summary is below.", box_id=ids.UPLOAD_OK)
     return done, upload.dataset_list(services.datasets(session_id), fresh=record.id)
 
 
 def delete(services: Services, session_id: str, dataset_id: str) -> tuple[Any, Any]:
     """Delete an upload of the session: ``(result area, dataset list)``."""
     record = services.delete_dataset(session_id, dataset_id)
-    done = common.ok_box(f"Deleted {record.name}.", box_id="upload-ok")
+    done = common.ok_box(f"Deleted {record.name}.", box_id=ids.UPLOAD_OK)
     return done, upload.dataset_list(services.datasets(session_id))
 
 
 def _error(message: str, exc: BaseException) -> tuple[Any, ...]:
-    return common.error_box(message, box_id="upload-error"), dash.no_update, None
+    return common.error_box(message, box_id=ids.UPLOAD_ERROR), dash.no_update, None
 
 
 def register(app: dash.Dash, services: Services, signer: TokenSigner) -> None:

@@ -74,7 +74,8 @@ def pending(record: RunRecord) -> html.Div:
         )
     else:
         body = error_box(
-            f"The run ended {record.status}: {record.message or 'no results'}", box_id="run-failed"
+            f"The run ended {record.status}: {record.message or 'no results'}",
+            box_id=ids.RUN_FAILED,
         )
     return html.Div([_header(record), html.Div(body, className="card")])
 
@@ -280,7 +281,7 @@ def horizon_card(plan: Mapping[str, Any], figure: go.Figure | None) -> html.Div:
         [
             html.H4(f"Capacity over time (sized for {plan['horizon_days']:g} days)"),
             html.P(f"Growth: {plan['growth']}.", className="muted"),
-            graph(figure, "horizon-runout", "No run-out data."),
+            graph(figure, ids.HORIZON_RUNOUT, "No run-out data."),
             table(rows, columns),
             html.H4("What to buy when"),
             html.Ul([html.Li(b) for b in buys], id=ids.PURCHASES)
@@ -328,7 +329,7 @@ def backtest_card(data: Mapping[str, Any], figure: go.Figure | None) -> html.Div
                 f"{str(window['test_start'])[:16]} – {str(window['test_end'])[:16]} UTC.",
                 className="muted",
             ),
-            graph(figure, "backtest-chart", "The backtest's plan found no placement."),
+            graph(figure, ids.BACKTEST_CHART, "The backtest's plan found no placement."),
             table(rows, ["figure", "promised", "experienced"]) if rows else html.Div(),
         ],
         className="card",
@@ -387,7 +388,7 @@ def consolidation(
                 className="card",
             ),
             html.Div(
-                graph(heatmap, "utilization-heatmap", "No placement: nothing to show."),
+                graph(heatmap, ids.UTILIZATION_HEATMAP, "No placement: nothing to show."),
                 className="card",
             ),
             *([horizon_card(solve["horizon"], horizon_figure)] if solve.get("horizon") else []),
@@ -445,7 +446,9 @@ def storage(result: Any, forecasts: Sequence[go.Figure]) -> html.Div:
                 className="card",
             ),
             *[
-                html.Div(dcc.Graph(figure=fig, id=f"pool-forecast-{i}"), className="card")
+                html.Div(
+                    dcc.Graph(figure=fig, id=f"{ids.POOL_FORECAST_PREFIX}{i}"), className="card"
+                )
                 for i, fig in enumerate(forecasts)
             ],
         ]
@@ -458,7 +461,7 @@ def network(result: Any, link_figure: go.Figure | None) -> html.Div:
     return html.Div(
         [
             html.Div(
-                graph(link_figure, "link-utilization", "No network data in the workload."),
+                graph(link_figure, ids.LINK_UTILIZATION, "No network data in the workload."),
                 className="card",
             ),
             html.Div(
@@ -517,7 +520,7 @@ def saving_card(economics: Mapping[str, Any], tornado_figure: go.Figure | None) 
             )
             if assumptions
             else html.Div(),
-            graph(tornado_figure, "tornado", "No sensitivity figures."),
+            graph(tornado_figure, ids.TORNADO, "No sensitivity figures."),
             html.P(
                 f"Could flip if: {', '.join(flips)} (at one end of its stated range)."
                 if flips
@@ -542,7 +545,9 @@ def power_cost(
     e = result.economics
     return html.Div(
         [
-            html.Div(graph(power_figure, "power-over-time", "No power series."), className="card"),
+            html.Div(
+                graph(power_figure, ids.POWER_OVER_TIME, "No power series."), className="card"
+            ),
             html.Div(
                 key_values(
                     [
@@ -557,7 +562,7 @@ def power_cost(
                 ),
                 className="card",
             ),
-            html.Div(graph(cost_figure, "cost-breakdown", "No cost figures."), className="card"),
+            html.Div(graph(cost_figure, ids.COST_BREAKDOWN, "No cost figures."), className="card"),
             *([saving_card(e, tornado_figure)] if e.get("comparison") else []),
         ]
     )
@@ -638,18 +643,24 @@ def comparison(
                 [
                     html.H4("Comparison with today's estate"),
                     table(
-                        rows, list(labels), table_id="comparison-table", labels=labels, kinds=kinds
+                        rows,
+                        list(labels),
+                        table_id=ids.COMPARISON_TABLE,
+                        labels=labels,
+                        kinds=kinds,
                     ),
                 ],
                 className="card",
                 style={"overflowX": "auto"},
             ),
             html.Div(
-                graph(pareto_figure, "pareto-chart", "No planned scenario to compare."),
+                graph(pareto_figure, ids.PARETO_CHART, "No planned scenario to compare."),
                 className="card",
             ),
             *[
-                html.Div(dcc.Graph(figure=fig, id=f"comparison-bars-{i}"), className="card")
+                html.Div(
+                    dcc.Graph(figure=fig, id=f"{ids.COMPARISON_BARS_PREFIX}{i}"), className="card"
+                )
                 for i, fig in enumerate(bars)
             ],
         ]
