@@ -279,10 +279,7 @@ class ScenarioResult:
     @classmethod
     def load(cls, directory: Path) -> ScenarioResult:
         """Load a result written by :meth:`save`."""
-        try:
-            doc = json.loads((directory / "result.json").read_text())
-        except FileNotFoundError:
-            raise CapplanError("no saved scenario result here", path=directory) from None
+        doc = _read_json(directory / "result.json", "scenario result")
         frame = pl.read_parquet(directory / "placement.parquet")
         hosts = frame.select("host_id", "host_model").unique(maintain_order=True)
         lookup = {h: i for i, h in enumerate(hosts["host_id"].to_list())}
@@ -328,6 +325,14 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def _read_json(path: Path, what: str) -> Any:
+    """The JSON document at ``path``; a missing file says no saved ``what`` is there."""
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise CapplanError(f"no saved {what} here", path=path.parent) from None
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -459,10 +464,7 @@ class StudyResult:
     @classmethod
     def load(cls, directory: Path) -> StudyResult:
         """Load a study result written by :meth:`save`."""
-        try:
-            doc = json.loads((directory / "study.json").read_text())
-        except FileNotFoundError:
-            raise CapplanError("no saved study result here", path=directory) from None
+        doc = _read_json(directory / "study.json", "study result")
         return cls(
             study=Study.model_validate(doc["study"]),
             results=[ScenarioResult.load(directory / s["folder"]) for s in doc["scenarios"]],

@@ -179,24 +179,34 @@ def ready_frac(
     return np.where(over, ready, 0.0)
 
 
+def erlang_c(servers: npt.ArrayLike, rho: npt.NDArray[np.floating]) -> npt.NDArray[np.floating]:
+    """Erlang's C: the chance an arrival waits in an M/M/c queue at per-server load ``ρ < 1``.
+
+    From the Erlang B recursion ``B_k = a B_{k−1} / (k + a B_{k−1})``, ``a = c ρ``, then
+    ``C = c B / (c − a (1 − B))``; vectorized over ``rho``'s shape (``servers`` broadcast to
+    it, e.g. one count per row ``(n, 1)``), the recursion stopping at each element's own
+    ``c``, computed in ``rho``'s dtype.
+    """
+    load = np.atleast_1d(rho)
+    dtype = load.dtype.type
+    c = np.broadcast_to(np.asarray(servers, dtype=load.dtype), load.shape)
+    a = c * load
+    blocking = np.ones(load.shape, dtype=load.dtype)
+    for k in range(1, int(np.max(servers)) + 1):
+        step = a * blocking
+        np.divide(step, step + dtype(k), out=step)
+        np.copyto(blocking, step, where=c >= k)
+    out = c * blocking / (c - a * (dtype(1.0) - blocking))
+    return np.asarray(out.reshape(np.shape(rho)), dtype=load.dtype)
+
+
 def erlang_c_wait(
     cores: npt.NDArray[np.float32], rho: npt.NDArray[np.float32]
 ) -> npt.NDArray[np.float32]:
-    """Exact mean M/M/c wait in service times, ``Wq / S = C(c, a) / (c (1 − ρ))``.
-
-    Erlang C from the Erlang B recursion ``B_k = a B_{k−1} / (k + a B_{k−1})``, ``a = c ρ``,
-    then ``C = c B / (c − a (1 − B))``; vectorized over rows (``cores`` per row, ``(n, 1)``)
-    and steps, the recursion stopping at each row's own ``c``.
-    """
+    """Exact mean M/M/c wait in service times, ``Wq / S = C(c, a) / (c (1 − ρ))``, with
+    :func:`erlang_c` (``cores`` per row, ``(n, 1)``; float32)."""
     c = np.broadcast_to(cores, rho.shape)
-    a = c * rho
-    blocking = np.ones(rho.shape, dtype=np.float32)
-    for k in range(1, int(cores.max()) + 1):
-        step = a * blocking
-        np.divide(step, step + np.float32(k), out=step)
-        np.copyto(blocking, step, where=c >= k)
-    erlang_c = c * blocking / (c - a * (np.float32(1.0) - blocking))
-    return np.asarray(erlang_c / (c * (np.float32(1.0) - rho)), dtype=np.float32)
+    return np.asarray(erlang_c(cores, rho) / (c * (np.float32(1.0) - rho)), dtype=np.float32)
 
 
 def ready_wall_frac(

@@ -38,6 +38,7 @@ import numpy.typing as npt
 
 from capplan.emulate.aggregate import aggregate
 from capplan.emulate.context import DISK_METRICS, Replay
+from capplan.emulate.cpu import erlang_c
 from capplan.spec.catalog import SanDesign, SanTier
 from capplan.units import KIB_PER_MIB, MIB_PER_GIB
 
@@ -155,25 +156,11 @@ def pool_servers(tier: SanTier) -> int:
     return max(1, round(tier.max_iops * tier.base_latency_ms / 1000.0))
 
 
-def erlang_c(servers: int, rho: npt.ArrayLike) -> F64:
-    """Erlang's C: the chance an arrival waits in an M/M/c queue at per-server load ``ρ < 1``.
-
-    From the Erlang B recursion ``B_k = a B_{k−1} / (k + a B_{k−1})``, ``a = c ρ``, then
-    ``C = c B / (c − a (1 − B))``; float64, vectorized over steps.
-    """
-    load = np.asarray(rho, dtype=np.float64)
-    a = servers * load
-    blocking = np.ones_like(load)
-    for k in range(1, servers + 1):
-        blocking = a * blocking / (k + a * blocking)
-    return np.asarray(servers * blocking / (servers - a * (1.0 - blocking)), dtype=np.float64)
-
-
 def mean_latency_ms(tier: SanTier, rho: npt.ArrayLike) -> F64:
     """The M/M/c mean response time of the tier at per-server load ``ρ`` (capped at
     :data:`RHO_CAP`), without queue backlog or appliance: ``S (1 + C / (c (1 − ρ)))``."""
     servers = pool_servers(tier)
-    load = np.minimum(np.asarray(rho, dtype=np.float64), RHO_CAP)
+    load = np.asarray(np.minimum(np.asarray(rho, dtype=np.float64), RHO_CAP))
     wait = erlang_c(servers, load) / (servers * (1.0 - load))
     return np.asarray(tier.base_latency_ms * (1.0 + wait), dtype=np.float64)
 
@@ -301,7 +288,7 @@ def tier_replay(
     load = np.broadcast_to(load, shape).astype(np.float64)
     servers = pool_servers(tier)
     rho = np.minimum(load, RHO_CAP)
-    wait_prob = erlang_c(servers, rho)
+    wait_prob = np.asarray(erlang_c(servers, rho), dtype=np.float64)
     wait_mean = tier.base_latency_ms / (servers * (1.0 - rho))
     sojourn = tier.base_latency_ms + wait_prob * wait_mean
     backlog = delay = None

@@ -8,27 +8,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 from plotly.offline import get_plotlyjs
 
 from capplan import __version__
+from capplan.forecast.kpi_rows import KPI_ROWS
 from capplan.reporting.html import _ENV, _div
 from capplan.viz.figures import backtest_chart
-
-#: Rows of the promised-vs-experienced table: (KPI key, label, format kind).
-KPI_ROWS: Final = (
-    ("n_hosts_active", "hosts with VMs", ""),
-    ("overloaded_host_steps", "overloaded host-steps", ""),
-    ("slatah_frac", "SLA violation time (SLATAH)", "frac"),
-    ("pdm_frac", "performance degradation (PDM)", "frac"),
-    ("peak_cpu_util_frac", "peak CPU utilization", "frac"),
-    ("paging_mib", "paging volume (MiB)", ""),
-    ("peak_mem_used_frac", "peak memory demand / RAM", "frac"),
-    ("storage_slo_breach_steps", "storage latency SLO breaches (steps)", ""),
-    ("storage_p95_latency_ms", "storage p95 latency (ms)", ""),
-    ("peak_nic_load_ratio", "peak NIC load", "frac"),
-)
 
 
 def render_backtest(backtest: dict[str, Any], *, title: str = "capplan backtest") -> str:

@@ -23,6 +23,7 @@ from capplan.dashboard.pages.common import (
     when,
 )
 from capplan.dashboard.workspace import RunRecord
+from capplan.forecast.kpi_rows import KPI_ROWS
 from capplan.results import ScenarioSummary
 from capplan.viz.labels import scenario_label
 
@@ -294,18 +295,6 @@ def horizon_card(plan: Mapping[str, Any], figure: go.Figure | None) -> html.Div:
     )
 
 
-#: Rows of the backtest table: (KPI key, label, format kind of :func:`fmt_as`).
-BACKTEST_ROWS: tuple[tuple[str, str, str], ...] = (
-    ("overloaded_host_steps", "overloaded host-steps", ""),
-    ("slatah_frac", "SLA violation time (SLATAH)", "frac"),
-    ("pdm_frac", "performance degradation (PDM)", "frac"),
-    ("peak_cpu_util_frac", "peak CPU utilization", "frac"),
-    ("paging_mib", "paging volume (MiB)", ""),
-    ("peak_mem_used_frac", "peak memory demand / RAM", "frac"),
-    ("storage_slo_breach_steps", "storage latency SLO breaches (steps)", ""),
-)
-
-
 def backtest_card(data: Mapping[str, Any], figure: go.Figure | None) -> html.Div:
     """The scenario's backtest: promised (training days) vs experienced (test days)."""
     window = data["windows"][0]
@@ -315,7 +304,7 @@ def backtest_card(data: Mapping[str, Any], figure: go.Figure | None) -> html.Div
             "promised": fmt_as(kind, window["promised"].get(key)),
             "experienced": fmt_as(kind, window["experienced"].get(key)),
         }
-        for key, label, kind in BACKTEST_ROWS
+        for key, label, kind in KPI_ROWS
         if window.get("promised")
     ]
     return html.Div(
