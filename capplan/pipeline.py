@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -37,6 +37,9 @@ from capplan.results import (
 )
 from capplan.spec.catalog import Catalog, load_catalog
 from capplan.spec.study import CONSOLIDATION_SETTINGS, Scenario, Study
+
+if TYPE_CHECKING:
+    from capplan.emulate.routing import StorageRouting
 
 #: ``progress(stage, done_frac)``: called as each stage of a scenario starts and ends.
 Progress = Callable[[str, float], None]
@@ -102,9 +105,17 @@ def _consolidation_options(scenario: Scenario, economics: Any = None) -> Any:
 
 
 def _plan_storage(
-    scenario: Scenario, workload: Workload, catalog: Catalog, paging_mib_s: float, econ: Any
-) -> dict[str, Any]:
+    scenario: Scenario,
+    workload: Workload,
+    catalog: Catalog,
+    paging_mib_s: float,
+    econ: Any,
+    quantile: float,
+) -> tuple[dict[str, Any], StorageRouting | None]:
+    """The storage plan as JSON, and the routing of each VM's I/O to its planned pools (None
+    without a plan)."""
     from capplan.storage.planner import StorageOptions, plan_storage
+    from capplan.storage.routing import routing_from_plan
     from capplan.storage.spec import default_spec
 
     design = scenario.storage
@@ -120,6 +131,7 @@ def _plan_storage(
         time_limit_s=max(scenario.time_limit_s / 2, 5.0),
         workers=scenario.workers,
         seed=scenario.seed,
+        quantile=quantile,
     )
     try:
         plan = plan_storage(
@@ -131,8 +143,52 @@ def _plan_storage(
             pue_ratio=econ.energy.pue_ratio,
         )
     except CapplanError as exc:  # StorageDataError included: no disk data, no plan
-        return {"status": "not available", "reason": str(exc)}
-    return plan.to_json(max_moves=200)
+        return {"status": "not available", "reason": str(exc)}, None
+    return plan.to_json(max_moves=200), routing_from_plan(plan)
+
+
+def _plan_and_route(
+    scenario: Scenario,
+    workload: Workload,
+    catalog: Catalog,
+    placement: Placement,
+    emulation: Any,
+    econ: Any,
+) -> tuple[Any, dict[str, Any]]:
+    """Plan storage for the replay's paging, then replay again with each VM's I/O on the
+    pools the plan chose (the first replay stands when there is no plan).
+
+    The plan sizes each volume at a quantile of its I/O; a replay whose pool breaches its
+    latency objective in some step rejects it, and the plan is redone at the next quantile
+    of :data:`IO_QUANTILE_LADDER` (the peak last). ``replay_check`` in the plan's JSON lists
+    each attempt and the pools it breached.
+    """
+    from capplan.emulate.engine import emulate
+
+    paging = emulation.peak_paging_mib_s
+    start = scenario.storage.io_quantile
+    ladder = [start, *(q for q in IO_QUANTILE_LADDER if q > start)]
+    attempts: list[dict[str, Any]] = []
+    plan: dict[str, Any] = {}
+    for quantile in ladder:
+        plan, routing = _plan_storage(scenario, workload, catalog, paging, econ, quantile)
+        if routing is None:
+            return emulation, jsonable(plan)
+        routed = emulate(workload, placement, catalog, scenario.mode, storage_routing=routing)
+        breached = {
+            name: tier.slo_breach_steps
+            for name, tier in routed.tiers.items()
+            if tier.slo_breach_steps and name in routing.pool_names
+        }
+        attempts.append({"io_quantile": quantile, "breach_steps_by_pool": breached})
+        if not breached:
+            break
+    plan = {**plan, "io_quantile": attempts[-1]["io_quantile"], "replay_check": attempts}
+    return routed, jsonable(plan)
+
+
+#: Quantiles a storage plan is redone at while its replay breaches a pool's latency objective.
+IO_QUANTILE_LADDER: tuple[float, ...] = (0.99, 0.999, 1.0)
 
 
 def _summary(
@@ -266,12 +322,11 @@ def run_scenario(
 
     start = stage("emulate", 2)
     emulation = emulate(wl, placement, catalog, scenario.mode)
-    kpis = jsonable(emulation.kpis())
     timings["emulate"] = time.perf_counter() - start
 
     start = stage("storage", 3)
-    paging = kpis.get("peak_paging_mib_s") or 0.0
-    storage = jsonable(_plan_storage(scenario, wl, catalog, float(paging), econ_settings))
+    emulation, storage = _plan_and_route(scenario, wl, catalog, placement, emulation, econ_settings)
+    kpis = jsonable(emulation.kpis())
     timings["storage"] = time.perf_counter() - start
 
     start = stage("economics", 4)

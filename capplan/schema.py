@@ -30,6 +30,8 @@ INVENTORY_SCHEMA: Final[dict[str, pl.DataType]] = {
     "current_host": pl.String(),
     "powered_on": pl.Boolean(),
     "created": pl.Datetime("us", "UTC"),
+    # Appended last: files that embed the inventory as positional rows stay readable.
+    "cpu_kernel_frac": pl.Float64(),
 }
 
 #: Usage metric columns (all float64 in the usage table, float32 once pivoted).

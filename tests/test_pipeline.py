@@ -308,3 +308,51 @@ def test_progress_moves_while_the_solver_runs() -> None:
     assert all(1 / len(STAGES) <= f < 2 / len(STAGES) for _, f in solver)
     assert [f for _, f in seen] == sorted(f for _, f in seen)  # never goes back
     assert any("bounds" in s or "improve" in s for s, _ in solver)
+
+
+def test_a_storage_plan_its_replay_rejects_is_redone_at_a_higher_quantile() -> None:
+    """Spiky volumes: planned at their p95 (5 IOPS each) they all fit the cheapest pool, but
+    the replay of that plan, with each VM's I/O on its pool, breaches the pool's latency
+    objective; the plan is redone at higher quantiles until the replay passes."""
+    import numpy as np
+    from helpers import make_workload
+
+    from capplan.pipeline import run_scenario
+    from capplan.spec.study import HostOffer, Scenario
+
+    n_vms, n_steps = 20, 288
+    reads = np.full((n_vms, n_steps), 5.0)
+    reads[:, [100, 101, 102]] = 2000.0  # 1 % of the steps, all VMs at once
+    wl = make_workload(
+        {
+            "cpu_demand_mhz": np.full((n_vms, n_steps), 500.0),
+            "mem_active_mib": np.full((n_vms, n_steps), 512.0),
+            "disk_read_iops": reads,
+            "disk_write_iops": reads * 0.25,
+            "disk_read_mib_s": reads * 0.004,
+            "disk_write_mib_s": reads * 0.001,
+        },
+        inventory={
+            "n_vcpus": [2] * n_vms,
+            "mem_provisioned_mib": [2048.0] * n_vms,
+            "disk_provisioned_gib": [400.0] * n_vms,
+            "disk_used_gib": [200.0] * n_vms,
+            "os_family": ["linux"] * n_vms,
+        },
+    )
+    scenario = Scenario(
+        workload="in-memory",
+        hosts=(HostOffer(model="hpe-dl380-gen11"),),
+        time_limit_s=5,
+        ha_hosts=0,
+    )
+    result = run_scenario(scenario, workload=wl)
+    checks = result.storage["replay_check"]
+    assert checks[0]["io_quantile"] == 0.95 and checks[0]["breach_steps_by_pool"]
+    assert checks[-1]["breach_steps_by_pool"] == {}
+    assert result.storage["io_quantile"] == checks[-1]["io_quantile"] > 0.95
+    # The KPIs are the accepted plan's replay: one entry per pool holding a VM's disk (and
+    # the swap tier, which holds the VMs' swap files), none breaching its objective.
+    pools = {p["name"] for p in result.storage["pools"] if p["provisioned_gib"] > 0}
+    assert set(result.kpis["storage"]) - pools <= {"ssd"} and pools <= set(result.kpis["storage"])
+    assert all(t["slo_breach_steps"] == 0 for t in result.kpis["storage"].values())

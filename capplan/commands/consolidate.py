@@ -15,6 +15,7 @@ from capplan.commands.scenario_options import (
     CatalogOpt,
     ConfidenceOpt,
     CpuOvercommitOpt,
+    CpuReadyLimitOpt,
     D,
     ExpectedCpuOpt,
     GrowthOpt,
@@ -73,6 +74,7 @@ def consolidate_command(
     ha: HaOpt = D["ha_hosts"],
     ha_policy: HaPolicyOpt = D["ha_policy"],
     vcpu_ratio: VcpuRatioOpt = D["vcpu_per_core_ratio"],
+    cpu_ready_limit: CpuReadyLimitOpt = D["cpu_ready_limit_frac"],
     vlan_limit: VlanLimitOpt = D["vlan_limit"],
     objective: ObjectiveOpt = D["objective"],
     existing: Annotated[
@@ -127,6 +129,7 @@ def consolidate_command(
         ha_hosts=ha,
         ha_policy=ha_policy,
         vcpu_per_core_ratio=vcpu_ratio,
+        cpu_ready_limit_frac=cpu_ready_limit,
         vlan_limit=vlan_limit,
         objective=objective,
         existing_hosts=existing_hosts,

@@ -39,13 +39,37 @@ def emulate_command(
     per_vm: Annotated[
         bool, typer.Option("--per-vm", help="Also compute the per-VM mean degradation.")
     ] = False,
+    storage_layout: Annotated[
+        Path | None,
+        typer.Option(
+            "--storage-layout",
+            help="Layout CSV (vm_id, pool, copy; what `capplan storage --out` writes): each "
+            "VM's I/O goes to its pools (default: all on the SAN design's default tier).",
+        ),
+    ] = None,
+    storage_spec: Annotated[
+        Path | None,
+        typer.Option(
+            "--storage-spec",
+            help="Storage spec TOML naming the layout's pools (default: one "
+            "pool per catalog tier).",
+        ),
+    ] = None,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Replay the demand on the placed hosts, SAN tiers and links; print the KPIs."""
     cat = load_catalog(catalog)
     plc = Placement.read_csv(placement)
     wl = load_workload(workload if len(workload) > 1 else workload[0])
-    result = run_emulation(wl, plc, cat, mode, switch_off_empty=not keep_empty_on)
+    routing = None
+    if storage_layout is not None:
+        from capplan.storage.routing import read_layout
+        from capplan.storage.spec import load_storage_spec
+
+        routing = read_layout(storage_layout, load_storage_spec(storage_spec, cat))
+    result = run_emulation(
+        wl, plc, cat, mode, switch_off_empty=not keep_empty_on, storage_routing=routing
+    )
     kpis = result.kpis(per_vm=per_vm)
     if json:
         print_json(kpis)
@@ -71,6 +95,7 @@ def _print_human(k: dict[str, Any]) -> None:
         ("overloaded host-steps", _fmt(k["overloaded_host_steps"], ",d")),
         ("SLATAH", _fmt(k["slatah_frac"], ".2%")),
         ("PDM", _fmt(k["pdm_frac"], ".3%")),
+        ("peak CPU ready (%RDY)", _fmt(k["peak_cpu_ready_frac"], ".2%")),
         ("paging volume", _fmt(k["paging_mib"], ",.0f", " MiB")),
         ("storage p95 latency", _fmt(k["storage_p95_latency_ms"], ".2f", " ms")),
         ("peak NIC load", _fmt(k["peak_nic_load_ratio"], ".1%")),
@@ -80,6 +105,12 @@ def _print_human(k: dict[str, Any]) -> None:
     for name, value in rows:
         table.add_row(name, value)
     console.print(table)
+    for vm in k.get("worst_cpu_ready_vms", []):
+        console.print(
+            f"CPU ready: {vm['vm_id']} on {vm['host_id']}: peak "
+            f"{vm['peak_cpu_ready_frac']:.2%}, p95 {vm['p95_cpu_ready_frac']:.2%}",
+            highlight=False,
+        )
     for problem in k["compat_problems"]:
         console.print(f"[yellow]compatibility:[/] {problem}", highlight=False)
     for note in k["notes"]:

@@ -44,6 +44,7 @@ CLI_SETTINGS: Final = {
     "ha": "ha_hosts",
     "ha_policy": "ha_policy",
     "vcpu_ratio": "vcpu_per_core_ratio",
+    "cpu_ready_limit": "cpu_ready_limit_frac",
     "vlan_limit": "vlan_limit",
     "objective": "objective",
     "time_limit": "time_limit_s",
@@ -115,6 +116,10 @@ HaOpt = Annotated[int, typer.Option("--ha", help=scenario_help("ha_hosts"))]
 HaPolicyOpt = Annotated[str, typer.Option("--ha-policy", help=scenario_help("ha_policy"))]
 VcpuRatioOpt = Annotated[
     float | None, typer.Option("--vcpu-ratio", help=scenario_help("vcpu_per_core_ratio"))
+]
+CpuReadyLimitOpt = Annotated[
+    float | None,
+    typer.Option("--cpu-ready-limit", help=scenario_help("cpu_ready_limit_frac")),
 ]
 VlanLimitOpt = Annotated[int | None, typer.Option("--vlan-limit", help=scenario_help("vlan_limit"))]
 ObjectiveOpt = Annotated[

@@ -134,7 +134,10 @@ class Workload:
         return self.mean[metric]
 
     def inventory_column(self, name: str, default: float | None = None) -> npt.NDArray[np.float64]:
-        """Return a numeric inventory column as float64 ``(n_vms,)``, nulls → ``default`` or NaN."""
+        """Return a numeric inventory column as float64 ``(n_vms,)``, nulls → ``default`` or NaN
+        (an inventory without the column reads as all null)."""
+        if name not in self.inventory.columns:
+            return np.full(self.n_vms, np.nan if default is None else default)
         series = self.inventory.get_column(name).cast(pl.Float64)
         fill = np.nan if default is None else default
         return series.fill_null(fill).to_numpy().astype(np.float64, copy=False)

@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from capplan.demand.workload import Workload
 from capplan.emulate.aggregate import HostMap
+from capplan.emulate.routing import StorageRouting
 from capplan.errors import CapplanError
 from capplan.placement import Placement
 from capplan.spec.catalog import Catalog, HostModel, VirtMode
@@ -91,6 +92,8 @@ class Replay:
         SAN, fabric and memory-management settings.
     workers
         Threads for the aggregations.
+    routing
+        Pools the VMs' I/O goes to (None: the SAN design's default tier).
     notes
         Assumptions the stages make (appended to as they run).
     """
@@ -102,6 +105,7 @@ class Replay:
     virt: VirtMode
     catalog: Catalog
     workers: int | None = None
+    routing: StorageRouting | None = None
     notes: list[str] = field(default_factory=list)
 
     @property

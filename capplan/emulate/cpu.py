@@ -16,6 +16,7 @@ from capplan.emulate.aggregate import aggregate
 from capplan.emulate.blocks import map_row_blocks
 from capplan.emulate.context import Replay
 from capplan.errors import CapplanError
+from capplan.spec.catalog import vm_multiplier
 
 F32 = npt.NDArray[np.float32]
 
@@ -274,7 +275,11 @@ def ready_threshold_util(
 
 
 def replay_cpu(ctx: Replay) -> CpuResult | None:
-    """The CPU stage: each host's demand (× the mode's CPU multiplier) against its capacity.
+    """The CPU stage: each host's demand under the mode against its capacity.
+
+    A VM's demand is its native demand × the mode's multiplier for its kernel-mode share
+    (:meth:`~capplan.spec.catalog.VirtMode.cpu_multiplier`), plus the CPU its I/O costs on
+    the mode's I/O path (IOPS × ``io_cpu_mhz_per_iops``).
 
     None when the workload has no ``cpu_demand_mhz``.
     """
@@ -283,10 +288,20 @@ def replay_cpu(ctx: Replay) -> CpuResult | None:
     capacity = ctx.params.capacity_mhz
     if not np.all(np.isfinite(capacity) & (capacity > 0)):
         raise CapplanError("a host model has no CPU capacity (cores × clock × perf_factor)")
+    multiplier = vm_multiplier(
+        ctx.virt, ctx.catalog.guest, ctx.workload.inventory_column("cpu_kernel_frac")
+    )
+    uniform = bool(np.all(multiplier == multiplier[0])) if len(multiplier) else True
     cpu_host = aggregate(
         ctx.metrics["cpu_demand_mhz"],
         ctx.host_map,
-        scale=ctx.virt.cpu_demand_multiplier,
+        weights=None if uniform else multiplier,
+        scale=float(multiplier[0]) if uniform and len(multiplier) else 1.0,
         workers=ctx.workers,
     )
+    io_mhz = ctx.virt.io_cpu_mhz_per_iops
+    for metric in ("disk_read_iops", "disk_write_iops"):
+        if io_mhz > 0 and metric in ctx.metrics:
+            io_cpu = aggregate(ctx.metrics[metric], ctx.host_map, scale=io_mhz, workers=ctx.workers)
+            np.add(cpu_host, io_cpu, out=cpu_host)
     return cpu_replay(cpu_host, capacity, workers=ctx.workers)

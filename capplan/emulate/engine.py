@@ -28,6 +28,7 @@ from capplan.emulate.memory import MemoryResult, replay_memory, with_stalls
 from capplan.emulate.modes import CompatReport, check_compat
 from capplan.emulate.network import NetworkResult, replay_network
 from capplan.emulate.power import replay_power
+from capplan.emulate.routing import StorageRouting
 from capplan.emulate.storage import TierResult, failover_multiplier, replay_storage
 from capplan.placement import Placement
 from capplan.spec.catalog import Catalog, VirtMode
@@ -145,6 +146,15 @@ class Emulation:
             }
         return out
 
+    @property
+    def peak_paging_mib_s(self) -> float:
+        """The largest hypervisor paging of all hosts together in one step, MiB/s (what the
+        swap pools must carry; 0 without memory data)."""
+        if self.memory is None or not len(self.memory.paging_rows):
+            return 0.0
+        rows = self.memory.paging_rows
+        return float(self.memory.paging_mib_s[rows].sum(axis=0, dtype=np.float64).max())
+
     def served_frac(self) -> F32:
         """Share of CPU demand served per host and step: CPU contention × memory slowdown."""
         if self.cpu is None:
@@ -180,6 +190,17 @@ class Emulation:
         vcpus = self._host_map.sum_per_group(self._vcpus())
         return ready_wall_frac(self.cpu.util_frac, self.params.n_cores, vcpus)
 
+    def vm_cpu_ready_frac(self, percentile: float = 100.0) -> npt.NDArray[np.float64]:
+        """Per VM, the CPU ready (%RDY, share of wall time) its host reaches at the host's
+        ``percentile`` of utilization over the replay (100: its peak); ready rises with
+        utilization, so this is the host's ``percentile`` of ready. 0 without CPU data."""
+        if self.cpu is None or self.n_steps == 0:
+            return np.zeros(self.n_vms, dtype=np.float64)
+        util = np.percentile(self.cpu.util_frac, percentile, axis=1).astype(np.float32)
+        vcpus = self._host_map.sum_per_group(self._vcpus())
+        host = ready_wall_frac(util[:, None], self.params.n_cores, vcpus)[:, 0]
+        return np.asarray(host[self._host_map.group_of_vm], dtype=np.float64)
+
     def _vcpus(self) -> npt.NDArray[np.float64]:
         return vm_vcpus(self._workload)
 
@@ -202,6 +223,7 @@ def emulate(
     *,
     switch_off_empty: bool = True,
     workers: int | None = None,
+    storage_routing: StorageRouting | None = None,
 ) -> Emulation:
     """Replay a workload's demand on the hosts of a placement.
 
@@ -221,6 +243,9 @@ def emulate(
         True: hosts without a VM are off and draw 0 W. False: they idle at their 0 % power.
     workers
         Threads for the VM → host aggregation (``None``: ``CAPPLAN_THREADS`` or 2).
+    storage_routing
+        The pool of each VM's disk (a storage plan's, or the user's layout); None: every VM's
+        I/O on the SAN design's default tier.
 
     Returns
     -------
@@ -242,6 +267,7 @@ def emulate(
         virt=virt,
         catalog=catalog,
         workers=workers,
+        routing=storage_routing,
     )
     if n_filled:
         ctx.notes.append(
@@ -267,7 +293,7 @@ def emulate(
     )
     storage = replay_storage(ctx, paging, configured)
     if memory is not None and len(memory.paging_rows):
-        memory = with_stalls(ctx, memory, storage.tiers, cpu)
+        memory = with_stalls(ctx, memory, storage.swap, cpu)
     network = replay_network(ctx)
     power = replay_power(ctx, cpu.util_frac if cpu is not None else None, host_on)
 

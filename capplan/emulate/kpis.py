@@ -127,6 +127,7 @@ def compute(em: Emulation, *, per_vm: bool = False) -> dict[str, Any]:
         out["pdm_vm_mean_frac"] = (
             float(np.mean(1.0 - share[demand_any])) if demand_any.any() else 0.0
         )
+        out |= _vm_ready_kpis(em)
 
     mem = em.memory
     if mem is None:
@@ -173,11 +174,12 @@ def compute(em: Emulation, *, per_vm: bool = False) -> dict[str, Any]:
 
     tiers: dict[str, Any] = {}
     for name, tier in em.tiers.items():
+        p50, p95, p99 = tier.request_latencies_ms((0.50, 0.95, 0.99)) or (None, None, None)
         tiers[name] = {
-            "p50_latency_ms": tier.request_latency_ms(0.50),
-            "p95_latency_ms": tier.request_latency_ms(0.95),
-            "p99_latency_ms": tier.request_latency_ms(0.99),
-            "step_p95_latency_ms": _pct(tier.latency_ms, 95),
+            "p50_latency_ms": p50,
+            "p95_latency_ms": p95,
+            "p99_latency_ms": p99,
+            "step_p95_latency_ms": _pct(tier.vm_latency_ms, 95),
             "peak_backlog_s": float(tier.backlog_s.max())
             if tier.backlog_s is not None and tier.backlog_s.size
             else 0.0,
@@ -245,6 +247,26 @@ def compute(em: Emulation, *, per_vm: bool = False) -> dict[str, Any]:
         "notes": list(em.notes),
     }
     return out
+
+
+def _vm_ready_kpis(em: Emulation, n_worst: int = 5) -> dict[str, Any]:
+    """Per VM CPU ready: the VMs whose host's peak ready passes the limit, and the worst."""
+    peak = em.vm_cpu_ready_frac(100.0)
+    p95 = em.vm_cpu_ready_frac(95.0)
+    worst = np.argsort(-peak, kind="stable")[:n_worst]
+    return {
+        "vms_over_cpu_ready_limit": int(np.count_nonzero(peak > CPU_READY_LIMIT_FRAC)),
+        "worst_cpu_ready_vms": [
+            {
+                "vm_id": str(em.vm_ids[v]),
+                "host_id": str(em.host_ids[em._host_map.group_of_vm[v]]),
+                "peak_cpu_ready_frac": float(peak[v]),
+                "p95_cpu_ready_frac": float(p95[v]),
+            }
+            for v in worst.tolist()
+            if peak[v] > 0
+        ],
+    }
 
 
 def _ready_kpis(

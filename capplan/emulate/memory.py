@@ -31,7 +31,6 @@ against Kumar 2009 (SQL Server, swap on SSD / FC / SATA) in ``docs/validation.md
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -354,14 +353,15 @@ def replay_memory(ctx: Replay) -> tuple[MemoryResult | None, npt.NDArray[np.floa
 def with_stalls(
     ctx: Replay,
     memory: MemoryResult,
-    tiers: Mapping[str, TierResult],
+    swap: TierResult | None,
     cpu: CpuResult | None,
 ) -> MemoryResult:
-    """The memory replay with its fault stalls: swap faults at the swap tier's response time
-    (its load includes the paging), compressed pages at the decompression time."""
+    """The memory replay with its fault stalls: swap faults at the response time of the pool
+    the paging lands on (``swap``, its load including the paging; the catalog's swap tier
+    unloaded when None), compressed pages at the decompression time."""
     catalog, params = ctx.catalog, ctx.params
     swap_tier = catalog.tier(catalog.san.swap_tier)
-    replayed = tiers.get(swap_tier.name)
+    replayed = swap
     latency_ms = replayed.latency_ms if replayed is not None else swap_tier.base_latency_ms
     rows = memory.paging_rows
     if cpu is not None:

@@ -8,8 +8,12 @@ Units: IOPS, MiB/s, ms, GiB. Per tier and step:
   whoever its clients are. The virtualization mode acts per VM instead (:func:`vm_path_iops`):
   each VM's I/O path delivers at most ``io_iops_factor`` × the native per-VM ceiling
   (:data:`NATIVE_VM_IOPS`, the one-VM fio figure of Felter et al. 2015); demand above it is
-  not served (counted in ``unserved_iops``). No published figure was found for the latency
-  or the CPU time a virtualized path adds per I/O, so neither is modelled
+  not served (counted in ``unserved_iops``). The path also adds ``io_added_read_latency_ms``
+  and ``io_added_write_latency_ms`` to each VM read and write (not to the hypervisor's paging;
+  :attr:`TierResult.vm_latency_ms`) and ``io_cpu_us_per_io`` of CPU (charged by
+  :mod:`capplan.emulate.cpu`), all from Felter et al.'s fio logs
+- routing: each VM's I/O lands on the pool its storage plan (or the user's layout) chose
+  (:mod:`capplan.emulate.routing`), else on the default tier
 - load ``ρ = max(back-end IOPS / IOPS ceiling, MiB/s / MiB/s ceiling)``
 - the pool is an M/M/c queue (:func:`pool_servers`): ``c = max_iops × S`` servers of service
   time ``S = base_latency`` (24 for a pool of 24 drives that each serve one I/O at a time;
@@ -30,6 +34,7 @@ Units: IOPS, MiB/s, ms, GiB. Per tier and step:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Final
 
@@ -39,6 +44,7 @@ import numpy.typing as npt
 from capplan.emulate.aggregate import aggregate
 from capplan.emulate.context import DISK_METRICS, Replay
 from capplan.emulate.cpu import erlang_c
+from capplan.emulate.routing import group_weights, routed_path_iops
 from capplan.spec.catalog import SanDesign, SanTier
 from capplan.units import KIB_PER_MIB, MIB_PER_GIB
 
@@ -88,6 +94,11 @@ class TierResult:
         Work waiting at the end of each step, in seconds of service at the ceiling.
     appliance_ms
         Latency the SAN appliance adds to every I/O.
+    path_ms
+        Per step, the latency the virtualization mode's I/O path adds to a VM I/O (its reads'
+        and writes' figures weighted by their rates; not added to the hypervisor's paging):
+        ``latency_ms`` is the pool's response time, a VM's I/O sees :attr:`vm_latency_ms`.
+        None: no path latency.
     """
 
     name: str
@@ -107,19 +118,25 @@ class TierResult:
     backlog_s: F64 | None = None
     appliance_ms: float = 0.0
     service_ms: float = 0.0
+    path_ms: F64 | None = None
 
     def request_latency_ms(self, quantile: float) -> float | None:
         """Request-level latency quantile over the replay (see the module docstring); None
         without I/O or without per-step queue figures."""
+        found = self.request_latencies_ms((quantile,))
+        return None if found is None else found[0]
+
+    def request_latencies_ms(self, quantiles: tuple[float, ...]) -> list[float] | None:
+        """:meth:`request_latency_ms` for several quantiles at once."""
         if self.wait_prob is None or self.wait_mean_ms is None or self.delay_ms is None:
             return None
-        return mixture_quantile_ms(
+        return mixture_quantiles_ms(
             self.service_ms,
             self.wait_prob,
             self.wait_mean_ms,
-            self.delay_ms + self.appliance_ms,
+            self.delay_ms + self.appliance_ms + self._path(),
             self.frontend_iops,
-            quantile,
+            quantiles,
         )
 
     @property
@@ -128,9 +145,17 @@ class TierResult:
         return np.minimum(self.load_ratio, 1.0)
 
     @property
+    def vm_latency_ms(self) -> F64:
+        """Mean response time a VM's I/O sees per step: the pool's plus the mode's I/O path."""
+        return self.latency_ms + self._path()
+
+    def _path(self) -> F64 | float:
+        return 0.0 if self.path_ms is None else self.path_ms
+
+    @property
     def slo_breach_steps(self) -> int:
-        """Steps whose latency exceeds the objective."""
-        return int(np.count_nonzero(self.latency_ms > self.latency_slo_ms))
+        """Steps whose VM I/O latency exceeds the objective."""
+        return int(np.count_nonzero(self.vm_latency_ms > self.latency_slo_ms))
 
     @property
     def capacity_used_frac(self) -> float:
@@ -182,20 +207,74 @@ def load_for_latency(tier: SanTier, latency_ms: float) -> float:
     return lo
 
 
+def _sojourn(t_ms: F64, service_ms: float, wait_prob: F64, wait_mean_ms: F64) -> tuple[F64, F64]:
+    """Distribution and density of an M/M/c sojourn at ``t`` (see :func:`sojourn_cdf`)."""
+    t = np.maximum(t_ms, 0.0)
+    mu = 1.0 / service_ms
+    theta = 1.0 / wait_mean_ms
+    e_mu = np.exp(-mu * t)
+    served_cdf = 1.0 - e_mu
+    same = np.abs(theta - mu) <= 1e-8 * mu
+    gap = np.where(same, 1.0, theta - mu)
+    e_theta = np.exp(-theta * t)
+    both_cdf = np.where(
+        same, 1.0 - e_mu * (1.0 + mu * t), 1.0 - (theta * e_mu - mu * e_theta) / gap
+    )
+    both_pdf = np.where(same, mu * mu * t * e_mu, theta * mu * (e_mu - e_theta) / gap)
+    cdf = (1.0 - wait_prob) * served_cdf + wait_prob * both_cdf
+    pdf = np.where(t_ms > 0, (1.0 - wait_prob) * mu * e_mu + wait_prob * both_pdf, 0.0)
+    return np.asarray(cdf, dtype=np.float64), np.asarray(pdf, dtype=np.float64)
+
+
 def sojourn_cdf(t_ms: F64, service_ms: float, wait_prob: F64, wait_mean_ms: F64) -> F64:
     """``P(T ≤ t)`` of an M/M/c sojourn: an exponential service of mean ``S``, plus with
     probability ``C`` an exponential wait (the hypoexponential sum of the two)."""
-    t = np.maximum(t_ms, 0.0)
-    mu, theta = 1.0 / service_ms, 1.0 / wait_mean_ms
-    served = -np.expm1(-mu * t)
-    same = np.isclose(theta, mu)
-    gap = np.where(same, 1.0, theta - mu)
-    both = np.where(
-        same,
-        1.0 - np.exp(-mu * t) * (1.0 + mu * t),
-        1.0 - (theta * np.exp(-mu * t) - mu * np.exp(-theta * t)) / gap,
-    )
-    return np.asarray((1.0 - wait_prob) * served + wait_prob * both, dtype=np.float64)
+    return _sojourn(np.asarray(t_ms, dtype=np.float64), service_ms, wait_prob, wait_mean_ms)[0]
+
+
+def mixture_quantiles_ms(
+    service_ms: float,
+    wait_prob: F64,
+    wait_mean_ms: F64,
+    shift_ms: F64,
+    weights: F64,
+    quantiles: tuple[float, ...],
+    *,
+    iterations: int = 60,
+) -> list[float] | None:
+    """Quantiles of the requests' response time over steps: step ``t`` holds ``weights[t]``
+    requests, each taking ``shift_ms[t]`` plus an M/M/c sojourn (:func:`sojourn_cdf`).
+
+    Newton's method on the mixture's distribution function, all quantiles at once, kept
+    inside a bracket that shrinks every iteration (a step leaving it bisects instead); it
+    stops when the bracket or the distribution's miss is below 1e-12. None when no step has
+    weight.
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    keep = w > 0
+    if not keep.any():
+        return None
+    w = w[keep] / w[keep].sum()
+    prob, wait, shift = wait_prob[keep], wait_mean_ms[keep], shift_ms[keep]
+    target = np.asarray(quantiles, dtype=np.float64)
+    tail = -np.log1p(-target)
+    lo = np.full(len(target), float(shift.min()))
+    hi = shift.max() + (service_ms + wait.max()) * (tail + 1.0) + 1e-9
+    x = 0.5 * (lo + hi)
+    for _ in range(iterations):
+        cdf, pdf = _sojourn(x[:, None] - shift[None, :], service_ms, prob[None, :], wait[None, :])
+        miss = cdf @ w - target
+        density = pdf @ w
+        below = miss < 0
+        lo = np.where(below, x, lo)
+        hi = np.where(below, hi, x)
+        if np.all((np.abs(miss) < 1e-12) | (hi - lo < 1e-12 * np.maximum(1.0, np.abs(x)))):
+            break
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            newton = x - miss / density
+        inside = (density > 0) & (newton > lo) & (newton < hi)
+        x = np.where(inside, newton, 0.5 * (lo + hi))
+    return [float(v) for v in x]
 
 
 def mixture_quantile_ms(
@@ -205,31 +284,12 @@ def mixture_quantile_ms(
     shift_ms: F64,
     weights: F64,
     quantile: float,
-    *,
-    iterations: int = 60,
 ) -> float | None:
-    """Quantile of the requests' response time over steps: step ``t`` holds ``weights[t]``
-    requests, each taking ``shift_ms[t]`` plus an M/M/c sojourn (:func:`sojourn_cdf`).
-
-    Bisection on the mixture's distribution function; None when no step has weight.
-    """
-    w = np.asarray(weights, dtype=np.float64)
-    keep = w > 0
-    if not keep.any():
-        return None
-    w = w[keep] / w[keep].sum()
-    prob, wait, shift = wait_prob[keep], wait_mean_ms[keep], shift_ms[keep]
-    tail = -np.log1p(-quantile)
-    lo = float(shift.min())
-    hi = float(shift.max() + (service_ms + wait.max()) * (tail + 1.0)) + 1e-9
-    for _ in range(iterations):
-        mid = 0.5 * (lo + hi)
-        cdf = float(np.sum(w * sojourn_cdf(mid - shift, service_ms, prob, wait)))
-        if cdf < quantile:
-            lo = mid
-        else:
-            hi = mid
-    return 0.5 * (lo + hi)
+    """One quantile of :func:`mixture_quantiles_ms`."""
+    found = mixture_quantiles_ms(
+        service_ms, wait_prob, wait_mean_ms, shift_ms, weights, (quantile,)
+    )
+    return None if found is None else found[0]
 
 
 def tier_replay(
@@ -246,6 +306,7 @@ def tier_replay(
     provisioned_gib: float = 0.0,
     unserved_iops: npt.ArrayLike | None = None,
     step_s: float | None = None,
+    path_added_ms: tuple[float, float] = (0.0, 0.0),
 ) -> TierResult:
     """Replay the I/O of all VMs on one tier (formulas in the module docstring).
 
@@ -266,6 +327,9 @@ def tier_replay(
     step_s
         Seconds per step: saturated steps leave a backlog that later steps carry (fluid
         queue). None: each step on its own (no backlog).
+    path_added_ms
+        Latency the virtualization mode's I/O path adds to each VM read and write (not to
+        paging).
 
     Returns
     -------
@@ -317,7 +381,27 @@ def tier_replay(
         backlog_s=backlog,
         appliance_ms=float(design.added_latency_ms),
         service_ms=float(tier.base_latency_ms),
+        path_ms=_path_ms(read_iops, write_iops, path_added_ms, shape),
     )
+
+
+def _path_ms(
+    read_iops: npt.ArrayLike,
+    write_iops: npt.ArrayLike,
+    added_ms: tuple[float, float],
+    shape: tuple[int, ...],
+) -> F64 | None:
+    """Per step, the mode's path latency of a VM I/O: reads' and writes' figures weighted by
+    their rates (the read figure in steps without VM I/O); None when both are 0."""
+    read_ms, write_ms = added_ms
+    if read_ms == 0 and write_ms == 0:
+        return None
+    reads = np.broadcast_to(np.asarray(read_iops, dtype=np.float64), shape)
+    writes = np.broadcast_to(np.asarray(write_iops, dtype=np.float64), shape)
+    total = reads + writes
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mixed = (reads * read_ms + writes * write_ms) / total
+    return np.asarray(np.where(total > 0, mixed, read_ms), dtype=np.float64)
 
 
 def vm_path_iops(
@@ -325,11 +409,8 @@ def vm_path_iops(
     write_iops: npt.NDArray[np.float32] | None,
     ceiling_iops: float,
 ) -> tuple[F64, F64, F64]:
-    """Reads and writes the VMs' I/O paths pass, summed per step, and the rest.
-
-    Each VM's ``reads + writes`` above ``ceiling_iops`` in a step is cut, reads and writes in
-    proportion. Only VMs whose read and write peaks add up above the ceiling are looked at
-    row by row; the others pass whole (one reduction over the arrays, no copy of them).
+    """Reads and writes the VMs' I/O paths pass, summed per step, and the rest: the one-group
+    case of :func:`capplan.emulate.routing.routed_path_iops`.
 
     Returns
     -------
@@ -340,31 +421,9 @@ def vm_path_iops(
     if not arrays:
         empty = np.zeros(0)
         return empty, empty, empty
-    n_vms, n_steps = arrays[0].shape
-    ones = np.ones(n_vms, dtype=np.float32)
-    reads = np.dot(ones, read_iops).astype(np.float64) if read_iops is not None else None
-    writes = np.dot(ones, write_iops).astype(np.float64) if write_iops is not None else None
-    peak = sum(a.max(axis=1, initial=0.0).astype(np.float64) for a in arrays)
-    unserved = np.zeros(n_steps)
-    for vm in np.flatnonzero(peak > ceiling_iops).tolist():
-        r = read_iops[vm].astype(np.float64) if read_iops is not None else np.zeros(n_steps)
-        w = write_iops[vm].astype(np.float64) if write_iops is not None else np.zeros(n_steps)
-        total = r + w
-        excess = np.maximum(total - ceiling_iops, 0.0)
-        if not excess.any():
-            continue
-        share = np.where(total > 0, excess / np.maximum(total, 1e-300), 0.0)
-        if reads is not None:
-            reads -= r * share
-        if writes is not None:
-            writes -= w * share
-        unserved += excess
-    zeros = np.zeros(n_steps)
-    return (
-        (reads if reads is not None else zeros),
-        (writes if writes is not None else zeros),
-        unserved,
-    )
+    ones = np.ones((1, arrays[0].shape[0]), dtype=np.float32)
+    reads, writes, unserved = routed_path_iops(read_iops, write_iops, ceiling_iops, ones, ones)
+    return reads[0], writes[0], unserved[0]
 
 
 def path_util_frac(
@@ -440,11 +499,15 @@ class StorageReplay:
     host_mib_s, path_util_frac
         Storage throughput and path utilization per host, float32 ``(n_hosts, n_steps)``
         (None without disk MiB/s data).
+    swap
+        The replay of the pool that takes (the largest share of) the hypervisor paging; None
+        when no pool took any.
     """
 
     tiers: dict[str, TierResult]
     host_mib_s: npt.NDArray[np.float32] | None
     path_util_frac: npt.NDArray[np.float32] | None
+    swap: TierResult | None = None
 
 
 def replay_storage(
@@ -452,19 +515,23 @@ def replay_storage(
     paging_mib_s: npt.NDArray[np.float64],
     configured_mib: npt.NDArray[np.float64] | None,
 ) -> StorageReplay:
-    """The storage stage: host paths, the default tier's load, and the swap tier's.
+    """The storage stage: host paths, the load of each pool the VMs' I/O lands on, and the
+    swap tier's.
+
+    Without ``ctx.routing`` every VM's I/O lands on the default tier; with it, on the pools
+    the routing names (:mod:`capplan.emulate.routing`).
 
     Parameters
     ----------
     ctx
         The replay.
     paging_mib_s
-        Summed hypervisor paging per step (float64 ``(n_steps,)``), onto the swap tier.
+        Summed hypervisor paging per step (float64 ``(n_steps,)``), onto the swap tier (or the
+        routing's paging pools).
     configured_mib
         Configured memory per VM (the swap files' size), or None without memory data.
     """
-    metrics, san, catalog = ctx.metrics, ctx.catalog.san, ctx.catalog
-    zeros = ctx.zeros()
+    metrics, san = ctx.metrics, ctx.catalog.san
     host_mib: npt.NDArray[np.float32] | None = None
     paths: npt.NDArray[np.float32] | None = None
     mib_parts: dict[str, npt.NDArray[np.float32]] = {}
@@ -477,41 +544,118 @@ def replay_storage(
     mib_parts.clear()
     if host_mib is not None:
         paths = path_util_frac(host_mib, san)
-    tiers: dict[str, TierResult] = {}
     if not (any(m in metrics for m in DISK_METRICS) or paging_mib_s.any()):
-        return StorageReplay(tiers, host_mib, paths)
-    allocated, provisioned = allocated_capacity_gib(
-        ctx.workload.inventory_column("disk_used_gib"),
-        ctx.workload.inventory_column("disk_provisioned_gib"),
-        san,
-    )
-    swap_gib = float(configured_mib.sum()) / MIB_PER_GIB if configured_mib is not None else 0.0
-    default = catalog.tier(san.default_tier)
-    same_tier = san.swap_tier == san.default_tier
-    page_kib = catalog.memory.page_size_kib
-    reads, writes, unserved = vm_path_iops(
+        return StorageReplay({}, host_mib, paths)
+    groups = _groups(ctx)
+    tiers, swap = _replay_groups(ctx, groups, paging_mib_s, configured_mib, mib_totals)
+    return StorageReplay(tiers, host_mib, paths, tiers.get(swap))
+
+
+@dataclass(frozen=True)
+class _Groups:
+    """The pools the VMs' I/O lands on: names, tiers, each VM's copies, paging shares."""
+
+    names: tuple[str, ...]
+    tiers: tuple[SanTier, ...]
+    copies: npt.NDArray[np.int64]
+    paging_share: F64
+
+
+def _groups(ctx: Replay) -> _Groups:
+    """The routing's pools, plus the default tier for VMs it does not place (one group, the
+    default tier, without a routing)."""
+    default = ctx.catalog.tier(ctx.catalog.san.default_tier)
+    n_vms = ctx.workload.n_vms
+    routing = ctx.routing
+    if routing is None:
+        copies = np.full((n_vms, 2), -1, dtype=np.int64)
+        copies[:, 0] = 0
+        return _Groups((default.name,), (default,), copies, np.zeros(1))
+    copies = routing.aligned_to(ctx.workload.vm_ids)
+    names, tiers = routing.pool_names, routing.pool_tiers
+    share = routing.paging_share
+    unplaced = copies[:, 0] < 0
+    if unplaced.any():
+        if default.name in names:
+            fallback = names.index(default.name)
+        else:
+            fallback = len(names)
+            names, tiers = (*names, default.name), (*tiers, default)
+            share = np.append(share, 0.0)
+        copies[unplaced, 0] = fallback
+        ctx.notes.append(
+            f"{int(unplaced.sum()):,} VM(s) the storage routing ({routing.source}) does not "
+            f"place replayed on the default tier {default.name!r}"
+        )
+    return _Groups(names, tiers, copies, share)
+
+
+def _replay_groups(
+    ctx: Replay,
+    groups: _Groups,
+    paging_mib_s: F64,
+    configured_mib: npt.NDArray[np.float64] | None,
+    mib_totals: dict[str, F64],
+) -> tuple[dict[str, TierResult], str]:
+    """One :class:`TierResult` per group (and one for the swap tier when paging lands on no
+    group), and the key of the one taking the largest share of the paging."""
+    metrics, san, catalog = ctx.metrics, ctx.catalog.san, ctx.catalog
+    n_groups = len(groups.names)
+    zeros = ctx.zeros()
+    read_w, write_w = group_weights(groups.copies, n_groups)
+    reads, writes, unserved = routed_path_iops(
         metrics.get("disk_read_iops"),
         metrics.get("disk_write_iops"),
         ctx.virt.io_iops_factor * NATIVE_VM_IOPS,
+        read_w,
+        write_w,
     )
-    if not reads.size:
-        reads = writes = unserved = zeros
-    tiers[default.name] = tier_replay(
-        default,
-        san,
-        read_iops=reads,
-        write_iops=writes,
-        read_mib_s=mib_totals.get("disk_read_mib_s", zeros),
-        write_mib_s=mib_totals.get("disk_write_mib_s", zeros),
-        paging_mib_s=paging_mib_s if same_tier else zeros,
-        page_size_kib=page_kib,
-        allocated_gib=allocated + (swap_gib if same_tier else 0.0),
-        provisioned_gib=provisioned,
-        unserved_iops=unserved,
-        step_s=float(ctx.workload.step_s),
-    )
-    if not same_tier and (paging_mib_s.any() or swap_gib > 0):
-        swap = catalog.tier(san.swap_tier)
+    if not reads.shape[1]:
+        reads = writes = unserved = np.zeros((n_groups, ctx.n_steps))
+    mib = {}
+    for metric, weights in (("disk_read_mib_s", read_w), ("disk_write_mib_s", write_w)):
+        if metric not in metrics:
+            mib[metric] = np.zeros((n_groups, ctx.n_steps))
+        elif n_groups == 1:  # every VM on one group: the host sums already give the total
+            mib[metric] = mib_totals[metric][None, :]
+        else:
+            mib[metric] = np.dot(weights, metrics[metric]).astype(np.float64)
+    swap_gib = float(configured_mib.sum()) / MIB_PER_GIB if configured_mib is not None else 0.0
+    swap_name = san.swap_tier
+    share = groups.paging_share
+    pages = bool(paging_mib_s.any()) or swap_gib > 0
+    if not share.any() and swap_name in groups.names and pages:
+        share = np.zeros(n_groups)
+        share[groups.names.index(swap_name)] = 1.0
+    used = ctx.workload.inventory_column("disk_used_gib")
+    provisioned = ctx.workload.inventory_column("disk_provisioned_gib")
+    tiers: dict[str, TierResult] = {}
+    for g, (name, tier) in enumerate(zip(groups.names, groups.tiers, strict=True)):
+        on_group = write_w[g] > 0
+        if n_groups > 1 and not on_group.any() and share[g] == 0:
+            continue  # a pool of the routing that holds no VM disk and no paging
+        allocated, promised = allocated_capacity_gib(used[on_group], provisioned[on_group], san)
+        result = tier_replay(
+            tier,
+            san,
+            read_iops=reads[g],
+            write_iops=writes[g],
+            read_mib_s=mib["disk_read_mib_s"][g],
+            write_mib_s=mib["disk_write_mib_s"][g],
+            paging_mib_s=paging_mib_s * share[g] if share[g] > 0 else zeros,
+            page_size_kib=catalog.memory.page_size_kib,
+            allocated_gib=allocated + swap_gib * float(share[g]),
+            provisioned_gib=promised,
+            unserved_iops=unserved[g],
+            step_s=float(ctx.workload.step_s),
+            path_added_ms=(
+                ctx.virt.io_added_read_latency_ms,
+                ctx.virt.io_added_write_latency_ms,
+            ),
+        )
+        tiers[name] = dataclasses.replace(result, name=name) if name != tier.name else result
+    if not share.any() and pages:
+        swap = catalog.tier(swap_name)
         tiers[swap.name] = tier_replay(
             swap,
             san,
@@ -520,9 +664,10 @@ def replay_storage(
             read_mib_s=zeros,
             write_mib_s=zeros,
             paging_mib_s=paging_mib_s,
-            page_size_kib=page_kib,
+            page_size_kib=catalog.memory.page_size_kib,
             allocated_gib=swap_gib,
             provisioned_gib=swap_gib,
             step_s=float(ctx.workload.step_s),
         )
-    return StorageReplay(tiers, host_mib, paths)
+        return tiers, swap.name
+    return tiers, groups.names[int(np.argmax(share))]

@@ -350,7 +350,7 @@ def _sized_per_step(
         if opts.source_host is not None
         else opts.source_perf_factor
     )
-    demand, _, _ = size_vms(filled, red, mode, opts, factor)
+    demand, _, _ = size_vms(filled, red, mode, opts, factor, catalog.guest)
     return {r: demand[r] for r in RESOURCES if r in demand}
 
 

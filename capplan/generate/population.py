@@ -374,6 +374,7 @@ def draw_population(
             "current_host": hosts,
             "powered_on": np.ones(params.n_vms, dtype=bool),
             "created": [None] * params.n_vms,
+            "cpu_kernel_frac": [None] * params.n_vms,  # not generated: the catalog's default
         },
         schema=INVENTORY_SCHEMA,
     )

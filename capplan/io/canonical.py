@@ -154,6 +154,18 @@ def read_canonical_inventory(path: Path, options: ReadOptions) -> Trace:
     )
     numeric = [name for name in header if INVENTORY_SCHEMA[name].is_numeric()]
     require_finite(frame, numeric, label=member.label, first_data_line=2)
+    if "cpu_kernel_frac" in header:
+        share = frame.get_column("cpu_kernel_frac")
+        outside = ((share < 0) | (share > 1)).fill_null(False)
+        if outside.any():
+            row = int(outside.arg_max() or 0)
+            raise TraceFormatError(
+                f"cpu_kernel_frac {share[row]} is outside [0, 1]; expected the share of CPU time "
+                "in kernel mode",
+                path=member.label,
+                line=2 + row,
+                column="cpu_kernel_frac",
+            )
     ids = frame.get_column("vm_id")
     if ids.is_null().any():
         raise TraceFormatError(

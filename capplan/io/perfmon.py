@@ -10,6 +10,8 @@ Counter (English / German)                     Canonical metric
 ``\Processor(_Total)\% Processor Time``        ``cpu_demand_mhz`` = % / 100 × host capacity MHz
 ``\Prozessor(_Total)\Prozessorzeit (%)``       (capacity: :mod:`capplan.io.hostinfo`; per-CPU
                                                instances ``Processor(0..n)`` give ``n_vcpus``)
+``…\% Privileged Time``, ``…\% User Time``     ``cpu_kernel_frac`` = Σ privileged / Σ (privileged
+``…\Privilegierte Zeit (%)``, ``Benutzerzeit`` + user) over the ``_Total`` samples
 ``\Memory\Available MBytes``                   ``mem_active_mib`` = host MiB − available, when
 ``\Arbeitsspeicher\Verfügbare MB``             ``extra['host_mem_mib']`` gives the host's MiB
 ``\Memory\Committed Bytes``                    otherwise ``mem_active_mib`` = committed / 2^20
@@ -74,6 +76,10 @@ _OBJECT_KIND: dict[str, str] = {
 _COUNTER_ROLE: dict[tuple[str, str], str] = {
     ("cpu", "% processor time"): "cpu_pct",
     ("cpu", "prozessorzeit (%)"): "cpu_pct",
+    ("cpu", "% privileged time"): "cpu_kernel_pct",
+    ("cpu", "privilegierte zeit (%)"): "cpu_kernel_pct",
+    ("cpu", "% user time"): "cpu_user_pct",
+    ("cpu", "benutzerzeit (%)"): "cpu_user_pct",
     ("mem", "available mbytes"): "mem_available_mib",
     ("mem", "verfügbare mb"): "mem_available_mib",
     ("mem", "committed bytes"): "mem_committed_bytes",
@@ -266,8 +272,24 @@ class _HostFrames:
                 "mem_provisioned_mib": provisioned,
                 "os_family": "windows",
                 "powered_on": True,
+                "cpu_kernel_frac": _kernel_frac(table, by_role),
             }
         )
+
+
+def _kernel_frac(table: PdhTable, by_role: dict[str, list[Counter]]) -> float | None:
+    """Σ % Privileged Time / Σ (% Privileged Time + % User Time) of ``_Total`` (None without
+    both counters or without busy time)."""
+    kernel = [c for c in by_role.get("cpu_kernel_pct", []) if c.instance == TOTAL]
+    user = [c for c in by_role.get("cpu_user_pct", []) if c.instance == TOTAL]
+    if not kernel or not user:
+        return None
+    k_col, u_col = pl.col(table.column(kernel[0])), pl.col(table.column(user[0]))
+    both = k_col.is_not_null() & u_col.is_not_null()
+    k, busy = table.frame.select(
+        k_col.filter(both).sum().alias("kernel"), (k_col + u_col).filter(both).sum().alias("busy")
+    ).row(0)
+    return float(k) / float(busy) if busy else None
 
 
 @register_reader(

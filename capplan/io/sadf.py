@@ -18,6 +18,9 @@ candidate):
   whole-host row exists. Without a header the CPU layout is assumed, with 9 fields
   (``hostname;interval;timestamp;%user;%nice;%system;%iowait;%steal;%idle``, as in the real
   sample) or 10 (with the ``CPU`` field).
+  The kernel-mode share of busy CPU time, ``Σ (%system + %irq + %soft) / Σ (%user + %nice +
+  %system + %irq + %soft)`` over the rows, becomes ``cpu_kernel_frac`` (what the
+  virtualization modes' kernel-level overhead applies to).
 - **Memory** (``-- -r``): ``mem_active_mib = kbactive / 1024`` (Linux "Active" memory, used
   recently and not reclaimed unless needed: the working-set analogue of VMware's active
   memory); without ``kbactive``, ``kbmemused`` (reported). The host's memory size,
@@ -85,6 +88,35 @@ class _Section:
 class _HostFacts:
     n_cpus: dict[str, int] = field(default_factory=dict)
     mem_mib: dict[str, float] = field(default_factory=dict)
+    #: Per host, Σ kernel-mode and Σ busy (user + nice + kernel) percent over the CPU rows.
+    kernel_pct: dict[str, float] = field(default_factory=dict)
+    busy_pct: dict[str, float] = field(default_factory=dict)
+
+    def kernel_frac(self, host: str) -> float | None:
+        """Share of the host's busy CPU time in kernel mode (None: no %user/%system)."""
+        busy = self.busy_pct.get(host, 0.0)
+        return self.kernel_pct[host] / busy if busy > 0 else None
+
+
+#: CPU columns of user and of kernel time (``-u``: %user %nice %system; ``-u ALL``: %usr %nice
+#: %sys %irq %soft; %guest is already counted in %user and %iowait/%steal are not CPU work).
+USER_COLUMNS = ("%user", "%usr", "%nice")
+KERNEL_COLUMNS = ("%system", "%sys", "%irq", "%soft")
+
+
+def _count_kernel(rows: pl.DataFrame, facts: _HostFacts) -> None:
+    """Add each host's kernel and busy percent of ``rows`` to ``facts``."""
+    user = [c for c in USER_COLUMNS if c in rows.columns]
+    kernel = [c for c in KERNEL_COLUMNS if c in rows.columns]
+    if not user or not kernel:
+        return
+    sums = rows.group_by("vm_id").agg(
+        pl.sum_horizontal(kernel).sum().alias("kernel"),
+        pl.sum_horizontal([*user, *kernel]).sum().alias("busy"),
+    )
+    for host, k, b in sums.iter_rows():
+        facts.kernel_pct[str(host)] = facts.kernel_pct.get(str(host), 0.0) + float(k or 0.0)
+        facts.busy_pct[str(host)] = facts.busy_pct.get(str(host), 0.0) + float(b or 0.0)
 
 
 def _first_lines(member: Member, n: int = 5) -> list[str]:
@@ -274,6 +306,7 @@ def _cpu_frame(
         )
     busy = (PERCENT - pl.col("%idle")).clip(lower_bound=0.0)
     if "CPU" not in frame.columns:
+        _count_kernel(frame, facts)
         return frame.select("vm_id", "timestamp", busy.alias("busy_pct"), "interval")
     ids = frame.get_column("CPU").str.to_lowercase()
     valid = ids.is_in(["-1", "all"]) | ids.str.contains(r"^\d{1,5}$")
@@ -290,6 +323,7 @@ def _cpu_frame(
     for host, count in per_cpu.group_by("vm_id").agg(pl.col("CPU").n_unique()).iter_rows():
         facts.n_cpus[str(host)] = int(count)
     totals = frame.filter(whole)
+    _count_kernel(totals if totals.height else per_cpu, facts)
     if totals.height:
         return totals.select("vm_id", "timestamp", busy.alias("busy_pct"), "interval")
     return per_cpu.group_by(["vm_id", "timestamp"], maintain_order=True).agg(
@@ -460,6 +494,7 @@ def read_sadf(path: Path, options: ReadOptions) -> Trace:
             "mem_provisioned_mib": facts.mem_mib.get(host),
             "os_family": "linux",
             "powered_on": True,
+            "cpu_kernel_frac": facts.kernel_frac(host),
         }
         if "busy_pct" in merged.columns:
             capacity = cpu_capacity(host, options, n_cores=n_cpus)

@@ -63,7 +63,15 @@ from capplan.optimize.explain import Explanation
 from capplan.optimize.instance import Instance, Solution, make_instance
 from capplan.optimize.strategies import ProgressCallback, SolveReport, SolveResult, solve
 from capplan.placement import Placement
-from capplan.spec.catalog import Catalog, HostModel, MemOverhead, VirtMode, current_models
+from capplan.spec.catalog import (
+    Catalog,
+    GuestDefaults,
+    HostModel,
+    MemOverhead,
+    VirtMode,
+    current_models,
+    vm_multiplier,
+)
 from capplan.spec.economics import EconomicsSettings, load_economics
 from capplan.spec.study import scenario_default
 from capplan.status import SolveStatus
@@ -175,6 +183,9 @@ class ConsolidateOptions:
         N+k: k host failures per zone absorbed (``reserve`` or ``strict``).
     vcpu_per_core_ratio
         Most vCPUs per physical core, or None for no limit.
+    cpu_ready_limit_frac
+        Most CPU ready a host may reach (share of wall time), or None: each host's CPU
+        capacity is cut to :func:`ready_cap_frac` (when below ``1 − headroom_frac``).
     vlan_limit
         Most distinct VLANs per host trunk, or None.
     objective
@@ -224,6 +235,7 @@ class ConsolidateOptions:
     ha_hosts: int = _DEFAULT("ha_hosts")
     ha_policy: str = _DEFAULT("ha_policy")
     vcpu_per_core_ratio: float | None = _DEFAULT("vcpu_per_core_ratio")
+    cpu_ready_limit_frac: float | None = _DEFAULT("cpu_ready_limit_frac")
     vlan_limit: int | None = _DEFAULT("vlan_limit")
     objective: str = _DEFAULT("objective")
     existing_hosts: dict[str, str] = field(default_factory=dict)
@@ -330,6 +342,10 @@ def _check_options(opts: ConsolidateOptions, catalog: Catalog) -> None:
         problems.append(("source_host", f"unknown host model {opts.source_host!r}"))
     if opts.vcpu_per_core_ratio is not None and opts.vcpu_per_core_ratio <= 0:
         problems.append(("vcpu_per_core_ratio", "must be > 0"))
+    if opts.cpu_ready_limit_frac is not None and not 0 < opts.cpu_ready_limit_frac < 1:
+        problems.append(
+            ("cpu_ready_limit_frac", f"must be in (0, 1), got {opts.cpu_ready_limit_frac}")
+        )
     if opts.vlan_limit is not None and opts.vlan_limit < 1:
         problems.append(("vlan_limit", "must be >= 1"))
     if opts.ha_hosts < 0:
@@ -446,8 +462,13 @@ def size_vms(
     mode: VirtMode,
     opts: ConsolidateOptions,
     source_factor: float = 1.0,
+    guest: GuestDefaults | None = None,
 ) -> tuple[dict[str, FloatArray], dict[str, list[str]], list[str]]:
     """Demand per resource, float64 ``(n_vms, n_buckets)``, in MHz / MiB / Mbit/s / vCPUs.
+
+    CPU is sized as the replay charges it: native demand × the mode's multiplier for the VM's
+    kernel-mode share (``guest`` gives the default share), plus the CPU the VM's I/O costs on
+    the mode's I/O path (its bucket IOPS × ``io_cpu_mhz_per_iops``).
 
     Returns
     -------
@@ -473,7 +494,13 @@ def size_vms(
                 f"{int(missing.sum())} VM(s) without CPU usage are sized at "
                 f"{opts.expected_cpu_util_frac:.0%} of their configured CPU (expected utilisation)"
             )
-    cpu = cpu * source_factor * mode.cpu_demand_multiplier / opts.cpu_overcommit_ratio
+    multiplier = vm_multiplier(mode, guest, workload.inventory_column("cpu_kernel_frac"))
+    cpu = cpu * source_factor * multiplier[:, None]
+    if mode.io_cpu_mhz_per_iops > 0:
+        for metric in ("disk_read_iops", "disk_write_iops"):
+            if metric in red.values:
+                cpu = cpu + red.values[metric] * mode.io_cpu_mhz_per_iops
+    cpu = cpu / opts.cpu_overcommit_ratio
 
     # Memory
     mem, missing, measured = _usage_or_inventory(
@@ -528,10 +555,24 @@ def size_vms(
     return demand, from_inv, notes
 
 
+def ready_cap_frac(host: HostModel, limit_frac: float | None) -> float:
+    """Share of a host's CPU the plan may fill so that CPU ready stays within ``limit_frac``
+    whatever its vCPU count: the utilization where ready reaches the limit with ``cores + 1``
+    vCPUs, the worst case (ready per vCPU is the M/M/c wait times each vCPU's run share,
+    which more vCPUs only lower). 1 without a limit."""
+    if limit_frac is None:
+        return 1.0
+    from capplan.emulate.cpu import ready_threshold_util
+
+    cores = max(host.n_cores, 1)
+    threshold = float(ready_threshold_util([cores], [cores + 1], limit_frac)[0])
+    return min(threshold, 1.0)
+
+
 def _capacity(host: HostModel, mode: VirtMode, dim: str, opts: ConsolidateOptions) -> float:
     keep = 1.0 - opts.headroom_frac
     if dim == "cpu":
-        return host.cpu_capacity_mhz * keep
+        return host.cpu_capacity_mhz * min(keep, ready_cap_frac(host, opts.cpu_ready_limit_frac))
     if dim == "mem":
         return host.ram_mib * keep
     if dim == "net_rx":
@@ -565,7 +606,11 @@ def mode_for_cost(catalog: Catalog, mode: VirtMode) -> VirtMode:
 
 
 def _mean_cpu_mhz(
-    workload: Workload, sized_cpu: FloatArray, source_factor: float, mode: VirtMode
+    workload: Workload,
+    sized_cpu: FloatArray,
+    source_factor: float,
+    mode: VirtMode,
+    guest: GuestDefaults | None = None,
 ) -> FloatArray:
     """Mean CPU demand of each VM over the trace, reference MHz with the mode's overhead.
 
@@ -577,7 +622,11 @@ def _mean_cpu_mhz(
     d = workload.demand("cpu_demand_mhz").astype(np.float64)
     with np.errstate(invalid="ignore"):
         mean = np.nanmean(np.where(np.isfinite(d), d, np.nan), axis=1)
-    mean = mean * source_factor * mode.cpu_demand_multiplier
+    mean = (
+        mean
+        * source_factor
+        * vm_multiplier(mode, guest, workload.inventory_column("cpu_kernel_frac"))
+    )
     return np.where(np.isfinite(mean), mean, fallback)
 
 
@@ -616,7 +665,7 @@ def prepare(workload: Workload, catalog: Catalog, opts: ConsolidateOptions) -> P
         if opts.source_host is not None
         else opts.source_perf_factor
     )
-    demand, from_inv, notes = size_vms(workload, red, mode, opts, source_factor)
+    demand, from_inv, notes = size_vms(workload, red, mode, opts, source_factor, catalog.guest)
     if source_factor != 1.0:
         notes.append(f"CPU demand scaled by the source hardware's perf_factor {source_factor:g}")
     dims = list(demand)
@@ -670,7 +719,7 @@ def prepare(workload: Workload, catalog: Catalog, opts: ConsolidateOptions) -> P
             for h, o in zip(models, is_owned, strict=True)
         ]
         cost = [max(round(c), 1) for c in fixed]
-        cpu_mean = _mean_cpu_mhz(workload, demand["cpu"], source_factor, mode)
+        cpu_mean = _mean_cpu_mhz(workload, demand["cpu"], source_factor, mode, catalog.guest)
         share = (demand_int.max(axis=2)[:, None, :] / np.maximum(cap_int, 1)[None, :, :]).max(
             axis=2
         )

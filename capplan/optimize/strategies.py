@@ -631,7 +631,7 @@ def solve(
         progress(
             ProgressEvent(
                 "bounds",
-                time.perf_counter() - start,
+                clock.wall_elapsed_s(),  # the clock every later event reads (monotone)
                 None,
                 bounds.value,
                 f"lower bound {bounds.value} ({bounds.source()})",

@@ -51,7 +51,7 @@ from capplan.spec.fields import MISSING, TableFields
 POWER_LOAD_FRACS: Final = tuple(i / 10 for i in range(11))
 
 NAMED_TABLES: Final = ("hosts", "modes", "san_tiers", "sources")
-SINGLE_TABLES: Final = ("san", "fabric", "memory")
+SINGLE_TABLES: Final = ("san", "fabric", "memory", "guest")
 TOP_LEVEL_KEYS: Final = (*NAMED_TABLES, *SINGLE_TABLES, "extends")
 
 APPLIANCE_KINDS: Final = ("none", "in-band", "out-of-band")
@@ -264,10 +264,19 @@ class VirtMode:
     name
         Catalog key (``bare-metal``, ``full-bt``, ``hw-assisted``, ``paravirt``, ``containers``).
     cpu_overhead_frac
-        Share of native throughput lost to the mode: a guest needing ``d`` native MHz needs
-        ``d / (1 − cpu_overhead_frac)`` under the mode.
+        Share of native throughput lost to the mode on user-level code (CPU-bound work such as
+        SPEC CPU): its ``u`` native MHz need ``u / (1 − cpu_overhead_frac)`` under the mode.
+    cpu_kernel_slowdown_ratio
+        Time kernel-mode code takes under the mode relative to native (system calls, page
+        faults, process creation trap into the VMM); NaN: the user-level figure,
+        ``1 / (1 − cpu_overhead_frac)`` (no separate kernel-level measurement).
     io_iops_factor
         IOPS the virtualized I/O path delivers relative to native (≤ 1).
+    io_added_read_latency_ms, io_added_write_latency_ms
+        Latency the mode's I/O path adds to each VM read and write, ms (writes: the read
+        figure unless given).
+    io_cpu_us_per_io
+        CPU time the mode's I/O path adds per VM I/O, µs of one core.
     net_latency_factor
         Request/response network latency relative to native (≥ 1).
     net_throughput_factor
@@ -314,6 +323,10 @@ class VirtMode:
     source: str
     net_tx_factor: float = 1.0
     net_rx_factor: float = 1.0
+    cpu_kernel_slowdown_ratio: float = math.nan
+    io_added_read_latency_ms: float = 0.0
+    io_added_write_latency_ms: float = 0.0
+    io_cpu_us_per_io: float = 0.0
 
     def mem_overhead_mib(self, n_vcpus: npt.ArrayLike, mem_mib: npt.ArrayLike) -> FloatArray:
         """Memory the hypervisor needs per VM, MiB.
@@ -333,9 +346,37 @@ class VirtMode:
         return self.mem_overhead(n_vcpus, mem_mib)
 
     @property
-    def cpu_demand_multiplier(self) -> float:
-        """``1 / (1 − cpu_overhead_frac)``: native demand → demand under this mode."""
-        return 1.0 / (1.0 - self.cpu_overhead_frac)
+    def kernel_slowdown(self) -> float:
+        """Kernel-mode time under the mode over native (the user-level figure when unknown)."""
+        if math.isnan(self.cpu_kernel_slowdown_ratio):
+            return 1.0 / (1.0 - self.cpu_overhead_frac)
+        return self.cpu_kernel_slowdown_ratio
+
+    @property
+    def io_cpu_mhz_per_iops(self) -> float:
+        """Reference MHz one VM I/O per second costs on the mode's I/O path
+        (``io_cpu_us_per_io`` at :data:`IO_CPU_CORE_MHZ`)."""
+        return self.io_cpu_us_per_io * 1e-6 * IO_CPU_CORE_MHZ
+
+    def cpu_multiplier(self, kernel_frac: npt.ArrayLike) -> FloatArray:
+        """Native demand → demand under this mode, for a guest spending ``kernel_frac`` of its
+        CPU time in kernel mode: ``(1 − k) / (1 − cpu_overhead_frac) + k · kernel_slowdown``.
+
+        Parameters
+        ----------
+        kernel_frac
+            Share of CPU time in kernel mode, any shape, in [0, 1].
+
+        Returns
+        -------
+        ndarray
+            float64 multiplier (≥ 1 for a mode that costs), of ``kernel_frac``'s shape.
+        """
+        k = np.asarray(kernel_frac, dtype=np.float64)
+        return np.asarray(
+            (1.0 - k) / (1.0 - self.cpu_overhead_frac) + k * self.kernel_slowdown,
+            dtype=np.float64,
+        )
 
 
 @dataclass(frozen=True)
@@ -584,6 +625,36 @@ class MemoryReclaim:
     source: str
 
 
+#: Clock of the core Felter et al. 2015 measured the I/O path's CPU per I/O on (IBM x3650 M4,
+#: Xeon E5-2665, 2.4 GHz): turns µs of CPU per I/O into reference MHz per IOPS.
+IO_CPU_CORE_MHZ: Final = 2400.0
+
+#: Share of a guest's CPU time in kernel mode when its trace does not say (Barham et al. 2003,
+#: §4.1: native Linux spends "about 7 %" of the CPU time of a kernel build in the OS).
+DEFAULT_KERNEL_FRAC: Final = 0.07
+
+
+@dataclass(frozen=True)
+class GuestDefaults:
+    """What the replay assumes of a guest its trace says nothing about.
+
+    Attributes
+    ----------
+    cpu_kernel_frac
+        Share of CPU time in kernel mode (a VM's inventory ``cpu_kernel_frac`` wins).
+    source
+        The published source of the figure.
+    """
+
+    cpu_kernel_frac: float = DEFAULT_KERNEL_FRAC
+    source: str = "Barham et al. 2003, Xen and the Art of Virtualization, SOSP, section 4.1"
+
+    def kernel_frac(self, per_vm: npt.ArrayLike) -> FloatArray:
+        """Per VM the inventory's share, the default where it is missing (NaN)."""
+        values = np.asarray(per_vm, dtype=np.float64)
+        return np.where(np.isnan(values), self.cpu_kernel_frac, values)
+
+
 @dataclass(frozen=True)
 class Catalog:
     """Everything the emulation and the economics need to know about hardware.
@@ -621,6 +692,7 @@ class Catalog:
         )
     )
     directory: str = ""
+    guest: GuestDefaults = field(default_factory=GuestDefaults)
 
     def host(self, name: str) -> HostModel:
         """Return the host model ``name``; an unknown name lists the valid ones."""
@@ -633,6 +705,21 @@ class Catalog:
     def tier(self, name: str) -> SanTier:
         """Return the SAN tier ``name``; an unknown name lists the valid ones."""
         return _lookup(self.san_tiers, name, "SAN tier")
+
+
+def vm_multiplier(
+    mode: VirtMode, guest: GuestDefaults | None, kernel_frac: npt.ArrayLike
+) -> FloatArray:
+    """Per VM, native CPU demand → demand under ``mode``, from each VM's kernel-mode share
+    (``kernel_frac``, NaN where the trace does not say: ``guest``'s default then).
+
+    Returns
+    -------
+    ndarray
+        float64 ``(n_vms,)``.
+    """
+    defaults = guest if guest is not None else GuestDefaults()
+    return mode.cpu_multiplier(defaults.kernel_frac(kernel_frac))
 
 
 def current_models(catalog: Catalog) -> tuple[str, ...]:
@@ -862,10 +949,15 @@ def _mem_overhead(table: Any, where: str, problems: list[tuple[str, str]]) -> Me
 def _mode(name: str, f: _Fields) -> VirtMode:
     problems = f.problems
     bulk = f.num("net_throughput_factor", lo=0, hi=1, lo_open=True)
+    read_ms = f.num("io_added_read_latency_ms", lo=0, default=0.0)
     mode = VirtMode(
         name=name,
         cpu_overhead_frac=f.num("cpu_overhead_frac", lo=0, hi=0.95),
         io_iops_factor=f.num("io_iops_factor", lo=0, hi=1, lo_open=True),
+        io_added_read_latency_ms=read_ms,
+        io_added_write_latency_ms=f.num("io_added_write_latency_ms", lo=0, default=read_ms),
+        io_cpu_us_per_io=f.num("io_cpu_us_per_io", lo=0, default=0.0),
+        cpu_kernel_slowdown_ratio=f.num("cpu_kernel_slowdown_ratio", lo=1, default=None),
         net_latency_factor=f.num("net_latency_factor", lo=1),
         net_throughput_factor=bulk,
         net_tx_factor=f.num("net_tx_factor", lo=0, hi=1, lo_open=True, default=bulk),
@@ -990,6 +1082,12 @@ def _memory(f: _Fields) -> MemoryReclaim:
     return memory
 
 
+def _guest(f: _Fields) -> GuestDefaults:
+    guest = GuestDefaults(cpu_kernel_frac=f.num("cpu_kernel_frac", lo=0, hi=1), source=f.source())
+    f.finish()
+    return guest
+
+
 def _read_files(directory: Path) -> tuple[list[tuple[str, dict[str, Any]]], list[tuple[str, str]]]:
     if directory.is_file():
         files = [directory]
@@ -1107,6 +1205,11 @@ def load_catalog(directory: Path | None = None) -> Catalog:
     san = _san(single("san"), tiers)
     fabric = _fabric(single("fabric"))
     memory = _memory(single("memory"))
+    guest = (
+        _guest(_Fields(merged["guest"], where("guest"), problems, sources))
+        if ("guest" in merged)
+        else GuestDefaults()
+    )
     if problems:
         raise SpecError(problems, path=target)
     return Catalog(
@@ -1118,4 +1221,5 @@ def load_catalog(directory: Path | None = None) -> Catalog:
         sources=sources,
         memory=memory,
         directory=str(target),
+        guest=guest,
     )

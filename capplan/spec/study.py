@@ -80,6 +80,16 @@ class StorageDesign(_Frozen):
     horizon_days: int = setting(
         365, "Storage horizon", "Horizon of the time-to-full forecast", "days", gt=0
     )
+    io_quantile: float = setting(
+        0.95,
+        "Storage I/O quantile",
+        "Each volume's IOPS and MiB/s are planned at this quantile of its trace; where the "
+        "replay of the plan breaches a pool's latency objective, the plan is redone at 0.99, "
+        "0.999, then the peak (1)",
+        "quantile",
+        gt=0,
+        le=1,
+    )
 
 
 class NetworkDesign(_Frozen):
@@ -166,6 +176,16 @@ class Scenario(_Frozen):
         "Most vCPUs per physical core (none: no limit)",
         "vCPU/core",
         gt=0,
+    )
+    cpu_ready_limit_frac: float | None = setting(
+        None,
+        "CPU ready limit",
+        "Most CPU ready (VMware %RDY, share of wall time a vCPU waits for a core) a host may "
+        "reach: its CPU is filled only up to the utilization where ready reaches it with the "
+        "fewest vCPUs that can queue (cores + 1); none: no limit; 0.05 is VMware's guidance",
+        "fraction",
+        gt=0,
+        lt=1,
     )
     vlan_limit: int | None = setting(
         None,
@@ -278,6 +298,7 @@ CONSOLIDATION_SETTINGS: tuple[str, ...] = (
     "mem_overcommit_ratio",
     "mem_basis",
     "vcpu_per_core_ratio",
+    "cpu_ready_limit_frac",
     "vlan_limit",
     "horizon_days",
     "growth",

@@ -75,7 +75,7 @@ def test_report_has_required_keys_and_hand_worked_energy(catalog) -> None:  # ty
     ):
         assert report[key] is not None, key
     host = catalog.host(HOST)
-    m = catalog.mode("hw-assisted").cpu_demand_multiplier
+    m = float(catalog.mode("hw-assisted").cpu_multiplier(0.07))
     util = 2 * 22_400.0 * m / host.cpu_capacity_mhz
     # Two busy hosts on the DL380 Gen11 curve (interpolated) + one idle spare, and the
     # switch ports: 3 hosts × 2 NICs + one ToR's uplinks, at 5 W each (Arista 7124SX).

@@ -79,7 +79,7 @@ def test_host_costs_match_the_report_category_by_category() -> None:
     assert sum(f["administration"] for f in fixed) == pytest.approx(len(hosts) * per_server)
     # Energy of the hosts: idle power plus each VM's mean demand on the linear curve, as the
     # optimizer charges it, against the report's emulated host power (linear model).
-    demand = wl.demand("cpu_demand_mhz").mean(axis=1) * mode.cpu_demand_multiplier
+    demand = wl.demand("cpu_demand_mhz").mean(axis=1) * float(mode.cpu_multiplier(0.07))
     slope = np.array([(m.power_w[-1] - m.power_w[0]) / m.cpu_capacity_mhz for m in hosts])
     expected_w = sum(m.power_w[0] for m in hosts) + float(
         (demand * slope[res.placement.host_of_vm]).sum()

@@ -36,3 +36,50 @@ def test_threshold_counts_the_same_host_steps_as_the_full_array() -> None:
     brute = int(np.count_nonzero(full > 0.05))
     assert abs(shortcut - brute) <= 2  # bisection to float32 precision at the boundary
     assert brute > 0
+
+
+def test_per_vm_ready_is_its_hosts_ready_by_hand() -> None:
+    from helpers import make_workload
+
+    from capplan.emulate import emulate
+    from capplan.placement import Placement
+    from capplan.spec.catalog import load_catalog
+
+    catalog = load_catalog()
+    model = "ibm-x3250-m3-x3470"  # 4 cores
+    cap = catalog.host(model).cpu_capacity_mhz
+    # Host 0: two 4-vCPU VMs at 0.5 of the host (so 8 vCPUs on 4 cores, ρ = 0.5 at peak);
+    # host 1: one 2-vCPU VM (vCPUs below cores: never ready).
+    half = cap / 2 / 2
+    wl = make_workload(
+        {"cpu_demand_mhz": [[half / 2, half], [half / 2, half], [cap / 4, cap / 4]]},
+        inventory={"n_vcpus": [4, 4, 2], "os_family": ["linux"] * 3},
+    )
+    em = emulate(
+        wl, Placement.from_assignment(wl.vm_ids, [0, 0, 1], [model] * 2), catalog, "containers"
+    )
+    peak = em.vm_cpu_ready_frac()
+    assert peak.tolist() == pytest.approx([1 / 46, 1 / 46, 0.0], rel=1e-4)
+    k = em.kpis(per_vm=True)
+    assert k["vms_over_cpu_ready_limit"] == 0
+    assert [w["vm_id"] for w in k["worst_cpu_ready_vms"]] == ["vm000", "vm001"]
+    assert k["worst_cpu_ready_vms"][0]["peak_cpu_ready_frac"] == pytest.approx(1 / 46, rel=1e-4)
+
+
+def test_sizing_cap_keeps_ready_within_the_limit_for_any_vcpu_count() -> None:
+    from capplan.optimize.consolidate import ready_cap_frac
+    from capplan.spec.catalog import load_catalog
+
+    by_cores = {h.n_cores: h for h in load_catalog().hosts.values()}
+    assert len(by_cores) >= 4
+    for cores, host in sorted(by_cores.items()):
+        cap = ready_cap_frac(host, 0.05)
+        # Brute force over every vCPU count that can queue (up to 8 per core): at the cap
+        # none passes 5 %, and just above it the worst one (cores + 1) does.
+        vcpus = np.arange(cores + 1, cores * 8 + 1, dtype=np.float64)
+        util = np.full((len(vcpus), 1), cap, dtype=np.float32)
+        at_cap = ready_wall_frac(util, [cores] * len(vcpus), vcpus)
+        assert float(at_cap.max()) <= 0.05 + 1e-6, cores
+        above = ready_wall_frac(np.array([[cap + 0.01]], dtype=np.float32), [cores], [cores + 1])
+        assert float(above[0, 0]) > 0.05, cores
+    assert ready_cap_frac(host, None) == 1.0

@@ -108,9 +108,13 @@ def test_all_subsystems_conserve_demand() -> None:
     wl = make_workload(metrics, inventory=_inventory(n_vms, rng))
     hosts = rng.integers(0, n_hosts, n_vms)
     em = emulate(wl, Placement.from_assignment(wl.vm_ids, hosts, [X5670] * n_hosts), CATALOG)
-    mult = CATALOG.mode("hw-assisted").cpu_demand_multiplier
+    kvm = CATALOG.mode("hw-assisted")
+    mult = float(kvm.cpu_multiplier(0.07))
+    io_mhz = (metrics["disk_read_iops"] + metrics["disk_write_iops"]) * kvm.io_cpu_mhz_per_iops
     np.testing.assert_allclose(
-        em.cpu.demand_mhz.sum(axis=0), metrics["cpu_demand_mhz"].sum(axis=0) * mult, rtol=1e-5
+        em.cpu.demand_mhz.sum(axis=0),
+        (metrics["cpu_demand_mhz"] * mult + io_mhz).sum(axis=0),
+        rtol=1e-5,
     )
     np.testing.assert_allclose(
         em.host_storage_mib_s.sum(axis=0),
@@ -193,7 +197,7 @@ def test_real_planetlab_day_on_cloudsim_hosts(shared_path) -> None:
     idle_kwh = (86 + 93.7) / 2 * n_hosts * hours / 1000
     max_kwh = (117 + 135) / 2 * n_hosts * hours / 1000
     assert idle_kwh < k["energy_kwh"] < max_kwh
-    mult = CATALOG.mode("hw-assisted").cpu_demand_multiplier
+    mult = float(CATALOG.mode("hw-assisted").cpu_multiplier(0.07))
     np.testing.assert_allclose(
         em.cpu.demand_mhz.sum(dtype=np.float64),
         wl.mean["cpu_demand_mhz"].sum(dtype=np.float64) * mult,

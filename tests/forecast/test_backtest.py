@@ -79,7 +79,7 @@ def test_doubled_vm_overloads_the_test_day_and_the_figures_match_a_hand_count(
     assert w.experienced["paging_mib"] == 0.0  # 2 GiB of 8 GiB: no memory pressure
     # Headroom figures by hand: sized per VM = demand × the mode's CPU multiplier, rounded
     # up to whole MHz in the plan; planned capacity = floor(12,107.424 × (1 − 0)).
-    m = catalog.mode("hw-assisted").cpu_demand_multiplier
+    m = float(catalog.mode("hw-assisted").cpu_multiplier(0.07))
     cap = math.floor(catalog.hosts[HOST].cpu_capacity_mhz)
     planned = 2 * math.ceil(TRAIN_CPU_MHZ * m)
     test_peak = 3 * TRAIN_CPU_MHZ * m

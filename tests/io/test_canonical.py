@@ -159,3 +159,14 @@ def test_parquet_keeps_reader_problems(tmp_path: Path) -> None:
     )
     back = read_trace(write_canonical_parquet(noted, tmp_path / "n.parquet"))
     assert back.problems == noted.problems
+
+
+def test_kernel_share_is_read_and_checked(tmp_path: Path) -> None:
+    good = _write(tmp_path, "k.csv", "vm_id,n_vcpus,cpu_kernel_frac\na,2,0.25\nb,1,\n")
+    share = read_trace(good).inventory.sort("vm_id").get_column("cpu_kernel_frac").to_list()
+    assert share == [0.25, None]
+    bad = _write(tmp_path, "bad.csv", "vm_id,n_vcpus,cpu_kernel_frac\na,2,0.25\nb,1,1.5\n")
+    with pytest.raises(TraceFormatError) as info:
+        read_trace(bad)
+    err = info.value
+    assert (err.line, err.column) == (3, "cpu_kernel_frac") and "[0, 1]" in str(err)

@@ -200,3 +200,20 @@ def test_cli_inspect_on_fixture() -> None:
     payload = json.loads(result.stdout)
     assert payload["format"] == "perfmon" and payload["n_vms"] == 1
     assert "cpu_demand_mhz" in payload["metrics"]
+
+
+def test_privileged_and_user_time_give_the_kernel_share(tmp_path: Path) -> None:
+    text = (
+        '"(PDH-CSV 4.0) (UTC)(0)","\\\\A\\Processor(_Total)\\% Processor Time",'
+        '"\\\\A\\Processor(_Total)\\% Privileged Time","\\\\A\\Processor(_Total)\\% User Time"\n'
+        '"01/01/2024 00:00:00.000","40","10","30"\n'
+        '"01/01/2024 00:00:10.000","20","6","14"\n'
+        '"01/01/2024 00:00:20.000","50"," ","30"\n'
+    )
+    path = tmp_path / "kernel.csv"
+    path.write_text(text)
+    trace = read_trace(path, "perfmon")
+    # Rows with both counters only: (10 + 6) / (40 + 20); the privileged/user counters are
+    # mapped, so no "unmapped counter" problem names them.
+    assert trace.inventory.get_column("cpu_kernel_frac").to_list() == pytest.approx([16 / 60])
+    assert "Privileged" not in _messages(trace)

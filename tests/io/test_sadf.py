@@ -38,6 +38,9 @@ def test_cpu_with_header_per_cpu_rows_and_restart() -> None:
     assert usage.get_column("cpu_demand_mhz").to_list() == pytest.approx(
         [0.25 * 5000, 0.50 * 5000, 0.01 * 5000]
     )
+    # Kernel share of busy time over the whole-host rows: (5 + 10 + 0.5) / (25 + 50 + 1).
+    kernel = trace.inventory.get_column("cpu_kernel_frac").to_list()
+    assert kernel == pytest.approx([15.5 / 76])
     inventory = trace.inventory.row(0, named=True)
     assert inventory["n_vcpus"] == 2 and inventory["cpu_capacity_mhz"] == 5000
     assert inventory["os_family"] == "linux"
@@ -242,3 +245,17 @@ def test_garbage_cpu_ids_epochs_and_restart_counts(tmp_path: Path) -> None:
     )
     trace = read_trace(path, "sadf")
     assert trace.inventory.row(0, named=True)["n_vcpus"] is None  # implausible count ignored
+
+
+def test_kernel_share_from_the_all_layout_counts_irq_and_softirq(tmp_path: Path) -> None:
+    path = tmp_path / "all.csv"
+    path.write_text(
+        "# hostname;interval;timestamp;CPU;%usr;%nice;%sys;%iowait;%steal;%irq;%soft;"
+        "%guest;%gnice;%idle\n"
+        "db1;600;2024-05-02 08:10:01 UTC;all;30.00;2.00;6.00;5.00;0.00;1.00;1.00;0.00;0.00;55.00\n"
+        "db1;600;2024-05-02 08:20:01 UTC;all;10.00;0.00;2.00;0.00;0.00;0.00;0.00;0.00;0.00;88.00\n"
+    )
+    trace = read_trace(path)
+    # Kernel: %sys + %irq + %soft = 8 + 2; busy adds %usr + %nice = 32 + 10.
+    kernel = trace.inventory.get_column("cpu_kernel_frac").to_list()
+    assert kernel == pytest.approx([10 / 52])

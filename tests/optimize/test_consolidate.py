@@ -520,3 +520,35 @@ def test_rvtools_export_alone_is_sized_by_allocation_and_says_so() -> None:
     assert any("25% of their configured CPU" in n for n in json.loads(light.stdout)["notes"])
     bad = CliRunner().invoke(app, [*args, "--expected-cpu-util", "1.5"])
     assert bad.exit_code == 2 and "expected_cpu_util_frac" in bad.output
+
+
+def test_cpu_ready_limit_caps_each_hosts_cpu_and_the_replay_honours_it(
+    catalog: Catalog,
+) -> None:
+    from capplan.emulate import emulate
+    from capplan.optimize.consolidate import ready_cap_frac
+
+    # 30 flat 2-vCPU VMs of 3,000 MHz on 12-core hosts: without a limit 11 fit a host (96 %,
+    # 22 vCPUs); with a 5 % ready limit each host is filled to at most the cap, and the
+    # replay's ready stays within the limit.
+    wl = make_workload(
+        _flat(30, 24, 3000.0, 256.0), inventory={"n_vcpus": [2] * 30, "os_family": ["linux"] * 30}
+    )
+    offer = (HostOffer(SMALL),)
+    cap = ready_cap_frac(catalog.host(SMALL), 0.05)
+    assert 0.6 < cap < 0.8
+    free = consolidate(wl, catalog, _plain(hosts=offer, mode="containers", strategy="ffd"))
+    limited = consolidate(
+        wl,
+        catalog,
+        _plain(hosts=offer, mode="containers", strategy="ffd", cpu_ready_limit_frac=0.05),
+    )
+    mhz = catalog.host(SMALL).cpu_capacity_mhz
+    assert free.summary["n_hosts"] == math.ceil(30 / math.floor(mhz / 3000))
+    assert limited.summary["n_hosts"] == math.ceil(30 / math.floor(cap * mhz / 3000))
+    assert limited.summary["n_hosts"] > free.summary["n_hosts"]
+    ready_free = emulate(wl, free.placement, catalog, "containers").kpis()["peak_cpu_ready_frac"]
+    ready_limited = emulate(wl, limited.placement, catalog, "containers").kpis()
+    assert ready_free > 0.05 >= ready_limited["peak_cpu_ready_frac"]
+    with pytest.raises(SpecError, match="cpu_ready_limit_frac"):
+        prepare(wl, catalog, _plain(hosts=offer, cpu_ready_limit_frac=1.5))

@@ -204,3 +204,39 @@ def test_rvtools_inventory_alone_plans_capacity(shared_path: type) -> None:
     assert payload["gap_frac"] <= 0.02
     used = sum(p["used_now_gib"] for p in payload["pools"])
     assert used == pytest.approx(795 * 125.667958, rel=1e-4)
+
+
+def test_the_plans_layout_routes_the_replays_io(files: tuple[Path, Path], tmp_path: Path) -> None:
+    usage, inventory = files
+    out = tmp_path / "volumes.csv"
+    code, payload = run(files, "--out", str(out))
+    assert code == 0 and payload["status"] == "optimal"
+    placement = tmp_path / "placement.csv"
+    placement.write_text(
+        "vm_id,host_id,host_model\n"
+        + "\n".join(f"vm{i},h{i % 2},ibm-x3550-m3-x5670" for i in range(6))
+        + "\n"
+    )
+    args = ["emulate", "--workload", str(usage), "--workload", str(inventory)]
+    args += ["--placement", str(placement), "--json"]
+    routed = runner.invoke(app, [*args, "--storage-layout", str(out)])
+    assert routed.exit_code == 0, routed.output
+    storage = json.loads(routed.stdout)["storage"]
+    layout = pl.read_csv(out)
+    # One replay per pool the plan used, each holding its volumes' capacity.
+    assert set(storage) == set(layout.get_column("pool").to_list())
+    for pool, group in layout.group_by("pool"):
+        assert storage[pool[0]]["provisioned_gib"] == pytest.approx(
+            group.get_column("provisioned_gib").sum()
+        )
+    plain = json.loads(runner.invoke(app, args).stdout)["storage"]
+    assert set(plain) == {"ssd"}  # without a layout: the SAN design's default tier
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("vm_id,pool,copy\nvm0,ssd,0\nvm1,floppy,0\n")
+    result = runner.invoke(app, [*args, "--storage-layout", str(bad)])
+    assert result.exit_code != 0
+    assert "bad.csv:3, column 'pool'" in result.output and "floppy" in result.output
+    bad.write_text("vm_id,pool,copy\nvm0,ssd,0\nvm0,nvme,0\n")
+    result = runner.invoke(app, [*args, "--storage-layout", str(bad)])
+    assert result.exit_code != 0 and "placed twice" in result.output
