@@ -114,21 +114,30 @@ def _sum_rows(
     groups: npt.NDArray[np.int64],
     scale: float,
     out: F32,
+    row_max: F32,
 ) -> None:  # pragma: no cover - compiled; its results are tested through aggregate()
     """Add the VM rows of each group ``g`` of ``groups`` into ``out[g]``, then scale it.
 
     ``out`` must hold zeros in the rows of ``groups``. The loop over steps is vectorized by
     the compiler; a host's output row stays in the L1/L2 cache while its VM rows stream
-    through once.
+    through once. When ``row_max`` has one slot per VM, each VM's largest value is stored
+    there too, read from the row while it is still in cache.
     """
     n_steps = values.shape[1]
     factor = np.float32(scale)
+    keep_max = row_max.shape[0] == values.shape[0]
     for g in groups:
         acc = out[g]
         for i in range(starts[g], starts[g + 1]):
-            row = values[order[i]]
+            vm = order[i]
+            row = values[vm]
             for t in range(n_steps):
                 acc[t] += row[t]
+            if keep_max:
+                top = np.float32(0.0)
+                for t in range(n_steps):
+                    top = max(top, row[t])
+                row_max[vm] = top
         if factor != 1.0:
             for t in range(n_steps):
                 acc[t] *= factor
@@ -164,6 +173,15 @@ def _weighted_rows(
                     acc[t] += w * row[t]
 
 
+def _row_max_slots(row_max: F32 | None, unweighted: bool, n_vms: int) -> F32:
+    """The array that receives the row maxima (empty: none asked for)."""
+    if row_max is None:
+        return np.zeros(0, dtype=np.float32)
+    if not unweighted or row_max.shape != (n_vms,) or row_max.dtype != np.float32:
+        raise CapplanError("row_max needs unweighted sums and one float32 slot per VM")
+    return row_max
+
+
 def aggregate(
     values: npt.NDArray[np.floating],
     host_map: HostMap,
@@ -171,6 +189,7 @@ def aggregate(
     weights: npt.ArrayLike | None = None,
     scale: float = 1.0,
     workers: int | None = None,
+    row_max: F32 | None = None,
 ) -> F32:
     """Sum VM rows per host: ``out[h, t] = Σ_{v: host(v)=h} w_v · values[v, t]``.
 
@@ -187,6 +206,9 @@ def aggregate(
         Factor applied to every unweighted sum (applied while the host's row is in cache).
     workers
         Threads; ``None`` → :func:`default_workers`.
+    row_max
+        Unweighted sums only: a float32 ``(n_vms,)`` array that receives each VM's largest
+        value (at least 0), in the same pass.
 
     Returns
     -------
@@ -220,9 +242,11 @@ def aggregate(
     parts = _chunks(host_map, default_workers() if workers is None else workers)
     order, starts = host_map.order, host_map.starts
 
+    maxima = _row_max_slots(row_max, w is None, host_map.n_vms)
+
     def run(part: npt.NDArray[np.int64]) -> None:
         if w is None:
-            _sum_rows(src, order, starts, part, scale, out[0])
+            _sum_rows(src, order, starts, part, scale, out[0], maxima)
         else:
             _weighted_rows(src, order, starts, part, w, out)
 

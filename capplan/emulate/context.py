@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from capplan.demand.workload import Workload
-from capplan.emulate.aggregate import HostMap
+from capplan.emulate.aggregate import HostMap, aggregate
 from capplan.emulate.routing import StorageRouting
 from capplan.errors import CapplanError
 from capplan.placement import Placement
@@ -107,6 +107,9 @@ class Replay:
     workers: int | None = None
     routing: StorageRouting | None = None
     notes: list[str] = field(default_factory=list)
+    _per_host: dict[str, tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]] = field(
+        default_factory=dict, repr=False
+    )
 
     @property
     def n_hosts(self) -> int:
@@ -126,6 +129,18 @@ class Replay:
     def zeros(self) -> F64:
         """A float64 series of zeros, ``(n_steps,)``."""
         return np.zeros(self.n_steps, dtype=np.float64)
+
+    def per_host(self, metric: str) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        """``metric`` summed per host, float32 ``(n_hosts, n_steps)``, and each VM's largest
+        value, float32 ``(n_vms,)``: one pass over the VM rows, shared by the stages that
+        need them (the CPU stage's I/O cost, the storage stage's totals and path ceilings)."""
+        if metric not in self._per_host:
+            peaks = np.zeros(self.workload.n_vms, dtype=np.float32)
+            sums = aggregate(
+                self.metrics[metric], self.host_map, workers=self.workers, row_max=peaks
+            )
+            self._per_host[metric] = (sums, peaks)
+        return self._per_host[metric]
 
     def total(self, metric: str) -> F64:
         """Σ over all VMs per step (a BLAS product reads the array once, fastest here)."""

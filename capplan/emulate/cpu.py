@@ -299,9 +299,9 @@ def replay_cpu(ctx: Replay) -> CpuResult | None:
         scale=float(multiplier[0]) if uniform and len(multiplier) else 1.0,
         workers=ctx.workers,
     )
-    io_mhz = ctx.virt.io_cpu_mhz_per_iops
+    io_mhz = np.float32(ctx.virt.io_cpu_mhz_per_iops)
     for metric in ("disk_read_iops", "disk_write_iops"):
         if io_mhz > 0 and metric in ctx.metrics:
-            io_cpu = aggregate(ctx.metrics[metric], ctx.host_map, scale=io_mhz, workers=ctx.workers)
-            np.add(cpu_host, io_cpu, out=cpu_host)
+            host_iops, _ = ctx.per_host(metric)
+            cpu_host += host_iops * io_mhz
     return cpu_replay(cpu_host, capacity, workers=ctx.workers)

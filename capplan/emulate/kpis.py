@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from capplan.emulate.quantile import percentile_rows
 from capplan.units import KWH_PER_WS
 
 if TYPE_CHECKING:
@@ -112,7 +113,7 @@ def compute(em: Emulation, *, per_vm: bool = False) -> dict[str, Any]:
             "slatah_frac": slatah,
             "pdm_frac": pdm,
             "slav": slatah * pdm,
-            "p95_cpu_util_frac": _pct(util, 95),
+            "p95_cpu_util_frac": percentile_rows(cpu.util_frac, 95.0, active),
             "peak_cpu_util_frac": float(util.max()),
             "mean_cpu_util_frac": _total(util) / util.size,
         }
@@ -224,7 +225,9 @@ def compute(em: Emulation, *, per_vm: bool = False) -> dict[str, Any]:
     else:
         nic = _rows(net.nic_load_ratio, active)
         out |= {
-            "p95_nic_load_ratio": _pct(nic, 95) if n_active else None,
+            "p95_nic_load_ratio": (
+                percentile_rows(net.nic_load_ratio, 95.0, active) if n_active else None
+            ),
             "peak_nic_load_ratio": float(nic.max()) if nic.size else None,
             "p95_uplink_load_ratio": _pct(net.uplink_load_ratio, 95),
             "peak_uplink_load_ratio": (

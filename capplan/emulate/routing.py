@@ -90,6 +90,9 @@ def routed_path_iops(
     ceiling_iops: float,
     read_weights: npt.NDArray[np.float32],
     write_weights: npt.NDArray[np.float32],
+    *,
+    sums: tuple[F64 | None, F64 | None] | None = None,
+    peaks: F64 | None = None,
 ) -> tuple[F64, F64, F64]:
     """Reads and writes the VMs' I/O paths pass, summed per group and step, and the rest.
 
@@ -106,6 +109,10 @@ def routed_path_iops(
         The most IOPS one VM's path passes.
     read_weights, write_weights
         ``(n_groups, n_vms)`` (:func:`group_weights`).
+    sums, peaks
+        The weighted sums of reads and writes ``(n_groups, n_steps)`` and each VM's peak of
+        reads + writes ``(n_vms,)`` when the caller has them already (then the arrays are
+        read only for the VMs above the ceiling).
 
     Returns
     -------
@@ -119,12 +126,25 @@ def routed_path_iops(
         return empty, empty, empty
     n_steps = arrays[0].shape[1]
     zeros = np.zeros((n_groups, n_steps))
-    reads = np.dot(read_weights, read_iops).astype(np.float64) if read_iops is not None else zeros
-    writes = (
-        np.dot(write_weights, write_iops).astype(np.float64) if write_iops is not None else zeros
-    )
+    given = sums if sums is not None else (None, None)
+    if read_iops is None:
+        reads = zeros
+    elif given[0] is not None:
+        reads = given[0].copy()
+    else:
+        reads = np.dot(read_weights, read_iops).astype(np.float64)
+    if write_iops is None:
+        writes = zeros
+    elif given[1] is not None:
+        writes = given[1].copy()
+    else:
+        writes = np.dot(write_weights, write_iops).astype(np.float64)
     unserved = np.zeros((n_groups, n_steps))
-    peak = sum(a.max(axis=1, initial=0.0).astype(np.float64) for a in arrays)
+    peak = (
+        peaks
+        if peaks is not None
+        else sum(a.max(axis=1, initial=0.0).astype(np.float64) for a in arrays)
+    )
     for vm in np.flatnonzero(peak > ceiling_iops).tolist():
         r = read_iops[vm].astype(np.float64) if read_iops is not None else np.zeros(n_steps)
         w = write_iops[vm].astype(np.float64) if write_iops is not None else np.zeros(n_steps)

@@ -35,6 +35,7 @@ Units: IOPS, MiB/s, ms, GiB. Per tier and step:
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -245,10 +246,13 @@ def mixture_quantiles_ms(
     """Quantiles of the requests' response time over steps: step ``t`` holds ``weights[t]``
     requests, each taking ``shift_ms[t]`` plus an M/M/c sojourn (:func:`sojourn_cdf`).
 
-    Newton's method on the mixture's distribution function, all quantiles at once, kept
-    inside a bracket that shrinks every iteration (a step leaving it bisects instead); it
-    stops when the bracket or the distribution's miss is below 1e-12. None when no step has
-    weight.
+    The distribution rises from 0 at the smallest shift; a binary search over the steps'
+    distinct shifts first brackets each quantile between two of them (the sojourns are short
+    next to a backlog's shifts, so this bracket is narrow), then Newton's method runs inside
+    the bracket, all quantiles at once, the bracket shrinking every iteration (a step leaving
+    it bisects instead); it stops when the miss of the distribution is below 1e-12, or the
+    bracket or Newton's step below 1e-12 of the quantile (float64's resolution). None when
+    no step has weight.
     """
     w = np.asarray(weights, dtype=np.float64)
     keep = w > 0
@@ -257,24 +261,52 @@ def mixture_quantiles_ms(
     w = w[keep] / w[keep].sum()
     prob, wait, shift = wait_prob[keep], wait_mean_ms[keep], shift_ms[keep]
     target = np.asarray(quantiles, dtype=np.float64)
+
+    def mixture(x: F64) -> tuple[F64, F64]:
+        cdf, pdf = _sojourn(x[:, None] - shift[None, :], service_ms, prob[None, :], wait[None, :])
+        return cdf @ w, pdf @ w
+
     tail = -np.log1p(-target)
-    lo = np.full(len(target), float(shift.min()))
-    hi = shift.max() + (service_ms + wait.max()) * (tail + 1.0) + 1e-9
+    lo, hi = _shift_bracket(np.unique(shift), target, lambda x: mixture(x)[0])
+    hi = np.minimum(hi, shift.max() + (service_ms + wait.max()) * (tail + 1.0) + 1e-9)
+    # Far-apart shifts (a backlog) leave the distribution flat between them: 30 of the longest
+    # sojourns above the lower shift it has nearly reached its next level, so the quantile
+    # usually lies below that point (kept only where the distribution confirms it).
+    near = lo + 30.0 * (service_ms + float(wait.max()))
+    hi = np.where((near < hi) & (mixture(near)[0] >= target), near, hi)
     x = 0.5 * (lo + hi)
     for _ in range(iterations):
-        cdf, pdf = _sojourn(x[:, None] - shift[None, :], service_ms, prob[None, :], wait[None, :])
-        miss = cdf @ w - target
-        density = pdf @ w
+        found, density = mixture(x)
+        miss = found - target
         below = miss < 0
         lo = np.where(below, x, lo)
         hi = np.where(below, hi, x)
-        if np.all((np.abs(miss) < 1e-12) | (hi - lo < 1e-12 * np.maximum(1.0, np.abs(x)))):
-            break
+        tol = 1e-12 * np.maximum(1.0, np.abs(x))
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             newton = x - miss / density
         inside = (density > 0) & (newton > lo) & (newton < hi)
+        settled = (np.abs(miss) < 1e-12) | (hi - lo < tol) | (inside & (np.abs(newton - x) < tol))
+        if np.all(settled):
+            break
         x = np.where(inside, newton, 0.5 * (lo + hi))
     return [float(v) for v in x]
+
+
+def _shift_bracket(shifts: F64, target: F64, cdf: Callable[[F64], F64]) -> tuple[F64, F64]:
+    """Per target, two consecutive distinct shifts ``a < b`` with ``cdf(a) < target ≤ cdf(b)``
+    (``b = inf`` when even the largest shift is below the target), by binary search: the
+    mixture's distribution is 0 at the smallest shift and rises."""
+    n = len(shifts)
+    low = np.zeros(len(target), dtype=np.int64)
+    high = np.full(len(target), n - 1, dtype=np.int64)
+    above = cdf(shifts[high]) >= target
+    while np.any(high - low > 1):
+        mid = (low + high) // 2
+        below = cdf(shifts[mid]) < target
+        open_ = high - low > 1
+        low = np.where(open_ & below, mid, low)
+        high = np.where(open_ & ~below, mid, high)
+    return shifts[low], np.where(above, shifts[high], np.inf)
 
 
 def mixture_quantile_ms(
@@ -603,12 +635,24 @@ def _replay_groups(
     n_groups = len(groups.names)
     zeros = ctx.zeros()
     read_w, write_w = group_weights(groups.copies, n_groups)
+    sums: tuple[F64 | None, F64 | None] | None = None
+    peaks: F64 | None = None
+    iops = [m for m in ("disk_read_iops", "disk_write_iops") if m in metrics]
+    if n_groups == 1 and iops:  # one pool: the per-host sums give the total and the peaks
+        per_host = {m: ctx.per_host(m) for m in iops}
+        sums = tuple(  # type: ignore[assignment]
+            per_host[m][0].sum(axis=0, dtype=np.float64)[None, :] if m in per_host else None
+            for m in ("disk_read_iops", "disk_write_iops")
+        )
+        peaks = sum(per_host[m][1].astype(np.float64) for m in iops)  # type: ignore[assignment]
     reads, writes, unserved = routed_path_iops(
         metrics.get("disk_read_iops"),
         metrics.get("disk_write_iops"),
         ctx.virt.io_iops_factor * NATIVE_VM_IOPS,
         read_w,
         write_w,
+        sums=sums,
+        peaks=peaks,
     )
     if not reads.shape[1]:
         reads = writes = unserved = np.zeros((n_groups, ctx.n_steps))

@@ -19,6 +19,19 @@ def test_hand_worked_sum() -> None:
     assert not hm.contiguous
 
 
+def test_row_maxima_come_with_the_sums() -> None:
+    values = np.array([[1, 7], [10, 20], [300, 200]], dtype=np.float32)
+    hm = HostMap(np.array([1, 0, 1]), 3)
+    peaks = np.zeros(3, dtype=np.float32)
+    sums = aggregate(values, hm, row_max=peaks, workers=2)
+    np.testing.assert_array_equal(sums, aggregate(values, hm))
+    assert peaks.tolist() == [7, 20, 300]
+    with pytest.raises(CapplanError, match="row_max"):
+        aggregate(values, hm, weights=[1, 1, 1], row_max=peaks)
+    with pytest.raises(CapplanError, match="row_max"):
+        aggregate(values, hm, row_max=np.zeros(2, dtype=np.float32))
+
+
 def test_sorted_rows_take_the_contiguous_path() -> None:
     values = np.arange(12, dtype=np.float32).reshape(4, 3)
     hm = HostMap(np.array([0, 0, 1, 1]), 2)
