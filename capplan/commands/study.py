@@ -25,12 +25,25 @@ def validate(
             "description and unit) for editors, and exit.",
         ),
     ] = False,
+    storage_schema: Annotated[
+        bool,
+        typer.Option(
+            "--storage-schema",
+            help="Print the JSON Schema of a storage spec file (pools and planning policy) "
+            "for editors, and exit.",
+        ),
+    ] = False,
 ) -> None:
     """Validate a study file; list every problem at once, each with its dotted path."""
     if schema:
         from capplan.spec.study import Study
 
         print_json(Study.model_json_schema())
+        return
+    if storage_schema:
+        from capplan.storage.spec import StorageSpecFile
+
+        print_json(StorageSpecFile.model_json_schema())
         return
     if study_path is None:
         raise CapplanError("give a study TOML file (or --schema)", spec_path="STUDY")

@@ -4,7 +4,10 @@ A pool is one instance of a catalog SAN tier (``capplan.spec.catalog.SanTier``) 
 domain. Pools come from an optional TOML file; without one, every catalog tier becomes one
 pool in its own failure domain with the tier's usable capacity.
 
-File layout (every key optional except ``pools.NAME.tier``)::
+The file is validated by the pydantic model :class:`StorageSpecFile` (the study files'
+validation: every problem at once, each with its dotted path; ``capplan validate
+--storage-schema`` prints its JSON Schema for editors). Layout (every key optional except
+``pools.NAME.tier``)::
 
     default_over_subscription_ratio = 1.5   # provisioned <= ratio x physical (thin pools)
     alert_threshold_frac = 0.75             # forecast used <= frac x physical
@@ -50,7 +53,9 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Final
+from typing import Annotated, Any, Final
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from capplan.errors import SpecError
 from capplan.spec.catalog import Catalog, SanTier
@@ -65,26 +70,6 @@ DEFAULT_ALERT_THRESHOLD_FRAC: Final = 0.75
 DEFAULT_GROWTH_FRAC_PER_YEAR: Final = 0.204
 #: ONTAP's default snapshot reserve for SAN and VMware volumes (``ontap-snapshot-reserve``).
 ONTAP_SNAPSHOT_RESERVE_FRAC: Final = 0.05
-
-TOP_LEVEL_KEYS: Final = (
-    "default_over_subscription_ratio",
-    "alert_threshold_frac",
-    "growth_frac_per_year",
-    "growth_sd_frac_per_sqrt_year",
-    "latency_classes",
-    "snapshot_policies",
-    "pools",
-)
-POOL_KEYS: Final = (
-    "tier",
-    "scale",
-    "failure_domain",
-    "physical_gib",
-    "over_subscription_ratio",
-    "alert_threshold_frac",
-    "price_usd_per_gib",
-    "watts_per_tib",
-)
 
 
 @dataclass(frozen=True)
@@ -266,47 +251,87 @@ def default_spec(catalog: Catalog) -> StorageSpec:
     return StorageSpec(pools=pools, latency_classes=classes, snapshot_policies=snapshots)
 
 
-class _Reader:
-    """Typed access to one TOML table that records every problem with its dotted path."""
+class _File(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
 
-    def __init__(self, table: Mapping[str, Any], where: str, problems: list[tuple[str, str]]):
-        self.table = table
-        self.where = where
-        self.problems = problems
 
-    def path(self, key: str) -> str:
-        return f"{self.where}.{key}" if self.where else key
+class PoolFile(_File):
+    """One ``[pools.NAME]`` table of a storage spec file."""
 
-    def num(self, key: str, default: float, *, lo: float, hi: float = math.inf) -> float:
-        if key not in self.table:
-            return default
-        value = self.table[key]
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            self.problems.append((self.path(key), f"expected a number, got {value!r}"))
-            return default
-        number = float(value)
-        if not (lo <= number <= hi) or math.isnan(number):
-            self.problems.append(
-                (self.path(key), f"expected a number in [{lo:g}, {hi:g}], got {number:g}")
-            )
-            return default
-        return number
+    tier: str = Field(min_length=1, description="A catalog SAN tier")
+    scale: float = Field(
+        1.0,
+        ge=1e-6,
+        le=1e6,
+        description="The tier's pool scaled linearly (drives): usable GiB, IOPS and MiB/s",
+    )
+    failure_domain: str | None = Field(
+        None, min_length=1, description="Pools of one domain fail together (default: the name)"
+    )
+    physical_gib: float | None = Field(
+        None, gt=0, description="Usable physical GiB (default: the scaled tier's usable GiB)"
+    )
+    over_subscription_ratio: float | None = Field(
+        None, ge=1.0, le=1e6, description="Provisioned per physical GiB (thin pools)"
+    )
+    alert_threshold_frac: float | None = Field(
+        None, ge=1e-6, le=1.0, description="Forecast used share of physical GiB allowed"
+    )
+    price_usd_per_gib: float | None = Field(None, ge=0, description="Price of a usable GiB")
+    watts_per_tib: float | None = Field(None, ge=0, description="Power per usable TiB, W")
 
-    def text(self, key: str, default: str | None) -> str | None:
-        if key not in self.table:
-            return default
-        value = self.table[key]
-        if not isinstance(value, str) or not value.strip():
-            self.problems.append((self.path(key), f"expected a non-empty string, got {value!r}"))
-            return default
-        return value.strip()
 
-    def unknown(self, allowed: tuple[str, ...]) -> None:
-        for key in self.table:
-            if key not in allowed:
-                self.problems.append(
-                    (self.path(key), f"unknown key; expected one of {', '.join(allowed)}")
-                )
+class StorageSpecFile(_File):
+    """A storage spec TOML file (layout and defaults in the module docstring)."""
+
+    default_over_subscription_ratio: float = Field(
+        DEFAULT_OVER_SUBSCRIPTION_RATIO, ge=1.0, le=1e6, description="Thin pools' default ratio"
+    )
+    alert_threshold_frac: float = Field(
+        DEFAULT_ALERT_THRESHOLD_FRAC, ge=1e-6, le=1.0, description="Default alert level"
+    )
+    growth_frac_per_year: float = Field(
+        DEFAULT_GROWTH_FRAC_PER_YEAR,
+        ge=-0.99,
+        le=100.0,
+        description="Assumed growth when no used-space history exists",
+    )
+    growth_sd_frac_per_sqrt_year: float = Field(
+        0.0, ge=0.0, le=100.0, description="Assumed noise of that growth"
+    )
+    latency_classes: dict[str, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=dict, description="Class name -> highest tier latency allowed, ms"
+    )
+    snapshot_policies: dict[str, Annotated[float, Field(ge=0, le=10)]] = Field(
+        default_factory=dict, description="Policy name -> reserve as a share of used GiB"
+    )
+    pools: dict[str, PoolFile] = Field(min_length=1, description="The pools, by name")
+
+
+def _validation_problems(exc: ValidationError) -> list[tuple[str, str]]:
+    """pydantic's errors as ``(dotted path, message)``, the study files' style."""
+    return [(".".join(str(part) for part in error["loc"]), error["msg"]) for error in exc.errors()]
+
+
+def _tier_problems(doc: Mapping[str, Any], catalog: Catalog) -> list[tuple[str, str]]:
+    """Pools naming a SAN tier the catalog does not have (read from the raw document, so they
+    are reported with the file's other problems)."""
+    pools = doc.get("pools")
+    if not isinstance(pools, Mapping):
+        return []
+    valid = ", ".join(sorted(catalog.san_tiers))
+    return [
+        (f"pools.{name}.tier", f"unknown SAN tier {raw['tier']!r}; valid: {valid}")
+        for name, raw in pools.items()
+        if isinstance(raw, Mapping)
+        and isinstance(raw.get("tier"), str)
+        and raw["tier"]
+        and raw["tier"] not in catalog.san_tiers
+    ]
+
+
+def _or(value: float | None, default: float) -> float:
+    return default if value is None else float(value)
 
 
 def load_storage_spec(path: Path | None, catalog: Catalog) -> StorageSpec:
@@ -334,78 +359,37 @@ def load_storage_spec(path: Path | None, catalog: Catalog) -> StorageSpec:
         raise SpecError([("", f"cannot be read: {exc}")], path=path) from None
     except tomllib.TOMLDecodeError as exc:
         raise SpecError([("", f"not valid TOML: {exc}")], path=path) from None
-    problems: list[tuple[str, str]] = []
-    top = _Reader(doc, "", problems)
-    top.unknown(TOP_LEVEL_KEYS)
-    ratio = top.num(
-        "default_over_subscription_ratio", DEFAULT_OVER_SUBSCRIPTION_RATIO, lo=1.0, hi=1e6
-    )
-    alert = top.num("alert_threshold_frac", DEFAULT_ALERT_THRESHOLD_FRAC, lo=1e-6, hi=1.0)
-    growth = top.num("growth_frac_per_year", DEFAULT_GROWTH_FRAC_PER_YEAR, lo=-0.99, hi=100.0)
-    growth_sd = top.num("growth_sd_frac_per_sqrt_year", 0.0, lo=0.0, hi=100.0)
+    problems = _tier_problems(doc, catalog)
+    try:
+        data = StorageSpecFile.model_validate(doc)
+    except ValidationError as exc:
+        raise SpecError(_validation_problems(exc) + problems, path=path) from None
+    if problems:
+        raise SpecError(problems, path=path)
     classes, snapshots = builtin_policies(catalog)
-    for table_key, target, lo, hi in (
-        ("latency_classes", classes, 0.0, math.inf),
-        ("snapshot_policies", snapshots, 0.0, 10.0),
-    ):
-        table = doc.get(table_key, {})
-        if not isinstance(table, dict):
-            problems.append((table_key, "expected a table of name = number"))
-            continue
-        reader = _Reader(table, table_key, problems)
-        for name in table:
-            target[name] = reader.num(name, math.nan, lo=lo, hi=hi)
-    pools_table = doc.get("pools", {})
+    classes.update(data.latency_classes)
+    snapshots.update(data.snapshot_policies)
     pools: list[Pool] = []
-    if not isinstance(pools_table, dict) or not pools_table:
-        problems.append(("pools", "expected at least one [pools.NAME] table"))
-        pools_table = {}
-    for name, raw in pools_table.items():
-        where = f"pools.{name}"
-        if not isinstance(raw, dict):
-            problems.append((where, "expected a table"))
-            continue
-        reader = _Reader(raw, where, problems)
-        reader.unknown(POOL_KEYS)
-        tier_name = reader.text("tier", None)
-        if tier_name is None:
-            if "tier" not in raw:
-                problems.append((reader.path("tier"), "is required (a catalog SAN tier)"))
-            continue
-        tier = catalog.san_tiers.get(tier_name)
-        if tier is None:
-            problems.append(
-                (
-                    reader.path("tier"),
-                    f"unknown SAN tier {tier_name!r}; valid: "
-                    f"{', '.join(sorted(catalog.san_tiers))}",
-                )
-            )
-            continue
-        factor = reader.num("scale", 1.0, lo=1e-6, hi=1e6)
-        tier = scale_tier(tier, factor)
+    for name, raw in data.pools.items():
+        tier = scale_tier(catalog.tier(raw.tier), raw.scale)
         pools.append(
             Pool(
                 name=name,
                 tier=tier,
-                failure_domain=reader.text("failure_domain", name) or name,
-                physical_gib=reader.num("physical_gib", tier.usable_gib, lo=1e-9),
-                over_subscription_ratio=reader.num(
-                    "over_subscription_ratio", math.nan, lo=1.0, hi=1e6
-                ),
-                alert_threshold_frac=reader.num("alert_threshold_frac", math.nan, lo=1e-6, hi=1.0),
-                price_usd_per_gib=reader.num("price_usd_per_gib", tier.price_usd_per_gib, lo=0.0),
-                watts_per_tib=reader.num("watts_per_tib", tier.watts_per_tib, lo=0.0),
+                failure_domain=raw.failure_domain or name,
+                physical_gib=_or(raw.physical_gib, tier.usable_gib),
+                over_subscription_ratio=_or(raw.over_subscription_ratio, math.nan),
+                alert_threshold_frac=_or(raw.alert_threshold_frac, math.nan),
+                price_usd_per_gib=_or(raw.price_usd_per_gib, tier.price_usd_per_gib),
+                watts_per_tib=_or(raw.watts_per_tib, tier.watts_per_tib),
             )
         )
-    if problems:
-        raise SpecError(problems, path=path)
     return StorageSpec(
         pools=tuple(pools),
-        default_over_subscription_ratio=ratio,
-        alert_threshold_frac=alert,
-        growth_frac_per_year=growth,
-        growth_sd_frac_per_sqrt_year=growth_sd,
+        default_over_subscription_ratio=data.default_over_subscription_ratio,
+        alert_threshold_frac=data.alert_threshold_frac,
+        growth_frac_per_year=data.growth_frac_per_year,
+        growth_sd_frac_per_sqrt_year=data.growth_sd_frac_per_sqrt_year,
         latency_classes=classes,
         snapshot_policies=snapshots,
         path=str(path),

@@ -312,6 +312,16 @@ def test_spec_file_reports_every_problem(tmp_path: Path) -> None:
     text = str(info.value)
     for fragment in ("default_over_subscription_ratio", "colour", "pools.a.tier", "pools.b.alert"):
         assert fragment in text
+    # The study files' style (pydantic): the path, then what was expected.
+    assert "pools.b.alert_threshold_frac: Input should be less than or equal to 1" in text
+    assert "unknown SAN tier 'tape'" in text
+    path.write_text('[pools.a]\ntier = "ssd"\nscale = true\nphysical_gib = nan\n[pools.b]\n')
+    with pytest.raises(SpecError) as info:
+        load_storage_spec(path, CATALOG)
+    text = str(info.value)
+    assert "pools.a.scale: Input should be a valid number" in text
+    assert "pools.a.physical_gib: Input should be a finite number" in text
+    assert "pools.b.tier: Field required" in text
     path.write_text(
         '[pools.big]\ntier = "ssd"\nscale = 4\nfailure_domain = "x"\n'
         "[latency_classes]\ngold = 1.0\n"
@@ -343,3 +353,19 @@ def test_planner_and_replay_share_one_latency_model() -> None:
     # Nearline SAS (24 drives of 12.5 ms): the 20 ms objective binds well below the cap.
     nl = CATALOG.tier("nl-sas")
     assert planned_load(nl, spec) == pytest.approx(0.9493, abs=1e-3)
+
+
+def test_storage_spec_json_schema_for_editors() -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from capplan.cli import app
+
+    result = CliRunner().invoke(app, ["validate", "--storage-schema"])
+    assert result.exit_code == 0, result.output
+    schema = json.loads(result.stdout)
+    assert schema["additionalProperties"] is False
+    assert schema["properties"]["pools"]["minProperties"] == 1
+    pool = schema["$defs"]["PoolFile"]
+    assert pool["required"] == ["tier"] and pool["properties"]["scale"]["default"] == 1.0
