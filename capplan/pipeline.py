@@ -104,6 +104,12 @@ def _consolidation_options(scenario: Scenario, economics: Any = None) -> Any:
     )
 
 
+def _path_latency_ms(catalog: Catalog, mode: str) -> float:
+    """The larger of the mode's read and write I/O path latencies, ms."""
+    virt = catalog.mode(mode)
+    return max(virt.io_added_read_latency_ms, virt.io_added_write_latency_ms)
+
+
 def _plan_storage(
     scenario: Scenario,
     workload: Workload,
@@ -132,6 +138,8 @@ def _plan_storage(
         workers=scenario.workers,
         seed=scenario.seed,
         quantile=quantile,
+        io_path_latency_ms=_path_latency_ms(catalog, scenario.mode),
+        vm_iops_ceiling=catalog.mode(scenario.mode).vm_iops_ceiling,
     )
     try:
         plan = plan_storage(
@@ -158,10 +166,12 @@ def _plan_and_route(
     """Plan storage for the replay's paging, then replay again with each VM's I/O on the
     pools the plan chose (the first replay stands when there is no plan).
 
-    The plan sizes each volume at a quantile of its I/O; a replay whose pool breaches its
-    latency objective in some step rejects it, and the plan is redone at the next quantile
-    of :data:`IO_QUANTILE_LADDER` (the peak last). ``replay_check`` in the plan's JSON lists
-    each attempt and the pools it breached.
+    The plan sizes each volume at a quantile ``q`` of its I/O. Its replay rejects it when a
+    pool's VM I/O latency breaches the objective in more than ``1 − q`` of the steps (at the
+    peak, in any step); the plan is then redone at the next quantile of
+    :data:`IO_QUANTILE_LADDER`. ``replay_check`` in the plan's JSON lists each attempt and the
+    pools it breached; ``replay_accepted`` says whether the plan kept holds in its replay
+    (when no rung does, or a higher rung finds no plan, the last plan that had one is kept).
     """
     from capplan.emulate.engine import emulate
 
@@ -169,21 +179,37 @@ def _plan_and_route(
     start = scenario.storage.io_quantile
     ladder = [start, *(q for q in IO_QUANTILE_LADDER if q > start)]
     attempts: list[dict[str, Any]] = []
-    plan: dict[str, Any] = {}
+    kept: tuple[dict[str, Any], Any] | None = None
     for quantile in ladder:
         plan, routing = _plan_storage(scenario, workload, catalog, paging, econ, quantile)
         if routing is None:
-            return emulation, jsonable(plan)
+            if kept is None:
+                return emulation, jsonable(plan)
+            reason = plan.get("reason") or "; ".join(plan.get("reasons") or []) or "no plan"
+            attempts.append({"io_quantile": quantile, "no_plan": reason})
+            break
         routed = emulate(workload, placement, catalog, scenario.mode, storage_routing=routing)
+        allowed = (1.0 - quantile) * routed.n_steps
         breached = {
             name: tier.slo_breach_steps
             for name, tier in routed.tiers.items()
-            if tier.slo_breach_steps and name in routing.pool_names
+            if name in routing.pool_names and tier.slo_breach_steps > allowed
         }
         attempts.append({"io_quantile": quantile, "breach_steps_by_pool": breached})
+        kept = (plan, routed)
         if not breached:
             break
-    plan = {**plan, "io_quantile": attempts[-1]["io_quantile"], "replay_check": attempts}
+    assert kept is not None
+    plan, routed = kept
+    accepted = "breach_steps_by_pool" in attempts[-1] and not attempts[-1]["breach_steps_by_pool"]
+    plan = {
+        **plan,
+        "io_quantile": next(
+            a["io_quantile"] for a in reversed(attempts) if "breach_steps_by_pool" in a
+        ),
+        "replay_check": attempts,
+        "replay_accepted": accepted,
+    }
     return routed, jsonable(plan)
 
 

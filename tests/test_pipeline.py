@@ -356,3 +356,48 @@ def test_a_storage_plan_its_replay_rejects_is_redone_at_a_higher_quantile() -> N
     pools = {p["name"] for p in result.storage["pools"] if p["provisioned_gib"] > 0}
     assert set(result.kpis["storage"]) - pools <= {"ssd"} and pools <= set(result.kpis["storage"])
     assert all(t["slo_breach_steps"] == 0 for t in result.kpis["storage"].values())
+
+
+def test_a_storage_plan_no_quantile_can_hold_is_kept_and_flagged() -> None:
+    """One step of a billion MiB/s: the p95 and p99 plans break in the replay, and at the
+    0.999 quantile no pool can take the volume; the last plan found is kept, flagged."""
+    import numpy as np
+    from helpers import make_workload
+
+    from capplan.pipeline import run_scenario
+    from capplan.spec.study import HostOffer, Scenario
+
+    n_steps = 288
+    reads = np.full((1, n_steps), 5.0)
+    mib_s = np.full((1, n_steps), 0.02)
+    mib_s[0, 100] = 1e9
+    wl = make_workload(
+        {
+            "cpu_demand_mhz": np.full((1, n_steps), 500.0),
+            "mem_active_mib": np.full((1, n_steps), 512.0),
+            "disk_read_iops": reads,
+            "disk_write_iops": reads * 0.0,
+            "disk_read_mib_s": mib_s,
+            "disk_write_mib_s": reads * 0.0,
+        },
+        inventory={
+            "n_vcpus": [2],
+            "mem_provisioned_mib": [2048.0],
+            "disk_provisioned_gib": [400.0],
+            "disk_used_gib": [200.0],
+            "os_family": ["linux"],
+        },
+    )
+    scenario = Scenario(
+        workload="in-memory",
+        hosts=(HostOffer(model="hpe-dl380-gen11"),),
+        time_limit_s=5,
+        ha_hosts=0,
+    )
+    storage = run_scenario(scenario, workload=wl).storage
+    checks = storage["replay_check"]
+    assert [c["io_quantile"] for c in checks] == [0.95, 0.99, 0.999]
+    assert checks[0]["breach_steps_by_pool"] and checks[1]["breach_steps_by_pool"]
+    assert "no_plan" in checks[2]
+    assert storage["replay_accepted"] is False and storage["io_quantile"] == 0.99
+    assert storage["status"] in ("optimal", "feasible")

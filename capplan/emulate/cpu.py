@@ -274,6 +274,25 @@ def ready_threshold_util(
     return np.where(top > ready_limit_frac, high.astype(np.float64), np.inf)
 
 
+def _add_io_cpu(ctx: Replay, cpu_host: F32) -> None:
+    """Add to each host the CPU its VMs' served I/O costs on the mode's path: all their
+    IOPS, less what a VM asks above its path's ceiling (not served, so not processed)."""
+    io_mhz = ctx.virt.io_cpu_mhz_per_iops
+    metrics = [m for m in ("disk_read_iops", "disk_write_iops") if m in ctx.metrics]
+    if io_mhz <= 0 or not metrics:
+        return
+    peaks = np.zeros(ctx.workload.n_vms)
+    for metric in metrics:
+        host_iops, vm_peak = ctx.per_host(metric)
+        cpu_host += host_iops * np.float32(io_mhz)
+        peaks += vm_peak
+    ceiling = ctx.virt.vm_iops_ceiling
+    for vm in np.flatnonzero(peaks > ceiling).tolist():
+        total = sum(ctx.metrics[m][vm].astype(np.float64) for m in metrics)
+        excess = np.maximum(total - ceiling, 0.0) * io_mhz
+        cpu_host[ctx.host_map.group_of_vm[vm]] -= excess.astype(np.float32)
+
+
 def replay_cpu(ctx: Replay) -> CpuResult | None:
     """The CPU stage: each host's demand under the mode against its capacity.
 
@@ -299,9 +318,5 @@ def replay_cpu(ctx: Replay) -> CpuResult | None:
         scale=float(multiplier[0]) if uniform and len(multiplier) else 1.0,
         workers=ctx.workers,
     )
-    io_mhz = np.float32(ctx.virt.io_cpu_mhz_per_iops)
-    for metric in ("disk_read_iops", "disk_write_iops"):
-        if io_mhz > 0 and metric in ctx.metrics:
-            host_iops, _ = ctx.per_host(metric)
-            cpu_host += host_iops * io_mhz
+    _add_io_cpu(ctx, cpu_host)
     return cpu_replay(cpu_host, capacity, workers=ctx.workers)

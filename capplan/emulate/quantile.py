@@ -133,5 +133,7 @@ def percentile_rows(values: F32, q: float, rows: I64 | None = None) -> float:
 
 
 def _lerp(a: np.float32, b: np.float32, t: float) -> float:
-    """numpy's interpolation between two order statistics, in their dtype."""
-    return float(np.percentile(np.array([a, b], dtype=np.float32), t * 100.0))
+    """numpy's interpolation between two order statistics (``numpy.lib._function_base_impl.
+    _lerp`` with a Python-float weight): in float32, from the nearer end."""
+    diff = b - a
+    return float(b - diff * (1.0 - t) if t >= 0.5 else a + diff * t)

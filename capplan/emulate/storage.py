@@ -7,11 +7,12 @@ Units: IOPS, MiB/s, ms, GiB. Per tier and step:
 - IOPS ceiling ``= min(tier max_iops, appliance max_iops)``: the array serves what it serves
   whoever its clients are. The virtualization mode acts per VM instead (:func:`vm_path_iops`):
   each VM's I/O path delivers at most ``io_iops_factor`` × the native per-VM ceiling
-  (:data:`NATIVE_VM_IOPS`, the one-VM fio figure of Felter et al. 2015); demand above it is
-  not served (counted in ``unserved_iops``). The path also adds ``io_added_read_latency_ms``
-  and ``io_added_write_latency_ms`` to each VM read and write (not to the hypervisor's paging;
-  :attr:`TierResult.vm_latency_ms`) and ``io_cpu_us_per_io`` of CPU (charged by
-  :mod:`capplan.emulate.cpu`), all from Felter et al.'s fio logs
+  (:data:`capplan.spec.catalog.NATIVE_VM_IOPS`, the one-VM fio figure of Felter et al.
+  2015); demand above it is not served (counted in ``unserved_iops``). The path also adds
+  ``io_added_read_latency_ms`` and ``io_added_write_latency_ms`` to each VM read and write
+  (not to the hypervisor's paging; :attr:`TierResult.vm_latency_ms`) and ``io_cpu_us_per_io``
+  of CPU per served I/O (charged by :mod:`capplan.emulate.cpu`), all from Felter et al.'s fio
+  logs
 - routing: each VM's I/O lands on the pool its storage plan (or the user's layout) chose
   (:mod:`capplan.emulate.routing`), else on the default tier
 - load ``ρ = max(back-end IOPS / IOPS ceiling, MiB/s / MiB/s ceiling)``
@@ -28,7 +29,8 @@ Units: IOPS, MiB/s, ms, GiB. Per tier and step:
   response time is the appliance latency plus the queue delay plus its M/M/c sojourn: an
   exponential service, plus with probability ``C`` an exponential wait of mean
   ``S / (c (1 − ρ))``. Over the replay the requests' distribution is the mixture of the steps
-  weighted by the I/Os each serves, and its quantiles are found by bisection. (Percentiles *over
+  weighted by the I/Os each serves, and its quantiles are found by Newton's method in a
+  bracket (:func:`mixture_quantiles_ms`). (Percentiles *over
   steps of the mean* understated the tail.)
 """
 
@@ -51,10 +53,6 @@ from capplan.units import KIB_PER_MIB, MIB_PER_GIB
 
 F64 = npt.NDArray[np.float64]
 
-#: The most IOPS one VM's native I/O path drove in Felter et al. 2015 (fio, 4 KiB random
-#: read, queue depth 128, native Linux on their SSD): the per-VM path ceiling a mode's
-#: ``io_iops_factor`` scales (KVM: 42,543 of 84,044, the QEMU I/O path).
-NATIVE_VM_IOPS: Final = 84_044.0
 
 #: Load at which the queueing model's wait is capped (the M/M/c wait at ρ = 0.99).
 RHO_CAP: Final = 0.99
@@ -97,9 +95,12 @@ class TierResult:
         Latency the SAN appliance adds to every I/O.
     path_ms
         Per step, the latency the virtualization mode's I/O path adds to a VM I/O (its reads'
-        and writes' figures weighted by their rates; not added to the hypervisor's paging):
-        ``latency_ms`` is the pool's response time, a VM's I/O sees :attr:`vm_latency_ms`.
-        None: no path latency.
+        and writes' figures weighted by their rates; 0 in steps without VM I/O): ``latency_ms``
+        is the pool's response time, a VM's I/O sees :attr:`vm_latency_ms`. None: no path
+        latency.
+    vm_iops
+        VM I/O requests per step (the rest of ``frontend_iops`` is the hypervisor's paging,
+        which does not cross the path); None: all of them.
     """
 
     name: str
@@ -120,6 +121,7 @@ class TierResult:
     appliance_ms: float = 0.0
     service_ms: float = 0.0
     path_ms: F64 | None = None
+    vm_iops: F64 | None = None
 
     def request_latency_ms(self, quantile: float) -> float | None:
         """Request-level latency quantile over the replay (see the module docstring); None
@@ -128,15 +130,28 @@ class TierResult:
         return None if found is None else found[0]
 
     def request_latencies_ms(self, quantiles: tuple[float, ...]) -> list[float] | None:
-        """:meth:`request_latency_ms` for several quantiles at once."""
+        """:meth:`request_latency_ms` for several quantiles at once. A step's VM requests
+        cross the mode's I/O path and its paging requests do not: two parts of the mixture."""
         if self.wait_prob is None or self.wait_mean_ms is None or self.delay_ms is None:
             return None
+        shift = self.delay_ms + self.appliance_ms
+        if self.path_ms is None:
+            return mixture_quantiles_ms(
+                self.service_ms,
+                self.wait_prob,
+                self.wait_mean_ms,
+                shift,
+                self.frontend_iops,
+                quantiles,
+            )
+        vm = self.frontend_iops if self.vm_iops is None else self.vm_iops
+        paging = np.maximum(self.frontend_iops - vm, 0.0)
         return mixture_quantiles_ms(
             self.service_ms,
-            self.wait_prob,
-            self.wait_mean_ms,
-            self.delay_ms + self.appliance_ms + self._path(),
-            self.frontend_iops,
+            np.concatenate([self.wait_prob, self.wait_prob]),
+            np.concatenate([self.wait_mean_ms, self.wait_mean_ms]),
+            np.concatenate([shift + self.path_ms, shift]),
+            np.concatenate([vm, paging]),
             quantiles,
         )
 
@@ -414,6 +429,10 @@ def tier_replay(
         appliance_ms=float(design.added_latency_ms),
         service_ms=float(tier.base_latency_ms),
         path_ms=_path_ms(read_iops, write_iops, path_added_ms, shape),
+        vm_iops=np.broadcast_to(
+            np.asarray(read_iops, dtype=np.float64) + np.asarray(write_iops, dtype=np.float64),
+            shape,
+        ).copy(),
     )
 
 
@@ -424,7 +443,7 @@ def _path_ms(
     shape: tuple[int, ...],
 ) -> F64 | None:
     """Per step, the mode's path latency of a VM I/O: reads' and writes' figures weighted by
-    their rates (the read figure in steps without VM I/O); None when both are 0."""
+    their rates (0 in steps without VM I/O); None when both are 0."""
     read_ms, write_ms = added_ms
     if read_ms == 0 and write_ms == 0:
         return None
@@ -433,7 +452,7 @@ def _path_ms(
     total = reads + writes
     with np.errstate(invalid="ignore", divide="ignore"):
         mixed = (reads * read_ms + writes * write_ms) / total
-    return np.asarray(np.where(total > 0, mixed, read_ms), dtype=np.float64)
+    return np.asarray(np.where(total > 0, mixed, 0.0), dtype=np.float64)
 
 
 def vm_path_iops(
@@ -527,7 +546,8 @@ class StorageReplay:
     Attributes
     ----------
     tiers
-        Replay per tier used (default tier; swap tier when paging occurs).
+        Replay per pool used (the routing's pools holding VM disks or paging, else the
+        default tier; the swap tier when paging lands on no pool), keyed by pool name.
     host_mib_s, path_util_frac
         Storage throughput and path utilization per host, float32 ``(n_hosts, n_steps)``
         (None without disk MiB/s data).
@@ -604,6 +624,12 @@ def _groups(ctx: Replay) -> _Groups:
         copies[:, 0] = 0
         return _Groups((default.name,), (default,), copies, np.zeros(1))
     copies = routing.aligned_to(ctx.workload.vm_ids)
+    extra = len(set(routing.vm_ids.tolist()) - set(ctx.workload.vm_ids.tolist()))
+    if extra:
+        ctx.notes.append(
+            f"{extra:,} VM(s) of the storage routing ({routing.source}) are not in the workload "
+            "and were ignored"
+        )
     names, tiers = routing.pool_names, routing.pool_tiers
     share = routing.paging_share
     unplaced = copies[:, 0] < 0
@@ -648,7 +674,7 @@ def _replay_groups(
     reads, writes, unserved = routed_path_iops(
         metrics.get("disk_read_iops"),
         metrics.get("disk_write_iops"),
-        ctx.virt.io_iops_factor * NATIVE_VM_IOPS,
+        ctx.virt.vm_iops_ceiling,
         read_w,
         write_w,
         sums=sums,

@@ -55,6 +55,7 @@ from capplan.emulate.engine import emulate
 from capplan.emulate.gaps import fill_interior_gaps
 from capplan.forecast.checks import ForecastError
 from capplan.optimize.consolidate import (
+    IO_CPU_METRICS,
     ConsolidateOptions,
     ConsolidateResult,
     consolidate,
@@ -335,7 +336,7 @@ def _sized_per_step(
     a workload that keeps them) is therefore compared with a slightly lower load.
     """
     filled, _ = fill_interior_gaps(window)
-    metrics = [m for m in _METRIC_OF.values() if m in filled.mean]
+    metrics = [m for m in (*_METRIC_OF.values(), *IO_CPU_METRICS) if m in filled.mean]
     names = tuple(str(i) for i in range(filled.n_steps))
     red = Reduction(
         values={m: filled.mean[m].astype(np.float64) for m in metrics},

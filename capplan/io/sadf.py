@@ -99,7 +99,8 @@ class _HostFacts:
 
 
 #: CPU columns of user and of kernel time (``-u``: %user %nice %system; ``-u ALL``: %usr %nice
-#: %sys %irq %soft; %guest is already counted in %user and %iowait/%steal are not CPU work).
+#: %sys %irq %soft). %guest (time this host ran its own guests) is left out of both, and
+#: %iowait/%steal are not CPU work of the host.
 USER_COLUMNS = ("%user", "%usr", "%nice")
 KERNEL_COLUMNS = ("%system", "%sys", "%irq", "%soft")
 

@@ -9,8 +9,10 @@ Sizing per VM, resource and bucket
 ----------------------------------
 - **cpu** (MHz, normalised): the reduced ``cpu_demand_mhz`` times the perf_factor of the
   hardware it was measured on (``source_perf_factor``, or the catalog's factor of
-  ``source_host``; 1.0 = the reference core), times the mode's CPU multiplier
-  ``1 / (1 - cpu_overhead_frac)``, divided by the CPU over-commit ratio. Host capacity is the
+  ``source_host``; 1.0 = the reference core), times the mode's CPU multiplier for the VM's
+  kernel-mode share (``(1 − k) / (1 − cpu_overhead_frac) + k × kernel slowdown``), plus the
+  CPU its served I/O costs on the mode's I/O path, divided by the CPU over-commit ratio.
+  Host capacity is the
   catalog's normalised ``cpu_capacity_mhz`` (cores × base clock × perf_factor), so demand and
   capacity compare across host generations.
 - **mem** (MiB): active memory (or, without it, the provisioned memory) divided by the memory
@@ -184,8 +186,10 @@ class ConsolidateOptions:
     vcpu_per_core_ratio
         Most vCPUs per physical core, or None for no limit.
     cpu_ready_limit_frac
-        Most CPU ready a host may reach (share of wall time), or None: each host's CPU
-        capacity is cut to :func:`ready_cap_frac` (when below ``1 − headroom_frac``).
+        Most CPU ready a host may reach (share of wall time): each host's CPU capacity is cut
+        to :func:`ready_cap_frac` where that is below ``1 − headroom_frac``; None: no limit.
+        The cap bounds the *sized* demand: with a CPU over-commit ratio above 1 or a
+        percentile statistic, the replay's utilization (and ready) can exceed it.
     vlan_limit
         Most distinct VLANs per host trunk, or None.
     objective
@@ -391,12 +395,14 @@ def _check_options(opts: ConsolidateOptions, catalog: Catalog) -> None:
         raise SpecError(problems)
 
 
+#: Metrics the consolidation sizes hosts on.
+SIZED_METRICS = ("cpu_demand_mhz", "mem_active_mib", "net_rx_mbps", "net_tx_mbps")
+#: Metrics whose I/O costs CPU on a virtualized I/O path (added to the sized CPU).
+IO_CPU_METRICS = ("disk_read_iops", "disk_write_iops")
+
+
 def _reduce(workload: Workload, opts: ConsolidateOptions) -> Reduction:
-    metrics = [
-        m
-        for m in ("cpu_demand_mhz", "mem_active_mib", "net_rx_mbps", "net_tx_mbps")
-        if m in workload.mean
-    ]
+    metrics = [m for m in (*SIZED_METRICS, *IO_CPU_METRICS) if m in workload.mean]
     if opts.sizing == "peak":
         return reduce_peak(workload, statistic=opts.statistic, metrics=metrics)
     return reduce_buckets(
@@ -468,7 +474,8 @@ def size_vms(
 
     CPU is sized as the replay charges it: native demand × the mode's multiplier for the VM's
     kernel-mode share (``guest`` gives the default share), plus the CPU the VM's I/O costs on
-    the mode's I/O path (its bucket IOPS × ``io_cpu_mhz_per_iops``).
+    the mode's I/O path (its bucket IOPS, at most the path's ceiling, × ``io_cpu_mhz_per_iops``;
+    the bucket statistics of CPU and IOPS are added, conservative where their peaks differ).
 
     Returns
     -------
@@ -496,10 +503,11 @@ def size_vms(
             )
     multiplier = vm_multiplier(mode, guest, workload.inventory_column("cpu_kernel_frac"))
     cpu = cpu * source_factor * multiplier[:, None]
-    if mode.io_cpu_mhz_per_iops > 0:
-        for metric in ("disk_read_iops", "disk_write_iops"):
-            if metric in red.values:
-                cpu = cpu + red.values[metric] * mode.io_cpu_mhz_per_iops
+    present = [red.values[m] for m in IO_CPU_METRICS if m in red.values]
+    if mode.io_cpu_mhz_per_iops > 0 and present:
+        # A VM's path passes at most its ceiling; the I/O above it is not served.
+        served = np.minimum(sum(present), mode.vm_iops_ceiling)
+        cpu = cpu + served * mode.io_cpu_mhz_per_iops
     cpu = cpu / opts.cpu_overcommit_ratio
 
     # Memory

@@ -65,6 +65,11 @@ class PlanSettings:
         In-band appliance deployed as a mirrored pair (otherwise a single point of failure).
     appliance_added_latency_ms
         Latency the appliance adds to an average I/O, ms.
+    path_added_latency_ms
+        Latency the virtualization mode's I/O path adds to a VM I/O, ms (the replay adds it to
+        the pool's response time, so the planner keeps it within the objective too).
+    vm_iops_ceiling
+        The most IOPS one VM's I/O path passes under the mode (a volume never gets more).
     paging_mib_s
         Pool name → MiB/s of hypervisor paging (memory over-commit) that lands on it.
     page_size_kib
@@ -89,6 +94,13 @@ class PlanSettings:
     electricity_usd_per_kwh: float = 0.0
     pue_ratio: float = 1.0
     horizon_days: float = 365.0
+    path_added_latency_ms: float = 0.0
+    vm_iops_ceiling: float = math.inf
+
+    @property
+    def added_latency_ms(self) -> float:
+        """What a VM I/O sees beyond the pool's response time: appliance plus I/O path."""
+        return self.appliance_added_latency_ms + self.path_added_latency_ms
 
 
 @dataclass(frozen=True, eq=False)
@@ -184,7 +196,7 @@ def _capacity(spec: StorageSpec, settings: PlanSettings) -> tuple[FloatArray, Fl
         pen = pool.tier.write_penalty
         backend_iops = page_iops * ((1 - PAGING_WRITE_FRAC) + PAGING_WRITE_FRAC * pen)
         paging[j] = (backend_iops, page_mib_s)
-        usable = planned_load(pool.tier, spec, settings.appliance_added_latency_ms)
+        usable = planned_load(pool.tier, spec, settings.added_latency_ms)
         cap[j, R_IOPS] = usable * pool.tier.max_iops - backend_iops
         cap[j, R_MIB_S] = usable * pool.tier.max_mib_s - page_mib_s
     return cap, paging
@@ -283,14 +295,20 @@ def build_instance(
     io = volumes.io
     if io is not None and io.has_iops:
         pen = np.array([p.tier.write_penalty for p in spec.pools])
-        demand[:, :, R_IOPS] = io.read_iops[:, None] + pen[None, :] * io.write_iops[:, None]
+        total = io.read_iops + io.write_iops
+        with np.errstate(invalid="ignore", divide="ignore"):
+            passed = np.where(
+                total > settings.vm_iops_ceiling, settings.vm_iops_ceiling / total, 1.0
+            )
+        reads, writes = io.read_iops * passed, io.write_iops * passed
+        demand[:, :, R_IOPS] = reads[:, None] + pen[None, :] * writes[:, None]
     else:
         capacity[:, R_IOPS] = np.inf
     if io is not None and io.has_mib_s:
         demand[:, :, R_MIB_S] = (io.read_mib_s + io.write_mib_s)[:, None]
     else:
         capacity[:, R_MIB_S] = np.inf
-    added = settings.appliance_added_latency_ms
+    added = settings.added_latency_ms
     latency = np.array([planned_latency_ms(p.tier, spec, added) for p in spec.pools])
     allowed = latency[None, :] <= volumes.latency_limit_ms[:, None]
     allowed &= np.all(demand <= capacity[None, :, :] + 1e-12, axis=2)

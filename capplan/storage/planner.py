@@ -77,6 +77,11 @@ class StorageOptions:
         Pool name → paging MiB/s landing on it (memory over-commit).
     paging_total_mib_s
         Paging MiB/s spread evenly over the pools of the catalog's swap tier.
+    io_path_latency_ms
+        Latency the virtualization mode's I/O path adds to a VM I/O (kept within the latency
+        objective with the pool's own response time).
+    vm_iops_ceiling
+        The most IOPS one VM's I/O path passes under the mode (inf: no limit).
     max_moved_gib
         Limit on data moved from the current layout (inf: none).
     quantile
@@ -105,6 +110,8 @@ class StorageOptions:
     latency_class: str = "slo"
     paging_mib_s: Mapping[str, float] = field(default_factory=dict)
     paging_total_mib_s: float = 0.0
+    io_path_latency_ms: float = 0.0
+    vm_iops_ceiling: float = math.inf
     max_moved_gib: float = math.inf
     quantile: float = 0.95
     used_missing: str = "error"
@@ -518,7 +525,7 @@ def _tiering(
     options: StorageOptions,
 ) -> TieringResult:
     unit_cost = unit_cost_usd_per_gib(spec, settings)
-    added = settings.appliance_added_latency_ms
+    added = settings.added_latency_ms
     by_tier: dict[str, list[int]] = {}
     for j, pool in enumerate(spec.pools):
         by_tier.setdefault(pool.tier.name, []).append(j)
@@ -629,6 +636,8 @@ def plan_storage(
         electricity_usd_per_kwh=electricity_usd_per_kwh,
         pue_ratio=pue_ratio,
         horizon_days=options.horizon_days,
+        path_added_latency_ms=options.io_path_latency_ms,
+        vm_iops_ceiling=options.vm_iops_ceiling,
     )
     if volumes.current_pool is None:
         notes.append(

@@ -37,6 +37,24 @@ def routing_from_plan(plan: StoragePlanResult) -> StorageRouting | None:
     )
 
 
+def _place(entry: list[int], slot: int, pool: int, vm: str, where: tuple[str, int]) -> None:
+    """Put copy ``slot`` of a VM's volume on ``pool``; a copy placed twice, or both copies on
+    one pool, is refused at the file's line."""
+    label, line = where
+    if entry[slot] >= 0:
+        raise TraceFormatError(
+            f"{vm} copy {slot} is placed twice", path=label, line=line, column="copy"
+        )
+    if entry[1 - slot] == pool:
+        raise TraceFormatError(
+            f"{vm} has both copies on one pool; expected a mirror's copies on two pools",
+            path=label,
+            line=line,
+            column="pool",
+        )
+    entry[slot] = pool
+
+
 def read_layout(path: Path, spec: StorageSpec) -> StorageRouting:
     """Read a layout CSV (see the module docstring) against ``spec``'s pools.
 
@@ -79,16 +97,10 @@ def read_layout(path: Path, spec: StorageSpec) -> StorageRouting:
             raise TraceFormatError(
                 f"copy {copy_text!r}; expected 0 or 1", path=label, line=line, column="copy"
             )
-        slot = int(copy_text)
         if vm not in vm_ids:
             vm_ids[vm] = len(copies)
             copies.append([-1, -1])
-        entry = copies[vm_ids[vm]]
-        if entry[slot] >= 0:
-            raise TraceFormatError(
-                f"VM {vm!r} copy {slot} is placed twice", path=label, line=line, column="copy"
-            )
-        entry[slot] = index[pool]
+        _place(copies[vm_ids[vm]], int(copy_text), index[pool], f"VM {vm!r}", (label, line))
     array = np.array(copies, dtype=np.int64).reshape(-1, 2)
     only_second = (array[:, 0] < 0) & (array[:, 1] >= 0)
     array[only_second] = array[only_second][:, ::-1]  # a lone copy serves the reads

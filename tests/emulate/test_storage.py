@@ -56,7 +56,8 @@ def test_hand_worked_queueing() -> None:
 
 
 def test_each_vms_io_path_is_capped_not_the_array() -> None:
-    from capplan.emulate.storage import NATIVE_VM_IOPS, vm_path_iops
+    from capplan.emulate.storage import vm_path_iops
+    from capplan.spec.catalog import NATIVE_VM_IOPS
 
     # KVM's path: 42,543 IOPS per VM (Felter et al. 2015). VM 0 asks 30,000 reads and
     # 20,000 writes in step 0 (50,000 > 42,543: 7,457 not served, cut in proportion);

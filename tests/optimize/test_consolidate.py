@@ -552,3 +552,27 @@ def test_cpu_ready_limit_caps_each_hosts_cpu_and_the_replay_honours_it(
     assert ready_free > 0.05 >= ready_limited["peak_cpu_ready_frac"]
     with pytest.raises(SpecError, match="cpu_ready_limit_frac"):
         prepare(wl, catalog, _plain(hosts=offer, cpu_ready_limit_frac=1.5))
+
+
+def test_io_cpu_of_a_virtualized_path_is_sized(catalog: Catalog) -> None:
+    # One VM of 1,000 MHz doing 40,000 IOPS under KVM: the replay charges 40,000 x 2.91 us of
+    # a 2.4 GHz core on top of 1,000 / (1 - 0.0227); the sizing must reserve the same.
+    from capplan.emulate import emulate
+
+    wl = make_workload(
+        {
+            "cpu_demand_mhz": np.full((1, 24), 1000.0),
+            "mem_active_mib": np.full((1, 24), 512.0),
+            "disk_read_iops": np.full((1, 24), 30_000.0),
+            "disk_write_iops": np.full((1, 24), 10_000.0),
+        },
+        inventory={"n_vcpus": [2], "os_family": ["linux"]},
+    )
+    kvm = catalog.mode("hw-assisted")
+    inst = prepare(wl, catalog, _plain(hosts=(HostOffer(SMALL),), mode="hw-assisted")).instance
+    io_mhz = 40_000 * kvm.io_cpu_mhz_per_iops
+    expected = 1000.0 / (1.0 - kvm.cpu_overhead_frac) + io_mhz
+    assert inst.demand[0, 0, 0] == math.ceil(expected - 1e-6)
+    placement = consolidate(wl, catalog, _plain(hosts=(HostOffer(SMALL),))).placement
+    replayed = emulate(wl, placement, catalog, "hw-assisted").cpu.demand_mhz[0, 0]
+    assert replayed == pytest.approx(expected, rel=1e-5)

@@ -156,10 +156,12 @@ def test_felter_figures_become_mode_factors(catalog) -> None:
     assert kvm.net_latency_factor == pytest.approx(1.8)
     # No kernel-level KVM figure: kernel code slows as user code does, whatever the share.
     assert float(kvm.cpu_multiplier(0.5)) == pytest.approx(1 / (1 - kvm.cpu_overhead_frac))
-    # The fio logs: +372.55 us per read, +624.0 per write, +2.91 us of CPU per I/O at 2.4 GHz.
+    # The fio logs: +372.55 us per read, +624.0 per write, +2.91 us of CPU per I/O on a 2.4 GHz
+    # Sandy Bridge-EP core (1.149 reference MHz per MHz, the catalog's E5-2670).
     assert kvm.io_added_read_latency_ms == pytest.approx((643.12 - 270.57) / 1000, abs=1e-4)
     assert kvm.io_added_write_latency_ms == pytest.approx((842.60 - 218.60) / 1000, abs=1e-4)
-    assert kvm.io_cpu_mhz_per_iops == pytest.approx(2.91e-6 * 2400)
+    assert kvm.io_cpu_mhz_per_iops == pytest.approx(2.91e-6 * 2400 * 1.149)
+    assert catalog.host("dell-poweredge-r720-e5-2670").perf_factor == pytest.approx(1.149)
     docker = catalog.mode("containers")
     assert docker.cpu_overhead_frac == 0 and docker.io_iops_factor == 1 and docker.same_os_kernel
     xen = catalog.mode("paravirt")

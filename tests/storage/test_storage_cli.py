@@ -240,3 +240,12 @@ def test_the_plans_layout_routes_the_replays_io(files: tuple[Path, Path], tmp_pa
     bad.write_text("vm_id,pool,copy\nvm0,ssd,0\nvm0,nvme,0\n")
     result = runner.invoke(app, [*args, "--storage-layout", str(bad)])
     assert result.exit_code != 0 and "placed twice" in result.output
+    bad.write_text("vm_id,pool,copy\nvm0,ssd,0\nvm0,ssd,1\n")
+    result = runner.invoke(app, [*args, "--storage-layout", str(bad)])
+    assert result.exit_code != 0 and "both copies on one pool" in result.output
+    # A layout naming a VM the workload does not have: ignored, and the notes say so.
+    extra = tmp_path / "extra.csv"
+    extra.write_text("vm_id,pool\nvm0,ssd\nghost,nvme\n")
+    notes = json.loads(runner.invoke(app, [*args, "--storage-layout", str(extra)]).stdout)["notes"]
+    assert any("1 VM(s) of the storage routing" in n and "not in the workload" in n for n in notes)
+    assert any("5 VM(s) the storage routing" in n for n in notes)

@@ -22,6 +22,7 @@ from capplan.storage.instance import (
     R_PROV,
     PlanSettings,
     build_instance,
+    planned_load,
     unit_cost_usd_per_gib,
 )
 from capplan.storage.planner import StorageOptions, plan_storage, pool_risk
@@ -369,3 +370,24 @@ def test_storage_spec_json_schema_for_editors() -> None:
     assert schema["properties"]["pools"]["minProperties"] == 1
     pool = schema["$defs"]["PoolFile"]
     assert pool["required"] == ["tier"] and pool["properties"]["scale"]["default"] == 1.0
+
+
+def test_volume_io_is_capped_at_its_vms_path_ceiling_and_the_path_latency_counts() -> None:
+    spec = small_spec()
+    vols = build_volumes(
+        workload([100.0], [40.0], read=60_000, write=20_000), spec, horizon_days=365
+    )
+    kvm = CATALOG.mode("hw-assisted")
+    capped, _ = build_instance(vols, spec, PlanSettings(vm_iops_ceiling=kvm.vm_iops_ceiling))
+    free, _ = build_instance(vols, spec, PlanSettings())
+    # 80,000 front-end IOPS through a 42,543 IOPS path: reads and writes scaled by 42,543 / 80k,
+    # then the RAID 5 write penalty (4) on the writes.
+    share = kvm.vm_iops_ceiling / 80_000  # 0.5062 x 84,044 = 42,543
+    assert capped.demand[0, 0, R_IOPS] == pytest.approx((60_000 + 4 * 20_000) * share)
+    assert free.demand[0, 0, R_IOPS] == pytest.approx(60_000 + 4 * 20_000)
+    # The mode's path latency is part of what a VM sees: the pools are planned to a lower
+    # load so that pool + path stays within the objective.
+    nl = next(p.tier for p in spec.pools if p.tier.name == "nl-sas")
+    path = PlanSettings(path_added_latency_ms=0.624)
+    assert path.added_latency_ms == 0.624
+    assert planned_load(nl, spec, path.added_latency_ms) < planned_load(nl, spec, 0.0)
