@@ -297,8 +297,8 @@ def replay_cpu(ctx: Replay) -> CpuResult | None:
     """The CPU stage: each host's demand under the mode against its capacity.
 
     A VM's demand is its native demand × the mode's multiplier for its kernel-mode share
-    (:meth:`~capplan.spec.catalog.VirtMode.cpu_multiplier`), plus the CPU its I/O costs on
-    the mode's I/O path (IOPS × ``io_cpu_mhz_per_iops``).
+    (:meth:`~capplan.spec.catalog.VirtMode.cpu_multiplier`), plus the CPU its served I/O costs
+    on the mode's I/O path (IOPS up to the path's ceiling × ``io_cpu_mhz_per_iops``).
 
     None when the workload has no ``cpu_demand_mhz``.
     """

@@ -16,7 +16,8 @@ Definitions (``A`` = active hosts: hosts with at least one VM; ``T`` = steps; ``
 - ``peak_cpu_ready_frac``: the largest CPU ready per vCPU as a share of wall time (VMware's
   %RDY) over active host-steps; ``cpu_ready_host_steps`` the host-steps above
   :data:`CPU_READY_LIMIT_FRAC` (ready rises with utilization, so both follow from each host's
-  peak utilization and its threshold utilization without the full array)
+  peak utilization and its threshold utilization without the full array); with ``per_vm``,
+  ``vms_over_cpu_ready_limit`` and ``worst_cpu_ready_vms`` (a VM sees its host's ready)
 - ``paging_mib = Σ paging_mib_s · Δt``; ``peak_balloon_mib``, ``peak_compressed_mib``,
   ``peak_swapped_mib`` per host-step; ``peak_mem_slowdown_frac`` the largest share of time a
   host's VMs wait for memory faults, ``mem_slowdown_host_steps`` the host-steps above 1 %
