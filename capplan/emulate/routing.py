@@ -84,6 +84,21 @@ def group_weights(copies: I64, n_groups: int) -> tuple[npt.NDArray[np.float32], 
     return reads, writes
 
 
+def _group_sums(
+    values: npt.NDArray[np.float32] | None,
+    weights: npt.NDArray[np.float32],
+    given: F64 | None,
+    n_steps: int,
+) -> F64:
+    """``weights @ values`` in float64 (a copy of ``given`` when the caller has it; zeros
+    without the metric)."""
+    if values is None:
+        return np.zeros((weights.shape[0], n_steps))
+    if given is not None:
+        return given.copy()
+    return np.dot(weights, values).astype(np.float64)
+
+
 def routed_path_iops(
     read_iops: npt.NDArray[np.float32] | None,
     write_iops: npt.NDArray[np.float32] | None,
@@ -125,20 +140,9 @@ def routed_path_iops(
         empty = np.zeros((n_groups, 0))
         return empty, empty, empty
     n_steps = arrays[0].shape[1]
-    zeros = np.zeros((n_groups, n_steps))
     given = sums if sums is not None else (None, None)
-    if read_iops is None:
-        reads = zeros
-    elif given[0] is not None:
-        reads = given[0].copy()
-    else:
-        reads = np.dot(read_weights, read_iops).astype(np.float64)
-    if write_iops is None:
-        writes = zeros
-    elif given[1] is not None:
-        writes = given[1].copy()
-    else:
-        writes = np.dot(write_weights, write_iops).astype(np.float64)
+    reads = _group_sums(read_iops, read_weights, given[0], n_steps)
+    writes = _group_sums(write_iops, write_weights, given[1], n_steps)
     unserved = np.zeros((n_groups, n_steps))
     peak = (
         peaks

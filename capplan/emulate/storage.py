@@ -5,7 +5,8 @@ Units: IOPS, MiB/s, ms, GiB. Per tier and step:
 - back-end IOPS ``= reads + write_penalty × writes`` (paging traffic included: half page-ins,
   half page-outs, one I/O per page)
 - IOPS ceiling ``= min(tier max_iops, appliance max_iops)``: the array serves what it serves
-  whoever its clients are. The virtualization mode acts per VM instead (:func:`vm_path_iops`):
+  whoever its clients are. The virtualization mode acts per VM instead
+  (:func:`capplan.emulate.routing.routed_path_iops`):
   each VM's I/O path delivers at most ``io_iops_factor`` × the native per-VM ceiling
   (:data:`capplan.spec.catalog.NATIVE_VM_IOPS`, the one-VM fio figure of Felter et al.
   2015); demand above it is not served (counted in ``unserved_iops``). The path also adds
@@ -324,21 +325,6 @@ def _shift_bracket(shifts: F64, target: F64, cdf: Callable[[F64], F64]) -> tuple
     return shifts[low], np.where(above, shifts[high], np.inf)
 
 
-def mixture_quantile_ms(
-    service_ms: float,
-    wait_prob: F64,
-    wait_mean_ms: F64,
-    shift_ms: F64,
-    weights: F64,
-    quantile: float,
-) -> float | None:
-    """One quantile of :func:`mixture_quantiles_ms`."""
-    found = mixture_quantiles_ms(
-        service_ms, wait_prob, wait_mean_ms, shift_ms, weights, (quantile,)
-    )
-    return None if found is None else found[0]
-
-
 def tier_replay(
     tier: SanTier,
     design: SanDesign,
@@ -453,28 +439,6 @@ def _path_ms(
     with np.errstate(invalid="ignore", divide="ignore"):
         mixed = (reads * read_ms + writes * write_ms) / total
     return np.asarray(np.where(total > 0, mixed, 0.0), dtype=np.float64)
-
-
-def vm_path_iops(
-    read_iops: npt.NDArray[np.float32] | None,
-    write_iops: npt.NDArray[np.float32] | None,
-    ceiling_iops: float,
-) -> tuple[F64, F64, F64]:
-    """Reads and writes the VMs' I/O paths pass, summed per step, and the rest: the one-group
-    case of :func:`capplan.emulate.routing.routed_path_iops`.
-
-    Returns
-    -------
-    reads, writes, unserved
-        float64 ``(n_steps,)`` each.
-    """
-    arrays = [a for a in (read_iops, write_iops) if a is not None]
-    if not arrays:
-        empty = np.zeros(0)
-        return empty, empty, empty
-    ones = np.ones((1, arrays[0].shape[0]), dtype=np.float32)
-    reads, writes, unserved = routed_path_iops(read_iops, write_iops, ceiling_iops, ones, ones)
-    return reads[0], writes[0], unserved[0]
 
 
 def path_util_frac(
