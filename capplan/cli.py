@@ -81,8 +81,10 @@ def main(argv: list[str] | None = None) -> None:
     if not args or args[0] in ("--help", "-h"):
         print(help_text())
         return
+    from capplan.allocator import keep_freed_arrays
     from capplan.cli_app import app
 
+    keep_freed_arrays()
     name = next((a for a in args if not a.startswith("-")), None)
     if name in COMMANDS:
         importlib.import_module(f"capplan.commands.{COMMANDS[name][0]}")

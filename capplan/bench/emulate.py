@@ -8,10 +8,14 @@ Steps:
    grouped by host, the general case).
 2. Time a plain ``numpy.sum`` over the same four arrays (best of ``repeat``).
 3. Time :func:`capplan.emulate.emulate` (the replay: aggregation, CPU, memory, storage,
-   network, power), best of ``repeat``, and separately :meth:`Emulation.kpis`.
+   network, power), best of ``repeat``, and separately :meth:`Emulation.kpis`. The first
+   replay is reported on its own too: it also pays for the process's first touch of the
+   memory the replay uses (the next ones reuse it; about 4 replays reach the steady state
+   on this machine, hence 7 by default).
 4. Sample resident memory during the first replay (:mod:`capplan.bench.measure`).
 
-Figures: ``ratio_to_sum`` = replay time / sum time (target ≤ 3), ``kpis_ratio_to_sum``, and
+Figures: ``ratio_to_sum`` = replay time / sum time (target ≤ 3), ``kpis_ratio_to_sum``,
+``replay_and_kpis_ratio_to_sum`` (target ≤ 3), ``first_ratio_to_sum``, and
 ``peak_memory_ratio`` = (input arrays + peak extra resident memory of the replay) / input
 arrays (target ≤ 1.5). The machine load average is printed because both the sum and the
 replay are memory-bound and other processes change the ratio.
@@ -100,7 +104,7 @@ def run_bench(
     n_steps: int,
     n_hosts: int,
     *,
-    repeat: int = 3,
+    repeat: int = 7,
     mode: str = "hw-assisted",
     seed: int = 0,
     catalog: Catalog | None = None,
@@ -130,6 +134,11 @@ def run_bench(
         return best
 
     sum_s = timed(lambda: [float(np.sum(a)) for a in arrays])
+    # Load the compiled kernels on a tiny copy first: the first timed replay then measures
+    # the replay and its first touch of memory, not the loading of machine code.
+    tiny = synthetic_workload(8, 16, seed=seed)
+    tiny_placement = Placement.from_assignment(tiny.vm_ids, [0] * 8, [BENCH_HOST_MODEL])
+    emulate(tiny, tiny_placement, cat, mode).kpis()
     gc.collect()
     with measure() as mem:
         result = emulate(workload, placement, cat, mode)
@@ -153,7 +162,9 @@ def run_bench(
         "input_bytes": input_bytes,
         "sum_s": sum_s,
         "replay_s": replay_s,
+        "first_replay_s": first_s,
         "ratio_to_sum": replay_s / sum_s,
+        "first_ratio_to_sum": first_s / sum_s,
         "target_ratio_to_sum": TARGET_RATIO_TO_SUM,
         "kpis_s": kpis_s,
         "kpis_ratio_to_sum": kpis_s / sum_s,
@@ -182,7 +193,7 @@ def bench_emulate(
     vms: int = typer.Option(10_000, "--vms", help="Number of VMs."),
     steps: int = typer.Option(8_640, "--steps", help="Steps (8,640 = 30 days at 300 s)."),
     hosts: int = typer.Option(800, "--hosts", help="Number of hosts."),
-    repeat: int = typer.Option(3, "--repeat", help="Timed repetitions (best is kept)."),
+    repeat: int = typer.Option(7, "--repeat", help="Timed repetitions (best is kept)."),
     mode: str = typer.Option("hw-assisted", "--mode", help="Virtualization mode."),
     json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
@@ -202,8 +213,16 @@ def bench_emulate(
         f"ratio_to_sum {figures['ratio_to_sum']:.2f} (target ≤ {TARGET_RATIO_TO_SUM:g})"
     )
     console.print(
+        f"first replay              : {figures['first_replay_s'] * 1000:9.1f} ms  "
+        f"ratio {figures['first_ratio_to_sum']:.2f} (with first touch of its memory)"
+    )
+    console.print(
         f"KPIs                      : {figures['kpis_s'] * 1000:9.1f} ms  "
         f"ratio {figures['kpis_ratio_to_sum']:.2f}"
+    )
+    console.print(
+        f"replay + KPIs             : {(figures['replay_s'] + figures['kpis_s']) * 1000:9.1f} ms  "
+        f"ratio {figures['replay_and_kpis_ratio_to_sum']:.2f} (target ≤ {TARGET_RATIO_TO_SUM:g})"
     )
     console.print(
         f"peak memory               : {figures['peak_memory_ratio']:.2f} × input "

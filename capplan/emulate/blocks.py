@@ -14,6 +14,7 @@ outputs depends only on block ``rows`` of the inputs.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +23,10 @@ from typing import TypeVar
 
 #: Elements per block: 64 Ki float32 = 256 KiB per operand, a few operands fit in L2.
 BLOCK_ELEMENTS = 65_536
+
+#: Tasks per thread: threads take the next task when done, so a thread slowed down (another
+#: process on its core) takes fewer, instead of holding the others up at the end.
+TASKS_PER_WORKER = 8
 
 T = TypeVar("T")
 
@@ -85,16 +90,16 @@ def map_row_blocks(
     n_workers = default_workers() if workers is None else max(1, workers)
     if n_workers == 1 or len(blocks) < 2:
         return [func(rows) for rows in blocks]
-    # One task per group of consecutive blocks: fewer hand-offs than one task per block.
-    groups = [blocks[i::n_workers] for i in range(n_workers)]
+    # TASKS_PER_WORKER runs of consecutive blocks per thread, each taken by whichever thread
+    # is free: a thread slowed down by another process does fewer runs instead of holding the
+    # others up, and the hand-offs stay few.
+    n_tasks = min(len(blocks), n_workers * TASKS_PER_WORKER)
+    bounds = [len(blocks) * i // n_tasks for i in range(n_tasks + 1)]
+    runs = [blocks[a:b] for a, b in itertools.pairwise(bounds)]
 
     def run(group: list[slice]) -> list[T]:
         return [func(rows) for rows in group]
 
     pool = thread_pool(n_workers)
-    futures = [pool.submit(run, group) for group in groups]
-    per_group = [future.result() for future in futures]
-    out: list[T] = []
-    for i in range(len(blocks)):
-        out.append(per_group[i % n_workers][i // n_workers])
-    return out
+    futures = [pool.submit(run, group) for group in runs]
+    return [result for future in futures for result in future.result()]

@@ -258,20 +258,69 @@ def ready_threshold_util(
     """Per host, the utilization above which :func:`ready_wall_frac` exceeds the limit.
 
     Ready rises with utilization on each host, so the host-steps above the limit are the
-    steps whose utilization exceeds this threshold (found by bisection; ``inf`` for hosts
-    that never queue or never reach the limit below ρ = 0.999).
+    steps whose utilization exceeds this threshold (found by bisection in float32, 30 halvings
+    of [0, 0.999]; ``inf`` for hosts that never queue or never reach the limit below
+    ρ = 0.999). Compiled: :func:`_ready_one` repeats :func:`ready_wall_frac`'s float32
+    arithmetic for one host-step, operation for operation.
     """
-    cores = np.asarray(n_cores, dtype=np.float64)
+    cores = np.maximum(np.round(np.asarray(n_cores, dtype=np.float64)), 1.0)
     vcpus = np.asarray(n_vcpus, dtype=np.float64)
-    low = np.zeros(len(cores), dtype=np.float32)
-    high = np.full(len(cores), 0.999, dtype=np.float32)
-    top = ready_wall_frac(high[:, None], cores, vcpus)[:, 0]
-    for _ in range(30):
-        mid = (low + high) / np.float32(2.0)
-        above = ready_wall_frac(mid[:, None], cores, vcpus)[:, 0] > ready_limit_frac
-        high = np.where(above, mid, high)
-        low = np.where(above, low, mid)
-    return np.where(top > ready_limit_frac, high.astype(np.float64), np.inf)
+    return _thresholds(
+        cores.astype(np.float32), vcpus, vcpus.astype(np.float32), np.float32(ready_limit_frac)
+    )
+
+
+@numba.njit(cache=True)
+def _ready_one(
+    util: np.float32, cores: np.float32, vcpus: float, vcpus32: np.float32
+) -> np.float32:  # pragma: no cover - compiled; checked against ready_wall_frac in the tests
+    """:func:`ready_wall_frac` of one host-step (``cores`` rounded, at least 1)."""
+    if not vcpus > cores:
+        return np.float32(0.0)
+    one = np.float32(1.0)
+    rho = min(max(util, np.float32(0.0)), np.float32(0.999))
+    a = cores * rho
+    blocking = one
+    for k in range(1, int(cores) + 1):
+        step = a * blocking
+        blocking = step / (step + np.float32(k))
+    erlang = cores * blocking / (cores - a * (one - blocking))
+    wait = erlang / (cores * (one - rho))
+    run_share = min(rho * (cores / vcpus32), one)
+    return wait * run_share
+
+
+@numba.njit(cache=True)
+def _thresholds(
+    cores: npt.NDArray[np.float32],
+    vcpus: npt.NDArray[np.float64],
+    vcpus32: npt.NDArray[np.float32],
+    limit: np.float32,
+) -> npt.NDArray[np.float64]:  # pragma: no cover - compiled; tested through the caller
+    out = np.empty(len(cores), dtype=np.float64)
+    for h in range(len(cores)):
+        c, v, v32 = cores[h], vcpus[h], vcpus32[h]
+        low = np.float32(0.0)
+        high = np.float32(0.999)
+        if not _ready_one(high, c, v, v32) > limit:
+            out[h] = np.inf
+            continue
+        for _ in range(30):
+            mid = (low + high) / np.float32(2.0)
+            if _ready_one(mid, c, v, v32) > limit:
+                high = mid
+            else:
+                low = mid
+        out[h] = high
+    return out
+
+
+@numba.njit(nogil=True, cache=True)
+def _add_scaled(out: F32, values: F32, factor: np.float32) -> None:  # pragma: no cover - compiled
+    """``out += values * factor`` in float32, in place, without numpy's temporary."""
+    for h in range(out.shape[0]):
+        for t in range(out.shape[1]):
+            out[h, t] += values[h, t] * factor
 
 
 def _add_io_cpu(ctx: Replay, cpu_host: F32) -> None:
@@ -284,7 +333,7 @@ def _add_io_cpu(ctx: Replay, cpu_host: F32) -> None:
     peaks = np.zeros(ctx.workload.n_vms)
     for metric in metrics:
         host_iops, vm_peak = ctx.per_host(metric)
-        cpu_host += host_iops * np.float32(io_mhz)
+        _add_scaled(cpu_host, host_iops, np.float32(io_mhz))
         peaks += vm_peak
     ceiling = ctx.virt.vm_iops_ceiling
     for vm in np.flatnonzero(peaks > ceiling).tolist():

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from capplan.emulate.memory_kernels import reclaim_peaks, stalled_mhz_total
 from capplan.emulate.quantile import percentile_rows
 from capplan.units import KWH_PER_WS
 
@@ -68,6 +69,7 @@ def compute(em: Emulation, *, per_vm: bool = False) -> dict[str, Any]:
     active = np.flatnonzero(em.vms_per_host > 0)
     n_active = len(active)
     steps = em.n_steps
+    power_w_sum = _total(em.power_w)
     out: dict[str, Any] = {
         "mode": em.mode.name,
         "n_vms": em.n_vms,
@@ -76,8 +78,8 @@ def compute(em: Emulation, *, per_vm: bool = False) -> dict[str, Any]:
         "n_hosts_on": int(np.count_nonzero(em.host_on)),
         "n_steps": steps,
         "step_s": em.step_s,
-        "energy_kwh": _total(em.power_w) * em.step_s * KWH_PER_WS,
-        "mean_power_w": _total(em.power_w) / steps if steps else 0.0,
+        "energy_kwh": power_w_sum * em.step_s * KWH_PER_WS,
+        "mean_power_w": power_w_sum / steps if steps else 0.0,
     }
 
     cpu_keys = (
@@ -102,12 +104,13 @@ def compute(em: Emulation, *, per_vm: bool = False) -> dict[str, Any]:
         demand_total = _total(cpu.demand_mhz)
         unserved = _total(cpu.unmet_mhz)
         if em.memory is not None and len(em.memory.paging_rows):
-            rows = em.memory.paging_rows
-            served_cpu = cpu.demand_mhz[rows] - cpu.unmet_mhz[rows]
-            unserved += _total(served_cpu * em.memory.slowdown_frac[rows])
+            unserved += stalled_mhz_total(
+                cpu.demand_mhz, cpu.unmet_mhz, em.memory.slowdown_frac, em.memory.paging_rows
+            )
         pdm = unserved / demand_total if demand_total > 0 else 0.0
         slatah = float(np.mean(overloaded / steps))
         util = _rows(cpu.util_frac, active)
+        peak_util = util.max(axis=1)
         out |= {
             "overloaded_host_steps": int(overloaded.sum()),
             "overloaded_frac": float(overloaded.sum()) / (n_active * steps),
@@ -115,10 +118,10 @@ def compute(em: Emulation, *, per_vm: bool = False) -> dict[str, Any]:
             "pdm_frac": pdm,
             "slav": slatah * pdm,
             "p95_cpu_util_frac": percentile_rows(cpu.util_frac, 95.0, active),
-            "peak_cpu_util_frac": float(util.max()),
+            "peak_cpu_util_frac": float(peak_util.max()),
             "mean_cpu_util_frac": _total(util) / util.size,
         }
-        out |= _ready_kpis(em, active, util)
+        out |= _ready_kpis(em, active, util, peak_util)
     if per_vm:
         share = em.vm_served_frac
         demand_any = (
@@ -147,28 +150,23 @@ def compute(em: Emulation, *, per_vm: bool = False) -> dict[str, Any]:
             )
         )
     else:
-        rows = mem.reclaim_rows
-        reclaim = (
-            (mem.balloon_mib[rows] + mem.compressed_mib[rows] + mem.swapped_mib[rows])
-            if len(rows)
-            else None
+        balloon, compressed, swapped, paging, n_reclaimed = reclaim_peaks(
+            mem.balloon_mib, mem.compressed_mib, mem.swapped_mib, mem.paging_mib_s, mem.reclaim_rows
         )
         slow = mem.slowdown_frac[mem.paging_rows] if len(mem.paging_rows) else None
         out |= {
             "paging_mib": _total(mem.paging_mib_s) * em.step_s,
-            "peak_paging_mib_s": float(mem.paging_mib_s[rows].max()) if len(rows) else 0.0,
-            "mem_overcommitted_host_steps": (
-                int(np.count_nonzero(reclaim > 0)) if reclaim is not None else 0
-            ),
-            "peak_balloon_mib": float(mem.balloon_mib[rows].max()) if len(rows) else 0.0,
-            "peak_compressed_mib": float(mem.compressed_mib[rows].max()) if len(rows) else 0.0,
-            "peak_swapped_mib": float(mem.swapped_mib[rows].max()) if len(rows) else 0.0,
+            "peak_paging_mib_s": paging,
+            "mem_overcommitted_host_steps": n_reclaimed,
+            "peak_balloon_mib": balloon,
+            "peak_compressed_mib": compressed,
+            "peak_swapped_mib": swapped,
             "peak_mem_slowdown_frac": float(slow.max()) if slow is not None else 0.0,
             "mem_slowdown_host_steps": (
                 int(np.count_nonzero(slow > 0.01)) if slow is not None else 0
             ),
             "peak_mem_used_frac": (
-                float((mem.demand_mib[active].max(axis=1) / mem.ram_mib[active]).max())
+                float((_rows(mem.demand_mib, active).max(axis=1) / mem.ram_mib[active]).max())
                 if n_active
                 else 0.0
             ),
@@ -274,20 +272,19 @@ def _vm_ready_kpis(em: Emulation, n_worst: int = 5) -> dict[str, Any]:
 
 
 def _ready_kpis(
-    em: Emulation, active: npt.NDArray[np.intp], util: npt.NDArray[np.float32]
+    em: Emulation,
+    active: npt.NDArray[np.intp],
+    util: npt.NDArray[np.float32],
+    peak_util: npt.NDArray[np.float32],
 ) -> dict[str, Any]:
-    """Peak CPU ready and the host-steps above the limit, over the active hosts."""
+    """Peak CPU ready and the host-steps above the limit, over the active hosts (``util``
+    and its row maxima ``peak_util``)."""
     from capplan.emulate.cpu import ready_threshold_util, ready_wall_frac
 
     vcpus = em._host_map.sum_per_group(em._vcpus())[active]
     cores = em.params.n_cores[active]
-    peak_util = util.max(axis=1)
     peak = ready_wall_frac(peak_util[:, None], cores, vcpus)
     threshold = ready_threshold_util(cores, vcpus, CPU_READY_LIMIT_FRAC)
-    finite = np.flatnonzero(np.isfinite(threshold))
-    over = (
-        int(np.count_nonzero(util[finite] > threshold[finite, None].astype(np.float32)))
-        if len(finite)
-        else 0
-    )
+    # inf where a host never passes the limit: no step of it is above.
+    over = int(np.count_nonzero(util > threshold.astype(np.float32)[:, None]))
     return {"peak_cpu_ready_frac": float(peak.max()), "cpu_ready_host_steps": over}

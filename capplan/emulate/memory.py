@@ -41,7 +41,23 @@ import numpy.typing as npt
 from capplan.emulate.aggregate import aggregate
 from capplan.emulate.blocks import map_row_blocks
 from capplan.emulate.context import Replay, vm_vcpus
-from capplan.spec.catalog import VirtMode
+from capplan.emulate.memory_kernels import (
+    BALLOON,
+    BALLOON_CAP,
+    COMPRESSED,
+    CONSUMED_BASE,
+    N_PLANES,
+    OVERHEAD,
+    PAGING,
+    SWAPPED,
+    SWAPPED_ACTIVE,
+    USABLE,
+    ZIP_ACTIVE,
+    ZIP_CAP,
+    reclaim_rows,
+    stall_rows,
+)
+from capplan.spec.catalog import VirtMode, guest_kernel_saved_mib
 from capplan.units import KIB_PER_MIB, MIB_PER_GIB
 
 if TYPE_CHECKING:
@@ -188,54 +204,33 @@ def memory_replay(
     map_row_blocks(resident, n_hosts, n_steps, workers=workers)
     consumed_base = configured * keep + overhead
     shape = (n_hosts, n_steps)
-    out = {
-        name: np.zeros(shape, dtype=np.float32)
-        for name in ("balloon", "compressed", "swapped", "swapped_active", "zip_active")
-    }
     rows = np.flatnonzero((consumed_base > usable) | (peak > usable)).astype(np.intp)
-    usable32 = usable.astype(np.float32)[:, None]
-    base32 = consumed_base.astype(np.float32)[:, None]
-    balloon_cap32 = (balloon_max_frac * configured * keep).astype(np.float32)[:, None]
-    zip_cap32 = (compression_cache_frac * configured * keep).astype(np.float32)[:, None]
-    ratio = np.float32(compression_ratio)
-    frees = np.float32(1.0 - 1.0 / compression_ratio)
+    host = np.empty((5, n_hosts), dtype=np.float32)
+    host[USABLE] = usable
+    host[OVERHEAD] = overhead
+    host[CONSUMED_BASE] = consumed_base
+    host[BALLOON_CAP] = balloon_max_frac * configured * keep
+    host[ZIP_CAP] = compression_cache_frac * configured * keep
+    out = np.empty((N_PLANES, *shape), dtype=np.float32)
+    idle = np.ones(n_hosts, dtype=bool)
+    idle[rows] = False
+    out[:, idle] = 0.0  # the hosts that reclaim get every cell from reclaim_rows
     pages = np.zeros(len(rows), dtype=bool)
-    zero = np.float32(0.0)
 
     def reclaim(block: slice) -> None:
-        sel = rows[block]
-        d = demand[sel]
-        u = usable32[sel]
-        o = overhead32[sel]
-        consumed = np.maximum(base32[sel], d)
-        to_reclaim = np.maximum(consumed - u, zero)
-        balloon = np.minimum(np.minimum(to_reclaim, balloon_cap32[sel]), consumed - d)
-        rest = to_reclaim - balloon
-        compressed = np.minimum(rest * ratio, zip_cap32[sel])
-        swapped = np.maximum(rest - compressed * frees, zero)
-        active = d - o  # A' = A·(1 − s)
-        pool = np.maximum(consumed - balloon - o, np.float32(1e-6))
-        share_active = np.clip(active / pool, zero, np.float32(1.0))
-        zip_active = compressed * share_active
-        hard = np.maximum(d - u - compressed / ratio, zero)  # active pages that cannot fit
-        swap_active = np.minimum(np.maximum(swapped * share_active, hard), swapped)
-        out["balloon"][sel] = balloon
-        out["compressed"][sel] = compressed
-        out["swapped"][sel] = swapped
-        out["swapped_active"][sel] = swap_active
-        out["zip_active"][sel] = zip_active
-        pages[block] = np.any((swap_active > 0) | (zip_active > 0), axis=1)
+        reclaim_rows(
+            demand, rows[block], host, compression_ratio, 2.0 / active_window_s, out, pages[block]
+        )
 
     map_row_blocks(reclaim, len(rows), n_steps, workers=workers)
-    paging = out["swapped_active"] * np.float32(2.0 / active_window_s)
     return MemoryResult(
         demand_mib=demand,
-        balloon_mib=out["balloon"],
-        compressed_mib=out["compressed"],
-        swapped_mib=out["swapped"],
-        swapped_active_mib=out["swapped_active"],
-        compressed_active_mib=out["zip_active"],
-        paging_mib_s=paging,
+        balloon_mib=out[BALLOON],
+        compressed_mib=out[COMPRESSED],
+        swapped_mib=out[SWAPPED],
+        swapped_active_mib=out[SWAPPED_ACTIVE],
+        compressed_active_mib=out[ZIP_ACTIVE],
+        paging_mib_s=out[PAGING],
         slowdown_frac=np.zeros(shape, dtype=np.float32),
         ram_mib=ram,
         usable_mib=usable,
@@ -249,7 +244,9 @@ def stall_slowdown(
     *,
     swap_latency_ms: npt.ArrayLike,
     decompress_ms: float,
-    busy_cores: npt.ArrayLike,
+    busy_cores: npt.ArrayLike | None = None,
+    cpu_demand_mhz: F32 | None = None,
+    core_mhz: npt.ArrayLike | None = None,
     active_window_s: float,
     page_size_kib: float,
 ) -> MemoryResult:
@@ -265,8 +262,11 @@ def stall_slowdown(
         Time to fault in one compressed page.
     busy_cores
         Cores' worth of CPU work per step of each host of :attr:`MemoryResult.paging_rows`,
-        ``(len(paging_rows), n_steps)``; at least one core is counted (a waiting VM holds a
-        vCPU).
+        broadcastable to ``(len(paging_rows), n_steps)``; at least one core is counted (a
+        waiting VM holds a vCPU).
+    cpu_demand_mhz, core_mhz
+        Instead of ``busy_cores``: every host's CPU demand ``(n_hosts, n_steps)`` and the
+        MHz of one core of each host of ``paging_rows``; busy cores are their ratio.
     active_window_s, page_size_kib
         As in :func:`memory_replay` and the catalog.
 
@@ -277,19 +277,33 @@ def stall_slowdown(
     """
     rows = memory.paging_rows
     slowdown = np.zeros_like(memory.slowdown_frac)
-    if len(rows):
-        n_steps = slowdown.shape[1]
-        faults_per_mib_s = KIB_PER_MIB / page_size_kib / active_window_s
-        swap_s = np.broadcast_to(np.asarray(swap_latency_ms, dtype=np.float64), (n_steps,))
-        stall = memory.swapped_active_mib[rows]  # a copy (fancy indexing), float32
-        stall *= (swap_s * (faults_per_mib_s / 1e3)).astype(np.float32)
-        zipped = memory.compressed_active_mib[rows]
-        zipped *= np.float32(faults_per_mib_s * decompress_ms / 1e3)
-        stall += zipped
-        work = np.maximum(np.asarray(busy_cores, dtype=np.float32), np.float32(1.0))
-        work += stall
-        np.divide(stall, work, out=stall)
-        slowdown[rows] = stall
+    if not len(rows):
+        return replace(memory, slowdown_frac=slowdown)
+    n_steps = slowdown.shape[1]
+    faults_per_mib_s = KIB_PER_MIB / page_size_kib / active_window_s
+    swap_s = np.broadcast_to(np.asarray(swap_latency_ms, dtype=np.float64), (n_steps,))
+    if cpu_demand_mhz is not None and core_mhz is not None:
+        source, source_rows = cpu_demand_mhz, rows
+        unit = np.asarray(core_mhz, dtype=np.float64)
+    elif busy_cores is not None:
+        source = np.ascontiguousarray(
+            np.broadcast_to(np.asarray(busy_cores, dtype=np.float32), (len(rows), n_steps))
+        )
+        source_rows = np.arange(len(rows), dtype=np.intp)
+        unit = np.ones(len(rows))
+    else:
+        raise ValueError("stall_slowdown needs busy_cores, or cpu_demand_mhz and core_mhz")
+    stall_rows(
+        memory.swapped_active_mib,
+        memory.compressed_active_mib,
+        rows,
+        source,
+        source_rows,
+        unit,
+        (swap_s * (faults_per_mib_s / 1e3)).astype(np.float32),
+        faults_per_mib_s * decompress_ms / 1e3,
+        slowdown,
+    )
     return replace(memory, slowdown_frac=slowdown)
 
 
@@ -330,8 +344,19 @@ def replay_memory(ctx: Replay) -> tuple[MemoryResult | None, npt.NDArray[np.floa
     if n_default:
         ctx.notes.append(f"{n_default} VM(s) without n_vcpus: 1 vCPU assumed for overhead")
     configured = configured_mib(ctx)
+    active = ctx.metrics["mem_active_mib"]
+    saved = guest_kernel_saved_mib(virt, ctx.catalog.guest, configured)
+    if saved.any():
+        # The traced guests ran their own kernel; on the host's kernel they do not need it.
+        active = np.maximum(active - saved.astype(np.float32)[:, None], np.float32(0.0))
+        configured = np.maximum(configured - saved, 0.0)
+        ctx.notes.append(
+            f"mode {virt.name!r} shares the host's kernel: each guest's own kernel memory "
+            f"({float(saved.sum()) / MIB_PER_GIB:,.1f} GiB in all) is taken off its active "
+            "and configured memory"
+        )
     overhead = virt.mem_overhead_mib(vcpus, configured)
-    mem_host = aggregate(ctx.metrics["mem_active_mib"], host_map, workers=ctx.workers)
+    mem_host = aggregate(active, host_map, workers=ctx.workers)
     reclaim = ctx.catalog.memory
     hypervisor = has_hypervisor(virt)
     memory = memory_replay(
@@ -364,17 +389,17 @@ def with_stalls(
     replayed = swap
     latency_ms = replayed.latency_ms if replayed is not None else swap_tier.base_latency_ms
     rows = memory.paging_rows
-    if cpu is not None:
-        core_mhz = params.capacity_mhz[rows] / np.maximum(params.n_cores[rows], 1.0)
-        busy = cpu.demand_mhz[rows] / core_mhz[:, None]
-    else:
-        vcpus = ctx.host_map.sum_per_group(vm_vcpus(ctx.workload))[rows]
-        busy = np.broadcast_to(vcpus[:, None], (len(rows), memory.demand_mib.shape[1]))
+    core_mhz = params.capacity_mhz[rows] / np.maximum(params.n_cores[rows], 1.0)
     return stall_slowdown(
         memory,
         swap_latency_ms=latency_ms,
         decompress_ms=catalog.memory.decompress_vs_swap_frac * swap_tier.base_latency_ms,
-        busy_cores=busy,
+        # Without CPU data each vCPU counts as a busy core.
+        busy_cores=(
+            ctx.host_map.sum_per_group(vm_vcpus(ctx.workload))[rows, None] if cpu is None else None
+        ),
+        cpu_demand_mhz=cpu.demand_mhz if cpu is not None else None,
+        core_mhz=core_mhz,
         active_window_s=catalog.memory.active_window_s,
         page_size_kib=catalog.memory.page_size_kib,
     )

@@ -38,6 +38,10 @@ def rack_of_host(n_hosts: int, hosts_per_tor: int) -> npt.NDArray[np.int64]:
     return np.arange(n_hosts, dtype=np.int64) // max(hosts_per_tor, 1)
 
 
+#: Largest number of possible (VLAN, host) keys counted in one dense array, not by sorting.
+DENSE_COUNT_LIMIT = 1 << 22
+
+
 def local_shares(
     vlan_of_vm: npt.ArrayLike,
     host_of_vm: npt.ArrayLike,
@@ -66,9 +70,14 @@ def local_shares(
 
     def members(*keys: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         key = np.zeros(len(vlan), dtype=np.int64)
+        n_keys = 1
         for part in keys:
             _, dense = np.unique(part, return_inverse=True)
-            key = key * (int(dense.max()) + 1) + dense.ravel()
+            size = int(dense.max()) + 1
+            key = key * size + dense.ravel()
+            n_keys *= size
+        if n_keys <= DENSE_COUNT_LIMIT:  # a count per possible key: no second sort
+            return np.bincount(key, minlength=n_keys)[key].astype(np.int64)
         _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
         return counts[inverse.ravel()].astype(np.int64)
 
@@ -99,8 +108,11 @@ def vlans_per_trunk(
         return np.zeros(n_groups, dtype=np.int64)
     _, vlan_dense = np.unique(vlan, return_inverse=True)
     n_vlans = int(vlan_dense.max()) + 1
-    pairs = np.unique(group * n_vlans + vlan_dense.ravel())
-    return np.bincount(pairs // n_vlans, minlength=n_groups).astype(np.int64)
+    key = group * n_vlans + vlan_dense.ravel()
+    if n_groups * n_vlans <= DENSE_COUNT_LIMIT:  # which pairs occur, without sorting
+        seen = np.bincount(key, minlength=n_groups * n_vlans).reshape(n_groups, n_vlans) > 0
+        return seen.sum(axis=1).astype(np.int64)
+    return np.bincount(np.unique(key) // n_vlans, minlength=n_groups).astype(np.int64)
 
 
 def rack_sum(host_values: F32, hosts_per_tor: int) -> F32:

@@ -224,6 +224,11 @@ def load_for_latency(tier: SanTier, latency_ms: float) -> float:
     return lo
 
 
+#: Means of the longer of a sojourn's two phases beyond which its tail is below 1e-18 (the
+#: slowest case, equal rates: (1 + 45) e^-45).
+REACH_SOJOURNS = 45.0
+
+
 def _sojourn(t_ms: F64, service_ms: float, wait_prob: F64, wait_mean_ms: F64) -> tuple[F64, F64]:
     """Distribution and density of an M/M/c sojourn at ``t`` (see :func:`sojourn_cdf`)."""
     t = np.maximum(t_ms, 0.0)
@@ -274,13 +279,26 @@ def mixture_quantiles_ms(
     keep = w > 0
     if not keep.any():
         return None
-    w = w[keep] / w[keep].sum()
-    prob, wait, shift = wait_prob[keep], wait_mean_ms[keep], shift_ms[keep]
+    order = np.argsort(shift_ms[keep], kind="stable")
+    w = (w[keep] / w[keep].sum())[order]
+    prob, wait, shift = wait_prob[keep][order], wait_mean_ms[keep][order], shift_ms[keep][order]
     target = np.asarray(quantiles, dtype=np.float64)
+    weight_before = np.concatenate(([0.0], np.cumsum(w)))
+    # A sojourn outlasts REACH_SOJOURNS of its longest mean with probability below 1e-18: a step
+    # whose shift lies that far below x is complete at x, and one above x has not started.
+    # Only the steps in between are evaluated (few when a backlog spreads the shifts).
+    reach = REACH_SOJOURNS * max(service_ms, float(wait.max()))
 
     def mixture(x: F64) -> tuple[F64, F64]:
-        cdf, pdf = _sojourn(x[:, None] - shift[None, :], service_ms, prob[None, :], wait[None, :])
-        return cdf @ w, pdf @ w
+        start = np.searchsorted(shift, x - reach, side="left")
+        stop = np.searchsorted(shift, x, side="right")
+        cdf = np.empty(len(x))
+        pdf = np.empty(len(x))
+        for j, (a, b) in enumerate(zip(start.tolist(), stop.tolist(), strict=True)):
+            c, d = _sojourn(x[j] - shift[a:b], service_ms, prob[a:b], wait[a:b])
+            cdf[j] = weight_before[a] + c @ w[a:b]
+            pdf[j] = d @ w[a:b]
+        return cdf, pdf
 
     tail = -np.log1p(-target)
     lo, hi = _shift_bracket(np.unique(shift), target, lambda x: mixture(x)[0])

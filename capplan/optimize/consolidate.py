@@ -72,11 +72,13 @@ from capplan.spec.catalog import (
     MemOverhead,
     VirtMode,
     current_models,
+    guest_kernel_saved_mib,
     vm_multiplier,
 )
 from capplan.spec.economics import EconomicsSettings, load_economics
 from capplan.spec.study import scenario_default
 from capplan.status import SolveStatus
+from capplan.units import MIB_PER_GIB
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -538,6 +540,13 @@ def size_vms(
         from_inv["mem"] = ids[missing].tolist()
     config_mem = np.where(np.isfinite(mem_prov), mem_prov, mem.max(axis=1))
     config_vcpus = np.where(np.isfinite(vcpus), vcpus, 1.0)
+    saved = guest_kernel_saved_mib(mode, guest, config_mem)
+    if saved.any():
+        mem = np.maximum(mem - saved[:, None], 0.0)
+        notes.append(
+            f"mode {mode.name!r} shares the host's kernel: each guest's own kernel memory is "
+            f"not needed ({float(saved.sum()) / MIB_PER_GIB:,.1f} GiB in all)"
+        )
     overhead = mode.mem_overhead_mib(config_vcpus, config_mem)
     mem = mem / opts.mem_overcommit_ratio + overhead[:, None]
     demand = {"cpu": cpu, "mem": mem}

@@ -83,3 +83,26 @@ def test_sizing_cap_keeps_ready_within_the_limit_for_any_vcpu_count() -> None:
         above = ready_wall_frac(np.array([[cap + 0.01]], dtype=np.float32), [cores], [cores + 1])
         assert float(above[0, 0]) > 0.05, cores
     assert ready_cap_frac(host, None) == 1.0
+
+
+def _numpy_thresholds(cores: np.ndarray, vcpus: np.ndarray, limit: float) -> np.ndarray:
+    """The bisection written with the vectorized ready_wall_frac (the compiled one's reference)."""
+    low = np.zeros(len(cores), dtype=np.float32)
+    high = np.full(len(cores), 0.999, dtype=np.float32)
+    top = ready_wall_frac(high[:, None], cores, vcpus)[:, 0]
+    for _ in range(30):
+        mid = (low + high) / np.float32(2.0)
+        above = ready_wall_frac(mid[:, None], cores, vcpus)[:, 0] > limit
+        high = np.where(above, mid, high)
+        low = np.where(above, low, mid)
+    return np.where(top > limit, high.astype(np.float64), np.inf)
+
+
+@pytest.mark.parametrize("limit", [0.001, 0.05, 0.2])
+def test_compiled_threshold_is_the_vectorized_bisection_bit_for_bit(limit: float) -> None:
+    rng = np.random.default_rng(11)
+    cores = rng.choice([1.0, 2.0, 4.0, 8.0, 12.0, 32.0, 112.0], 400)
+    vcpus = np.round(cores * rng.uniform(0.5, 8.0, 400))
+    np.testing.assert_array_equal(
+        ready_threshold_util(cores, vcpus, limit), _numpy_thresholds(cores, vcpus, limit)
+    )

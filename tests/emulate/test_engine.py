@@ -48,6 +48,30 @@ def test_hand_worked_replay_and_kpis() -> None:
     assert k["pdm_vm_mean_frac"] == pytest.approx((1 - CAP / 40000) / 3, rel=1e-5)
 
 
+def test_containers_replay_memory_without_the_guest_kernel() -> None:
+    # Hand-worked: 4,096 MiB guests keep 78 + 4,096 / 64 = 142 MiB in their own kernel; the
+    # 100 MiB one needs none of its active memory on the host's kernel (not below 0).
+    wl = make_workload(
+        {
+            "cpu_demand_mhz": [[100.0, 100.0]] * 3,
+            "mem_active_mib": [[1000, 2000], [900, 100], [100, 100]],
+        },
+        inventory={"os_family": ["linux"] * 3, "mem_provisioned_mib": [4096.0] * 3},
+    )
+    placement = Placement.from_assignment(wl.vm_ids, [0, 0, 1], [X5670] * 2)
+    containers = emulate(wl, placement, CATALOG, "containers")
+    assert containers.memory is not None
+    np.testing.assert_allclose(
+        containers.memory.demand_mib, [[1000 + 900 - 284, 2000 - 142], [0, 0]]
+    )
+    assert any("own kernel memory" in n for n in containers.notes)
+    bare = emulate(
+        wl, Placement.from_assignment(wl.vm_ids, [0, 1, 2], [X5670] * 3), CATALOG, "bare-metal"
+    )
+    assert bare.memory is not None
+    np.testing.assert_allclose(bare.memory.demand_mib[:, 0], [1000, 900, 100])
+
+
 def test_empty_hosts_idle_when_kept_on() -> None:
     em = _hand_case(switch_off_empty=False)
     np.testing.assert_allclose(em.power_w[2], [66, 66])
@@ -204,3 +228,32 @@ def test_real_planetlab_day_on_cloudsim_hosts(shared_path) -> None:
         rtol=1e-5,
     )
     assert 0 <= k["slatah_frac"] <= 1 and 0 <= k["pdm_frac"] <= 1
+
+
+def test_memory_kpis_are_the_replays_own_peaks_and_counts() -> None:
+    # An over-committed host: the KPIs must be the maxima and counts of the replay's arrays.
+    rng = np.random.default_rng(4)
+    active = rng.uniform(1500.0, 4000.0, (6, 48))
+    wl = make_workload(
+        {"cpu_demand_mhz": np.full((6, 48), 2000.0), "mem_active_mib": active},
+        inventory={"os_family": ["linux"] * 6, "mem_provisioned_mib": [8192.0] * 6},
+    )
+    small = "ibm-x3250-m3-x3470"
+    em = emulate(wl, Placement.from_assignment(wl.vm_ids, [0] * 5 + [1], [small] * 2), CATALOG)
+    mem = em.memory
+    assert mem is not None and len(mem.paging_rows) == 1
+    k = em.kpis()
+    assert k["peak_balloon_mib"] == float(mem.balloon_mib.max()) > 0
+    assert k["peak_compressed_mib"] == float(mem.compressed_mib.max())
+    assert k["peak_swapped_mib"] == float(mem.swapped_mib.max())
+    assert k["peak_paging_mib_s"] == float(mem.paging_mib_s.max())
+    reclaimed = (mem.balloon_mib + mem.compressed_mib + mem.swapped_mib) > 0
+    assert k["mem_overcommitted_host_steps"] == int(reclaimed.sum()) > 0
+    # PDM counts the CPU the stalls take back on the paging hosts.
+    cpu = em.cpu
+    assert cpu is not None and (mem.slowdown_frac > 0).any()
+    stalled = ((cpu.demand_mhz - cpu.unmet_mhz) * mem.slowdown_frac).sum(dtype=np.float64)
+    expected = (cpu.unmet_mhz.sum(dtype=np.float64) + stalled) / cpu.demand_mhz.sum(
+        dtype=np.float64
+    )
+    assert k["pdm_frac"] == pytest.approx(expected, rel=1e-6)

@@ -78,3 +78,22 @@ def test_vpn_overhead() -> None:
 
     vpn = dataclasses.replace(fabric, vpn_frac=0.5, vpn_overhead_bytes=57, mtu_bytes=1500)
     assert vpn_mbps([100.0], vpn)[0] == pytest.approx(50 * 1500 / 1443)
+
+
+@pytest.mark.parametrize(("n_vlans", "n_hosts"), [(40, 300), (3000, 2000)])
+def test_shares_and_trunks_against_brute_force(n_vlans: int, n_hosts: int) -> None:
+    # Few keys are counted densely, many (3,000 VLANs × 2,000 hosts) by sorting: both paths.
+    rng = np.random.default_rng(n_vlans)
+    vlan = rng.integers(-1, n_vlans, 4000)
+    host = rng.integers(0, n_hosts, 4000)
+    rack = host // 20
+    host_share, rack_share = local_shares(vlan, host, rack)
+    for v in rng.choice(4000, 200, replace=False):
+        peers = np.count_nonzero(vlan == vlan[v]) - 1
+        on_host = np.count_nonzero((vlan == vlan[v]) & (host == host[v])) - 1
+        on_rack = np.count_nonzero((vlan == vlan[v]) & (rack == rack[v])) - 1
+        assert host_share[v] == (on_host / peers if peers else 0.0)
+        assert rack_share[v] == (on_rack / peers if peers else 0.0)
+    trunks = vlans_per_trunk(vlan, host, n_hosts)
+    for h in rng.choice(n_hosts, 50, replace=False):
+        assert trunks[h] == len(set(vlan[host == h].tolist()))

@@ -210,3 +210,38 @@ def test_request_percentiles_by_hand() -> None:
     cdf += 0.75 * sojourn_cdf(np.array([q - 10]), 1.0, probs[1:], waits[1:])[0]
     assert cdf == pytest.approx(0.5, abs=1e-9)
     assert mixture_quantile_ms(1.0, probs, waits, shifts, np.zeros(2), 0.5) is None
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), backlog=st.booleans(), n_steps=st.integers(1, 300))
+def test_request_quantiles_match_brute_force_bisection(
+    seed: int, backlog: bool, n_steps: int
+) -> None:
+    # The full mixture (every step evaluated at every point) solved by plain bisection, against
+    # the bracketed Newton that evaluates only the steps near each point.
+    from capplan.emulate.storage import mixture_quantiles_ms, sojourn_cdf
+
+    rng = np.random.default_rng(seed)
+    service = float(rng.uniform(0.05, 10.0))
+    prob = rng.uniform(0.0, 1.0, n_steps)
+    wait = rng.uniform(0.01, 20.0, n_steps)
+    spread = 1e7 if backlog else 5.0
+    shift = np.sort(rng.uniform(0.0, spread, n_steps)) * rng.integers(0, 2, n_steps)
+    weights = rng.uniform(0.0, 1.0, n_steps) * (rng.random(n_steps) < 0.9)
+    quantiles = (0.5, 0.95, 0.99)
+    found = mixture_quantiles_ms(service, prob, wait, shift, weights, quantiles)
+    if not (weights > 0).any():
+        assert found is None
+        return
+    assert found is not None
+    share = weights / weights.sum()
+
+    def cdf(x: float) -> float:
+        return float(sojourn_cdf(np.asarray(x - shift), service, prob, wait) @ share)
+
+    for q, got in zip(quantiles, found, strict=True):
+        lo, hi = 0.0, float(shift.max() + 60.0 * (service + wait.max()))
+        for _ in range(200):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if cdf(mid) < q else (lo, mid)
+        assert got == pytest.approx(hi, rel=1e-9, abs=1e-9)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +96,38 @@ def test_memory_basis_is_divided_by_the_ratio_once(
     assert (prep.instance.demand[:, 1, :] == math.ceil(sized_mib / 2.0 + overhead - 1e-9)).all()
     said = any("configured memory" in n for n in prep.notes)
     assert said == (basis == "configured")
+
+
+@pytest.mark.parametrize(("basis", "used_mib"), [("consumed", 2048.0), ("configured", 6144.0)])
+def test_containers_size_memory_without_the_guest_kernel(
+    catalog: Catalog, basis: str, used_mib: float
+) -> None:
+    # Hand-worked: a 6,144 MiB guest's kernel keeps 78 + 6,144 / 64 = 174 MiB resident, which
+    # a container on the host's kernel does not need; the ratio 2 applies after it.
+    wl = make_workload(
+        _flat(2, 24, 1000.0, 2048.0),
+        inventory={"n_vcpus": [2, 2], "mem_provisioned_mib": [6144.0, 6144.0]},
+    )
+    opts = _plain(
+        hosts=(HostOffer(SMALL),),
+        mode="containers",
+        buckets=4,
+        mem_overcommit_ratio=2.0,
+        mem_basis=basis,
+    )
+    prep = prepare(wl, catalog, opts)
+    assert (prep.instance.demand[:, 1, :] == math.ceil((used_mib - 174.0) / 2.0 - 1e-9)).all()
+    assert any("own kernel memory" in n and "0.3 GiB" in n for n in prep.notes)
+    vm = prepare(wl, catalog, replace(opts, mode="hw-assisted"))
+    assert not any("own kernel memory" in n for n in vm.notes)
+
+
+def test_containers_memory_never_goes_below_zero(catalog: Catalog) -> None:
+    wl = make_workload(
+        _flat(1, 24, 1000.0, 50.0), inventory={"n_vcpus": [1], "mem_provisioned_mib": [512.0]}
+    )
+    opts = _plain(hosts=(HostOffer(SMALL),), mode="containers", buckets=2)
+    assert (prepare(wl, catalog, opts).instance.demand[0, 1, :] == 0).all()
 
 
 def test_memory_basis_auto_is_configured_without_memory_usage(catalog: Catalog) -> None:

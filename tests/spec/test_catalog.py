@@ -15,6 +15,7 @@ from capplan.spec.catalog import (
     POWER_LOAD_FRACS,
     bundled_catalog_dir,
     current_models,
+    guest_kernel_saved_mib,
     load_catalog,
 )
 
@@ -176,6 +177,19 @@ def test_felter_figures_become_mode_factors(catalog) -> None:
     assert catalog.guest.cpu_kernel_frac == 0.07
     assert xen.needs_modified_guest and not xen.supports_legacy_guests
     assert catalog.mode("full-bt").supports_legacy_guests
+
+
+def test_guest_kernel_memory_by_hand(catalog) -> None:
+    # Red Hat's ~110 MiB at boot in a 2 GiB VM holds the page map (2,048 MiB / 64 = 32 MiB, one
+    # 64-byte struct page per 4 KiB page); the rest, 78 MiB, is fixed.
+    guest = catalog.guest
+    assert guest.kernel_fixed_mib == 78.0 and guest.kernel_page_map_frac == 64 / 4096
+    np.testing.assert_allclose(guest.kernel_mem_mib([2048.0, 65536.0]), [110.0, 1102.0])
+    saved = guest_kernel_saved_mib(catalog.mode("containers"), guest, [2048.0])
+    assert saved.tolist() == [110.0]
+    for name in ("bare-metal", "full-bt", "hw-assisted", "paravirt"):
+        assert guest_kernel_saved_mib(catalog.mode(name), guest, [2048.0]).tolist() == [0.0]
+    assert "Red Hat" in guest.source and "struct page" in guest.source
 
 
 def test_vmware_overhead_table_at_grid_points_and_between(catalog) -> None:
@@ -361,7 +375,10 @@ def test_broken_catalog_reports_every_problem_at_once(tmp_path: Path) -> None:
     _write_minimal(
         tmp_path,
         hosts=BROKEN_HOSTS,
-        extra="\n[wires]\nx = 1\n",
+        extra=(
+            "\n[wires]\nx = 1\n"
+            '\n[guest]\ncpu_kernel_frac = 0.1\nkernel_fixed_mib = -5\nsource = "x"\n'
+        ),
     )
     (tmp_path / "rest.toml").write_text(
         (tmp_path / "rest.toml").read_text().replace('default_tier = "t"', 'default_tier = "zz"')
@@ -378,6 +395,7 @@ def test_broken_catalog_reports_every_problem_at_once(tmp_path: Path) -> None:
     assert "hosts.toml:hosts.falling.power_w" in where
     assert "rest.toml:san.default_tier" in where
     assert "rest.toml:wires" in where
+    assert "rest.toml:guest.kernel_fixed_mib" in where
     assert "expected 11 values" in text and "never fall" in text and "unknown SAN tier 'zz'" in text
     assert len(info.value.problems) >= 8
 
