@@ -211,18 +211,26 @@ def memory_replay(
     host[CONSUMED_BASE] = consumed_base
     host[BALLOON_CAP] = balloon_max_frac * configured * keep
     host[ZIP_CAP] = compression_cache_frac * configured * keep
+    reclaims = np.zeros(n_hosts, dtype=bool)
+    reclaims[rows] = True
     out = np.empty((N_PLANES, *shape), dtype=np.float32)
-    idle = np.ones(n_hosts, dtype=bool)
-    idle[rows] = False
-    out[:, idle] = 0.0  # the hosts that reclaim get every cell from reclaim_rows
-    pages = np.zeros(len(rows), dtype=bool)
+    pages = np.zeros(n_hosts, dtype=bool)
+    hosts = np.arange(n_hosts, dtype=np.intp)
 
     def reclaim(block: slice) -> None:
         reclaim_rows(
-            demand, rows[block], host, compression_ratio, 2.0 / active_window_s, out, pages[block]
+            demand,
+            hosts[block],
+            reclaims,
+            host,
+            compression_ratio,
+            2.0 / active_window_s,
+            out,
+            pages,
         )
 
-    map_row_blocks(reclaim, len(rows), n_steps, workers=workers)
+    # Every host in one threaded pass: the ladder where a host reclaims, zeros elsewhere.
+    map_row_blocks(reclaim, n_hosts, n_steps, workers=workers)
     return MemoryResult(
         demand_mib=demand,
         balloon_mib=out[BALLOON],
@@ -235,7 +243,7 @@ def memory_replay(
         ram_mib=ram,
         usable_mib=usable,
         reclaim_rows=rows,
-        paging_rows=rows[pages],
+        paging_rows=np.flatnonzero(pages).astype(np.intp),
     )
 
 

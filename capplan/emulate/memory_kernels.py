@@ -25,20 +25,23 @@ N_PLANES = 6
 def reclaim_rows(
     demand: F32,
     rows: npt.NDArray[np.intp],
+    reclaims: npt.NDArray[np.bool_],
     host: F32,
     ratio: float,
     paging_per_mib: float,
     out: F32,
     pages: npt.NDArray[np.bool_],
 ) -> None:  # pragma: no cover - compiled; tested through memory_replay()
-    """The ladder for the hosts ``rows``.
+    """The ladder for the hosts ``rows`` that reclaim, zeros for the others.
 
     Parameters
     ----------
     demand
         Resident need ``D`` per host and step, float32 ``(n_hosts, n_steps)``.
     rows
-        The hosts to evaluate.
+        The hosts to write.
+    reclaims
+        Per host: whether it reclaims (its consumed base or peak need passes its usable RAM).
     host
         float32 ``(5, n_hosts)``: usable RAM, overhead, consumed base ``K·(1 − s) + O``,
         balloon cap and compression-cache cap (the row constants above), MiB.
@@ -49,8 +52,7 @@ def reclaim_rows(
     out
         float32 ``(6, n_hosts, n_steps)``; every cell of the ``rows`` receives its plane's value.
     pages
-        One flag per entry of ``rows``: set when the host has active pages compressed or
-        swapped in some step.
+        Per host: set when the host has active pages compressed or swapped in some step.
     """
     zero = np.float32(0.0)
     one = np.float32(1.0)
@@ -60,6 +62,9 @@ def reclaim_rows(
     per_mib = np.float32(paging_per_mib)
     for i in range(rows.shape[0]):
         h = rows[i]
+        if not reclaims[h]:
+            out[:, h, :] = zero
+            continue
         u = host[USABLE, h]
         o = host[OVERHEAD, h]
         base = host[CONSUMED_BASE, h]
@@ -97,7 +102,7 @@ def reclaim_rows(
             out[ZIP_ACTIVE, h, t] = zip_active
             out[PAGING, h, t] = swap_active * per_mib
             any_paging = any_paging or bool(swap_active > zero) or bool(zip_active > zero)
-        pages[i] = any_paging
+        pages[h] = any_paging
 
 
 @numba.njit(nogil=True, cache=True)
