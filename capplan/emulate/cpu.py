@@ -20,6 +20,9 @@ from capplan.spec.catalog import vm_multiplier
 
 F32 = npt.NDArray[np.float32]
 
+#: Rows of :attr:`CpuResult.host_totals`.
+DEMAND_SUM, UNMET_SUM, UTIL_SUM, UTIL_MAX = range(4)
+
 
 @dataclass(frozen=True)
 class CpuResult:
@@ -37,6 +40,10 @@ class CpuResult:
         Steps with unmet demand, per host, int64 ``(n_hosts,)``.
     capacity_mhz
         Normalized capacity per host, float64 ``(n_hosts,)``.
+    host_totals
+        Per host, float64 ``(4, n_hosts)``, made in the same pass: the sums over steps of
+        demand, unmet demand and utilization (in float64), and the largest utilization (rows
+        :data:`DEMAND_SUM`, :data:`UNMET_SUM`, :data:`UTIL_SUM`, :data:`UTIL_MAX`).
     """
 
     demand_mhz: F32
@@ -44,6 +51,7 @@ class CpuResult:
     unmet_mhz: F32
     overloaded_steps: npt.NDArray[np.int64]
     capacity_mhz: npt.NDArray[np.float64]
+    host_totals: npt.NDArray[np.float64]
 
     def served_frac(self) -> F32:
         """Share of demand served in each host-step: ``min(capacity / demand, 1)`` (1 if idle)."""
@@ -62,8 +70,10 @@ def _cpu_rows(
     util: F32,
     unmet: F32,
     overloaded: npt.NDArray[np.int64],
+    totals: npt.NDArray[np.float64],
 ) -> None:  # pragma: no cover - compiled; tested through cpu_replay()
-    """One pass over host rows: scale demand in place, then utilization, unmet, overloaded.
+    """One pass over host rows: scale demand in place, then utilization, unmet, overloaded,
+    and each host's totals (``totals``: the rows of :attr:`CpuResult.host_totals`).
 
     Same float32 operations as ``np.minimum`` / ``np.subtract`` / ``np.multiply`` (NaN
     propagates as it does there).
@@ -73,6 +83,10 @@ def _cpu_rows(
         c = cap[h]
         inv = inv_cap[h]
         n_over = 0
+        demand_sum = 0.0
+        unmet_sum = 0.0
+        util_sum = 0.0
+        util_max = -np.inf
         for t in range(demand.shape[1]):
             d = demand[h, t]
             if factor != one:
@@ -84,8 +98,17 @@ def _cpu_rows(
             if short != 0:
                 n_over += 1
             u = served * inv
-            util[h, t] = one if u > one else u
+            u = one if u > one else u
+            util[h, t] = u
+            demand_sum += d
+            unmet_sum += short
+            util_sum += u
+            util_max = max(util_max, np.float64(u))
         overloaded[h] = n_over
+        totals[DEMAND_SUM, h] = demand_sum
+        totals[UNMET_SUM, h] = unmet_sum
+        totals[UTIL_SUM, h] = util_sum
+        totals[UTIL_MAX, h] = util_max
 
 
 def cpu_replay(
@@ -124,6 +147,7 @@ def cpu_replay(
     util = np.empty_like(demand)
     unmet = np.empty_like(demand)
     overloaded = np.zeros(n_hosts, dtype=np.int64)
+    totals = np.empty((4, n_hosts), dtype=np.float64)
     factor = np.float32(demand_multiplier)
 
     def block(rows: slice) -> None:
@@ -135,10 +159,11 @@ def cpu_replay(
             util[rows],
             unmet[rows],
             overloaded[rows],
+            totals[:, rows],
         )
 
     map_row_blocks(block, n_hosts, n_steps, workers=workers)
-    return CpuResult(demand, util, unmet, overloaded, cap)
+    return CpuResult(demand, util, unmet, overloaded, cap, totals)
 
 
 def ready_frac(

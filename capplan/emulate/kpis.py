@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from capplan.emulate.cpu import DEMAND_SUM, UNMET_SUM, UTIL_MAX, UTIL_SUM
 from capplan.emulate.memory_kernels import reclaim_peaks, stalled_mhz_total
 from capplan.emulate.quantile import percentile_rows
 from capplan.units import KWH_PER_WS
@@ -101,8 +102,9 @@ def compute(em: Emulation, *, per_vm: bool = False) -> dict[str, Any]:
     else:
         cpu = em.cpu
         overloaded = cpu.overloaded_steps[active]
-        demand_total = _total(cpu.demand_mhz)
-        unserved = _total(cpu.unmet_mhz)
+        totals = cpu.host_totals  # the CPU pass's own per-host sums and maxima
+        demand_total = float(totals[DEMAND_SUM].sum())
+        unserved = float(totals[UNMET_SUM].sum())
         if em.memory is not None and len(em.memory.paging_rows):
             unserved += stalled_mhz_total(
                 cpu.demand_mhz, cpu.unmet_mhz, em.memory.slowdown_frac, em.memory.paging_rows
@@ -110,7 +112,7 @@ def compute(em: Emulation, *, per_vm: bool = False) -> dict[str, Any]:
         pdm = unserved / demand_total if demand_total > 0 else 0.0
         slatah = float(np.mean(overloaded / steps))
         util = _rows(cpu.util_frac, active)
-        peak_util = util.max(axis=1)
+        peak_util = totals[UTIL_MAX, active].astype(np.float32)
         out |= {
             "overloaded_host_steps": int(overloaded.sum()),
             "overloaded_frac": float(overloaded.sum()) / (n_active * steps),
@@ -119,7 +121,7 @@ def compute(em: Emulation, *, per_vm: bool = False) -> dict[str, Any]:
             "slav": slatah * pdm,
             "p95_cpu_util_frac": percentile_rows(cpu.util_frac, 95.0, active),
             "peak_cpu_util_frac": float(peak_util.max()),
-            "mean_cpu_util_frac": _total(util) / util.size,
+            "mean_cpu_util_frac": float(totals[UTIL_SUM, active].sum()) / util.size,
         }
         out |= _ready_kpis(em, active, util, peak_util)
     if per_vm:

@@ -284,34 +284,47 @@ def stall_slowdown(
         Slowdown ``S / (S + V)`` on :attr:`MemoryResult.paging_rows`, 0 elsewhere.
     """
     rows = memory.paging_rows
-    slowdown = np.zeros_like(memory.slowdown_frac)
     if not len(rows):
-        return replace(memory, slowdown_frac=slowdown)
-    n_steps = slowdown.shape[1]
+        return replace(memory, slowdown_frac=np.zeros_like(memory.slowdown_frac))
+    n_hosts, n_steps = memory.slowdown_frac.shape
     faults_per_mib_s = KIB_PER_MIB / page_size_kib / active_window_s
     swap_s = np.broadcast_to(np.asarray(swap_latency_ms, dtype=np.float64), (n_steps,))
+    busy_row = np.zeros(n_hosts, dtype=np.intp)
+    unit = np.ones(n_hosts)
     if cpu_demand_mhz is not None and core_mhz is not None:
-        source, source_rows = cpu_demand_mhz, rows
-        unit = np.asarray(core_mhz, dtype=np.float64)
+        source = cpu_demand_mhz
+        busy_row[rows] = rows
+        unit[rows] = np.asarray(core_mhz, dtype=np.float64)
     elif busy_cores is not None:
         source = np.ascontiguousarray(
             np.broadcast_to(np.asarray(busy_cores, dtype=np.float32), (len(rows), n_steps))
         )
-        source_rows = np.arange(len(rows), dtype=np.intp)
-        unit = np.ones(len(rows))
+        busy_row[rows] = np.arange(len(rows))
     else:
         raise ValueError("stall_slowdown needs busy_cores, or cpu_demand_mhz and core_mhz")
-    stall_rows(
-        memory.swapped_active_mib,
-        memory.compressed_active_mib,
-        rows,
-        source,
-        source_rows,
-        unit,
-        (swap_s * (faults_per_mib_s / 1e3)).astype(np.float32),
-        faults_per_mib_s * decompress_ms / 1e3,
-        slowdown,
-    )
+    pages = np.zeros(n_hosts, dtype=bool)
+    pages[rows] = True
+    swap_s_per_mib = (swap_s * (faults_per_mib_s / 1e3)).astype(np.float32)
+    zip_s_per_mib = faults_per_mib_s * decompress_ms / 1e3
+    hosts = np.arange(n_hosts, dtype=np.intp)
+    slowdown = np.empty((n_hosts, n_steps), dtype=np.float32)
+
+    def block(part: slice) -> None:
+        stall_rows(
+            memory.swapped_active_mib,
+            memory.compressed_active_mib,
+            hosts[part],
+            pages,
+            source,
+            busy_row,
+            unit,
+            swap_s_per_mib,
+            zip_s_per_mib,
+            slowdown,
+        )
+
+    # Every host in one threaded pass: the stalls where a host pages, zeros elsewhere.
+    map_row_blocks(block, n_hosts, n_steps)
     return replace(memory, slowdown_frac=slowdown)
 
 

@@ -110,26 +110,32 @@ def stall_rows(
     swapped_active: F32,
     compressed_active: F32,
     rows: npt.NDArray[np.intp],
+    pages: npt.NDArray[np.bool_],
     busy_source: F32,
-    busy_rows: npt.NDArray[np.intp],
+    busy_row: npt.NDArray[np.intp],
     busy_unit: npt.NDArray[np.float64],
     swap_s_per_mib: F32,
     zip_s_per_mib: float,
     out: F32,
 ) -> None:  # pragma: no cover - compiled; tested through stall_slowdown()
-    """Slowdown ``S / (S + V)`` of the hosts ``rows``, written to their rows of ``out``.
+    """Slowdown ``S / (S + V)`` of the hosts ``rows`` that page (``pages``), 0 for the others,
+    written to their rows of ``out``.
 
     ``S`` = swapped active MiB × ``swap_s_per_mib[t]`` + compressed active MiB ×
-    ``zip_s_per_mib`` (seconds of faults per second). ``V`` = ``busy_source[busy_rows[i], t]
-    / busy_unit[i]`` cores (CPU demand over MHz per core, or cores as given with unit 1),
+    ``zip_s_per_mib`` (seconds of faults per second). ``V`` = ``busy_source[busy_row[h], t]
+    / busy_unit[h]`` cores (CPU demand over MHz per core, or cores as given with unit 1),
     at least one core (NaN stays NaN, as with numpy's maximum).
     """
+    zero = np.float32(0.0)
     one = np.float32(1.0)
     zip_factor = np.float32(zip_s_per_mib)
     for i in range(rows.shape[0]):
         h = rows[i]
-        source = busy_rows[i]
-        unit = busy_unit[i]
+        if not pages[h]:
+            out[h, :] = zero
+            continue
+        source = busy_row[h]
+        unit = busy_unit[h]
         for t in range(out.shape[1]):
             stall = swapped_active[h, t] * swap_s_per_mib[t]
             stall = stall + compressed_active[h, t] * zip_factor

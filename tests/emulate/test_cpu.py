@@ -66,3 +66,19 @@ def test_compiled_pass_equals_numpy_formulas(workers: int, multiplier: float) ->
     want_util = np.minimum(served * (1.0 / capacity).astype(np.float32)[:, None], np.float32(1))
     np.testing.assert_array_equal(result.util_frac, want_util)
     np.testing.assert_array_equal(result.overloaded_steps, np.count_nonzero(scaled - served, 1))
+
+
+def test_host_totals_are_the_arrays_own_sums_and_maxima() -> None:
+    from capplan.emulate.cpu import DEMAND_SUM, UNMET_SUM, UTIL_MAX, UTIL_SUM
+
+    rng = np.random.default_rng(3)
+    demand = rng.uniform(0.0, 3000.0, (17, 5_000)).astype(np.float32)
+    result = cpu_replay(demand, rng.uniform(1000.0, 2500.0, 17), demand_multiplier=1.1)
+    totals = result.host_totals
+    for row, array in (
+        (DEMAND_SUM, result.demand_mhz),
+        (UNMET_SUM, result.unmet_mhz),
+        (UTIL_SUM, result.util_frac),
+    ):
+        np.testing.assert_allclose(totals[row], array.sum(axis=1, dtype=np.float64), rtol=1e-12)
+    np.testing.assert_array_equal(totals[UTIL_MAX], result.util_frac.max(axis=1))

@@ -179,3 +179,33 @@ def test_invariants_and_monotone_paging(
     assert np.all((s.slowdown_frac >= 0) & (s.slowdown_frac < 1))
     # More active memory never lowers paging.
     assert np.all(b.paging_mib_s >= a.paging_mib_s - 1e-3)
+
+
+def test_stalls_from_cpu_demand_equal_stalls_from_busy_cores() -> None:
+    # The replay passes each host's CPU demand and MHz per core; the busy cores they make
+    # must give the slowdown the busy cores give directly, bit for bit, and 0 off the
+    # paging hosts.
+    rng = np.random.default_rng(8)
+    active = rng.gamma(2.0, 3000.0, (30, 200)).astype(np.float32)
+    base = memory_replay(
+        active * rng.uniform(0.5, 3.0, (30, 1)).astype(np.float32),
+        ram_mib=rng.uniform(4000.0, 20000.0, 30),
+        overhead_mib=rng.uniform(0.0, 500.0, 30),
+        configured_mib=rng.uniform(2000.0, 40000.0, 30),
+        compression_cache_frac=0.1,
+    )
+    rows = base.paging_rows
+    assert 0 < len(rows) < 30
+    demand = rng.gamma(2.0, 5000.0, (30, 200)).astype(np.float32)
+    core_mhz = rng.uniform(2000.0, 3500.0, len(rows))
+    common = {
+        "swap_latency_ms": rng.uniform(0.1, 20.0, 200),
+        "decompress_ms": 0.04,
+        "active_window_s": 60.0,
+        "page_size_kib": 4.0,
+    }
+    direct = stall_slowdown(base, busy_cores=demand[rows] / core_mhz[:, None], **common)
+    derived = stall_slowdown(base, cpu_demand_mhz=demand, core_mhz=core_mhz, **common)
+    np.testing.assert_array_equal(direct.slowdown_frac, derived.slowdown_frac)
+    others = np.setdiff1d(np.arange(30), rows)
+    assert (derived.slowdown_frac[others] == 0).all() and (derived.slowdown_frac[rows] > 0).any()
