@@ -100,9 +100,9 @@ def _cpu_rows(
             u = served * inv
             u = one if u > one else u
             util[h, t] = u
-            demand_sum += d
-            unmet_sum += short
-            util_sum += u
+            demand_sum += np.float64(d)
+            unmet_sum += np.float64(short)
+            util_sum += np.float64(u)
             util_max = max(util_max, np.float64(u))
         overloaded[h] = n_over
         totals[DEMAND_SUM, h] = demand_sum
