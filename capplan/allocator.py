@@ -8,8 +8,10 @@ zeroed page) at a time on first write. Raising the ``mmap`` threshold to its 64-
 of freed heap for the next array. On ``capplan bench emulate`` (10,000 VMs × 8,640 steps) the
 replay went from 2.9-3.0× to 2.1-2.2× a ``numpy.sum`` of its inputs; peak memory did not move.
 
-Applied by the command line (:func:`capplan.cli.main`) before any command runs; the Python API
-leaves the host process's allocator alone unless the caller asks.
+Applied by the command line (:func:`capplan.cli.main`) before a command runs, except the
+dashboard server (``capplan serve``), which runs for hours and keeps glibc's default of giving
+freed memory back. The Python API leaves the host process's allocator alone unless the caller
+asks. The cost: a batch process keeps up to 512 MiB of freed heap at its top until it exits.
 """
 
 from __future__ import annotations

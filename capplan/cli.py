@@ -72,6 +72,10 @@ def help_text() -> str:
     return "\n".join(lines)
 
 
+#: Commands that serve for hours: they keep glibc's default of giving freed memory back.
+LONG_RUNNING = frozenset({"serve"})
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``capplan`` console script and of ``python -m capplan``.
 
@@ -84,8 +88,9 @@ def main(argv: list[str] | None = None) -> None:
     from capplan.allocator import keep_freed_arrays
     from capplan.cli_app import app
 
-    keep_freed_arrays()
     name = next((a for a in args if not a.startswith("-")), None)
+    if name not in LONG_RUNNING:
+        keep_freed_arrays()
     if name in COMMANDS:
         importlib.import_module(f"capplan.commands.{COMMANDS[name][0]}")
     elif name is not None:

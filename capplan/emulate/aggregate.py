@@ -96,13 +96,13 @@ class HostMap:
 
 
 def _chunks(host_map: HostMap, workers: int) -> list[npt.NDArray[np.int64]]:
-    """Split the non-empty groups into ``TASKS_PER_WORKER × workers`` lists of about equal
-    VM count (one list for one worker)."""
+    """Split the non-empty groups into up to ``TASKS_PER_WORKER × workers`` lists of about
+    equal VM count, at least two groups each (one list for one worker or few groups)."""
     counts = host_map.counts()
     groups = np.flatnonzero(counts)
-    n_tasks = workers * TASKS_PER_WORKER
-    if workers <= 1 or len(groups) < 2 * n_tasks:
+    if workers <= 1 or len(groups) < 2 * workers:
         return [groups]
+    n_tasks = max(workers, min(workers * TASKS_PER_WORKER, len(groups) // 2))
     cum = np.cumsum(counts[groups])
     bounds = np.searchsorted(cum, np.linspace(0, cum[-1], n_tasks + 1)[1:-1])
     return [part for part in np.split(groups, bounds) if len(part)]
@@ -118,28 +118,39 @@ def _sum_rows(
     scale: float,
     out: F32,
     row_max_bits: npt.NDArray[np.int32],
+    less: F32,
 ) -> None:  # pragma: no cover - compiled; its results are tested through aggregate()
     """Add the VM rows of each group ``g`` of ``groups`` into ``out[g]``, then scale it.
 
     ``out`` must hold zeros in the rows of ``groups``. The loop over steps is vectorized by
     the compiler; a host's output row stays in the L1/L2 cache while its VM rows stream
     through once. When ``row_max_bits`` has one slot per VM, each VM's largest value is
-    stored there too, in the same loop, as the bits of a float32 at least 0.
+    stored there too, in the same loop, as the bits of a float32 at least 0. When ``less``
+    has one value per VM, each VM adds ``max(value − less[vm], 0)`` instead (as numpy's
+    ``maximum(values − less, 0)``; NaN stays NaN).
 
     ``bits`` is ``values`` viewed as int32: a float32 that is at least 0 orders as its bits
     do, and every negative float32 has negative bits, so the integer maximum against 0 is
-    the float maximum against 0 (NaN, whose bits exceed infinity's, propagates), and the
-    compiler vectorizes an integer maximum where it cannot a float one.
+    the float maximum against 0, and the compiler vectorizes an integer maximum where it
+    cannot a float one. (A NaN with the sign bit clear propagates, one with it set does not;
+    the replay's inputs hold none: gaps are filled before.)
     """
     n_steps = values.shape[1]
     factor = np.float32(scale)
+    zero = np.float32(0.0)
     keep_max = row_max_bits.shape[0] == values.shape[0]
+    subtract = less.shape[0] == values.shape[0]
     for g in groups:
         acc = out[g]
         for i in range(starts[g], starts[g + 1]):
             vm = order[i]
             row = values[vm]
-            if keep_max:
+            if subtract:
+                cut = less[vm]
+                for t in range(n_steps):
+                    v = row[t] - cut
+                    acc[t] += v if (v > zero or v != v) else zero
+            elif keep_max:
                 row_bits = bits[vm]
                 top = np.int32(0)
                 for t in range(n_steps):
@@ -185,6 +196,18 @@ def _weighted_rows(
                     acc[t] += w * row[t]
 
 
+def _weight_rows(weights: npt.ArrayLike | None, n_vms: int) -> npt.NDArray[np.float32] | None:
+    """``weights`` as contiguous float32 ``(k, n_vms)`` rows (None: every weight 1)."""
+    if weights is None:
+        return None
+    w = np.asarray(weights, dtype=np.float32)
+    if w.ndim == 1:
+        w = w[None, :]
+    if w.ndim != 2 or w.shape[1] != n_vms:
+        raise CapplanError(f"weights must be (n_vms,) or (k, n_vms); got shape {np.shape(weights)}")
+    return np.ascontiguousarray(w)
+
+
 def _row_max_slots(row_max: F32 | None, unweighted: bool, n_vms: int) -> npt.NDArray[np.int32]:
     """The int32 view that receives the row maxima' bits (empty: none asked for)."""
     if row_max is None:
@@ -204,6 +227,7 @@ def aggregate(
     scale: float = 1.0,
     workers: int | None = None,
     row_max: F32 | None = None,
+    less: npt.ArrayLike | None = None,
 ) -> F32:
     """Sum VM rows per host: ``out[h, t] = Σ_{v: host(v)=h} w_v · values[v, t]``.
 
@@ -223,6 +247,10 @@ def aggregate(
     row_max
         Unweighted sums only: a float32 ``(n_vms,)`` array that receives each VM's largest
         value (at least 0), in the same pass.
+    less
+        Unweighted sums without ``row_max`` only: per VM ``(n_vms,)``, an amount taken off
+        each of its values, none going below 0 (``maximum(values − less, 0)`` without the
+        copy).
 
     Returns
     -------
@@ -240,16 +268,7 @@ def aggregate(
             f"values must be (n_vms={host_map.n_vms}, n_steps); got shape {values.shape}"
         )
     n_steps = values.shape[1]
-    w: npt.NDArray[np.float32] | None = None
-    if weights is not None:
-        w = np.asarray(weights, dtype=np.float32)
-        if w.ndim == 1:
-            w = w[None, :]
-        if w.ndim != 2 or w.shape[1] != host_map.n_vms:
-            raise CapplanError(
-                f"weights must be (n_vms,) or (k, n_vms); got shape {np.shape(weights)}"
-            )
-        w = np.ascontiguousarray(w)
+    w = _weight_rows(weights, host_map.n_vms)
     k = 1 if w is None else w.shape[0]
     # Zeroed here, not lazily by the threads: page faults taken by two threads at once
     # contend in the kernel, and made the weighted sums up to 3× slower (measured here).
@@ -261,10 +280,16 @@ def aggregate(
     order, starts = host_map.order, host_map.starts
 
     maxima = _row_max_slots(row_max, w is None, host_map.n_vms)
+    cut = np.zeros(0, dtype=np.float32)
+    if less is not None:
+        if w is not None or row_max is not None or np.shape(less) != (host_map.n_vms,):
+            raise CapplanError("less needs unweighted sums without row_max, one value per VM")
+        cut = np.asarray(less, dtype=np.float32)
 
     def run(part: npt.NDArray[np.int64]) -> None:
         if w is None:
-            _sum_rows(src, src.view(np.int32), order, starts, part, scale, out[0], maxima)
+            bits = src.view(np.int32)
+            _sum_rows(src, bits, order, starts, part, scale, out[0], maxima, cut)
         else:
             _weighted_rows(src, order, starts, part, w, out)
 

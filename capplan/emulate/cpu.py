@@ -42,8 +42,9 @@ class CpuResult:
         Normalized capacity per host, float64 ``(n_hosts,)``.
     host_totals
         Per host, float64 ``(4, n_hosts)``, made in the same pass: the sums over steps of
-        demand, unmet demand and utilization (in float64), and the largest utilization (rows
-        :data:`DEMAND_SUM`, :data:`UNMET_SUM`, :data:`UTIL_SUM`, :data:`UTIL_MAX`).
+        demand, unmet demand and utilization (added step by step in float64), and the
+        largest utilization (rows :data:`DEMAND_SUM`, :data:`UNMET_SUM`, :data:`UTIL_SUM`,
+        :data:`UTIL_MAX`; a NaN step is skipped by the maximum and spreads through the sums).
     """
 
     demand_mhz: F32

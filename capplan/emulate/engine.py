@@ -24,7 +24,7 @@ from capplan.emulate.aggregate import HostMap, served_share
 from capplan.emulate.context import DISK_METRICS, NET_METRICS, HostParams, Replay, vm_vcpus
 from capplan.emulate.cpu import CpuResult, ready_frac, ready_wall_frac, replay_cpu
 from capplan.emulate.gaps import fill_interior_gaps
-from capplan.emulate.memory import MemoryResult, replay_memory, with_stalls
+from capplan.emulate.memory import MemoryResult, has_hypervisor, replay_memory, with_stalls
 from capplan.emulate.modes import CompatReport, check_compat
 from capplan.emulate.network import NetworkResult, replay_network
 from capplan.emulate.power import replay_power
@@ -291,7 +291,9 @@ def emulate(
         if memory is not None and len(memory.paging_rows)
         else ctx.zeros()
     )
-    storage = replay_storage(ctx, paging, configured)
+    # A hypervisor keeps a swap file per VM, as large as its configured memory; bare metal
+    # and containers have none.
+    storage = replay_storage(ctx, paging, configured if has_hypervisor(virt) else None)
     if memory is not None and len(memory.paging_rows):
         memory = with_stalls(ctx, memory, storage.swap, cpu)
     network = replay_network(ctx)

@@ -257,6 +257,7 @@ def stall_slowdown(
     core_mhz: npt.ArrayLike | None = None,
     active_window_s: float,
     page_size_kib: float,
+    workers: int | None = None,
 ) -> MemoryResult:
     """``memory`` with ``slowdown_frac`` set from the time spent waiting for faults.
 
@@ -277,6 +278,8 @@ def stall_slowdown(
         MHz of one core of each host of ``paging_rows``; busy cores are their ratio.
     active_window_s, page_size_kib
         As in :func:`memory_replay` and the catalog.
+    workers
+        Threads for the row blocks (:mod:`capplan.emulate.blocks`).
 
     Returns
     -------
@@ -324,7 +327,7 @@ def stall_slowdown(
         )
 
     # Every host in one threaded pass: the stalls where a host pages, zeros elsewhere.
-    map_row_blocks(block, n_hosts, n_steps)
+    map_row_blocks(block, n_hosts, n_steps, workers=workers)
     return replace(memory, slowdown_frac=slowdown)
 
 
@@ -365,19 +368,22 @@ def replay_memory(ctx: Replay) -> tuple[MemoryResult | None, npt.NDArray[np.floa
     if n_default:
         ctx.notes.append(f"{n_default} VM(s) without n_vcpus: 1 vCPU assumed for overhead")
     configured = configured_mib(ctx)
-    active = ctx.metrics["mem_active_mib"]
     saved = guest_kernel_saved_mib(virt, ctx.catalog.guest, configured)
     if saved.any():
         # The traced guests ran their own kernel; on the host's kernel they do not need it.
-        active = np.maximum(active - saved.astype(np.float32)[:, None], np.float32(0.0))
         configured = np.maximum(configured - saved, 0.0)
         ctx.notes.append(
             f"mode {virt.name!r} shares the host's kernel: each guest's own kernel memory "
-            f"({float(saved.sum()) / MIB_PER_GIB:,.1f} GiB in all) is taken off its active "
-            "and configured memory"
+            f"(up to {float(saved.sum()) / MIB_PER_GIB:,.1f} GiB in all) is taken off its "
+            "memory use and configured memory, none below 0"
         )
     overhead = virt.mem_overhead_mib(vcpus, configured)
-    mem_host = aggregate(active, host_map, workers=ctx.workers)
+    mem_host = aggregate(
+        ctx.metrics["mem_active_mib"],
+        host_map,
+        workers=ctx.workers,
+        less=saved.astype(np.float32) if saved.any() else None,
+    )
     reclaim = ctx.catalog.memory
     hypervisor = has_hypervisor(virt)
     memory = memory_replay(
@@ -423,4 +429,5 @@ def with_stalls(
         core_mhz=core_mhz,
         active_window_s=catalog.memory.active_window_s,
         page_size_kib=catalog.memory.page_size_kib,
+        workers=ctx.workers,
     )

@@ -3,7 +3,10 @@
 :mod:`capplan.emulate.memory` gives the formulas. :func:`reclaim_rows` evaluates the ladder
 for each step of each host that reclaims and :func:`stall_rows` the time its VMs wait for
 faults, in float32 and in the same order as the numpy expressions they replaced (no fused
-multiply-add, so the figures are the same to the bit), each writing its outputs in one pass.
+multiply-add, so for finite inputs the figures are the same to the bit; the tests hold them
+to a numpy reference), each writing its outputs in one pass. Inputs are finite: the replay
+fills gaps before (a NaN demand would not spread through the ladder as numpy's maximum and
+minimum spread it).
 """
 
 from __future__ import annotations
@@ -149,7 +152,8 @@ def reclaim_peaks(
     balloon: F32, compressed: F32, swapped: F32, paging: F32, rows: npt.NDArray[np.intp]
 ) -> tuple[float, float, float, float, int]:  # pragma: no cover - compiled; tested via kpis
     """Over the hosts ``rows``: the largest ballooned, compressed and swapped MiB and paging
-    MiB/s, and the host-steps with any memory reclaimed (all four are at least 0)."""
+    MiB/s, and the host-steps with any memory reclaimed (all four are at least 0; a NaN is
+    skipped, where numpy's maximum would return it)."""
     zero = np.float32(0.0)
     top_b = top_c = top_s = top_p = zero
     n_reclaimed = 0

@@ -163,7 +163,8 @@ def _count(
 def _part_pass(
     src: F32, low: float, high: float, capacity: int, part: I64
 ) -> tuple[int, int, F32, bool, bool]:
-    return _bracket_pass(src, part, low, high, capacity)
+    """:func:`_bracket_pass` of one part, with room for at most the part's own values."""
+    return _bracket_pass(src, part, low, high, min(capacity, len(part) * src.shape[1]))
 
 
 def _bracket(sample: F32, p_first: float, p_second: float) -> tuple[float, float]:

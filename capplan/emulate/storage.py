@@ -224,7 +224,7 @@ def load_for_latency(tier: SanTier, latency_ms: float) -> float:
     return lo
 
 
-#: Means of the longer of a sojourn's two phases beyond which its tail is below 1e-18 (the
+#: Means of the longer of a sojourn's two phases beyond which its tail is at most 1.3e-18 (the
 #: slowest case, equal rates: (1 + 45) e^-45).
 REACH_SOJOURNS = 45.0
 
@@ -284,7 +284,7 @@ def mixture_quantiles_ms(
     prob, wait, shift = wait_prob[keep][order], wait_mean_ms[keep][order], shift_ms[keep][order]
     target = np.asarray(quantiles, dtype=np.float64)
     weight_before = np.concatenate(([0.0], np.cumsum(w)))
-    # A sojourn outlasts REACH_SOJOURNS of its longest mean with probability below 1e-18: a step
+    # A sojourn outlasts REACH_SOJOURNS of its longest mean with probability ≤ 1.3e-18: a step
     # whose shift lies that far below x is complete at x, and one above x has not started.
     # Only the steps in between are evaluated (few when a backlog spreads the shifts).
     reach = REACH_SOJOURNS * max(service_ms, float(wait.max()))
@@ -563,7 +563,8 @@ def replay_storage(
         Summed hypervisor paging per step (float64 ``(n_steps,)``), onto the swap tier (or the
         routing's paging pools).
     configured_mib
-        Configured memory per VM (the swap files' size), or None without memory data.
+        Configured memory per VM (the swap files' size), or None without memory data or
+        without a hypervisor (no swap files).
     """
     metrics, san = ctx.metrics, ctx.catalog.san
     host_mib: npt.NDArray[np.float32] | None = None

@@ -543,9 +543,11 @@ def size_vms(
     saved = guest_kernel_saved_mib(mode, guest, config_mem)
     if saved.any():
         mem = np.maximum(mem - saved[:, None], 0.0)
+        config_mem = np.maximum(config_mem - saved, 0.0)  # as the replay has it
         notes.append(
             f"mode {mode.name!r} shares the host's kernel: each guest's own kernel memory is "
-            f"not needed ({float(saved.sum()) / MIB_PER_GIB:,.1f} GiB in all)"
+            f"not needed (up to {float(saved.sum()) / MIB_PER_GIB:,.1f} GiB in all, none "
+            "below 0)"
         )
     overhead = mode.mem_overhead_mib(config_vcpus, config_mem)
     mem = mem / opts.mem_overcommit_ratio + overhead[:, None]

@@ -121,3 +121,26 @@ def test_compiled_sums_equal_a_numpy_reference(
     got = aggregate(values[:, ::-1], hm, weights=weights, workers=3)  # non-contiguous rows
     want = np.stack([(indicator * w) @ values[:, ::-1] for w in weights])
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-3)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_less_takes_a_per_vm_amount_off_never_below_zero(workers: int) -> None:
+    rng = np.random.default_rng(2)
+    values = rng.uniform(0.0, 300.0, (60, 500)).astype(np.float32)
+    less = rng.uniform(0.0, 250.0, 60).astype(np.float32)
+    host_map = HostMap(rng.integers(0, 9, 60), 9)
+    want = aggregate(np.maximum(values - less[:, None], np.float32(0.0)), host_map, workers=1)
+    got = aggregate(values, host_map, less=less, workers=workers)
+    np.testing.assert_array_equal(got, want)
+    with pytest.raises(CapplanError, match="less"):
+        aggregate(values, host_map, less=less, row_max=np.zeros(60, dtype=np.float32))
+
+
+def test_few_hosts_still_share_the_threads() -> None:
+    from capplan.emulate.aggregate import _chunks
+
+    few = HostMap(np.arange(8) % 4, 4)
+    assert len(_chunks(few, 2)) == 2  # 4 hosts: a part per thread
+    many = HostMap(np.arange(4000) % 400, 400)
+    assert len(_chunks(many, 2)) == 16  # 8 tasks per thread
+    assert len(_chunks(HostMap(np.zeros(5, dtype=int), 1), 2)) == 1

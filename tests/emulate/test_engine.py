@@ -257,3 +257,23 @@ def test_memory_kpis_are_the_replays_own_peaks_and_counts() -> None:
         dtype=np.float64
     )
     assert k["pdm_frac"] == pytest.approx(expected, rel=1e-6)
+
+
+def test_swap_files_only_where_a_hypervisor_keeps_them() -> None:
+    # A hypervisor keeps a swap file as large as each VM's configured memory (3 × 4 GiB here);
+    # bare metal and containers have none.
+    wl = make_workload(
+        {
+            "cpu_demand_mhz": [[100.0, 100.0]] * 3,
+            "mem_active_mib": [[500.0, 600.0]] * 3,
+            "disk_read_iops": [[10.0, 10.0]] * 3,
+        },
+        inventory={"os_family": ["linux"] * 3, "mem_provisioned_mib": [4096.0] * 3},
+    )
+    placement = Placement.from_assignment(wl.vm_ids, [0, 1, 2], [X5670] * 3)
+    swap = {}
+    for mode in ("hw-assisted", "containers", "bare-metal"):
+        em = emulate(wl, placement, CATALOG, mode)
+        swap[mode] = sum(t.allocated_gib for t in em.tiers.values())
+    assert swap["hw-assisted"] == pytest.approx(12.0)
+    assert swap["containers"] == swap["bare-metal"] == 0.0

@@ -209,3 +209,94 @@ def test_stalls_from_cpu_demand_equal_stalls_from_busy_cores() -> None:
     np.testing.assert_array_equal(direct.slowdown_frac, derived.slowdown_frac)
     others = np.setdiff1d(np.arange(30), rows)
     assert (derived.slowdown_frac[others] == 0).all() and (derived.slowdown_frac[rows] > 0).any()
+
+
+def _numpy_ladder(demand, usable, overhead, base, balloon_cap, zip_cap, ratio, window_s):  # type: ignore[no-untyped-def]
+    """The reclamation ladder in numpy, row-vector form: the compiled pass's reference."""
+    zero, f32 = np.float32(0.0), np.float32
+    consumed = np.maximum(base[:, None], demand)
+    to_reclaim = np.maximum(consumed - usable[:, None], zero)
+    balloon = np.minimum(np.minimum(to_reclaim, balloon_cap[:, None]), consumed - demand)
+    rest = to_reclaim - balloon
+    compressed = np.minimum(rest * f32(ratio), zip_cap[:, None])
+    swapped = np.maximum(rest - compressed * f32(1.0 - 1.0 / ratio), zero)
+    pool = np.maximum(consumed - balloon - overhead[:, None], f32(1e-6))
+    share = np.clip((demand - overhead[:, None]) / pool, zero, f32(1.0))
+    zip_active = compressed * share
+    hard = np.maximum(demand - usable[:, None] - compressed / f32(ratio), zero)
+    swap_active = np.minimum(np.maximum(swapped * share, hard), swapped)
+    paging = swap_active * f32(2.0 / window_s)
+    return balloon, compressed, swapped, swap_active, zip_active, paging
+
+
+def test_compiled_ladder_is_the_numpy_ladder_bit_for_bit() -> None:
+    rng = np.random.default_rng(21)
+    n_hosts = 40
+    active = (rng.gamma(2.0, 3000.0, (n_hosts, 300)) * rng.uniform(0.2, 3.0, (n_hosts, 1))).astype(
+        np.float32
+    )
+    ram = rng.uniform(4000.0, 20000.0, n_hosts)
+    overhead = rng.uniform(0.0, 500.0, n_hosts)
+    configured = rng.uniform(2000.0, 40000.0, n_hosts)
+    reserve = rng.uniform(0.0, 500.0, n_hosts)
+    result = memory_replay(
+        active.copy(),
+        ram_mib=ram,
+        overhead_mib=overhead,
+        configured_mib=configured,
+        reserve_mib=reserve,
+        compression_cache_frac=0.1,
+        compression_ratio=2.0,
+    )
+    rows = result.reclaim_rows
+    assert 0 < len(rows) < n_hosts
+    f32 = np.float32
+    want = _numpy_ladder(
+        result.demand_mib[rows],
+        (ram - reserve).astype(f32)[rows],
+        overhead.astype(f32)[rows],
+        (configured + overhead).astype(f32)[rows],
+        (0.65 * configured).astype(f32)[rows],
+        (0.1 * configured).astype(f32)[rows],
+        2.0,
+        60.0,
+    )
+    got = (
+        result.balloon_mib,
+        result.compressed_mib,
+        result.swapped_mib,
+        result.swapped_active_mib,
+        result.compressed_active_mib,
+        result.paging_mib_s,
+    )
+    others = np.setdiff1d(np.arange(n_hosts), rows)
+    for plane, reference in zip(got, want, strict=True):
+        np.testing.assert_array_equal(plane[rows], reference)
+        assert (plane[others] == 0).all()
+
+
+def test_compiled_stalls_are_the_numpy_stalls_bit_for_bit() -> None:
+    rng = np.random.default_rng(22)
+    base = memory_replay(
+        (rng.gamma(2.0, 3000.0, (30, 200)) * rng.uniform(0.5, 3.0, (30, 1))).astype(np.float32),
+        ram_mib=rng.uniform(4000.0, 20000.0, 30),
+        overhead_mib=rng.uniform(0.0, 500.0, 30),
+        configured_mib=rng.uniform(2000.0, 40000.0, 30),
+        compression_cache_frac=0.1,
+    )
+    rows = base.paging_rows
+    busy = rng.gamma(2.0, 2.0, (len(rows), 200))
+    swap_ms = rng.uniform(0.1, 20.0, 200)
+    got = stall_slowdown(
+        base,
+        swap_latency_ms=swap_ms,
+        decompress_ms=0.04,
+        busy_cores=busy,
+        active_window_s=60.0,
+        page_size_kib=4.0,
+    ).slowdown_frac
+    # The numpy expressions the compiled pass replaced.
+    stall = base.swapped_active_mib[rows] * (swap_ms * (FAULTS_PER_MIB_S / 1e3)).astype(np.float32)
+    stall += base.compressed_active_mib[rows] * np.float32(FAULTS_PER_MIB_S * 0.04 / 1e3)
+    work = np.maximum(busy.astype(np.float32), np.float32(1.0)) + stall
+    np.testing.assert_array_equal(got[rows], stall / work)

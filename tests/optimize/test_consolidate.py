@@ -117,7 +117,7 @@ def test_containers_size_memory_without_the_guest_kernel(
     )
     prep = prepare(wl, catalog, opts)
     assert (prep.instance.demand[:, 1, :] == math.ceil((used_mib - 174.0) / 2.0 - 1e-9)).all()
-    assert any("own kernel memory" in n and "0.3 GiB" in n for n in prep.notes)
+    assert any("own kernel memory" in n and "up to 0.3 GiB" in n for n in prep.notes)
     vm = prepare(wl, catalog, replace(opts, mode="hw-assisted"))
     assert not any("own kernel memory" in n for n in vm.notes)
 
