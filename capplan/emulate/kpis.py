@@ -34,7 +34,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from capplan.emulate.cpu import DEMAND_SUM, UNMET_SUM, UTIL_MAX, UTIL_SUM
+from capplan.emulate.cpu import (
+    DEMAND_SUM,
+    UNMET_SUM,
+    UTIL_MAX,
+    UTIL_SUM,
+    ready_threshold_util,
+    ready_wall_frac,
+)
 from capplan.emulate.memory_kernels import reclaim_peaks, stalled_mhz_total
 from capplan.emulate.quantile import percentile_rows
 from capplan.units import KWH_PER_WS
@@ -281,8 +288,6 @@ def _ready_kpis(
 ) -> dict[str, Any]:
     """Peak CPU ready and the host-steps above the limit, over the active hosts (``util``
     and its row maxima ``peak_util``)."""
-    from capplan.emulate.cpu import ready_threshold_util, ready_wall_frac
-
     vcpus = em._host_map.sum_per_group(em._vcpus())[active]
     cores = em.params.n_cores[active]
     peak = ready_wall_frac(peak_util[:, None], cores, vcpus)
