@@ -71,10 +71,9 @@ def test_every_scenario_setting_and_schema_name_is_in_the_nomenclature() -> None
     assert not missing, f"add to docs/nomenclature.md: {missing}"
 
 
-def test_no_module_level_import_cycle() -> None:
-    """No circle among capplan's module-level imports (a package ``__init__`` importing a
-    module that imports the package back counts); imports inside functions and under
-    ``TYPE_CHECKING`` are not module-level."""
+def _import_graph(*, every_import: bool) -> dict[str, set[str]]:
+    """capplan's modules and the capplan modules each imports: module-level imports only, or
+    with ``every_import`` also those inside functions and under ``TYPE_CHECKING``."""
     import ast
 
     root = ROOT / "capplan"
@@ -84,7 +83,8 @@ def test_no_module_level_import_cycle() -> None:
         modules[name.removesuffix(".__init__")] = path
     graph: dict[str, set[str]] = {m: set() for m in modules}
     for name, path in modules.items():
-        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree) if every_import else tree.body:
             if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 targets = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
             elif isinstance(node, ast.Import):
@@ -92,6 +92,10 @@ def test_no_module_level_import_cycle() -> None:
             else:
                 continue
             graph[name] |= {t for t in targets if t in modules and t != name}
+    return graph
+
+
+def _find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     seen: dict[str, int] = {}  # 1 on the stack, 2 done
 
     def visit(node: str, stack: list[str]) -> list[str] | None:
@@ -109,4 +113,29 @@ def test_no_module_level_import_cycle() -> None:
     for start in sorted(graph):
         if start not in seen:
             cycle = visit(start, [start])
-            assert cycle is None, " -> ".join(cycle)
+            if cycle:
+                return cycle
+    return None
+
+
+def test_no_module_level_import_cycle() -> None:
+    """No circle among capplan's module-level imports (a package ``__init__`` importing a
+    module that imports the package back counts); imports inside functions and under
+    ``TYPE_CHECKING`` are not module-level."""
+    cycle = _find_cycle(_import_graph(every_import=False))
+    assert cycle is None, " -> ".join(cycle)
+
+
+def test_dynamic_has_no_import_circle_at_all() -> None:
+    """``capplan.dynamic`` is layered: state and the policy contract below the loop, kernels
+    and reference beside it. Not even a function-level or type-only import runs back."""
+    graph = _import_graph(every_import=True)
+    inside = {m: {t for t in deps if t.startswith("capplan.dynamic")} for m, deps in graph.items()}
+    dynamic = {m: deps for m, deps in inside.items() if m.startswith("capplan.dynamic")}
+    cycle = _find_cycle(dynamic)
+    assert cycle is None, " -> ".join(cycle)
+    production = {m for m in dynamic if not m.startswith("capplan.dynamic.reference")}
+    leaks = {
+        m for m in production if any(t.startswith("capplan.dynamic.reference") for t in dynamic[m])
+    }
+    assert not leaks, f"the production path imports the reference: {sorted(leaks)}"

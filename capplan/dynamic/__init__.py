@@ -12,24 +12,26 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from capplan.dynamic.config import CLOUDSIM_CONFIG, DEFAULT_CONFIG, SimConfig
-    from capplan.dynamic.engine import DynamicResult, Simulation, simulate
+    from capplan.dynamic.contract import Policy
+    from capplan.dynamic.engine import DynamicResult, simulate
     from capplan.dynamic.fleet import HostFleet, VmSet
-    from capplan.dynamic.policies import Policy, get_policy, policy_names
+    from capplan.dynamic.policies import get_policy, policy_names
     from capplan.dynamic.run import run_dynamic
+    from capplan.dynamic.state import Simulation
 
 #: Public name → the submodule defining it. Loaded on first use (PEP 562), so importing one
-#: submodule (``capplan.dynamic.hostupdate``) does not import the whole package, and the
-#: package imports no module that imports it back.
+#: submodule (``capplan.dynamic.kernels.hostupdate``) does not import the whole package, and
+#: the package imports no module that imports it back.
 _HOME = {
     "CLOUDSIM_CONFIG": "config",
     "DEFAULT_CONFIG": "config",
     "SimConfig": "config",
     "DynamicResult": "engine",
-    "Simulation": "engine",
+    "Simulation": "state",
     "simulate": "engine",
     "HostFleet": "fleet",
     "VmSet": "fleet",
-    "Policy": "policies",
+    "Policy": "contract",
     "get_policy": "policies",
     "policy_names": "policies",
     "run_dynamic": "run",

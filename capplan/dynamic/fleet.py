@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from capplan.demand.workload import Workload
-from capplan.dynamic import hostupdate
+from capplan.dynamic.kernels import hostupdate
 from capplan.errors import CapplanError, WorkloadError
 from capplan.units import BITS_PER_BYTE, PERCENT
 

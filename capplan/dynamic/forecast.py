@@ -47,13 +47,14 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 import numpy.typing as npt
 
+from capplan.dynamic.contract import Policy
 from capplan.dynamic.fleet import sum_by
+from capplan.dynamic.placement import place_pabfd
 from capplan.errors import InfeasibleError
 from capplan.units import S_PER_DAY
 
 if TYPE_CHECKING:
-    from capplan.dynamic.engine import Simulation
-    from capplan.dynamic.policies import Policy
+    from capplan.dynamic.state import Simulation
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -204,8 +205,6 @@ class ForecastBudgetPolicy:
         """
         self._setup(sim)
         if self.params.start == "pabfd":
-            from capplan.dynamic.placement import place_pabfd
-
             place_pabfd(sim)
             return
         mean, var = self.forecast(sim, sim.vms.util_at(0.0))
@@ -370,9 +369,7 @@ class ForecastBudgetPolicy:
 
 
 def make_forecast_policy(name: str, params: ForecastBudgetParams) -> Policy:
-    """A :class:`~capplan.dynamic.policies.Policy` running a fresh :class:`ForecastBudgetPolicy`."""
-    from capplan.dynamic.policies import Policy
-
+    """A :class:`~capplan.dynamic.contract.Policy` running a fresh :class:`ForecastBudgetPolicy`."""
     state = ForecastBudgetPolicy(params)
     return Policy(name, state.place_initial, state.optimize)
 

@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from capplan.dynamic import hostupdate, lrexact, pabfd
 from capplan.dynamic.detection import (
     FALLBACK_THRESHOLD,
     LR_LEAD,
@@ -44,10 +43,12 @@ from capplan.dynamic.detection import (
     trimmed_length,
 )
 from capplan.dynamic.fleet import sum_by
+from capplan.dynamic.kernels import hostupdate, lrexact
+from capplan.dynamic.kernels import search as pabfd
 from capplan.errors import InfeasibleError
 
 if TYPE_CHECKING:
-    from capplan.dynamic.engine import Simulation
+    from capplan.dynamic.state import Simulation
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -201,10 +202,31 @@ class RoundState:
         self._kernel_test: int | None = (
             pabfd.TEST_THR if test is thr else pabfd.TEST_LINEAR if self.linear else None
         )
-        self._pe_mips = np.ascontiguousarray(sim.pe_mips, dtype=np.float64)
-        self._ram_cap = np.ascontiguousarray(sim.ram_cap_mib, dtype=np.float64)
-        self._bw_cap = np.ascontiguousarray(sim.fleet.bw_mbps, dtype=np.float64)
         self._rate = np.ascontiguousarray(self._rate, dtype=np.float64)
+        self.search_hosts = pabfd.SearchHosts(
+            self._avail,
+            np.ascontiguousarray(sim.pe_mips, dtype=np.float64),
+            self.ram_used,
+            np.ascontiguousarray(sim.ram_cap_mib, dtype=np.float64),
+            self.bw_used,
+            np.ascontiguousarray(sim.fleet.bw_mbps, dtype=np.float64),
+            self.busy,
+            self.planned,
+            self.p_before,
+            self.total,
+            self._inv_total,
+            self._type_of,
+            self._curves,
+            self._dyn,
+            self._rate,
+        )
+        self._rules = pabfd.SearchRules(
+            self.min_pe_mips,
+            check_ram,
+            float(sim.config.interval_s),
+            -1 if self._kernel_test is None else self._kernel_test,
+            float(param),
+        )
 
     # ------------------------------------------------------------------ membership
     def members(self, host: int) -> list[int]:
@@ -386,7 +408,7 @@ class RoundState:
             value = self.param * predicted
             over = np.asarray([value >= 1.0])
             hosts = np.asarray([host], dtype=np.int64)
-            return bool(self._on_boundary(hosts, None, np.asarray([steps]), value, over)[0])
+            return bool(self.on_boundary(hosts, None, np.asarray([steps]), value, over)[0])
         return bool(self.overloaded(np.asarray([host], dtype=np.int64))[0])
 
     def avail(self) -> FloatArray:
@@ -416,7 +438,7 @@ class RoundState:
         """Indices of the hosts :meth:`suitable_mask` accepts."""
         return np.flatnonzero(self.suitable_mask(vm, allowed, requested_mips))
 
-    def _candidates(self, ok: BoolArray, idle_allowed: bool) -> IntArray:
+    def candidates(self, ok: BoolArray, idle_allowed: bool) -> IntArray:
         """Suitable busy hosts, plus the first suitable idle host of each idle class."""
         cand = np.flatnonzero(ok & self.busy)
         if not idle_allowed:
@@ -451,7 +473,7 @@ class RoundState:
             length = np.maximum(length, self.vlen[vm])
             requested = requested + self.req[vm]
         value = self.param * (mean + slope * (LR_LEAD + steps))
-        over = self._on_boundary(hosts, vm, steps, value, value >= 1.0)
+        over = self.on_boundary(hosts, vm, steps, value, value >= 1.0)
         if len(length) and length.min() < LR_SAMPLES:
             fallback = requested / self.total[hosts] > FALLBACK_THRESHOLD
             over = np.where(length >= LR_SAMPLES, over, fallback)
@@ -467,8 +489,10 @@ class RoundState:
     ) -> int:
         """PABFD target for ``vm`` (-1 if none).
 
-        THR and LR/LRR searches run the compiled kernel :func:`capplan.dynamic.pabfd.search`;
-        the other tests (IQR, MAD) :meth:`find_host_reference`. Both give the same host.
+        One call of the compiled kernel :func:`capplan.dynamic.kernels.search.search` per
+        search (THR, LR and LRR: :attr:`kernel_search`); the reference round searches for
+        IQR and MAD with :func:`capplan.dynamic.reference.search.find_host`, which the tests
+        hold the kernel to.
 
         Parameters
         ----------
@@ -482,7 +506,7 @@ class RoundState:
             False when ``allowed`` excludes every idle host (lets the search skip them).
         """
         if self._kernel_test is None:
-            return self.find_host_reference(vm, allowed, requested_mips, idle_allowed=idle_allowed)
+            raise ValueError("the compiled PABFD search covers the THR, LR and LRR tests only")
         sim = self.sim
         vms = sim.vms
         req = self.req[vm] if requested_mips is None else requested_mips
@@ -515,90 +539,23 @@ class RoundState:
         idle_allowed: bool,
         boundary: npt.NDArray[np.int8],
     ) -> int:
-        """One call of :func:`capplan.dynamic.pabfd.search` (-2 − host: decide ``host``)."""
-        assert self._kernel_test is not None
-        sim = self.sim
-        vms = sim.vms
-        return int(
-            pabfd.search(
-                float(req),
-                int(vms.n_pes[vm]),
-                float(vms.ram_mib[vm]),
-                float(vms.bw_mbps[vm]),
-                float(vms.mips[vm]),
-                float(self.v_mean[vm]) if linear else 0.0,
-                float(self.v_slope[vm]) if linear else 0.0,
-                float(self.vlen[vm]) if linear else 0.0,
-                np.ascontiguousarray(allowed, dtype=np.bool_),
-                self._avail,
-                self._pe_mips,
-                self.min_pe_mips,
-                self.check_ram,
-                self.ram_used,
-                self._ram_cap,
-                self.bw_used,
-                self._bw_cap,
-                idle_allowed,
-                self.busy,
-                self.planned,
-                self.p_before,
-                self.total,
-                self._inv_total,
-                self._type_of,
-                self._curves,
-                self._dyn,
-                self._rate,
-                float(sim.config.interval_s),
-                self._kernel_test,
-                float(self.param),
-                boundary,
-            )
+        """One call of :func:`capplan.dynamic.kernels.search.search` (-2 − host: decide it)."""
+        vms = self.sim.vms
+        query = pabfd.SearchVm(
+            float(req),
+            float(vms.n_pes[vm]),
+            float(vms.ram_mib[vm]),
+            float(vms.bw_mbps[vm]),
+            float(vms.mips[vm]),
+            float(self.v_mean[vm]) if linear else 0.0,
+            float(self.v_slope[vm]) if linear else 0.0,
+            float(self.vlen[vm]) if linear else 0.0,
         )
+        mask = np.ascontiguousarray(allowed, dtype=np.bool_)
+        hosts = self.search_hosts
+        return int(pabfd.search(query, hosts, self._rules, mask, idle_allowed, boundary))
 
-    def find_host_reference(
-        self,
-        vm: int,
-        allowed: BoolArray,
-        requested_mips: float | None = None,
-        *,
-        idle_allowed: bool = True,
-    ) -> int:
-        """PABFD target for ``vm`` (-1 if none), as numpy operations over the candidates.
-
-        Parameters as :meth:`find_host`; every overload test, and the reference the compiled
-        search is tested against.
-        """
-        sim = self.sim
-        req = self.req[vm] if requested_mips is None else requested_mips
-        if idle_allowed or self.check_ram:
-            cand = self._candidates(self.suitable_mask(vm, allowed, requested_mips), idle_allowed)
-        else:
-            base = np.flatnonzero(self.busy)
-            ok = allowed[base] & (self._avail[base] >= req)
-            per_pe = req / sim.vms.n_pes[vm]
-            if per_pe > self.min_pe_mips:
-                ok &= sim.pe_mips[base] >= per_pe
-            cand = base[ok]
-        if not len(cand):
-            return -1
-        after = (self.planned[cand] + req) / self.total[cand]
-        power_after = hostupdate.spec_power_w(after, self._type_of[cand], self._curves)
-        diff = power_after - self.p_before[cand]
-        needs = self.planned[cand] != 0  # CloudSim checks overload on hosts with planned MIPS
-        if idle_allowed and not needs.any():
-            return int(cand[int(np.argmin(diff))])
-        inv_total = self._inv_total[cand]
-        if needs.all():
-            over_check = self._over_after(cand, vm, req, inv_total)
-            diff[over_check] = np.inf
-        else:
-            check = cand[needs]
-            over_check = self._over_after(check, vm, req, inv_total[needs])
-            diff[np.flatnonzero(needs)[over_check]] = np.inf
-        best = int(np.argmin(diff))
-        return int(cand[best]) if diff[best] != np.inf else -1
-
-    def _on_boundary(
+    def on_boundary(
         self,
         hosts: IntArray,
         vm: int | None,
@@ -609,7 +566,7 @@ class RoundState:
         """``over`` with the LR values within ``BOUNDARY_TOL`` of 1 decided CloudSim's way.
 
         ``value`` is safety × predicted utilisation per host of ``hosts`` (with ``vm``
-        added), ``steps`` the migration steps it used; see :mod:`capplan.dynamic.lrexact`.
+        added), ``steps`` the migration steps it used; see :mod:`capplan.dynamic.kernels.lrexact`.
         """
         value_arr = np.broadcast_to(np.asarray(value, dtype=np.float64), (len(hosts),))
         near = np.flatnonzero(np.abs(value_arr - 1.0) < lrexact.BOUNDARY_TOL)
@@ -624,7 +581,7 @@ class RoundState:
         return over
 
     def _exact_lr(self, host: int, vm: int | None, steps: float) -> int:
-        """:func:`capplan.dynamic.lrexact.over_exact` on ``host`` (with ``vm`` appended)."""
+        """:func:`capplan.dynamic.kernels.lrexact.over_exact` on ``host`` (with ``vm`` appended)."""
         members = np.asarray(self.members(host), dtype=np.int64)
         return int(
             lrexact.over_exact(
@@ -638,33 +595,6 @@ class RoundState:
                 float(self.param),
             )
         )
-
-    def _over_after(self, hosts: IntArray, vm: int, req: float, inv_total: FloatArray) -> BoolArray:
-        """Would ``hosts`` be overloaded with ``vm`` (request ``req``) added?"""
-        if self.test is thr:
-            return np.asarray((self.req_sum[hosts] + req) * inv_total > self.param)
-        if not self.linear:
-            return self.overloaded(hosts, vm)
-        sim = self.sim
-        dyn = self._dyn[hosts]
-        share = sim.vms.mips[vm] * inv_total
-        mean = dyn[:, 1] + share * self.v_mean[vm]
-        slope = dyn[:, 2] + share * self.v_slope[vm]
-        if self._uniform_rate:
-            own = math.ceil(sim.vms.ram_mib[vm] / self._rate[0] / sim.config.interval_s)
-            steps = np.maximum(dyn[:, 3], own)
-        else:
-            own_steps = migration_steps(
-                sim.vms.ram_mib[vm] / self._rate[hosts], sim.config.interval_s
-            )
-            steps = np.maximum(dyn[:, 3], own_steps)
-        value = self.param * (mean + slope * (LR_LEAD + steps))
-        over = self._on_boundary(hosts, vm, steps, value, value >= 1.0)
-        length = np.maximum(dyn[:, 4], self.vlen[vm])
-        if length.min() < LR_SAMPLES:
-            fallback = (dyn[:, 0] + req) * inv_total > FALLBACK_THRESHOLD
-            over = np.where(length >= LR_SAMPLES, over, fallback)
-        return np.asarray(over)
 
 
 def _place_all(sim: Simulation, pick: str) -> None:

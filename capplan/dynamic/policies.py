@@ -3,7 +3,8 @@
 ``DETECTOR-SELECTION[-PARAM]`` combines an overload test of :mod:`capplan.dynamic.detection`
 (``thr iqr mad lr lrr``) with a VM selection of :mod:`capplan.dynamic.selection`
 (``mmt mu mc rs``), e.g. ``lr-mmt`` or ``thr-mu-0.9``; these start from PABFD at full MIPS and
-run :func:`capplan.dynamic.consolidate.cloudsim_round` every round. Besides them:
+run the compiled CloudSim round (:func:`capplan.dynamic.kernels.round.run_round`) every
+round. Besides them:
 
 ``npa``
     Non-power-aware baseline: first-fit placement, no migrations, every host draws its full
@@ -16,42 +17,18 @@ run :func:`capplan.dynamic.consolidate.cloudsim_round` every round. Besides them
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from capplan.dynamic.consolidate import cloudsim_round
+from capplan.dynamic.contract import Policy
 from capplan.dynamic.detection import OVERLOAD_TESTS, get_overload_test
+from capplan.dynamic.forecast import FORECAST_POLICIES
+from capplan.dynamic.kernels.round import run_round
 from capplan.dynamic.placement import place_first_fit, place_pabfd
 from capplan.dynamic.selection import VM_SELECTIONS, get_selection
 from capplan.errors import CapplanError
 
 if TYPE_CHECKING:
-    from capplan.dynamic.engine import Simulation
-
-Optimizer = Callable[["Simulation", float], list[tuple[int, int]]]
-
-
-@dataclass(frozen=True)
-class Policy:
-    """A named consolidation policy.
-
-    Attributes
-    ----------
-    name
-        Canonical name (``lr-mmt-1.2``, ``npa``, ...).
-    place_initial
-        Places every VM at time 0 (sets ``sim.host_of``).
-    optimize
-        Returns the round's migrations ``[(vm, target), ...]``; None for no migrations.
-    energy_model
-        ``"trapezoid"`` (power follows utilisation) or ``"max"`` (every host at full power).
-    """
-
-    name: str
-    place_initial: Callable[[Simulation], None]
-    optimize: Optimizer | None
-    energy_model: str = "trapezoid"
+    from capplan.dynamic.state import Simulation
 
 
 def _cloudsim_policy(detector: str, selection: str, param: float | None) -> Policy:
@@ -60,7 +37,7 @@ def _cloudsim_policy(detector: str, selection: str, param: float | None) -> Poli
     value = default if param is None else param
 
     def optimize(sim: Simulation, time_s: float) -> list[tuple[int, int]]:
-        return cloudsim_round(sim, test, value, select)
+        return run_round(sim, test, value, select)
 
     return Policy(f"{detector}-{selection}-{value:g}", place_pabfd, optimize)
 
@@ -79,8 +56,6 @@ CLOUDSIM_POLICIES: Final[tuple[str, ...]] = tuple(
 
 def policy_names() -> list[str]:
     """Every name :func:`get_policy` accepts without a parameter suffix."""
-    from capplan.dynamic.forecast import FORECAST_POLICIES
-
     return [*BASELINES, *CLOUDSIM_POLICIES, *FORECAST_POLICIES]
 
 
@@ -92,8 +67,6 @@ def get_policy(name: str) -> Policy:
     CapplanError
         For an unknown name or a bad parameter, listing the valid names.
     """
-    from capplan.dynamic.forecast import FORECAST_POLICIES
-
     key = name.strip().lower()
     if key in BASELINES:
         return BASELINES[key]

@@ -31,8 +31,9 @@ from capplan.bench.fbverdict import (
 )
 from capplan.cli import app
 from capplan.dynamic.config import CLOUDSIM_CONFIG
-from capplan.dynamic.engine import Simulation, simulate
-from capplan.dynamic.policies import Policy
+from capplan.dynamic.contract import Policy
+from capplan.dynamic.engine import simulate
+from capplan.dynamic.state import Simulation
 
 HOST_RAM_MIB = 4096.0
 

@@ -8,9 +8,11 @@ import pytest
 from dynamic.scenarios import G4_W, G5_W, config, fleet, vms
 
 from capplan.dynamic.config import SimConfig
-from capplan.dynamic.engine import Simulation, round_times, simulate
+from capplan.dynamic.contract import Policy
+from capplan.dynamic.engine import round_times, simulate
 from capplan.dynamic.fleet import HostFleet, VmSet
-from capplan.dynamic.policies import Policy, get_policy
+from capplan.dynamic.policies import get_policy
+from capplan.dynamic.state import Simulation
 from capplan.units import KWH_PER_WS
 
 WS = 1.0 / KWH_PER_WS  # watt-seconds per kWh

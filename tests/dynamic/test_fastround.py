@@ -10,14 +10,15 @@ from dynamic.scenarios import G4_W, G5_W, LINEAR_W
 from capplan.demand import load_workload
 from capplan.dynamic.compat import cloudsim_fleet, cloudsim_vms
 from capplan.dynamic.config import CLOUDSIM_CONFIG, DEFAULT_CONFIG, SimConfig
-from capplan.dynamic.consolidate import cloudsim_round
+from capplan.dynamic.contract import Policy
 from capplan.dynamic.detection import OverloadTest, iqr, lr, lrr, mad, thr
-from capplan.dynamic.engine import Simulation, simulate
-from capplan.dynamic.fastround import pairwise_sum, run_round, stable_argsort, supports
+from capplan.dynamic.engine import simulate
 from capplan.dynamic.fleet import HostFleet, VmSet
+from capplan.dynamic.kernels.round import pairwise_sum, run_round, stable_argsort, supports
 from capplan.dynamic.placement import place_pabfd
-from capplan.dynamic.policies import Policy
+from capplan.dynamic.reference.round import cloudsim_round
 from capplan.dynamic.selection import Selection, mc, mmt, mu, rs
+from capplan.dynamic.state import Simulation
 
 TESTS = ((thr, 0.8), (lr, 1.2), (lrr, 1.1), (iqr, 1.5), (mad, 2.5))
 COMPILED = [(t, p, s) for t, p in TESTS for s in (mmt, mu, rs, mc)]
@@ -37,7 +38,7 @@ def checked_policy(
         compiled = run_round(sim, test, param, select, list_room=list_room)
         after = sim.rs_state.copy()
         sim.rs_state[:] = start
-        reference = cloudsim_round(sim, test, param, select, compiled=False)
+        reference = cloudsim_round(sim, test, param, select)
         assert compiled == reference, f"round at {time_s} s"
         assert sim.rs_state[0] == after[0]
         rounds.append(len(reference))
@@ -203,7 +204,7 @@ def test_pairwise_sum_matches_numpy_bit_for_bit(n: int) -> None:
 
 def test_host_histories_are_the_reference_bits() -> None:
     """Host histories summed as numpy sums them (crowded hosts: pairwise sums differ)."""
-    from capplan.dynamic import fastround
+    from capplan.dynamic.kernels import round as fastround
     from capplan.dynamic.placement import RoundState
 
     vms, fleet = mixed_workload(7, host_bw_mbps=1000.0)
@@ -218,10 +219,14 @@ def test_host_histories_are_the_reference_bits() -> None:
     host_table, _, start = fastround._host_table(sim)
     empty = np.zeros(0, dtype=np.int64)
     settings = np.array([1.5, 0.1, 300.0, 1860.0, float(sim.hist_count), 9.0, 0.0])
-    _, host_hist, _, _, n_mem = fastround._host_lists(
-        vm_table, sim.hist, host_table, sim.host_of, sim.seq, empty, empty, empty,
-        sim.ram_used_mib, sim.bw_used_mbps, start, settings, fastround.TEST_IQR, 16,
+    vms = fastround.RoundVms(vm_table, sim.hist, sim.in_migration, sim.host_of, sim.seq)
+    hosts = fastround.RoundHosts(
+        host_table, np.zeros(6), start, sim.idle_class, sim.ram_used_mib, sim.bw_used_mbps,
+        sim.type_curves_w,
     )  # fmt: skip
+    rules = fastround.RoundRules(settings, fastround.TEST_IQR, fastround.SELECT_MMT, True, False)
+    flights = fastround.RoundFlights(empty, empty, empty)
+    _, host_hist, _, _, n_mem = fastround._host_lists(vms, hosts, flights, rules, 16)
     assert n_mem[:6].tolist() == [20] * 6
     assert np.array_equal(host_hist, reference.hist)
     sequential = np.zeros_like(host_hist)

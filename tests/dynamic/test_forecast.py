@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from dynamic.scenarios import G4_W, G5_W, config, fleet, vms
 
-from capplan.dynamic.engine import Simulation, simulate
+from capplan.dynamic.engine import simulate
 from capplan.dynamic.fleet import HostFleet
 from capplan.dynamic.forecast import (
     ForecastBudgetParams,
@@ -14,6 +14,7 @@ from capplan.dynamic.forecast import (
     make_forecast_policy,
 )
 from capplan.dynamic.policies import get_policy
+from capplan.dynamic.state import Simulation
 
 
 def test_forecast_level_and_spread() -> None:
@@ -86,7 +87,7 @@ def test_consolidation_empties_a_lightly_loaded_host() -> None:
         sim.place(1, 1)
 
     policy = ForecastBudgetPolicy(params)
-    from capplan.dynamic.policies import Policy
+    from capplan.dynamic.contract import Policy
 
     result = simulate(
         v, fleet(2, pe_mips=500.0), Policy("fb", split, policy.optimize), config(1200.0)
@@ -112,7 +113,7 @@ def test_ram_is_checked_even_where_the_config_does_not() -> None:
     params = ForecastBudgetParams(budget_per_vm_day=500.0, initial_frac=0.5)
     seen: list[int] = []
     policy = ForecastBudgetPolicy(params)
-    from capplan.dynamic.policies import Policy
+    from capplan.dynamic.contract import Policy
 
     def watch_place(sim: Simulation) -> None:
         policy.place_initial(sim)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from capplan.dynamic.hostupdate import allocate, interval_energy_ws, spec_power_w, util_at
+from capplan.dynamic.kernels.hostupdate import allocate, interval_energy_ws, spec_power_w, util_at
 
 KEEP, RESERVE = 0.9, 0.1
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from capplan.bench.cloudsim_diff import default_fixture_dir
-from capplan.dynamic.javarandom import java_state, next_int
+from capplan.dynamic.kernels.javarandom import java_state, next_int
 
 FIXTURE = default_fixture_dir() / "java_random_nextint.txt"
 

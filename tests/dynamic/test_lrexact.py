@@ -1,4 +1,4 @@
-"""CloudSim's LR arithmetic (:mod:`capplan.dynamic.lrexact`) against independent figures."""
+"""CloudSim's LR arithmetic (:mod:`capplan.dynamic.kernels.lrexact`) against independent figures."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from capplan.dynamic.detection import LR_LEAD, LR_SAMPLES, W_MEAN, W_SLOPE
-from capplan.dynamic.lrexact import (
+from capplan.dynamic.kernels.lrexact import (
     EXACT_NOT_OVER,
     EXACT_OVER,
     EXACT_SHORT,

@@ -10,10 +10,11 @@ from dynamic.scenarios import config, fleet, vms
 
 from capplan.demand import load_workload
 from capplan.dynamic import run_dynamic
-from capplan.dynamic.engine import Simulation, simulate
+from capplan.dynamic.engine import simulate
 from capplan.dynamic.fleet import VmSet
 from capplan.dynamic.placement import place_pabfd
 from capplan.dynamic.policies import get_policy
+from capplan.dynamic.state import Simulation
 from capplan.errors import CapplanError
 
 

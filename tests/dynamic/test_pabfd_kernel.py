@@ -7,9 +7,10 @@ import pytest
 from dynamic.scenarios import G4_W, G5_W, config
 
 from capplan.dynamic.detection import iqr, lr, lrr, thr
-from capplan.dynamic.engine import Simulation
 from capplan.dynamic.fleet import HostFleet, VmSet
 from capplan.dynamic.placement import RoundState
+from capplan.dynamic.reference.search import find_host as reference_find_host
+from capplan.dynamic.state import Simulation
 
 
 def random_simulation(seed: int, n_updates: int) -> Simulation:
@@ -60,8 +61,8 @@ def test_kernel_equals_the_numpy_search(
                 for idle_allowed in (True, False):
                     for requested in (None, float(sim.vms.mips[vm])):
                         got = state.find_host(vm, allowed, requested, idle_allowed=idle_allowed)
-                        want = state.find_host_reference(
-                            vm, allowed, requested, idle_allowed=idle_allowed
+                        want = reference_find_host(
+                            state, vm, allowed, requested, idle_allowed=idle_allowed
                         )
                         assert got == want, (vm, idle_allowed, requested)
             # change the tentative state the way a round does, then search again
@@ -71,6 +72,9 @@ def test_kernel_equals_the_numpy_search(
                 state.add(vm, target)
 
 
-def test_iqr_and_mad_keep_the_numpy_search() -> None:
+def test_iqr_and_mad_are_not_searched_by_the_kernel() -> None:
+    """The kernel has no IQR or MAD test: asking it is an error, not a silent THR search."""
     state = RoundState(random_simulation(0, 12), iqr, 1.5, check_ram=True)
     assert state._kernel_test is None
+    with pytest.raises(ValueError, match="THR, LR and LRR"):
+        state.find_host(0, np.ones(state.sim.n_hosts, dtype=bool))

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from dynamic.scenarios import G5_W, config, fleet, vms
 
-from capplan.dynamic.consolidate import cloudsim_round
 from capplan.dynamic.detection import lr, thr
-from capplan.dynamic.engine import Simulation
 from capplan.dynamic.placement import RoundState
+from capplan.dynamic.reference.round import cloudsim_round
 from capplan.dynamic.selection import mmt
+from capplan.dynamic.state import Simulation
 
 
 def state_at(util: list[float], hosts: list[int], n_hosts: int = 3, **cfg: object) -> Simulation:

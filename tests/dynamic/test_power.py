@@ -8,7 +8,7 @@ from dynamic.scenarios import G4_W, G5_W
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from capplan.dynamic.hostupdate import host_util_frac, spec_power_w
+from capplan.dynamic.kernels.hostupdate import host_util_frac, spec_power_w
 
 GRID = np.linspace(0.0, 1.0, 11)
 TABLE = np.array([G4_W, G5_W])

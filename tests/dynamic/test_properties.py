@@ -7,12 +7,13 @@ from dynamic.scenarios import config
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from capplan.dynamic.consolidate import cloudsim_round
 from capplan.dynamic.detection import get_overload_test
-from capplan.dynamic.engine import Simulation, simulate
+from capplan.dynamic.engine import simulate
 from capplan.dynamic.fleet import HostFleet, VmSet
 from capplan.dynamic.policies import get_policy
+from capplan.dynamic.reference.round import cloudsim_round
 from capplan.dynamic.selection import get_selection
+from capplan.dynamic.state import Simulation
 
 POLICIES = ["thr-mmt", "iqr-mu", "mad-rs", "lr-mmt", "lrr-mc", "dvfs", "capplan-fb"]
 

@@ -12,8 +12,9 @@ from dynamic.scenarios import config, fleet, vms
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from capplan.dynamic.engine import Simulation
-from capplan.dynamic.selection import correlation_r2, get_selection, mc, mmt, mu, rs
+from capplan.dynamic.kernels.correlation import correlation_r2
+from capplan.dynamic.selection import get_selection, mc, mmt, mu, rs
+from capplan.dynamic.state import Simulation
 from capplan.errors import CapplanError
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

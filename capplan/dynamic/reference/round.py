@@ -15,6 +15,11 @@
    list; ``SimConfig.exclude_overload_targets`` chooses.)
 
 The result is an ordered list of ``(vm, target)``; the engine starts them in that order.
+
+This is the readable reference, on a :class:`~capplan.dynamic.placement.RoundState` with the
+numpy search of :mod:`capplan.dynamic.reference.search`. The policies run the compiled round
+(:func:`capplan.dynamic.kernels.round.run_round`), which the tests hold to this one, round by
+round, on real PlanetLab days and random fleets.
 """
 
 from __future__ import annotations
@@ -23,13 +28,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from capplan.dynamic import fastround
 from capplan.dynamic.detection import OverloadTest
 from capplan.dynamic.placement import RoundState, Snapshot
+from capplan.dynamic.reference.search import find_host
 from capplan.dynamic.selection import Selection
 
 if TYPE_CHECKING:
-    from capplan.dynamic.engine import Simulation
+    from capplan.dynamic.state import Simulation
 
 
 def select_from_overloaded(
@@ -65,17 +70,8 @@ def cloudsim_round(
     test: OverloadTest,
     param: float,
     select: Selection,
-    *,
-    compiled: bool = True,
 ) -> list[tuple[int, int]]:
-    """Decide one round's migrations; see the module docstring.
-
-    With ``compiled`` (the default) the tests and selections that
-    :func:`capplan.dynamic.fastround.supports` lists run as one compiled pass with the same
-    result; the code below is the reference it is tested against.
-    """
-    if compiled and fastround.supports(test, select):
-        return fastround.run_round(sim, test, param, select)
+    """Decide one round's migrations; see the module docstring."""
     cfg = sim.config
     state = RoundState(sim, test, param, check_ram=cfg.ram_checked_after_start)
     hosts = np.arange(sim.n_hosts)
@@ -87,7 +83,7 @@ def cloudsim_round(
     if overloaded:
         chosen = select_from_overloaded(state, overloaded, select)
         for vm in by_mips_descending(mips, chosen):
-            target = state.find_host(vm, ~over_mask)
+            target = find_host(state, vm, ~over_mask)
             if target >= 0:
                 state.add(vm, target)
                 moves.append((vm, target))
@@ -114,7 +110,7 @@ def cloudsim_round(
         placed: list[tuple[int, int]] = []
         undo: list[Snapshot] = []
         for vm in by_mips_descending(mips, to_move):
-            target = state.find_host(vm, allowed_target, idle_allowed=False)
+            target = find_host(state, vm, allowed_target, idle_allowed=False)
             if target < 0:
                 for snap in reversed(undo):
                     state.restore(snap)

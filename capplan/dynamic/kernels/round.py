@@ -1,11 +1,12 @@
 """One CloudSim consolidation round as a single compiled pass (all 20 CloudSim policies).
 
-:func:`capplan.dynamic.consolidate.cloudsim_round` with :class:`~capplan.dynamic.placement.
-RoundState` is the readable reference: a policy-day of LR-MMT makes ~15,000 tentative adds,
-~6,700 removes, ~7,400 snapshots and ~20,000 PABFD searches through it, ~0.55 s of Python
-bookkeeping. :func:`run_round` does the same round in one compiled function (~0.2 ms a
-round) and returns the same migrations in the same order; the tests run both on every round
-of real PlanetLab days and of random fleets and compare.
+:func:`capplan.dynamic.reference.round.cloudsim_round` with
+:class:`~capplan.dynamic.placement.RoundState` is the readable reference: a policy-day of
+LR-MMT makes ~15,000 tentative adds, ~6,700 removes, ~7,400 snapshots and ~20,000 PABFD
+searches through it, seconds of Python bookkeeping. :func:`run_round` does the same round
+in one compiled function (~0.2 ms a round) and returns the same migrations in the same
+order; the tests run both on every round of real PlanetLab days and of random fleets and
+compare.
 
 Everything is reproduced operation for operation, so the floating-point results are the
 same bits:
@@ -24,17 +25,21 @@ same bits:
   mc_choice` from an object-mode block (its R² comes from a LAPACK inverse, which only numpy
   itself reproduces); placement order by current MIPS descending (stable), under-loaded
   hosts by utilisation ascending (stable);
-- the PABFD search of :func:`capplan.dynamic.pabfd.search`: hosts in index order, each
+- the PABFD search of :func:`capplan.dynamic.kernels.search.search`: hosts in index order, each
   host's planned MIPS and power before followed through the pass; a host with nothing
   planned and idle at the last update is skipped when another of its idle class (same power
   curve, MIPS and PE size) was already suitable, as it shows the same rise and the first
   strict minimum wins.
+
+The kernels take their arrays grouped: the VMs (:class:`RoundVms`), the hosts
+(:class:`RoundHosts`), the migrations in flight (:class:`RoundFlights`), the round's rules
+(:class:`RoundRules`) and, inside the round, the tentative host state (:class:`Tentative`).
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 import numba
 import numpy as np
@@ -54,14 +59,14 @@ from capplan.dynamic.detection import (
     mad,
     thr,
 )
-from capplan.dynamic.hostupdate import spec_power_at
-from capplan.dynamic.javarandom import next_int
-from capplan.dynamic.lrexact import BOUNDARY_TOL, EXACT_OVER, EXACT_SHORT, over_exact
-from capplan.dynamic.pabfd import TEST_LINEAR, TEST_THR
+from capplan.dynamic.kernels.hostupdate import spec_power_at
+from capplan.dynamic.kernels.javarandom import next_int
+from capplan.dynamic.kernels.lrexact import BOUNDARY_TOL, EXACT_OVER, EXACT_SHORT, over_exact
+from capplan.dynamic.kernels.search import TEST_LINEAR, TEST_THR
 from capplan.dynamic.selection import Selection, mc, mc_choice, mmt, mu, rs
 
 if TYPE_CHECKING:
-    from capplan.dynamic.engine import Simulation
+    from capplan.dynamic.state import Simulation
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -107,6 +112,62 @@ _N_S: Final = 13
 _LIST_ROOM: Final = 16
 
 
+class RoundVms(NamedTuple):
+    """Per-VM inputs: the ``_V_*`` table, the utilisation history (newest first), whether
+    each VM is migrating, its host (-1: none) and its arrival sequence number."""
+
+    table: FloatArray
+    hist: FloatArray
+    in_migration: BoolArray
+    host_of: IntArray
+    seq: IntArray
+
+
+class RoundHosts(NamedTuple):
+    """Per-host inputs: the ``_H_*`` table, the utilisation of the last update, PABFD's start
+    (planned MIPS, power before, busy), the idle class, RAM and bandwidth used, and the power
+    curve of each host type (rows indexed by ``_H_TYPE``)."""
+
+    table: FloatArray
+    frac: FloatArray
+    start: FloatArray
+    idle_class: IntArray
+    ram_used: FloatArray
+    bw_used: FloatArray
+    curves_w: FloatArray
+
+
+class RoundFlights(NamedTuple):
+    """Migrations in flight, in start order: VM, target host and sequence number."""
+
+    vm: IntArray
+    target: IntArray
+    seq: IntArray
+
+
+class RoundRules(NamedTuple):
+    """The round's rules: ``settings`` (see :func:`_round`), the overload test (``TEST_*``)
+    and selection (``SELECT_*``), whether RAM is checked on every move, and whether the
+    targets of step 3 are kept from being sources in step 4."""
+
+    settings: FloatArray
+    kind: int
+    select: int
+    check_ram: bool
+    exclude_overload_targets: bool
+
+
+class Tentative(NamedTuple):
+    """The tentative host state of a round: the ``_S_*`` columns, each host's history, its
+    VM list (arrival order) with the VMs migrating in flagged, and the list lengths."""
+
+    state: FloatArray
+    hist: FloatArray
+    mem: IntArray
+    mem_in: BoolArray
+    n_mem: IntArray
+
+
 def supports(test: OverloadTest, select: Selection) -> bool:
     """Whether :func:`run_round` implements this overload test and selection."""
     return test in _TESTS and select in _SELECTIONS
@@ -130,7 +191,14 @@ def run_round(
         Overload test and its parameter, VM selection; :func:`supports` must accept them.
     list_room
         Starting room of each host's VM list (it grows as needed; tests set it small).
+
+    Raises
+    ------
+    ValueError
+        For a test or selection the compiled round does not implement.
     """
+    if not supports(test, select):
+        raise ValueError(f"no compiled round for {test.__name__} with {select.__name__}")
     cfg = sim.config
     kind = _TESTS[test]
     fl_vm, fl_tg = sim.flight_arrays()
@@ -139,8 +207,6 @@ def run_round(
         dtype=np.int64,
         count=len(fl_vm),
     )
-    vm_table = _vm_table(sim, kind)
-    host_table, frac, start = _host_table(sim)
     settings = np.array(
         [
             param,
@@ -152,32 +218,22 @@ def run_round(
             1.0 if cfg.pabfd_stale_power else 0.0,
         ]
     )
+    vms = RoundVms(_vm_table(sim, kind), sim.hist, sim.in_migration, sim.host_of, sim.seq)
+    table, frac, start = _host_table(sim)
+    hosts = RoundHosts(
+        table, frac, start, sim.idle_class, sim.ram_used_mib, sim.bw_used_mbps, sim.type_curves_w
+    )
+    rules = RoundRules(
+        settings,
+        kind,
+        _SELECTIONS[select],
+        cfg.ram_checked_after_start,
+        cfg.exclude_overload_targets,
+    )
+    flights = RoundFlights(fl_vm, fl_tg, fl_seq)
     rs_saved = sim.rs_state.copy()
     while True:
-        vm_out, tg_out, complete = _round(
-            vm_table,
-            sim.hist,
-            host_table,
-            frac,
-            start,
-            sim.idle_class,
-            sim.in_migration,
-            sim.host_of,
-            sim.seq,
-            fl_vm,
-            fl_tg,
-            fl_seq,
-            sim.ram_used_mib,
-            sim.bw_used_mbps,
-            sim.type_curves_w,
-            settings,
-            kind,
-            _SELECTIONS[select],
-            sim.rs_state,
-            cfg.ram_checked_after_start,
-            cfg.exclude_overload_targets,
-            list_room,
-        )
+        vm_out, tg_out, complete = _round(vms, hosts, flights, rules, sim.rs_state, list_room)
         if complete:
             break
         list_room *= 4
@@ -368,36 +424,28 @@ def _by_mips_descending(vm: FloatArray, vms: IntArray, n: int) -> IntArray:  # p
 
 @numba.njit(cache=True, nogil=True)
 def _over(
-    state: FloatArray,
-    host_hist: FloatArray,
-    h: int,
-    total: float,
-    kind: int,
-    param: float,
-    vm: FloatArray,
-    vm_hist: FloatArray,
-    mem: IntArray,
-    n_mem: IntArray,
+    tent: Tentative, h: int, total: float, vms: RoundVms, rules: RoundRules
 ) -> bool:  # pragma: no cover
     """The overload test on host ``h`` as it is now (LR on the boundary: CloudSim's way)."""
+    state = tent.state
+    kind = rules.kind
+    param = rules.settings[0]
     if kind == TEST_THR:
         return state[h, _S_REQ] / total > param
     if kind != TEST_LINEAR:
-        return _quartile_over(host_hist[h], state[h, _S_REQ] / total, kind, param)
+        return _quartile_over(tent.hist[h], state[h, _S_REQ] / total, kind, param)
     if state[h, _S_HLEN] < LR_SAMPLES:
         return state[h, _S_REQ] / total > FALLBACK_THRESHOLD
     steps = state[h, _S_STEPS]
     value = param * (state[h, _S_MEAN] + state[h, _S_SLOPE] * (LR_LEAD + steps))
-    return _lr_decide(value, vm, vm_hist, mem, n_mem, h, -1, total, steps, param)
+    return _lr_decide(value, vms, tent, h, -1, total, steps, param)
 
 
 @numba.njit(cache=True, nogil=True)
 def _lr_decide(
     value: float,
-    vm: FloatArray,
-    vm_hist: FloatArray,
-    mem: IntArray,
-    n_mem: IntArray,
+    vms: RoundVms,
+    tent: Tentative,
     h: int,
     extra_vm: int,
     total: float,
@@ -406,8 +454,9 @@ def _lr_decide(
 ) -> bool:  # pragma: no cover
     """``value ≥ 1``, or CloudSim's own decision when ``value`` is on the 1.0 boundary."""
     if abs(value - 1.0) < BOUNDARY_TOL:
+        mips = vms.table[:, _V_MIPS]
         decided = over_exact(
-            vm_hist, vm[:, _V_MIPS], mem[h], n_mem[h], extra_vm, total, steps, param
+            vms.hist, mips, tent.mem[h], tent.n_mem[h], extra_vm, total, steps, param
         )
         if decided != EXACT_SHORT:
             return decided == EXACT_OVER
@@ -470,27 +519,11 @@ def _quartile_over(
 
 @numba.njit(cache=True, nogil=True)
 def _round(
-    vm: FloatArray,
-    vm_hist: FloatArray,
-    host: FloatArray,
-    frac: FloatArray,
-    start: FloatArray,
-    idle_class: IntArray,
-    in_migration: BoolArray,
-    host_of: IntArray,
-    seq: IntArray,
-    fl_vm: IntArray,
-    fl_tg: IntArray,
-    fl_seq: IntArray,
-    ram_used: FloatArray,
-    bw_used: FloatArray,
-    curves_w: FloatArray,
-    settings: FloatArray,
-    kind: int,
-    select: int,
+    vms: RoundVms,
+    hosts: RoundHosts,
+    flights: RoundFlights,
+    rules: RoundRules,
     rs_state: IntArray,
-    check_ram: bool,
-    exclude_overload_targets: bool,
     list_room: int,
 ) -> tuple[IntArray, IntArray, bool]:  # pragma: no cover - compiled; tested against the reference
     """The round; arguments as :func:`run_round` gathers them.
@@ -503,92 +536,32 @@ def _round(
     then runs the round again with more: no input is modified but the RS generator's
     state, which the caller restores).
     """
-    param = settings[0]
+    vm = vms.table
+    host = hosts.table
+    frac = hosts.frac
+    in_migration = vms.in_migration
     n_hosts = len(host)
     n_vms = len(vm)
-    state, host_hist, mem, mem_in, n_mem = _host_lists(
-        vm,
-        vm_hist,
-        host,
-        host_of,
-        seq,
-        fl_vm,
-        fl_tg,
-        fl_seq,
-        ram_used,
-        bw_used,
-        start,
-        settings,
-        kind,
-        list_room,
-    )
+    tent = _host_lists(vms, hosts, flights, rules, list_room)
+    state, host_hist, mem, mem_in, n_mem = tent
     cap = mem.shape[1]
     over = np.zeros(n_hosts, dtype=np.bool_)
     for h in range(n_hosts):
-        over[h] = _over(
-            state, host_hist, h, host[h, _H_TOTAL], kind, param, vm, vm_hist, mem, n_mem
-        )
-    n_classes = idle_class.max() + 1 if n_hosts else 0
+        over[h] = _over(tent, h, host[h, _H_TOTAL], vms, rules)
+    n_classes = hosts.idle_class.max() + 1 if n_hosts else 0
     move_vm = np.empty(2 * n_vms + 1, dtype=np.int64)
     move_tg = np.empty(2 * n_vms + 1, dtype=np.int64)
     n_moves = 0
 
     # 1-2. VMs off the overloaded hosts; 3. placed by current MIPS, descending
-    chosen = _select_overloaded(
-        vm,
-        vm_hist,
-        host,
-        state,
-        host_hist,
-        mem,
-        mem_in,
-        n_mem,
-        over,
-        in_migration,
-        curves_w,
-        settings,
-        kind,
-        select,
-        rs_state,
-    )
+    chosen = _select_overloaded(vms, hosts, tent, over, rules, rs_state)
     allowed = ~over
     for v in _by_mips_descending(vm, chosen, len(chosen)):
-        target = _search(
-            v,
-            vm,
-            vm_hist,
-            host,
-            state,
-            host_hist,
-            allowed,
-            True,
-            idle_class,
-            n_classes,
-            curves_w,
-            settings,
-            kind,
-            check_ram,
-            mem,
-            n_mem,
-        )
+        target = _search(v, vms, hosts, tent, rules, allowed, True, n_classes)
         if target >= 0:
             if n_mem[target] == cap:
                 return move_vm[:0], move_tg[:0], False
-            _add(
-                v,
-                target,
-                vm,
-                vm_hist,
-                host,
-                state,
-                host_hist,
-                mem,
-                mem_in,
-                n_mem,
-                curves_w,
-                settings,
-                kind,
-            )
+            _add(v, target, vms, hosts, tent, rules)
             move_vm[n_moves] = v
             move_tg[n_moves] = target
             n_moves += 1
@@ -596,7 +569,7 @@ def _round(
     # 4. under-loaded hosts, least utilised first
     excluded = over | (frac == 0)
     allowed = ~excluded
-    if exclude_overload_targets:
+    if rules.exclude_overload_targets:
         for m in range(n_moves):
             excluded[move_tg[m]] = True
     take = np.empty(cap, dtype=np.int64)
@@ -625,24 +598,7 @@ def _round(
                 n_take += 1
         first_move = n_moves
         for n_snaps, v in enumerate(_by_mips_descending(vm, take, n_take)):
-            target = _search(
-                v,
-                vm,
-                vm_hist,
-                host,
-                state,
-                host_hist,
-                allowed,
-                False,
-                idle_class,
-                n_classes,
-                curves_w,
-                settings,
-                kind,
-                check_ram,
-                mem,
-                n_mem,
-            )
+            target = _search(v, vms, hosts, tent, rules, allowed, False, n_classes)
             if target < 0:  # not all fit: undo this host's tentative moves
                 for s in range(n_snaps - 1, -1, -1):
                     n_mem[snap_host[s]] = snap_len[s]
@@ -660,21 +616,7 @@ def _round(
                 snap[n_snaps, column] = state[target, column]
             for column in range(host_hist.shape[1]):
                 snap_hist[n_snaps, column] = host_hist[target, column]
-            _add(
-                v,
-                target,
-                vm,
-                vm_hist,
-                host,
-                state,
-                host_hist,
-                mem,
-                mem_in,
-                n_mem,
-                curves_w,
-                settings,
-                kind,
-            )
+            _add(v, target, vms, hosts, tent, rules)
             move_vm[n_moves] = v
             move_tg[n_moves] = target
             n_moves += 1
@@ -685,21 +627,8 @@ def _round(
 
 @numba.njit(cache=True, nogil=True)
 def _host_lists(
-    vm: FloatArray,
-    vm_hist: FloatArray,
-    host: FloatArray,
-    host_of: IntArray,
-    seq: IntArray,
-    fl_vm: IntArray,
-    fl_tg: IntArray,
-    fl_seq: IntArray,
-    ram_used: FloatArray,
-    bw_used: FloatArray,
-    start: FloatArray,
-    settings: FloatArray,
-    kind: int,
-    list_room: int,
-) -> tuple[FloatArray, FloatArray, IntArray, BoolArray, IntArray]:  # pragma: no cover
+    vms: RoundVms, hosts: RoundHosts, flights: RoundFlights, rules: RoundRules, list_room: int
+) -> Tentative:  # pragma: no cover
     """Each host's tentative state (``_S_*`` columns), history, and VM list in arrival order.
 
     Lists hold the placed VMs and the VMs migrating in (flagged in ``mem_in``); the sums
@@ -708,6 +637,11 @@ def _host_lists(
     sample, the first VM's share plus numpy's pairwise sum of the others' in list order (the
     reference's ``add.reduceat``).
     """
+    vm, vm_hist, _, host_of, seq = vms
+    host = hosts.table
+    fl_vm, fl_tg, fl_seq = flights
+    settings = rules.settings
+    kind = rules.kind
     reserve_frac = settings[1]
     interval_s = settings[2]
     n_hosts = len(host)
@@ -764,11 +698,11 @@ def _host_lists(
                 mem_seq[h, j - 1], mem_seq[h, j] = mem_seq[h, j], mem_seq[h, j - 1]
                 j -= 1
         state[h, _S_STEPS] = np.ceil(state[h, _S_MAXRAM] / host[h, _H_RATE] / interval_s)
-        state[h, _S_RAM] = ram_used[h]
-        state[h, _S_BW] = bw_used[h]
-        state[h, _S_PLANNED] = start[h, 0]
-        state[h, _S_PBEFORE] = start[h, 1]
-        state[h, _S_BUSY] = start[h, 2]
+        state[h, _S_RAM] = hosts.ram_used[h]
+        state[h, _S_BW] = hosts.bw_used[h]
+        state[h, _S_PLANNED] = hosts.start[h, 0]
+        state[h, _S_PBEFORE] = hosts.start[h, 1]
+        state[h, _S_BUSY] = hosts.start[h, 2]
         _set_avail(state, host, h)
     width = vm_hist.shape[1]
     host_hist = np.zeros((n_hosts, width))
@@ -784,7 +718,7 @@ def _host_lists(
                     terms[k] = vm_hist[v, column] * (vm[v, _V_MIPS] / host[h, _H_TOTAL])
                 rest = pairwise_sum(terms, 1, n - 1) if n > 1 else 0.0
                 host_hist[h, column] = terms[0] + rest if n > 1 else terms[0]
-    return state, host_hist, mem, mem_in, n_mem
+    return Tentative(state, host_hist, mem, mem_in, n_mem)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -810,20 +744,11 @@ def _set_p_before(
 
 @numba.njit(cache=True, nogil=True)
 def _select_overloaded(
-    vm: FloatArray,
-    vm_hist: FloatArray,
-    host: FloatArray,
-    state: FloatArray,
-    host_hist: FloatArray,
-    mem: IntArray,
-    mem_in: BoolArray,
-    n_mem: IntArray,
+    vms: RoundVms,
+    hosts: RoundHosts,
+    tent: Tentative,
     over: BoolArray,
-    in_migration: BoolArray,
-    curves_w: FloatArray,
-    settings: FloatArray,
-    kind: int,
-    select: int,
+    rules: RoundRules,
     rs_state: IntArray,
 ) -> IntArray:  # pragma: no cover
     """Take VMs off each overloaded host (index order) until it passes the test.
@@ -834,7 +759,13 @@ def _select_overloaded(
     removal rebuilds the host's sums from its list as the reference does (plain sums in list
     order, numpy's pairwise sum for the line terms).
     """
-    param = settings[0]
+    vm, vm_hist, in_migration, _, _ = vms
+    host = hosts.table
+    curves_w = hosts.curves_w
+    state, host_hist, mem, mem_in, n_mem = tent
+    settings = rules.settings
+    kind = rules.kind
+    select = rules.select
     reserve_frac = settings[1]
     interval_s = settings[2]
     chosen = np.empty(len(vm), dtype=np.int64)
@@ -922,7 +853,7 @@ def _select_overloaded(
                         v = mem[h, k]
                         value += vm_hist[v, column] * (vm[v, _V_MIPS] / total)
                     host_hist[h, column] = value
-            if not _over(state, host_hist, h, total, kind, param, vm, vm_hist, mem, n_mem):
+            if not _over(tent, h, total, vms, rules):
                 break
     return chosen[:n_chosen].copy()
 
@@ -943,21 +874,14 @@ def _mc_pick(
 
 @numba.njit(cache=True, nogil=True)
 def _add(
-    v: int,
-    h: int,
-    vm: FloatArray,
-    vm_hist: FloatArray,
-    host: FloatArray,
-    state: FloatArray,
-    host_hist: FloatArray,
-    mem: IntArray,
-    mem_in: BoolArray,
-    n_mem: IntArray,
-    curves_w: FloatArray,
-    settings: FloatArray,
-    kind: int,
+    v: int, h: int, vms: RoundVms, hosts: RoundHosts, tent: Tentative, rules: RoundRules
 ) -> None:  # pragma: no cover
     """Tentatively put ``v`` at the end of ``h``'s list (which must have room)."""
+    vm = vms.table
+    host = hosts.table
+    state, host_hist, mem, mem_in, n_mem = tent
+    settings = rules.settings
+    kind = rules.kind
     k = n_mem[h]
     mem[h, k] = v
     mem_in[h, k] = False
@@ -968,7 +892,7 @@ def _add(
     _set_avail(state, host, h)
     state[h, _S_PLANNED] += alloc
     state[h, _S_BUSY] = 1.0
-    _set_p_before(state, host, curves_w, settings, h)
+    _set_p_before(state, host, hosts.curves_w, settings, h)
     state[h, _S_REQ] += vm[v, _V_REQ]
     state[h, _S_HLEN] = max(state[h, _S_HLEN], vm[v, _V_LEN])
     state[h, _S_MAXRAM] = max(state[h, _S_MAXRAM], vm[v, _V_RAM])
@@ -982,36 +906,37 @@ def _add(
     elif kind != TEST_THR:
         share = vm[v, _V_MIPS] / host[h, _H_TOTAL]
         for column in range(host_hist.shape[1]):
-            host_hist[h, column] += vm_hist[v, column] * share
+            host_hist[h, column] += vms.hist[v, column] * share
 
 
 @numba.njit(cache=True, nogil=True)
 def _search(
     v: int,
-    vm: FloatArray,
-    vm_hist: FloatArray,
-    host: FloatArray,
-    state: FloatArray,
-    host_hist: FloatArray,
+    vms: RoundVms,
+    hosts: RoundHosts,
+    tent: Tentative,
+    rules: RoundRules,
     allowed: BoolArray,
     idle_allowed: bool,
-    idle_class: IntArray,
     n_classes: int,
-    curves_w: FloatArray,
-    settings: FloatArray,
-    kind: int,
-    check_ram: bool,
-    mem: IntArray,
-    n_mem: IntArray,
 ) -> int:  # pragma: no cover
     """PABFD host for ``v`` (-1 if none), hosts in index order.
 
-    The checks and the power rise are :func:`capplan.dynamic.pabfd.search`'s (for IQR and
-    MAD, :meth:`~capplan.dynamic.placement.RoundState.find_host_reference`'s); the first
+    The checks and the power rise are :func:`capplan.dynamic.kernels.search.search`'s (for
+    IQR and MAD, :func:`capplan.dynamic.reference.search.find_host`'s); the first
     strict minimum of the rise wins. Of the idle hosts of a class only the first suitable
     one is looked at (the others show the same rise). The overload test, the costly check,
     runs only on hosts whose rise would win.
     """
+    vm = vms.table
+    vm_hist = vms.hist
+    host = hosts.table
+    idle_class = hosts.idle_class
+    curves_w = hosts.curves_w
+    state = tent.state
+    host_hist = tent.hist
+    settings = rules.settings
+    kind = rules.kind
     param = settings[0]
     interval_s = settings[2]
     req = vm[v, _V_REQ]
@@ -1030,7 +955,7 @@ def _search(
             continue
         if check_pe and not host[h, _H_PE] >= per_pe:
             continue
-        if check_ram and not (
+        if rules.check_ram and not (
             state[h, _S_RAM] + vm[v, _V_RAM] <= host[h, _H_RAM_CAP]
             and state[h, _S_BW] + vm[v, _V_BW] <= host[h, _H_BW_CAP]
         ):
@@ -1064,7 +989,7 @@ def _search(
                 steps = max(state[h, _S_STEPS], own_steps)
                 value = param * (mean + slope * (LR_LEAD + steps))
                 total = host[h, _H_TOTAL]
-                if _lr_decide(value, vm, vm_hist, mem, n_mem, h, v, total, steps, param):
+                if _lr_decide(value, vms, tent, h, v, total, steps, param):
                     continue
         best_diff = diff
         best = h
