@@ -55,9 +55,11 @@ from capplan.cli_app import console
 from capplan.demand import load_workload
 from capplan.dynamic.compat import cloudsim_fleet, cloudsim_vms
 from capplan.dynamic.config import CLOUDSIM_CONFIG
-from capplan.dynamic.engine import DynamicResult, Simulation, simulate
+from capplan.dynamic.contract import Policy
+from capplan.dynamic.engine import DynamicResult, simulate
 from capplan.dynamic.fleet import HostFleet, VmSet
-from capplan.dynamic.policies import Policy, get_policy
+from capplan.dynamic.policies import get_policy
+from capplan.dynamic.state import Simulation
 from capplan.errors import CapplanError
 from capplan.units import KWH_PER_WS
 
@@ -108,7 +110,7 @@ class ReferenceRow:
     ``rs_seed`` is set for an ``*-rs`` row run with a seeded generator (the optional
     ``rs_seed`` column of ``summary_rs_seeded.csv``): CloudSim drew every pick from one
     ``new java.util.Random(rs_seed)``, which capplan reproduces draw for draw
-    (:mod:`capplan.dynamic.javarandom`), so the row is compared exactly.
+    (:mod:`capplan.dynamic.kernels.javarandom`), so the row is compared exactly.
     """
 
     day: str

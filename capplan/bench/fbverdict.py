@@ -40,10 +40,12 @@ from rich.console import Console
 from rich.table import Table
 
 from capplan.dynamic.config import CLOUDSIM_CONFIG
-from capplan.dynamic.engine import Simulation, simulate
+from capplan.dynamic.contract import Policy
+from capplan.dynamic.engine import simulate
 from capplan.dynamic.fleet import HostFleet, VmSet, sum_by
 from capplan.dynamic.forecast import ForecastBudgetParams, make_forecast_policy
-from capplan.dynamic.policies import BASELINES, CLOUDSIM_POLICIES, Policy, get_policy
+from capplan.dynamic.policies import BASELINES, CLOUDSIM_POLICIES, get_policy
+from capplan.dynamic.state import Simulation
 from capplan.errors import CapplanError
 
 FloatArray = npt.NDArray[np.float64]
