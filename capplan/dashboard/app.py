@@ -14,6 +14,7 @@ from pathlib import Path
 import dash
 
 import capplan.dashboard.callbacks as callbacks
+from capplan.dashboard.callbacks.routing import register_pages
 from capplan.dashboard.pages import shell
 from capplan.dashboard.runner import RunQueue, install_shutdown_handlers, register_queue
 from capplan.dashboard.services import Services
@@ -50,7 +51,10 @@ def create_app(
         assets_folder=str(Path(__file__).parent / "assets"),
         suppress_callback_exceptions=True,
         serve_locally=True,
+        use_pages=True,
+        pages_folder="",
     )
+    register_pages(app, services)
     install(app.server, secret)
     app.server.config["MAX_CONTENT_LENGTH"] = int(
         settings.max_upload_bytes * REQUEST_OVERHEAD_RATIO + REQUEST_OVERHEAD_BYTES

@@ -26,6 +26,8 @@ NAV_SETUP: Final = "nav-setup"
 NAV_UPLOAD: Final = "nav-upload"
 OVERVIEW_TILES: Final = "overview-tiles"
 PAGE: Final = "page"
+#: Dash's page container (``dash.page_container``) fills this with the page of the URL.
+PAGE_CONTENT: Final = "_pages_content"
 PURCHASES: Final = "purchases"
 QUALITY_NOTES: Final = "quality-notes"
 RECOMMENDATION: Final = "recommendation"

@@ -294,6 +294,20 @@ def test_two_sessions_at_once_see_only_their_own_data(browser: Any, server: Serv
     bob.close()
 
 
+def test_pages_come_from_the_page_registry(browser: Any, server: Server) -> None:
+    """Dash's page registry serves the pages: an unknown path gets the not-found page naming
+    it, and the old ``/upload`` address the upload page."""
+    context = _context(browser)
+    page = context.new_page()
+    page.goto(server.url + "/nowhere")
+    page.wait_for_selector("#page .error")
+    assert "/nowhere: there is no such page" in page.inner_text("#page")
+    page.goto(server.url + "/upload")
+    page.wait_for_selector("#upload")
+    assert page.url == server.url + "/"
+    context.close()
+
+
 def test_bad_uploads_show_their_error(browser: Any, server: Server, tmp_path: Path) -> None:
     files = bitbrains_files()
     context = _context(browser)

@@ -14,11 +14,13 @@ import time
 import urllib.request
 from pathlib import Path
 
+import dash
 import pytest
 from typer.testing import CliRunner
 
 from capplan.cli import app as cli
 from capplan.dashboard import Settings, create_app
+from capplan.dashboard.callbacks import routing
 from capplan.dashboard.sessions import SessionError, TokenSigner
 from capplan.errors import CapplanError
 
@@ -141,6 +143,16 @@ def test_create_app_keeps_no_state_between_apps(tmp_path: Path) -> None:
     assert first.server is not second.server
     assert (tmp_path / "a" / "catalog.sqlite").exists()
     assert (tmp_path / "b" / "catalog.sqlite").exists()
+    # Dash's page registry is global; each app's pages read the services of their own server
+    services = routing.SERVICES_KEY
+    assert first.server.extensions[services] is not second.server.extensions[services]
+    pages = dash.page_registry.values()
+    registered = {p["module"]: (p["path"], p.get("path_template")) for p in pages}
+    assert registered["upload"] == ("/", None)
+    assert registered["setup"] == ("/setup", None)
+    assert registered["runs"] == ("/runs", None)
+    assert registered["run"][1] == "/run/<run_id>"
+    assert "not_found_404" in registered
 
 
 def test_serve_help_lists_the_options() -> None:

@@ -1,4 +1,12 @@
-"""Routing: the page for the URL (``/``, ``/setup``, ``/runs``, ``/run/<id>``)."""
+"""Routing: the page for the URL (``/``, ``/setup``, ``/runs``, ``/run/<id>``).
+
+Each page is registered with Dash's page registry (:func:`register_pages`: ``register_page``
+with a path, or the ``/run/<run_id>`` path template), so Dash's page container shows it. A
+page's layout is built per request by :func:`render`, for the session of the browser's
+cookie (:func:`capplan.dashboard.sessions.current_session_id`) and with the services of the
+app serving the request (``flask.current_app``): Dash's registry is global, and this way one
+registry serves every app of a process.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +16,20 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import dash
+import flask
 from dash import ALL, Input, Output, State, html
 
 import capplan.dashboard.ids as ids
 from capplan.dashboard.callbacks.common import clicked_id, guarded
 from capplan.dashboard.pages import common, results, runs, setup, upload
 from capplan.dashboard.services import Services
-from capplan.dashboard.sessions import TokenSigner
+from capplan.dashboard.sessions import TokenSigner, current_session_id
 from capplan.dashboard.studyfile import DATASET_PREFIX
 from capplan.dashboard.workspace import NotFoundError
 
 RUN_PATH = re.compile(r"^/run/([^/]+)/?$")
+#: Where an app keeps its services in its Flask server's ``extensions``.
+SERVICES_KEY = "capplan_services"
 
 
 def render(
@@ -89,28 +100,77 @@ def not_found(path: str) -> html.Div:
     )
 
 
+def follow_of(services: Services, session_id: str, pathname: str | None) -> str | None:
+    """The run a tab on ``pathname`` follows: the live run its page shows, or None."""
+    match = RUN_PATH.match(pathname or "")
+    if not match:
+        return None
+    try:
+        record = services.run(session_id, match.group(1))
+    except NotFoundError:
+        return None
+    return record.id if record.status != "done" and record.live else None
+
+
+@guarded(lambda message, exc: common.error_box(message))
+def _page(path: str, search: str | None = None) -> Any:
+    """The page for ``path`` in the current request's session (failures: an error box)."""
+    services: Services = flask.current_app.extensions[SERVICES_KEY]
+    return render(services, current_session_id(), path, search)[0]
+
+
+def _upload_page(**_query: str) -> Any:
+    return _page("/")
+
+
+def _setup_page(dataset: str | None = None, **_query: str) -> Any:
+    return _page("/setup", f"?dataset={dataset}" if dataset else None)
+
+
+def _runs_page(**_query: str) -> Any:
+    return _page("/runs")
+
+
+def _run_page(run_id: str = "", **_query: str) -> Any:
+    return _page(f"/run/{run_id}")
+
+
+def _not_found_page(**_query: str) -> Any:
+    path = dash.ctx.inputs.get("_pages_location.pathname") if dash.ctx else None
+    return not_found(str(path or "this page"))
+
+
+def register_pages(app: dash.Dash, services: Services) -> None:
+    """Register the pages with Dash's registry and give ``app``'s server its services."""
+    app.server.extensions[SERVICES_KEY] = services
+    dash.register_page("upload", path="/", redirect_from=["/upload"], layout=_upload_page)
+    dash.register_page("setup", path="/setup", layout=_setup_page)
+    dash.register_page("runs", path="/runs", layout=_runs_page)
+    dash.register_page("run", path_template="/run/<run_id>", layout=_run_page)
+    dash.register_page("not_found_404", layout=_not_found_page)
+
+
 def register(app: dash.Dash, services: Services, signer: TokenSigner) -> None:
-    """Wire :func:`render` to the URL, and re-render a run's page when its run ends."""
+    """Follow the live run of a run's page, and re-render the page when its run ends or a
+    run is deleted (the pages themselves are :func:`register_pages`')."""
 
     @app.callback(
-        Output(ids.PAGE, "children"),
         Output(ids.RUN_FOLLOW, "data", allow_duplicate=True),
         Input(ids.URL, "pathname"),
-        State(ids.URL, "search"),
         State(ids.SESSION_TOKEN, "data"),
         State(ids.RUN_FOLLOW, "data"),
         prevent_initial_call="initial_duplicate",
     )
-    @guarded(lambda message, exc: (common.error_box(message), dash.no_update))
-    def route(pathname: str | None, search: str | None, token: str, following: str | None) -> Any:
-        page, follow = render(services, signer.session_id(token), pathname, search)
+    @guarded(lambda message, exc: dash.no_update)
+    def follow(pathname: str | None, token: str, following: str | None) -> Any:
+        run_id = follow_of(services, signer.session_id(token), pathname)
         # Only a new value is written: the same run is already being polled.
-        return page, follow if follow and follow != following else dash.no_update
+        return run_id if run_id and run_id != following else dash.no_update
 
     # A separate callback: the run's end comes from the polling callback that ``route``
     # started, and Dash does not trigger a callback again from its own chain.
     @app.callback(
-        Output(ids.PAGE, "children", allow_duplicate=True),
+        Output(ids.PAGE_CONTENT, "children", allow_duplicate=True),
         Input(ids.RUN_DONE, "data"),
         State(ids.URL, "pathname"),
         State(ids.URL, "search"),
@@ -125,7 +185,7 @@ def register(app: dash.Dash, services: Services, signer: TokenSigner) -> None:
         return render(services, signer.session_id(token), pathname, search)[0]
 
     @app.callback(
-        Output(ids.PAGE, "children", allow_duplicate=True),
+        Output(ids.PAGE_CONTENT, "children", allow_duplicate=True),
         Input({"type": ids.DELETE_RUN_TYPE, "id": ALL}, "n_clicks"),
         State(ids.SESSION_TOKEN, "data"),
         prevent_initial_call=True,

@@ -1,7 +1,8 @@
-"""The frame around every page: top bar, run progress bar, stores and the page container."""
+"""The frame around every page: top bar, run progress bar, stores and Dash's page container."""
 
 from __future__ import annotations
 
+import dash
 from dash import dcc, html
 
 import capplan.dashboard.ids as ids
@@ -51,6 +52,6 @@ def layout(token: str, max_upload_bytes: int) -> html.Div:
                 className="runbar",
                 style={"display": "none"},
             ),
-            html.Div(id=ids.PAGE, className="page"),
+            html.Div(dash.page_container, id=ids.PAGE, className="page"),
         ]
     )
