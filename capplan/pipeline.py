@@ -30,6 +30,7 @@ from capplan.errors import CapplanError
 from capplan.placement import Placement
 from capplan.results import (
     EstateSummary,
+    PlanSummary,
     ScenarioResult,
     ScenarioSummary,
     StudyResult,
@@ -219,22 +220,22 @@ IO_QUANTILE_LADDER: tuple[float, ...] = (0.99, 0.999, 1.0)
 
 def _summary(
     workload: Workload,
-    solve: dict[str, Any],
+    solve: PlanSummary,
     kpis: dict[str, Any],
     econ: dict[str, Any],
     storage: dict[str, Any],
 ) -> ScenarioSummary:
     pools = storage.get("pools") or []
     risks = [p.get("p_run_out_frac") for p in pools if p.get("p_run_out_frac") is not None]
-    n_hosts = solve.get("n_hosts") or 0
-    run_out = [r.get("expected_date") for r in (solve.get("horizon") or {}).get("run_out", [])]
+    n_hosts = solve.n_hosts
+    run_out = [r.get("expected_date") for r in (solve.horizon or {}).get("run_out", [])]
     return ScenarioSummary(
-        status=solve.get("status"),
+        status=solve.status,
         n_vms=workload.n_vms,
         n_hosts=n_hosts,
         consolidation_ratio=workload.n_vms / n_hosts if n_hosts else None,
         cost_usd=econ.get("tco_usd"),
-        hardware_cost_usd=solve.get("cost_usd"),
+        hardware_cost_usd=solve.cost_usd,
         energy_kwh_per_year=econ.get("energy_kwh_per_year"),
         power_w_mean=econ.get("power_w_mean"),
         co2_kg_per_year=econ.get("co2_kg_per_year"),
@@ -249,8 +250,8 @@ def _summary(
         storage_cost_usd=storage.get("cost_usd"),
         storage_runout_prob_max=max(risks) if risks else None,
         compute_runs_out_date=min((d for d in run_out if d), default=None),
-        gap_frac=solve.get("gap_frac"),
-        binding=solve.get("binding"),
+        gap_frac=solve.gap_frac,
+        binding=solve.binding,
     )
 
 
@@ -327,7 +328,7 @@ def run_scenario(
         _consolidation_options(scenario, econ_settings),
         progress=_solver_progress(report, scenario.time_limit_s),
     )
-    solve = jsonable(dict(result.summary))
+    solve = result.summary
     timings["optimize"] = time.perf_counter() - start
     placement = result.placement
     if placement is None:

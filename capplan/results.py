@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -31,6 +32,7 @@ __all__ = [
     "MAX_RECOMMENDED_SLATAH_FRAC",
     "EstateSummary",
     "Indicator",
+    "PlanSummary",
     "ScenarioResult",
     "ScenarioSummary",
     "SolveStatus",
@@ -185,9 +187,105 @@ class ScenarioSummary:
         return cls(**{k: v for k, v in doc.items() if k in _FIELDS[cls]})
 
 
+@dataclass(frozen=True)
+class PlanSummary:
+    """The consolidation solve's outcome, at full precision (rounding is for presentation).
+
+    Attributes
+    ----------
+    status, reason, method, stopped_by
+        How the solve ended, why (infeasible or no plan), which method found the plan, and
+        what stopped the search (``None``: it finished).
+    n_vms, n_hosts, hosts_by_model
+        VMs planned, hosts of the plan, and hosts per model.
+    cost_usd
+        Price of the new hosts of the plan (owned hosts are free), USD; None without a plan.
+    objective, objective_unit, bound, bound_hosts, gap_frac
+        The solver's objective and its lower bound (in ``objective_unit``), the host-count
+        bound, and the relative gap between them.
+    binding, binding_bucket, why, bins_bound_by, util_peak_frac
+        The binding resource (and the time bucket where it binds), the explanation's lines,
+        hosts bound by each resource, and each resource's peak utilisation.
+    wall_s, total_wall_s
+        Solver wall time, and the whole consolidation's (sizing included), s.
+    sizing, n_buckets, statistic, mode, dims, sizing_basis
+        How demand was sized: the sizing rule, time buckets and their statistic, the
+        virtualization mode, the resource dimensions, and ``usage``, ``allocation`` or ``mixed``.
+    sized_from_inventory, sized_from_inventory_vms
+        VMs sized from their configuration per resource: counts, and up to 20 ids each.
+    price_estimated_models
+        Host models whose price was estimated (no list price in the catalog).
+    notes
+        Facts about the solve a reader should know.
+    horizon
+        With a planning horizon: the run-out dates and purchases
+        (:func:`capplan.optimize.horizon.horizon_summary`); None otherwise.
+    """
+
+    status: SolveStatus
+    n_vms: int = 0
+    n_hosts: int = 0
+    hosts_by_model: Mapping[str, int] = field(default_factory=dict)
+    cost_usd: float | None = None
+    objective: float | None = None
+    objective_unit: str = ""
+    bound: float | None = None
+    bound_hosts: int | None = None
+    gap_frac: float | None = None
+    stopped_by: str | None = None
+    binding: str | None = None
+    binding_bucket: str | None = None
+    why: tuple[str, ...] = ()
+    bins_bound_by: Mapping[str, int] = field(default_factory=dict)
+    util_peak_frac: Mapping[str, float] = field(default_factory=dict)
+    wall_s: float = 0.0
+    total_wall_s: float | None = None
+    reason: str = ""
+    method: str = ""
+    sizing: str = ""
+    n_buckets: int = 0
+    statistic: str = ""
+    mode: str = ""
+    dims: tuple[str, ...] = ()
+    sizing_basis: str = ""
+    sized_from_inventory: Mapping[str, int] = field(default_factory=dict)
+    sized_from_inventory_vms: Mapping[str, list[str]] = field(default_factory=dict)
+    price_estimated_models: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    horizon: Mapping[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", SolveStatus(self.status))
+        for name in ("why", "dims", "price_estimated_models", "notes"):
+            object.__setattr__(self, name, tuple(str(v) for v in getattr(self, name)))
+
+    @property
+    def has_plan(self) -> bool:
+        """Whether the solve returned a plan."""
+        return has_plan(self.status)
+
+    @property
+    def gap_of(self) -> str:
+        """What the gap is measured on."""
+        return f"objective ({self.objective_unit})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (the status as its text, sequences as lists)."""
+        doc = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        doc["status"] = str(self.status)
+        doc["gap_of"] = self.gap_of
+        return jsonable(doc)
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any]) -> PlanSummary:
+        """From :meth:`to_dict` output; keys it does not know (``gap_of``, keys of newer
+        versions) are ignored."""
+        return cls(**{k: v for k, v in doc.items() if k in _FIELDS[cls]})
+
+
 _FIELDS: Final[dict[type, frozenset[str]]] = {
     cls: frozenset(f.name for f in dataclasses.fields(cls))
-    for cls in (EstateSummary, ScenarioSummary)
+    for cls in (EstateSummary, ScenarioSummary, PlanSummary)
 }
 
 
@@ -210,7 +308,8 @@ class ScenarioResult:
     workload
         The workload's summary (format, VMs, steps, quality, problems).
     solve
-        The optimizer's report (status, objective, bound, gap, binding constraints, wall time).
+        The consolidation solve (:class:`PlanSummary`: status, hosts, bound, gap, binding
+        resource, wall time).
     kpis
         The emulation's KPIs.
     economics
@@ -231,7 +330,7 @@ class ScenarioResult:
     scenario: Scenario
     summary: ScenarioSummary
     workload: dict[str, Any]
-    solve: dict[str, Any]
+    solve: PlanSummary
     kpis: dict[str, Any]
     economics: dict[str, Any]
     storage: dict[str, Any]
@@ -252,7 +351,7 @@ class ScenarioResult:
             "scenario": self.scenario.model_dump(mode="json"),
             "summary": self.summary.to_dict(),
             "workload": self.workload,
-            "solve": self.solve,
+            "solve": self.solve.to_dict(),
             "kpis": self.kpis,
             "economics": self.economics,
             "storage": self.storage,
@@ -301,7 +400,7 @@ class ScenarioResult:
             scenario=Scenario.model_validate(doc["scenario"]),
             summary=ScenarioSummary.from_dict(doc["summary"]),
             workload=doc["workload"],
-            solve=doc["solve"],
+            solve=PlanSummary.from_dict(doc["solve"]),
             kpis=doc["kpis"],
             economics=doc["economics"],
             storage=doc["storage"],
@@ -422,7 +521,7 @@ class StudyResult:
             r
             for r, on in zip(self.results, front, strict=True)
             if on
-            and has_plan(r.solve.get("status"))
+            and r.solve.has_plan
             and _num(r.summary.slatah_frac, 1.0) <= MAX_RECOMMENDED_SLATAH_FRAC
         ]
         if not feasible:

@@ -63,7 +63,7 @@ def _figures(result: StudyResult) -> list[dict[str, object]]:
 def test_study_runs_saves_loads_and_reports(study_path: Path, tmp_path: Path) -> None:
     stages: list[str] = []
     result = run_study(load_study(study_path), progress=lambda label, frac: stages.append(label))
-    assert [r.solve["status"] for r in result.results] == ["optimal", "optimal"]
+    assert [r.solve.status for r in result.results] == ["optimal", "optimal"]
     assert any(label.endswith(": emulate") for label in stages)
     table = result.comparison()
     assert table.height == 3
@@ -79,6 +79,7 @@ def test_study_runs_saves_loads_and_reports(study_path: Path, tmp_path: Path) ->
 
     back = StudyResult.load(result.save(tmp_path / "saved"))
     assert back.comparison().equals(table)
+    assert [r.solve for r in back.results] == [r.solve for r in result.results]
     assert _figures(back) == _figures(result)
     assert (back.results[0].series["power_w"] == result.results[0].series["power_w"]).all()
 

@@ -52,7 +52,7 @@ def scenario_fingerprint(result: Any) -> dict[str, Any]:
     return _strip(
         {
             "summary": result.summary.to_dict(),
-            "solve": result.solve,
+            "solve": result.solve.to_dict(),
             "kpis": result.kpis,
             "economics": result.economics,
             "storage": result.storage,
@@ -103,13 +103,13 @@ def run_determinism(study_path: Path, *, runs: int = 3, dask_workers: int = 1) -
         res = run_study(study)
         prints.append((f"in-process #{k + 1}", study_fingerprint(res), time.perf_counter() - start))
         for r in res.results:
-            stopped[f"{r.name} (run {k + 1})"] = str(r.solve.get("stopped_by", ""))
+            stopped[f"{r.name} (run {k + 1})"] = str(r.solve.stopped_by or "")
     if dask_workers > 0:
         start = time.perf_counter()
         res = run_study(study, workers=dask_workers)
         prints.append(("dask LocalCluster", study_fingerprint(res), time.perf_counter() - start))
         for r in res.results:
-            stopped[f"{r.name} (dask)"] = str(r.solve.get("stopped_by", ""))
+            stopped[f"{r.name} (dask)"] = str(r.solve.stopped_by or "")
     reference = prints[0][1]
     rows = []
     for label, fp, wall in prints:

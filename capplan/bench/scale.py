@@ -89,7 +89,7 @@ def run_scale(
     )
     with measure() as m:
         res = consolidate(wl, catalog, opts)
-    s: dict[str, Any] = res.summary
+    s = res.summary.to_dict()
     return {
         "n_vms": n_vms,
         "n_buckets": 24,

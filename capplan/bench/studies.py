@@ -142,7 +142,7 @@ def _dask_figures(
 def _stopped_by_wall(result: Any) -> int:
     """Scenarios whose search the wall-clock limit stopped (not the deterministic work
     budget): only those may differ between runs."""
-    return sum(1 for r in result.results if r.solve.get("stopped_by") == "wall-clock limit")
+    return sum(1 for r in result.results if r.solve.stopped_by == "wall-clock limit")
 
 
 @bench_app.command("studies")

@@ -137,7 +137,7 @@ def run_planetlab(
                     workers=workers,
                 )
                 res = consolidate(wl, catalog, opts)
-                s = res.summary
+                s = res.summary.to_dict()
                 rows.append(
                     {
                         "day": day.name,

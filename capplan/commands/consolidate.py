@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -45,6 +46,7 @@ from capplan.commands.scenario_options import (
 from capplan.demand import load_workload
 from capplan.optimize.consolidate import ConsolidateOptions, HostOffer, consolidate
 from capplan.optimize.strategies import ProgressEvent
+from capplan.results import PlanSummary
 from capplan.spec.catalog import load_catalog
 from capplan.status import SolveStatus
 
@@ -153,14 +155,15 @@ def consolidate_command(
         )
 
     result = consolidate(wl, cat, opts, progress=progress)
+    doc = result.summary.to_dict()
     if out is not None and result.placement is not None:
         result.placement.write_csv(out)
-        result.summary["placement_csv"] = str(out)
+        doc["placement_csv"] = str(out)
     if json:
-        print_json(result.summary)
+        print_json(doc)
     else:
         _print_human(result.summary)
-    code = EXIT_CODES.get(SolveStatus(str(result.summary["status"])), 0)
+    code = EXIT_CODES.get(result.summary.status, 0)
     if code:
         raise typer.Exit(code)
 
@@ -175,51 +178,54 @@ EXIT_CODES = {
 }
 
 
-def _print_human(s: dict[str, object]) -> None:
-    status = s["status"]
+def _print_human(s: PlanSummary) -> None:
     basis = {
         "usage": "",
         "allocation": ", ALLOCATION-BASED: no usage data, configured CPU and memory",
         "mixed": ", some VMs sized from their configuration",
-    }[str(s["sizing_basis"])]
-    table = Table(
-        title=f"Consolidation of {s['n_vms']} VMs ({s['sizing']}, {s['mode']}{basis}): {status}"
-    )
+    }[s.sizing_basis]
+    table = Table(title=f"Consolidation of {s.n_vms} VMs ({s.sizing}, {s.mode}{basis}): {s.status}")
     table.add_column("figure")
     table.add_column("value", justify="right")
-    gap = s["gap_frac"]
     rows = [
-        ("hosts", str(s["n_hosts"])),
-        ("hosts by model", ", ".join(f"{k} × {v}" for k, v in s["hosts_by_model"].items())),  # type: ignore[attr-defined]
-        ("cost (purchase)", "n/a" if s["cost_usd"] is None else f"{s['cost_usd']:,.0f} USD"),
-        ("host-count lower bound", str(s["bound_hosts"])),
-        ("objective / bound", f"{s['objective']} / {s['bound']} {s['objective_unit']}"),
+        ("hosts", str(s.n_hosts)),
+        ("hosts by model", ", ".join(f"{k} × {v}" for k, v in s.hosts_by_model.items())),
+        ("cost (purchase)", "n/a" if s.cost_usd is None else f"{s.cost_usd:,.0f} USD"),
+        ("host-count lower bound", str(s.bound_hosts)),
+        ("objective / bound", f"{_num(s.objective)} / {_num(s.bound)} {s.objective_unit}"),
         (
-            f"gap ({s['objective_unit']})",
-            "n/a" if gap is None else f"{100 * float(gap):.2f} %",  # type: ignore[arg-type]
+            f"gap ({s.objective_unit})",
+            "n/a" if s.gap_frac is None else f"{100 * s.gap_frac:.2f} %",
         ),
-        ("search stopped by", str(s["stopped_by"])),
-        ("binding resource", f"{s['binding']} (bucket {s['binding_bucket']})"),
-        ("solve time", f"{s['wall_s']} s ({s['method']})"),
+        ("search stopped by", str(s.stopped_by)),
+        ("binding resource", f"{s.binding} (bucket {s.binding_bucket})"),
+        ("solve time", f"{s.wall_s:.3f} s ({s.method})"),
     ]
     for name, value in rows:
         table.add_row(name, value)
     console.print(table)
-    if s["reason"]:
-        console.print(f"[bold]reason:[/] {s['reason']}", highlight=False)
-    for line in s["why"]:  # type: ignore[attr-defined]
+    if s.reason:
+        console.print(f"[bold]reason:[/] {s.reason}", highlight=False)
+    for line in s.why:
         console.print(f"  {line}", highlight=False)
-    for note in s["notes"]:  # type: ignore[attr-defined]
+    for note in s.notes:
         console.print(f"[dim]note: {note}[/]", highlight=False)
-    if "horizon" in s:
-        _print_horizon(s["horizon"])  # type: ignore[arg-type]
+    if s.horizon is not None:
+        _print_horizon(s.horizon)
+
+
+def _num(value: float | None) -> str:
+    """An objective or bound as the solver gives it (whole numbers without decimals)."""
+    if value is None:
+        return "None"
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
 
 #: Purchase steps printed (the JSON has all).
 MAX_PURCHASE_LINES = 12
 
 
-def _print_horizon(h: dict[str, Any]) -> None:
+def _print_horizon(h: Mapping[str, Any]) -> None:
     table = Table(
         title=(
             f"Capacity over time: sized for {h['horizon_days']:g} days ({h['growth']}); "

@@ -505,7 +505,7 @@ def _one_window(
         )
     result = consolidate(train, catalog, opts)
     summary = result.summary
-    notes.extend(str(n) for n in summary.get("notes", []))  # type: ignore[attr-defined]
+    notes.extend(summary.notes)
     promised: dict[str, Any] = {}
     experienced: dict[str, Any] = {}
     resources: dict[str, dict[str, float]] = {}
@@ -521,15 +521,15 @@ def _one_window(
                 experienced = kpis
         resources = _resource_figures(result, result.placement, train, test, catalog, opts)
     else:
-        notes.append(f"no plan ({summary['status']}): {summary.get('reason') or 'no reason given'}")
+        notes.append(f"no plan ({summary.status}): {summary.reason or 'no reason given'}")
     return BacktestWindow(
         span=span,
         train_start=train.start,
         test_start=test.start,
         test_end=test.end,
-        status=str(summary["status"]),
-        n_hosts=int(summary["n_hosts"]),  # type: ignore[call-overload]
-        hosts_by_model=dict(summary["hosts_by_model"]),  # type: ignore[call-overload]
+        status=str(summary.status),
+        n_hosts=summary.n_hosts,
+        hosts_by_model=dict(summary.hosts_by_model),
         promised=promised,
         experienced=experienced,
         resources=resources,

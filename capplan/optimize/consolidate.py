@@ -42,6 +42,7 @@ then the highest peak utilisation is lowered by moving VMs between the chosen ho
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Sequence
@@ -65,6 +66,7 @@ from capplan.optimize.explain import Explanation
 from capplan.optimize.instance import Instance, Solution, make_instance
 from capplan.optimize.strategies import ProgressCallback, SolveReport, SolveResult, solve
 from capplan.placement import Placement
+from capplan.results import PlanSummary
 from capplan.spec.catalog import (
     Catalog,
     GuestDefaults,
@@ -307,14 +309,14 @@ class ConsolidateResult:
     prepared
         The instance and the sizing notes.
     summary
-        JSON-ready figures (``status, n_hosts, cost_usd, bound, gap_frac, binding, wall_s``...).
+        The solve's figures (:class:`capplan.results.PlanSummary`).
     """
 
     placement: Placement | None
     report: SolveReport
     explanation: Explanation | None
     prepared: Prepared
-    summary: dict[str, object]
+    summary: PlanSummary
 
 
 # ------------------------------------------------------------------------------- sizing
@@ -1001,8 +1003,9 @@ def consolidate(
     if sol is not None and prep.growth is not None and prep.demand_today is not None:
         from capplan.optimize.horizon import horizon_summary
 
-        summary["horizon"] = horizon_summary(inst, sol, prep.growth, prep.demand_today, workload)
-    summary["total_wall_s"] = round(time.perf_counter() - start, 3)
+        horizon = horizon_summary(inst, sol, prep.growth, prep.demand_today, workload)
+        summary = dataclasses.replace(summary, horizon=horizon)
+    summary = dataclasses.replace(summary, total_wall_s=time.perf_counter() - start)
     explanation = res.explanation
     if sol is not None and opts.objective == "balance":
         from capplan.optimize.explain import explain_solution
@@ -1096,7 +1099,7 @@ def _summary(
     res: SolveResult,
     sol: Solution | None,
     notes: Sequence[str],
-) -> dict[str, object]:
+) -> PlanSummary:
     inst = prep.instance
     rep = res.report
     cost_usd = None
@@ -1104,48 +1107,45 @@ def _summary(
     by_model: dict[str, int] = {}
     if sol is not None:
         n_hosts = sol.n_bins
-        cost = 0.0
+        cost_usd = 0.0
         for b in range(sol.n_bins):
             tname = inst.type_names[sol.bin_type[b]]
             model = tname.removesuffix(" (owned)")
             by_model[model] = by_model.get(model, 0) + 1
             if not tname.endswith(" (owned)"):
-                cost += host_price_usd(catalog.hosts[model])[0]
-        cost_usd = round(cost, 2)
-    bound_hosts = res.bounds.n_bins if res.bounds is not None else None
+                cost_usd += host_price_usd(catalog.hosts[model])[0]
     expl = res.explanation
-    return {
-        "status": rep.status,
-        "n_hosts": n_hosts,
-        "hosts_by_model": by_model,
-        "cost_usd": cost_usd,
-        "objective": rep.objective,
-        "objective_unit": rep.objective_unit,
-        "bound": rep.bound,
-        "bound_hosts": bound_hosts,
-        "gap_frac": None if rep.gap_frac is None else round(rep.gap_frac, 6),
-        "gap_of": f"objective ({rep.objective_unit})",
-        "stopped_by": rep.stopped_by,
-        "binding": expl.binding if expl is not None else None,
-        "binding_bucket": expl.binding_bucket if expl is not None else None,
-        "why": list(expl.why) if expl is not None else [],
-        "bins_bound_by": expl.bins_bound_by if expl is not None else {},
-        "util_peak_frac": expl.util_peak_frac if expl is not None else {},
-        "wall_s": round(rep.wall_s, 3),
-        "reason": rep.reason,
-        "n_vms": workload.n_vms,
-        "sizing": opts.sizing,
-        "n_buckets": prep.reduction.n_buckets,
-        "statistic": prep.reduction.statistic,
-        "mode": opts.mode,
-        "dims": list(inst.dim_names),
-        "sizing_basis": _sizing_basis(workload, prep),
-        "sized_from_inventory": {k: len(v) for k, v in prep.sized_from_inventory.items()},
-        "sized_from_inventory_vms": {k: v[:20] for k, v in prep.sized_from_inventory.items()},
-        "price_estimated_models": list(prep.price_estimated),
-        "method": rep.method,
-        "notes": list(notes),
-    }
+    return PlanSummary(
+        status=rep.status,
+        n_vms=workload.n_vms,
+        n_hosts=n_hosts,
+        hosts_by_model=by_model,
+        cost_usd=cost_usd,
+        objective=rep.objective,
+        objective_unit=rep.objective_unit,
+        bound=rep.bound,
+        bound_hosts=res.bounds.n_bins if res.bounds is not None else None,
+        gap_frac=rep.gap_frac,
+        stopped_by=rep.stopped_by,
+        binding=expl.binding if expl is not None else None,
+        binding_bucket=expl.binding_bucket if expl is not None else None,
+        why=tuple(expl.why) if expl is not None else (),
+        bins_bound_by=expl.bins_bound_by if expl is not None else {},
+        util_peak_frac=expl.util_peak_frac if expl is not None else {},
+        wall_s=rep.wall_s,
+        reason=rep.reason,
+        method=rep.method,
+        sizing=opts.sizing,
+        n_buckets=prep.reduction.n_buckets,
+        statistic=prep.reduction.statistic,
+        mode=opts.mode,
+        dims=tuple(inst.dim_names),
+        sizing_basis=_sizing_basis(workload, prep),
+        sized_from_inventory={k: len(v) for k, v in prep.sized_from_inventory.items()},
+        sized_from_inventory_vms={k: v[:20] for k, v in prep.sized_from_inventory.items()},
+        price_estimated_models=tuple(prep.price_estimated),
+        notes=tuple(notes),
+    )
 
 
 def _sizing_basis(workload: Workload, prep: Prepared) -> str:

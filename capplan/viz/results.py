@@ -31,7 +31,7 @@ def utilization(result: Any) -> go.Figure | None:
 
 def horizon(result: Any) -> go.Figure | None:
     """Run-out of the plan's capacity over the days ahead (a plan made for a horizon)."""
-    plan = result.solve.get("horizon")
+    plan = result.solve.horizon
     if not plan or not plan.get("run_out"):
         return None
     return figures.runout_lines(plan)

@@ -257,7 +257,7 @@ def test_a_horizon_plan_shows_its_run_out_and_purchases() -> None:
         growth=0.2,
     )
     res = consolidate(wl, load_catalog(), opts)
-    from capplan.results import ScenarioSummary
+    from capplan.results import PlanSummary, ScenarioSummary
 
     scenario = SimpleNamespace(
         solve=res.summary, placement=res.placement, summary=ScenarioSummary()
@@ -272,7 +272,7 @@ def test_a_horizon_plan_shows_its_run_out_and_purchases() -> None:
     assert "What to buy when" in words and "ibm-x3550-m3-x5675" in words
     assert "2027" in words or "2028" in words  # day 1,432 after 2024-01-01
     plain = SimpleNamespace(
-        solve={"status": "optimal"}, placement=res.placement, summary=ScenarioSummary()
+        solve=PlanSummary("optimal"), placement=res.placement, summary=ScenarioSummary()
     )
     assert figures.horizon(plain) is None
     assert "horizon" not in ids(pages.consolidation(plain, None))

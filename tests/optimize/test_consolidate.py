@@ -22,6 +22,7 @@ from capplan.optimize.consolidate import (
     prepare,
 )
 from capplan.placement import Placement
+from capplan.results import PlanSummary
 from capplan.spec.catalog import Catalog, load_catalog
 
 SMALL = "ibm-x3550-m3-x5675"  # 36,804 MHz normalised, 16,384 MiB
@@ -171,8 +172,8 @@ def test_a_horizon_plan_holds_for_grown_demand_and_says_when_it_runs_out(
 
     result = consolidate(wl, catalog, _plain(horizon_days=730, growth=0.2, **base))  # type: ignore[arg-type]
     # 6 × 12,960 MHz = 77,760 MHz on 36,804-MHz hosts: 3 hosts (today's 54,000 needs 2).
-    assert result.summary["n_hosts"] == 3
-    horizon = result.summary["horizon"]
+    assert result.summary.n_hosts == 3
+    horizon = result.summary.horizon
     assert isinstance(horizon, dict)
     cpu = next(r for r in horizon["run_out"] if r["dim"] == "cpu")
     cap = 3 * math.floor(catalog.host(SMALL).cpu_capacity_mhz)
@@ -297,7 +298,7 @@ def test_vms_without_data_are_sized_from_the_inventory(catalog: Catalog) -> None
     assert prep.sized_from_inventory == {"cpu": ["vm001"], "mem": ["vm001"]}
     assert prep.instance.demand[1, 0, 0] == 4000 and prep.instance.demand[1, 1, 0] == 8192
     res = consolidate(wl, catalog, _plain(hosts=(HostOffer(SMALL),), mode="none", time_limit_s=1))
-    assert res.summary["sized_from_inventory"] == {"cpu": 1, "mem": 1}
+    assert res.summary.sized_from_inventory == {"cpu": 1, "mem": 1}
 
 
 def test_vm_that_cannot_be_sized_is_an_error(catalog: Catalog) -> None:
@@ -313,10 +314,10 @@ def test_legacy_guests_need_full_virtualization(catalog: Catalog) -> None:
         catalog,
         _plain(hosts=(HostOffer(SMALL),), mode="hw-assisted", time_limit_s=1),
     )
-    assert res.summary["status"] == "infeasible" and res.placement is None
-    assert "legacy" in str(res.summary["reason"])
+    assert res.summary.status == "infeasible" and res.placement is None
+    assert "legacy" in str(res.summary.reason)
     ok = consolidate(wl, catalog, _plain(hosts=(HostOffer(SMALL),), mode="full-bt", time_limit_s=1))
-    assert ok.summary["status"] == "optimal"
+    assert ok.summary.status == "optimal"
 
 
 def test_containers_separate_os_families_and_zones(catalog: Catalog) -> None:
@@ -335,7 +336,7 @@ def test_containers_separate_os_families_and_zones(catalog: Catalog) -> None:
     assert res.placement is not None
     host = res.placement.host_of_vm
     assert host[0] == host[2] and len({host[0], host[1], host[3]}) == 3
-    assert res.summary["n_hosts"] == 3 and res.summary["status"] == "optimal"
+    assert res.summary.n_hosts == 3 and res.summary.status == "optimal"
 
 
 def test_ha_groups_are_spread(catalog: Catalog) -> None:
@@ -359,16 +360,21 @@ def test_time_aware_beats_peak_on_complementary_vms(catalog: Catalog) -> None:
         catalog,
         _plain(hosts=(HostOffer(SMALL),), mode="none", sizing="peak", time_limit_s=1),
     )
-    assert aware.summary["n_hosts"] == 1 and peak.summary["n_hosts"] == 2
-    assert aware.summary["binding"] == "cpu"
+    assert aware.summary.n_hosts == 1 and peak.summary.n_hosts == 2
+    assert aware.summary.binding == "cpu"
 
 
 def test_cost_objective_prefers_the_cheaper_mix(catalog: Catalog) -> None:
     wl = make_workload(_flat(4, 24, 2000.0, 3000.0))
     res = consolidate(wl, catalog, _plain(hosts=(HostOffer(SMALL), HostOffer(BIG)), time_limit_s=1))
     # Everything fits on one of either model; the small one is far cheaper.
-    assert res.summary["hosts_by_model"] == {SMALL: 1}
-    assert res.summary["cost_usd"] is not None and res.summary["status"] == "optimal"
+    assert res.summary.hosts_by_model == {SMALL: 1}
+    assert res.summary.cost_usd is not None and res.summary.status == "optimal"
+    # full precision: the price as the catalog derives it, not rounded to cents
+    from capplan.economics.hostcost import host_price_usd
+
+    assert res.summary.cost_usd == host_price_usd(catalog.hosts[SMALL])[0]
+    assert PlanSummary.from_dict(json.loads(json.dumps(res.summary.to_dict()))) == res.summary
 
 
 def test_existing_hosts_migration_budget_and_pins(catalog: Catalog) -> None:
@@ -387,7 +393,7 @@ def test_existing_hosts_migration_budget_and_pins(catalog: Catalog) -> None:
     ids = res.placement.host_ids[res.placement.host_of_vm].tolist()
     assert ids[0] == "esx1"
     moved = sum(a != b for a, b in zip(ids, ["esx1", "esx2", "esx3", "esx4"], strict=True))
-    assert moved <= 1 and res.summary["n_hosts"] == 3
+    assert moved <= 1 and res.summary.n_hosts == 3
 
 
 def test_power_and_balance_objectives(catalog: Catalog) -> None:
@@ -397,14 +403,14 @@ def test_power_and_balance_objectives(catalog: Catalog) -> None:
         catalog,
         _plain(hosts=(HostOffer(SMALL),), objective="power", time_limit_s=1),
     )
-    assert power.summary["objective_unit"] == "w" and power.summary["n_hosts"] == 1
+    assert power.summary.objective_unit == "w" and power.summary.n_hosts == 1
     bal = consolidate(
         wl,
         catalog,
         _plain(hosts=(HostOffer(SMALL, 3),), ha_hosts=1, objective="balance", time_limit_s=1),
     )
     assert bal.placement is not None
-    assert any("balance" in n for n in bal.summary["notes"])  # type: ignore[attr-defined]
+    assert any("balance" in n for n in bal.summary.notes)
 
 
 def test_bad_options_are_reported_together(catalog: Catalog) -> None:
@@ -526,15 +532,15 @@ def test_planetlab_day_binding_resource(shared_path: type, catalog: Catalog) -> 
         "workers": 1,
     }
     mem_bound = consolidate(wl, catalog, _plain(sizing="peak", **base))
-    assert mem_bound.summary["binding"] == "mem"
+    assert mem_bound.summary.binding == "mem"
     # Volume says 319 hosts; the pattern bound proves 329 (every full host needs a 613 MiB VM).
-    assert mem_bound.summary["bound_hosts"] == 329
+    assert mem_bound.summary.bound_hosts == 329
     cpu_bound = consolidate(wl, catalog, _plain(sizing="peak", mem_overcommit_ratio=4.0, **base))
-    assert cpu_bound.summary["binding"] == "cpu"
+    assert cpu_bound.summary.binding == "cpu"
     # Sum of per-VM CPU peaks over one host: about 139 hosts (CloudSim's MIPS figures).
-    assert 135 <= int(cpu_bound.summary["bound_hosts"]) <= 142  # type: ignore[call-overload]
+    assert 135 <= int(cpu_bound.summary.bound_hosts) <= 142
     aware = consolidate(wl, catalog, _plain(mem_overcommit_ratio=4.0, **base))
-    assert int(aware.summary["n_hosts"]) < int(cpu_bound.summary["n_hosts"])  # type: ignore[call-overload]
+    assert int(aware.summary.n_hosts) < int(cpu_bound.summary.n_hosts)
 
 
 @pytest.mark.shared_data
@@ -577,9 +583,9 @@ def test_cpu_ready_limit_caps_each_hosts_cpu_and_the_replay_honours_it(
         _plain(hosts=offer, mode="containers", strategy="ffd", cpu_ready_limit_frac=0.05),
     )
     mhz = catalog.host(SMALL).cpu_capacity_mhz
-    assert free.summary["n_hosts"] == math.ceil(30 / math.floor(mhz / 3000))
-    assert limited.summary["n_hosts"] == math.ceil(30 / math.floor(cap * mhz / 3000))
-    assert limited.summary["n_hosts"] > free.summary["n_hosts"]
+    assert free.summary.n_hosts == math.ceil(30 / math.floor(mhz / 3000))
+    assert limited.summary.n_hosts == math.ceil(30 / math.floor(cap * mhz / 3000))
+    assert limited.summary.n_hosts > free.summary.n_hosts
     ready_free = emulate(wl, free.placement, catalog, "containers").kpis()["peak_cpu_ready_frac"]
     ready_limited = emulate(wl, limited.placement, catalog, "containers").kpis()
     assert ready_free > 0.05 >= ready_limited["peak_cpu_ready_frac"]

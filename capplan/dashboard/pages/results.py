@@ -193,11 +193,11 @@ def overview(
     rows = [
         {
             "scenario": scenario_label(r.name),
-            "status": r.solve.get("status"),
+            "status": r.solve.status,
             "hosts": r.summary.n_hosts,
             "TCO": fmt_as("usd", r.summary.cost_usd),
             "SLA violation time": fmt_as("frac", r.summary.slatah_frac),
-            "reason": r.solve.get("reason") or None,
+            "reason": r.solve.reason or None,
         }
         for r in study.results
     ]
@@ -343,16 +343,17 @@ def consolidation(
             placement.host_ids.tolist(), placement.host_models.tolist(), counts, strict=True
         )
     ]
-    why = [str(line) for line in solve.get("why") or []]
-    binding = solve.get("binding")
-    if binding:
-        bucket = solve.get("binding_bucket")
-        why.insert(0, f"binding resource: {binding}" + (f" (in bucket {bucket})" if bucket else ""))
-    if solve.get("bound_hosts") is not None:
-        why.append(f"lower bound: {solve['bound_hosts']} hosts")
-    if solve.get("reason"):
-        why.append(str(solve["reason"]))
-    notes = [str(n) for n in solve.get("notes") or []]
+    why = list(solve.why)
+    if solve.binding:
+        bucket = solve.binding_bucket
+        why.insert(
+            0, f"binding resource: {solve.binding}" + (f" (in bucket {bucket})" if bucket else "")
+        )
+    if solve.bound_hosts is not None:
+        why.append(f"lower bound: {solve.bound_hosts} hosts")
+    if solve.reason:
+        why.append(solve.reason)
+    notes = list(solve.notes)
     return html.Div(
         [
             html.Div(
@@ -360,12 +361,12 @@ def consolidation(
                     html.H4("Consolidation"),
                     key_values(
                         [
-                            ("status", solve.get("status")),
+                            ("status", str(solve.status)),
                             ("hosts", result.summary.n_hosts),
                             ("VMs per host", result.summary.consolidation_ratio),
                             ("optimality gap", result.summary.gap_frac),
-                            ("solver wall time (s)", solve.get("wall_s")),
-                            ("method", solve.get("method") or solve.get("strategy")),
+                            ("solver wall time (s)", solve.wall_s),
+                            ("method", solve.method),
                         ]
                     ),
                     html.H4("Why this many hosts"),
@@ -380,7 +381,7 @@ def consolidation(
                 graph(heatmap, ids.UTILIZATION_HEATMAP, "No placement: nothing to show."),
                 className="card",
             ),
-            *([horizon_card(solve["horizon"], horizon_figure)] if solve.get("horizon") else []),
+            *([horizon_card(solve.horizon, horizon_figure)] if solve.horizon else []),
             *(
                 [backtest_card(result.backtest, backtest_figure)]
                 if getattr(result, "backtest", None)
