@@ -29,6 +29,7 @@ from capplan.demand.workload import Workload
 from capplan.errors import CapplanError
 from capplan.placement import Placement
 from capplan.results import (
+    EmulationKpis,
     EstateSummary,
     PlanSummary,
     ScenarioResult,
@@ -221,7 +222,7 @@ IO_QUANTILE_LADDER: tuple[float, ...] = (0.99, 0.999, 1.0)
 def _summary(
     workload: Workload,
     solve: PlanSummary,
-    kpis: dict[str, Any],
+    kpis: EmulationKpis | None,
     econ: dict[str, Any],
     storage: dict[str, Any],
 ) -> ScenarioSummary:
@@ -241,11 +242,11 @@ def _summary(
         co2_kg_per_year=econ.get("co2_kg_per_year"),
         availability_frac_min=econ.get("availability_frac_min"),
         downtime_min_per_year_max=econ.get("downtime_min_per_year_max"),
-        slatah_frac=kpis.get("slatah_frac"),
-        pdm_frac=kpis.get("pdm_frac"),
-        overloaded_host_steps=kpis.get("overloaded_host_steps"),
-        paging_mib=kpis.get("paging_mib"),
-        p95_cpu_util_frac=kpis.get("p95_cpu_util_frac"),
+        slatah_frac=kpis.slatah_frac if kpis else None,
+        pdm_frac=kpis.pdm_frac if kpis else None,
+        overloaded_host_steps=kpis.overloaded_host_steps if kpis else None,
+        paging_mib=kpis.paging_mib if kpis else None,
+        p95_cpu_util_frac=kpis.p95_cpu_util_frac if kpis else None,
         storage_status=storage.get("status"),
         storage_cost_usd=storage.get("cost_usd"),
         storage_runout_prob_max=max(risks) if risks else None,
@@ -336,10 +337,10 @@ def run_scenario(
         empty = Placement.from_assignment([], [], [])
         return ScenarioResult(
             scenario,
-            _summary(wl, solve, {}, {}, {}),
+            _summary(wl, solve, None, {}, {}),
             wl.summary(),
             solve,
-            {},
+            None,
             {},
             {"status": "not run", "reason": "no placement"},
             empty,
@@ -353,7 +354,7 @@ def run_scenario(
 
     start = stage("storage", 3)
     emulation, storage = _plan_and_route(scenario, wl, catalog, placement, emulation, econ_settings)
-    kpis = jsonable(emulation.kpis())
+    kpis = emulation.kpis()
     timings["storage"] = time.perf_counter() - start
 
     start = stage("economics", 4)

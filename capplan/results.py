@@ -30,6 +30,7 @@ from capplan.status import SolveStatus, has_plan
 __all__ = [
     "INDICATORS",
     "MAX_RECOMMENDED_SLATAH_FRAC",
+    "EmulationKpis",
     "EstateSummary",
     "Indicator",
     "PlanSummary",
@@ -37,6 +38,7 @@ __all__ = [
     "ScenarioSummary",
     "SolveStatus",
     "StudyResult",
+    "TierKpis",
 ]
 
 
@@ -283,9 +285,168 @@ class PlanSummary:
         return cls(**{k: v for k, v in doc.items() if k in _FIELDS[cls]})
 
 
+@dataclass(frozen=True)
+class TierKpis:
+    """One storage tier's figures of a replay (see :mod:`capplan.emulate.kpis`).
+
+    Attributes
+    ----------
+    p50_latency_ms, p95_latency_ms, p99_latency_ms
+        Request-level latency percentiles from the queueing model (None: no I/O).
+    step_p95_latency_ms
+        The p95 over steps of the mean VM latency.
+    peak_backlog_s, peak_load_ratio, overloaded_steps
+        The fluid queue's largest backlog, the largest load, and the steps at load ≥ 1.
+    slo_breach_steps, latency_slo_ms
+        Steps whose VM latency broke the objective, and the objective.
+    capacity_used_frac, allocated_gib, provisioned_gib, usable_gib
+        Capacity: share used, allocated, provisioned and usable.
+    unserved_io
+        I/O requests the tier could not serve.
+    """
+
+    p50_latency_ms: float | None = None
+    p95_latency_ms: float | None = None
+    p99_latency_ms: float | None = None
+    step_p95_latency_ms: float | None = None
+    peak_backlog_s: float = 0.0
+    peak_load_ratio: float = 0.0
+    overloaded_steps: int = 0
+    slo_breach_steps: int = 0
+    latency_slo_ms: float | None = None
+    capacity_used_frac: float | None = None
+    allocated_gib: float | None = None
+    provisioned_gib: float | None = None
+    usable_gib: float | None = None
+    unserved_io: float = 0.0
+
+
+@dataclass(frozen=True)
+class EmulationKpis:
+    """Key figures of an emulation's replay (definitions: :mod:`capplan.emulate.kpis`).
+
+    A figure whose metric was not replayed (no CPU, memory or network data) is None.
+
+    Attributes
+    ----------
+    mode, n_vms, n_hosts, n_hosts_active, n_hosts_on, n_steps, step_s
+        The replay: virtualization mode, VMs, hosts (with VMs, switched on), steps, step (s).
+    energy_kwh, mean_power_w
+        IT energy of the replay and mean power.
+    overloaded_host_steps, overloaded_frac, slatah_frac, pdm_frac, slav
+        CPU contention: overloaded active host-steps and their share, SLA violation time per
+        active host, unserved share of CPU demand (contention and paging), their product.
+    p95_cpu_util_frac, peak_cpu_util_frac, mean_cpu_util_frac
+        CPU utilization of the active hosts.
+    peak_cpu_ready_frac, cpu_ready_host_steps
+        CPU ready per vCPU (share of wall time): the peak, and host-steps over the limit.
+    pdm_vm_mean_frac, vms_over_cpu_ready_limit, worst_cpu_ready_vms
+        Per VM (``kpis(per_vm=True)`` only): mean unserved share, VMs over the ready limit,
+        and the worst VMs (``vm_id``, ``host_id``, peak and p95 ready).
+    paging_mib, peak_paging_mib_s, mem_overcommitted_host_steps
+        Memory: paged MiB, peak paging rate, host-steps that reclaimed memory.
+    peak_balloon_mib, peak_compressed_mib, peak_swapped_mib
+        The reclamation ladder's peaks per host-step.
+    peak_mem_slowdown_frac, mem_slowdown_host_steps, peak_mem_used_frac
+        Memory stalls: the largest share of time waiting for faults, host-steps above 1 %,
+        and the largest share of RAM in use.
+    storage
+        Each storage tier's figures (:class:`TierKpis`).
+    storage_unserved_io, storage_p95_latency_ms
+        I/O no tier served, and the worst tier's p95 request latency.
+    peak_path_util_frac, peak_path_util_after_failover_frac
+        Storage path utilization, and after a path fails.
+    p95_nic_load_ratio, peak_nic_load_ratio, p95_uplink_load_ratio, peak_uplink_load_ratio
+        Network load over capacity at the hosts' NICs and at the uplinks.
+    max_vlans_per_host_trunk, max_vlans_per_rack_trunk, n_trunks_over_vlan_limit
+        VLANs carried per trunk, and trunks over the limit.
+    peak_vpn_mbps, net_latency_factor
+        Peak VPN traffic, and the mode's network latency factor.
+    n_incompatible_vms, n_unknown_os_vms, compat_problems
+        VMs the mode cannot run, VMs of unknown OS, and what was found.
+    missing_metrics, notes
+        Metrics not replayed, and facts a reader should know.
+    """
+
+    mode: str
+    n_vms: int
+    n_hosts: int
+    n_hosts_active: int
+    n_hosts_on: int
+    n_steps: int
+    step_s: int
+    energy_kwh: float
+    mean_power_w: float
+    overloaded_host_steps: int | None = None
+    overloaded_frac: float | None = None
+    slatah_frac: float | None = None
+    pdm_frac: float | None = None
+    slav: float | None = None
+    p95_cpu_util_frac: float | None = None
+    peak_cpu_util_frac: float | None = None
+    mean_cpu_util_frac: float | None = None
+    peak_cpu_ready_frac: float | None = None
+    cpu_ready_host_steps: int | None = None
+    pdm_vm_mean_frac: float | None = None
+    vms_over_cpu_ready_limit: int | None = None
+    worst_cpu_ready_vms: tuple[Mapping[str, Any], ...] = ()
+    paging_mib: float | None = None
+    peak_paging_mib_s: float | None = None
+    mem_overcommitted_host_steps: int | None = None
+    peak_balloon_mib: float | None = None
+    peak_compressed_mib: float | None = None
+    peak_swapped_mib: float | None = None
+    peak_mem_slowdown_frac: float | None = None
+    mem_slowdown_host_steps: int | None = None
+    peak_mem_used_frac: float | None = None
+    storage: Mapping[str, TierKpis] = field(default_factory=dict)
+    storage_unserved_io: float = 0.0
+    storage_p95_latency_ms: float | None = None
+    peak_path_util_frac: float | None = None
+    peak_path_util_after_failover_frac: float | None = None
+    p95_nic_load_ratio: float | None = None
+    peak_nic_load_ratio: float | None = None
+    p95_uplink_load_ratio: float | None = None
+    peak_uplink_load_ratio: float | None = None
+    max_vlans_per_host_trunk: int | None = None
+    max_vlans_per_rack_trunk: int | None = None
+    n_trunks_over_vlan_limit: int | None = None
+    peak_vpn_mbps: float | None = None
+    net_latency_factor: float = 1.0
+    n_incompatible_vms: int = 0
+    n_unknown_os_vms: int = 0
+    compat_problems: tuple[str, ...] = ()
+    missing_metrics: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        tiers = {
+            name: tier if isinstance(tier, TierKpis) else TierKpis(**tier)
+            for name, tier in self.storage.items()
+        }
+        object.__setattr__(self, "storage", tiers)
+        object.__setattr__(self, "worst_cpu_ready_vms", tuple(self.worst_cpu_ready_vms))
+        for name in ("compat_problems", "missing_metrics", "notes"):
+            object.__setattr__(self, name, tuple(str(v) for v in getattr(self, name)))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (the tiers as mappings)."""
+        return jsonable(dataclasses.asdict(self))
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any], *, strict: bool = True) -> EmulationKpis:
+        """From :meth:`to_dict` output. ``strict``: a key that is not a field is an error (the
+        producer and the type must not drift); otherwise it is ignored (results saved by a
+        newer version)."""
+        unknown = set(doc) - _FIELDS[cls]
+        if strict and unknown:
+            raise ValueError(f"unknown KPI(s) {sorted(unknown)}: add them to EmulationKpis")
+        return cls(**{k: v for k, v in doc.items() if k in _FIELDS[cls]})
+
+
 _FIELDS: Final[dict[type, frozenset[str]]] = {
     cls: frozenset(f.name for f in dataclasses.fields(cls))
-    for cls in (EstateSummary, ScenarioSummary, PlanSummary)
+    for cls in (EstateSummary, ScenarioSummary, PlanSummary, EmulationKpis)
 }
 
 
@@ -311,7 +472,7 @@ class ScenarioResult:
         The consolidation solve (:class:`PlanSummary`: status, hosts, bound, gap, binding
         resource, wall time).
     kpis
-        The emulation's KPIs.
+        The emulation's KPIs (:class:`EmulationKpis`; None without a placement).
     economics
         Energy, TCO (with today's estate as baseline) and availability.
     storage
@@ -331,7 +492,7 @@ class ScenarioResult:
     summary: ScenarioSummary
     workload: dict[str, Any]
     solve: PlanSummary
-    kpis: dict[str, Any]
+    kpis: EmulationKpis | None
     economics: dict[str, Any]
     storage: dict[str, Any]
     placement: Placement
@@ -352,7 +513,7 @@ class ScenarioResult:
             "summary": self.summary.to_dict(),
             "workload": self.workload,
             "solve": self.solve.to_dict(),
-            "kpis": self.kpis,
+            "kpis": None if self.kpis is None else self.kpis.to_dict(),
             "economics": self.economics,
             "storage": self.storage,
             "timings_s": self.timings_s,
@@ -401,7 +562,7 @@ class ScenarioResult:
             summary=ScenarioSummary.from_dict(doc["summary"]),
             workload=doc["workload"],
             solve=PlanSummary.from_dict(doc["solve"]),
-            kpis=doc["kpis"],
+            kpis=EmulationKpis.from_dict(doc["kpis"], strict=False) if doc["kpis"] else None,
             economics=doc["economics"],
             storage=doc["storage"],
             placement=placement,

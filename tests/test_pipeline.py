@@ -80,6 +80,7 @@ def test_study_runs_saves_loads_and_reports(study_path: Path, tmp_path: Path) ->
     back = StudyResult.load(result.save(tmp_path / "saved"))
     assert back.comparison().equals(table)
     assert [r.solve for r in back.results] == [r.solve for r in result.results]
+    assert [r.kpis for r in back.results] == [r.kpis for r in result.results]
     assert _figures(back) == _figures(result)
     assert (back.results[0].series["power_w"] == result.results[0].series["power_w"]).all()
 
@@ -355,8 +356,10 @@ def test_a_storage_plan_its_replay_rejects_is_redone_at_a_higher_quantile() -> N
     # The KPIs are the accepted plan's replay: one entry per pool holding a VM's disk (and
     # the swap tier, which holds the VMs' swap files), none breaching its objective.
     pools = {p["name"] for p in result.storage["pools"] if p["provisioned_gib"] > 0}
-    assert set(result.kpis["storage"]) - pools <= {"ssd"} and pools <= set(result.kpis["storage"])
-    assert all(t["slo_breach_steps"] == 0 for t in result.kpis["storage"].values())
+    assert result.kpis is not None
+    tiers = result.kpis.storage
+    assert set(tiers) - pools <= {"ssd"} and pools <= set(tiers)
+    assert all(t.slo_breach_steps == 0 for t in tiers.values())
 
 
 def test_a_storage_plan_no_quantile_can_hold_is_kept_and_flagged() -> None:

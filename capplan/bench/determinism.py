@@ -53,7 +53,7 @@ def scenario_fingerprint(result: Any) -> dict[str, Any]:
         {
             "summary": result.summary.to_dict(),
             "solve": result.solve.to_dict(),
-            "kpis": result.kpis,
+            "kpis": None if result.kpis is None else result.kpis.to_dict(),
             "economics": result.economics,
             "storage": result.storage,
             "placement": placement.to_dicts(),

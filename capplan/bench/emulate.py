@@ -174,7 +174,7 @@ def run_bench(
         "target_peak_memory_ratio": TARGET_PEAK_MEMORY_RATIO,
         "load_average_1min": load[0],
         "kpis": {
-            k: kpis[k]
+            k: getattr(kpis, k)
             for k in (
                 "energy_kwh",
                 "slatah_frac",

@@ -12,6 +12,7 @@ from capplan.cli_app import app, console, print_json, user_errors
 from capplan.demand import load_workload
 from capplan.emulate.engine import emulate as run_emulation
 from capplan.placement import Placement
+from capplan.results import EmulationKpis
 from capplan.spec.catalog import load_catalog
 
 
@@ -72,7 +73,7 @@ def emulate_command(
     )
     kpis = result.kpis(per_vm=per_vm)
     if json:
-        print_json(kpis)
+        print_json(kpis.to_dict())
         return
     _print_human(kpis)
 
@@ -81,41 +82,41 @@ def _fmt(value: Any, spec: str, unit: str = "") -> str:
     return "n/a" if value is None else format(value, spec) + unit
 
 
-def _print_human(k: dict[str, Any]) -> None:
-    table = Table(title=f"Emulation ({k['mode']}): {k['n_vms']} VMs on {k['n_hosts_active']} hosts")
+def _print_human(k: EmulationKpis) -> None:
+    table = Table(title=f"Emulation ({k.mode}): {k.n_vms} VMs on {k.n_hosts_active} hosts")
     table.add_column("KPI")
     table.add_column("value", justify="right")
     rows = [
-        ("energy", _fmt(k["energy_kwh"], ",.1f", " kWh")),
-        ("mean power", _fmt(k["mean_power_w"], ",.0f", " W")),
+        ("energy", _fmt(k.energy_kwh, ",.1f", " kWh")),
+        ("mean power", _fmt(k.mean_power_w, ",.0f", " W")),
         (
             "p95 / peak CPU utilization",
-            f"{_fmt(k['p95_cpu_util_frac'], '.1%')} / {_fmt(k['peak_cpu_util_frac'], '.1%')}",
+            f"{_fmt(k.p95_cpu_util_frac, '.1%')} / {_fmt(k.peak_cpu_util_frac, '.1%')}",
         ),
-        ("overloaded host-steps", _fmt(k["overloaded_host_steps"], ",d")),
-        ("SLATAH", _fmt(k["slatah_frac"], ".2%")),
-        ("PDM", _fmt(k["pdm_frac"], ".3%")),
-        ("peak CPU ready (%RDY)", _fmt(k["peak_cpu_ready_frac"], ".2%")),
-        ("paging volume", _fmt(k["paging_mib"], ",.0f", " MiB")),
-        ("storage p95 latency", _fmt(k["storage_p95_latency_ms"], ".2f", " ms")),
-        ("peak NIC load", _fmt(k["peak_nic_load_ratio"], ".1%")),
-        ("peak uplink load", _fmt(k["peak_uplink_load_ratio"], ".1%")),
-        ("incompatible VMs", _fmt(k["n_incompatible_vms"], ",d")),
+        ("overloaded host-steps", _fmt(k.overloaded_host_steps, ",d")),
+        ("SLATAH", _fmt(k.slatah_frac, ".2%")),
+        ("PDM", _fmt(k.pdm_frac, ".3%")),
+        ("peak CPU ready (%RDY)", _fmt(k.peak_cpu_ready_frac, ".2%")),
+        ("paging volume", _fmt(k.paging_mib, ",.0f", " MiB")),
+        ("storage p95 latency", _fmt(k.storage_p95_latency_ms, ".2f", " ms")),
+        ("peak NIC load", _fmt(k.peak_nic_load_ratio, ".1%")),
+        ("peak uplink load", _fmt(k.peak_uplink_load_ratio, ".1%")),
+        ("incompatible VMs", _fmt(k.n_incompatible_vms, ",d")),
     ]
     for name, value in rows:
         table.add_row(name, value)
     console.print(table)
-    for vm in k.get("worst_cpu_ready_vms", []):
+    for vm in k.worst_cpu_ready_vms:
         console.print(
             f"CPU ready: {vm['vm_id']} on {vm['host_id']}: peak "
             f"{vm['peak_cpu_ready_frac']:.2%}, p95 {vm['p95_cpu_ready_frac']:.2%}",
             highlight=False,
         )
-    for problem in k["compat_problems"]:
+    for problem in k.compat_problems:
         console.print(f"[yellow]compatibility:[/] {problem}", highlight=False)
-    for note in k["notes"]:
+    for note in k.notes:
         console.print(f"note: {note}", highlight=False)
-    if k["missing_metrics"]:
+    if k.missing_metrics:
         console.print(
-            "not replayed (metric absent): " + ", ".join(k["missing_metrics"]), highlight=False
+            "not replayed (metric absent): " + ", ".join(k.missing_metrics), highlight=False
         )

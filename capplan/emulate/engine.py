@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -31,6 +30,7 @@ from capplan.emulate.power import replay_power
 from capplan.emulate.routing import StorageRouting
 from capplan.emulate.storage import TierResult, failover_multiplier, replay_storage
 from capplan.placement import Placement
+from capplan.results import EmulationKpis
 from capplan.spec.catalog import Catalog, VirtMode
 
 F32 = npt.NDArray[np.float32]
@@ -204,7 +204,7 @@ class Emulation:
     def _vcpus(self) -> npt.NDArray[np.float64]:
         return vm_vcpus(self._workload)
 
-    def kpis(self, *, per_vm: bool = False) -> dict[str, Any]:
+    def kpis(self, *, per_vm: bool = False) -> EmulationKpis:
         """Key figures of the replay (see :mod:`capplan.emulate.kpis` for definitions)."""
         return kpi_mod.compute(self, per_vm=per_vm)
 

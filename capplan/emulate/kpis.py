@@ -1,4 +1,4 @@
-"""Key figures of an emulation (JSON-ready).
+"""Key figures of an emulation (:class:`capplan.results.EmulationKpis`).
 
 Definitions (``A`` = active hosts: hosts with at least one VM; ``T`` = steps; ``Δt`` = step):
 
@@ -44,6 +44,7 @@ from capplan.emulate.cpu import (
 )
 from capplan.emulate.memory_kernels import reclaim_peaks, stalled_mhz_total
 from capplan.emulate.quantile import percentile_rows
+from capplan.results import EmulationKpis
 from capplan.units import KWH_PER_WS
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ def _total(array: npt.NDArray[np.float32]) -> float:
     return float(np.add.reduce(array, axis=-1).sum(dtype=np.float64))
 
 
-def compute(em: Emulation, *, per_vm: bool = False) -> dict[str, Any]:
+def compute(em: Emulation, *, per_vm: bool = False) -> EmulationKpis:
     """Compute every KPI of an emulation (definitions in the module docstring)."""
     active = np.flatnonzero(em.vms_per_host > 0)
     n_active = len(active)
@@ -257,7 +258,7 @@ def compute(em: Emulation, *, per_vm: bool = False) -> dict[str, Any]:
         "missing_metrics": list(em.missing_metrics),
         "notes": list(em.notes),
     }
-    return out
+    return EmulationKpis.from_dict(out)
 
 
 def _vm_ready_kpis(em: Emulation, n_worst: int = 5) -> dict[str, Any]:

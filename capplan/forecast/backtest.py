@@ -63,6 +63,7 @@ from capplan.optimize.consolidate import (
     size_vms,
 )
 from capplan.placement import Placement
+from capplan.results import EmulationKpis
 from capplan.spec.catalog import Catalog
 from capplan.units import S_PER_DAY
 
@@ -311,10 +312,9 @@ def slice_steps(workload: Workload, start: int, stop: int) -> Workload:
 
 
 # ------------------------------------------------------------------------------ figures
-def _kpi_subset(kpis: dict[str, Any]) -> dict[str, Any]:
-    tiers = kpis.get("storage") or {}
-    breaches = [t["slo_breach_steps"] for t in tiers.values()]
-    out = {k: kpis.get(k) for k in KPI_KEYS if k != "storage_slo_breach_steps"}
+def _kpi_subset(kpis: EmulationKpis) -> dict[str, Any]:
+    breaches = [t.slo_breach_steps for t in kpis.storage.values()]
+    out = {k: getattr(kpis, k) for k in KPI_KEYS if k != "storage_slo_breach_steps"}
     out["storage_slo_breach_steps"] = int(sum(breaches)) if breaches else None
     return {k: out[k] for k in KPI_KEYS}
 

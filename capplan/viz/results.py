@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from capplan.results import indicator_value
+from capplan.results import EmulationKpis, indicator_value
 from capplan.viz import figures
 from capplan.viz.labels import scenario_label
 
@@ -74,13 +74,13 @@ def cost(result: Any) -> go.Figure | None:
 
 def links(result: Any) -> go.Figure | None:
     """p95 and peak load of the busiest host NIC and top-of-rack uplink of one scenario."""
-    kpis = result.kpis
-    if kpis.get("p95_nic_load_ratio") is None:
+    kpis: EmulationKpis | None = result.kpis
+    if kpis is None or kpis.p95_nic_load_ratio is None:
         return None
     return figures.link_utilization(
         ["busiest host NIC", "busiest ToR uplink"],
-        [kpis.get("p95_nic_load_ratio") or 0.0, kpis.get("p95_uplink_load_ratio") or 0.0],
-        [kpis.get("peak_nic_load_ratio") or 0.0, kpis.get("peak_uplink_load_ratio") or 0.0],
+        [kpis.p95_nic_load_ratio, kpis.p95_uplink_load_ratio or 0.0],
+        [kpis.peak_nic_load_ratio or 0.0, kpis.peak_uplink_load_ratio or 0.0],
     )
 
 

@@ -61,9 +61,9 @@ def test_per_vm_ready_is_its_hosts_ready_by_hand() -> None:
     peak = em.vm_cpu_ready_frac()
     assert peak.tolist() == pytest.approx([1 / 46, 1 / 46, 0.0], rel=1e-4)
     k = em.kpis(per_vm=True)
-    assert k["vms_over_cpu_ready_limit"] == 0
-    assert [w["vm_id"] for w in k["worst_cpu_ready_vms"]] == ["vm000", "vm001"]
-    assert k["worst_cpu_ready_vms"][0]["peak_cpu_ready_frac"] == pytest.approx(1 / 46, rel=1e-4)
+    assert k.vms_over_cpu_ready_limit == 0
+    assert [w["vm_id"] for w in k.worst_cpu_ready_vms] == ["vm000", "vm001"]
+    assert k.worst_cpu_ready_vms[0]["peak_cpu_ready_frac"] == pytest.approx(1 / 46, rel=1e-4)
 
 
 def test_sizing_cap_keeps_ready_within_the_limit_for_any_vcpu_count() -> None:

@@ -35,17 +35,17 @@ def test_hand_worked_replay_and_kpis() -> None:
     np.testing.assert_allclose(em.power_w, [[156, 247], [66, 247], [0, 0]])
     k = em.kpis(per_vm=True)
     # Energy: (156 + 247 + 66 + 247) W × 300 s; the empty host is off.
-    assert k["energy_kwh"] == pytest.approx(716 * 300 * KWH_PER_WS)
-    assert k["overloaded_host_steps"] == 1
-    assert k["slatah_frac"] == pytest.approx((0 / 2 + 1 / 2) / 2)
-    assert k["pdm_frac"] == pytest.approx(4804 / (17598 + 35196 + 40000))
-    assert k["slav"] == pytest.approx(k["slatah_frac"] * k["pdm_frac"])
-    assert k["p95_cpu_util_frac"] == pytest.approx(1.0)
-    assert k["peak_cpu_util_frac"] == 1.0
-    assert k["paging_mib"] is None and "mem_active_mib" in k["missing_metrics"]
+    assert k.energy_kwh == pytest.approx(716 * 300 * KWH_PER_WS)
+    assert k.overloaded_host_steps == 1
+    assert k.slatah_frac == pytest.approx((0 / 2 + 1 / 2) / 2)
+    assert k.pdm_frac == pytest.approx(4804 / (17598 + 35196 + 40000))
+    assert k.slav == pytest.approx(k.slatah_frac * k.pdm_frac)
+    assert k.p95_cpu_util_frac == pytest.approx(1.0)
+    assert k.peak_cpu_util_frac == 1.0
+    assert k.paging_mib is None and "mem_active_mib" in k.missing_metrics
     # vm2 got 35,196 of 40,000 MHz in step 1 and nothing was asked in step 0.
     np.testing.assert_allclose(em.vm_served_frac, [1.0, 1.0, CAP / 40000], rtol=1e-6)
-    assert k["pdm_vm_mean_frac"] == pytest.approx((1 - CAP / 40000) / 3, rel=1e-5)
+    assert k.pdm_vm_mean_frac == pytest.approx((1 - CAP / 40000) / 3, rel=1e-5)
 
 
 def test_containers_replay_memory_without_the_guest_kernel() -> None:
@@ -75,7 +75,7 @@ def test_containers_replay_memory_without_the_guest_kernel() -> None:
 def test_empty_hosts_idle_when_kept_on() -> None:
     em = _hand_case(switch_off_empty=False)
     np.testing.assert_allclose(em.power_w[2], [66, 66])
-    assert em.kpis()["energy_kwh"] == pytest.approx((716 + 132) * 300 * KWH_PER_WS)
+    assert em.kpis().energy_kwh == pytest.approx((716 + 132) * 300 * KWH_PER_WS)
 
 
 def test_placement_rows_are_matched_by_vm_id() -> None:
@@ -167,9 +167,9 @@ def test_all_subsystems_conserve_demand() -> None:
         "peak_uplink_load_ratio",
         "max_vlans_per_host_trunk",
     ):
-        assert k[key] is not None, key
-    assert k["storage"]["ssd"]["capacity_used_frac"] > 0
-    assert k["missing_metrics"] == []
+        assert getattr(k, key) is not None, key
+    assert k.storage["ssd"].capacity_used_frac > 0
+    assert k.missing_metrics == ()
 
 
 @settings(max_examples=25, deadline=None)
@@ -203,8 +203,8 @@ def test_missing_cpu_means_idle_power_and_a_note() -> None:
     em = emulate(wl, Placement.from_assignment(wl.vm_ids, [0], [X5670]), CATALOG)
     assert em.cpu is None and np.all(em.power_w == 66)
     k = em.kpis()
-    assert k["pdm_frac"] is None and any("0 % CPU" in n for n in k["notes"])
-    assert any("mem_provisioned_mib" in n for n in k["notes"])
+    assert k.pdm_frac is None and any("0 % CPU" in n for n in k.notes)
+    assert any("mem_provisioned_mib" in n for n in k.notes)
 
 
 def test_real_planetlab_day_on_cloudsim_hosts(shared_path) -> None:
@@ -220,14 +220,14 @@ def test_real_planetlab_day_on_cloudsim_hosts(shared_path) -> None:
     hours = wl.n_steps * wl.step_s / 3600
     idle_kwh = (86 + 93.7) / 2 * n_hosts * hours / 1000
     max_kwh = (117 + 135) / 2 * n_hosts * hours / 1000
-    assert idle_kwh < k["energy_kwh"] < max_kwh
+    assert idle_kwh < k.energy_kwh < max_kwh
     mult = float(CATALOG.mode("hw-assisted").cpu_multiplier(0.07))
     np.testing.assert_allclose(
         em.cpu.demand_mhz.sum(dtype=np.float64),
         wl.mean["cpu_demand_mhz"].sum(dtype=np.float64) * mult,
         rtol=1e-5,
     )
-    assert 0 <= k["slatah_frac"] <= 1 and 0 <= k["pdm_frac"] <= 1
+    assert 0 <= k.slatah_frac <= 1 and 0 <= k.pdm_frac <= 1
 
 
 def test_memory_kpis_are_the_replays_own_peaks_and_counts() -> None:
@@ -243,12 +243,12 @@ def test_memory_kpis_are_the_replays_own_peaks_and_counts() -> None:
     mem = em.memory
     assert mem is not None and len(mem.paging_rows) == 1
     k = em.kpis()
-    assert k["peak_balloon_mib"] == float(mem.balloon_mib.max()) > 0
-    assert k["peak_compressed_mib"] == float(mem.compressed_mib.max())
-    assert k["peak_swapped_mib"] == float(mem.swapped_mib.max())
-    assert k["peak_paging_mib_s"] == float(mem.paging_mib_s.max())
+    assert k.peak_balloon_mib == float(mem.balloon_mib.max()) > 0
+    assert k.peak_compressed_mib == float(mem.compressed_mib.max())
+    assert k.peak_swapped_mib == float(mem.swapped_mib.max())
+    assert k.peak_paging_mib_s == float(mem.paging_mib_s.max())
     reclaimed = (mem.balloon_mib + mem.compressed_mib + mem.swapped_mib) > 0
-    assert k["mem_overcommitted_host_steps"] == int(reclaimed.sum()) > 0
+    assert k.mem_overcommitted_host_steps == int(reclaimed.sum()) > 0
     # PDM counts the CPU the stalls take back on the paging hosts.
     cpu = em.cpu
     assert cpu is not None and (mem.slowdown_frac > 0).any()
@@ -256,7 +256,7 @@ def test_memory_kpis_are_the_replays_own_peaks_and_counts() -> None:
     expected = (cpu.unmet_mhz.sum(dtype=np.float64) + stalled) / cpu.demand_mhz.sum(
         dtype=np.float64
     )
-    assert k["pdm_frac"] == pytest.approx(expected, rel=1e-6)
+    assert k.pdm_frac == pytest.approx(expected, rel=1e-6)
 
 
 def test_swap_files_only_where_a_hypervisor_keeps_them() -> None:
@@ -277,3 +277,18 @@ def test_swap_files_only_where_a_hypervisor_keeps_them() -> None:
         swap[mode] = sum(t.allocated_gib for t in em.tiers.values())
     assert swap["hw-assisted"] == pytest.approx(12.0)
     assert swap["containers"] == swap["bare-metal"] == 0.0
+
+
+def test_kpis_are_typed_and_the_type_cannot_drift_from_the_producer() -> None:
+    """Every figure the KPI pass computes is a field of EmulationKpis: a new one that is not
+    is refused by name, and a saved one reads back equal."""
+    import json
+
+    from capplan.results import EmulationKpis
+
+    k = _hand_case().kpis(per_vm=True)
+    doc = k.to_dict()
+    assert EmulationKpis.from_dict(json.loads(json.dumps(doc))) == k
+    with pytest.raises(ValueError, match="new_figure"):
+        EmulationKpis.from_dict({**doc, "new_figure": 1.0})
+    assert EmulationKpis.from_dict({**doc, "new_figure": 1.0}, strict=False) == k

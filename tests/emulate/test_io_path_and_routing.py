@@ -62,7 +62,7 @@ def test_io_path_costs_cpu_and_latency_per_vm_io() -> None:
     mixed = (600 * 0.3726 + 400 * 0.624) / 1000
     np.testing.assert_allclose(ssd_kvm.vm_latency_ms - ssd_bare.vm_latency_ms, [mixed, 0.0])
     p95 = {
-        m: _one_vm_per_host(metrics, inventory, m).kpis()["storage_p95_latency_ms"]
+        m: _one_vm_per_host(metrics, inventory, m).kpis().storage_p95_latency_ms
         for m in ("bare-metal", "containers", "hw-assisted", "full-bt")
     }
     assert p95["bare-metal"] < p95["containers"] < p95["hw-assisted"] == p95["full-bt"]

@@ -586,9 +586,9 @@ def test_cpu_ready_limit_caps_each_hosts_cpu_and_the_replay_honours_it(
     assert free.summary.n_hosts == math.ceil(30 / math.floor(mhz / 3000))
     assert limited.summary.n_hosts == math.ceil(30 / math.floor(cap * mhz / 3000))
     assert limited.summary.n_hosts > free.summary.n_hosts
-    ready_free = emulate(wl, free.placement, catalog, "containers").kpis()["peak_cpu_ready_frac"]
+    ready_free = emulate(wl, free.placement, catalog, "containers").kpis().peak_cpu_ready_frac
     ready_limited = emulate(wl, limited.placement, catalog, "containers").kpis()
-    assert ready_free > 0.05 >= ready_limited["peak_cpu_ready_frac"]
+    assert ready_free > 0.05 >= ready_limited.peak_cpu_ready_frac
     with pytest.raises(SpecError, match="cpu_ready_limit_frac"):
         prepare(wl, catalog, _plain(hosts=offer, cpu_ready_limit_frac=1.5))
 

@@ -24,7 +24,7 @@ from capplan.dashboard.pages.common import (
 )
 from capplan.dashboard.workspace import RunRecord
 from capplan.forecast.kpi_rows import KPI_ROWS
-from capplan.results import ScenarioSummary
+from capplan.results import EmulationKpis, ScenarioSummary
 from capplan.viz.labels import scenario_label
 
 TABS: tuple[tuple[str, str], ...] = (
@@ -447,7 +447,9 @@ def storage(result: Any, forecasts: Sequence[go.Figure]) -> html.Div:
 
 def network(result: Any, link_figure: go.Figure | None) -> html.Div:
     """Link utilization, VLAN trunks and VPN load."""
-    k = result.kpis
+    k: EmulationKpis | None = result.kpis
+    if k is None:
+        return html.Div(html.P("Not emulated: no placement.", className="muted"))
     return html.Div(
         [
             html.Div(
@@ -459,11 +461,11 @@ def network(result: Any, link_figure: go.Figure | None) -> html.Div:
                     html.H4("VLANs and VPN"),
                     key_values(
                         [
-                            ("most VLANs on one host trunk", k.get("max_vlans_per_host_trunk")),
-                            ("most VLANs on one rack trunk", k.get("max_vlans_per_rack_trunk")),
-                            ("trunks over the VLAN limit", k.get("n_trunks_over_vlan_limit")),
-                            ("peak VPN traffic (Mbit/s)", k.get("peak_vpn_mbps")),
-                            ("network latency factor of the mode", k.get("net_latency_factor")),
+                            ("most VLANs on one host trunk", k.max_vlans_per_host_trunk),
+                            ("most VLANs on one rack trunk", k.max_vlans_per_rack_trunk),
+                            ("trunks over the VLAN limit", k.n_trunks_over_vlan_limit),
+                            ("peak VPN traffic (Mbit/s)", k.peak_vpn_mbps),
+                            ("network latency factor of the mode", k.net_latency_factor),
                         ]
                     ),
                 ],
