@@ -27,16 +27,15 @@ import numpy.typing as npt
 from capplan.demand import load_workload
 from capplan.demand.workload import Workload
 from capplan.errors import CapplanError
-from capplan.placement import Placement
-from capplan.results import (
+from capplan.outcomes import (
+    EconomicsSummary,
     EmulationKpis,
-    EstateSummary,
     PlanSummary,
-    ScenarioResult,
-    ScenarioSummary,
-    StudyResult,
+    StorageSummary,
     jsonable,
 )
+from capplan.placement import Placement
+from capplan.results import EstateSummary, ScenarioResult, ScenarioSummary, StudyResult
 from capplan.spec.catalog import Catalog, load_catalog
 from capplan.spec.study import CONSOLIDATION_SETTINGS, Scenario, Study
 
@@ -223,11 +222,9 @@ def _summary(
     workload: Workload,
     solve: PlanSummary,
     kpis: EmulationKpis | None,
-    econ: dict[str, Any],
-    storage: dict[str, Any],
+    econ: EconomicsSummary | None,
+    storage: StorageSummary,
 ) -> ScenarioSummary:
-    pools = storage.get("pools") or []
-    risks = [p.get("p_run_out_frac") for p in pools if p.get("p_run_out_frac") is not None]
     n_hosts = solve.n_hosts
     run_out = [r.get("expected_date") for r in (solve.horizon or {}).get("run_out", [])]
     return ScenarioSummary(
@@ -235,42 +232,45 @@ def _summary(
         n_vms=workload.n_vms,
         n_hosts=n_hosts,
         consolidation_ratio=workload.n_vms / n_hosts if n_hosts else None,
-        cost_usd=econ.get("tco_usd"),
+        cost_usd=econ.tco_usd if econ else None,
         hardware_cost_usd=solve.cost_usd,
-        energy_kwh_per_year=econ.get("energy_kwh_per_year"),
-        power_w_mean=econ.get("power_w_mean"),
-        co2_kg_per_year=econ.get("co2_kg_per_year"),
-        availability_frac_min=econ.get("availability_frac_min"),
-        downtime_min_per_year_max=econ.get("downtime_min_per_year_max"),
+        energy_kwh_per_year=econ.energy_kwh_per_year if econ else None,
+        power_w_mean=econ.power_w_mean if econ else None,
+        co2_kg_per_year=econ.co2_kg_per_year if econ else None,
+        availability_frac_min=econ.availability_frac_min if econ else None,
+        downtime_min_per_year_max=econ.downtime_min_per_year_max if econ else None,
         slatah_frac=kpis.slatah_frac if kpis else None,
         pdm_frac=kpis.pdm_frac if kpis else None,
         overloaded_host_steps=kpis.overloaded_host_steps if kpis else None,
         paging_mib=kpis.paging_mib if kpis else None,
         p95_cpu_util_frac=kpis.p95_cpu_util_frac if kpis else None,
-        storage_status=storage.get("status"),
-        storage_cost_usd=storage.get("cost_usd"),
-        storage_runout_prob_max=max(risks) if risks else None,
+        storage_status=storage.status,
+        storage_cost_usd=storage.cost_usd,
+        storage_runout_prob_max=storage.runout_prob_max,
         compute_runs_out_date=min((d for d in run_out if d), default=None),
         gap_frac=solve.gap_frac,
         binding=solve.binding,
     )
 
 
-def _baseline(econ: dict[str, Any], n_vms: int) -> EstateSummary:
+def _baseline(econ: EconomicsSummary, n_vms: int) -> EstateSummary:
     """Today's estate (unconsolidated), as the economics report describes it."""
-    base = econ.get("baseline") or {}
-    n_hosts = base.get("n_hosts")
+    base = econ.baseline
     return EstateSummary(
         n_vms=n_vms,
-        n_hosts=n_hosts,
-        consolidation_ratio=n_vms / n_hosts if n_hosts else None,
-        cost_usd=base.get("tco_usd"),
-        energy_kwh_per_year=base.get("energy_kwh_per_year"),
-        power_w_mean=base.get("power_w_mean"),
-        availability_frac_min=base.get("availability_frac_min"),
-        downtime_min_per_year_max=base.get("downtime_min_per_year_max"),
-        rule=(econ.get("comparison") or {}).get("baseline_rule"),
+        n_hosts=base.n_hosts,
+        consolidation_ratio=n_vms / base.n_hosts if base.n_hosts else None,
+        cost_usd=base.tco_usd,
+        energy_kwh_per_year=base.energy_kwh_per_year,
+        power_w_mean=base.power_w_mean,
+        availability_frac_min=base.availability_frac_min,
+        downtime_min_per_year_max=base.downtime_min_per_year_max,
+        rule=econ.comparison.baseline_rule or None,
     )
+
+
+#: The storage outcome of a scenario without a placement.
+NOT_RUN = StorageSummary(status="not run", reason="no placement")
 
 
 def run_scenario(
@@ -337,12 +337,12 @@ def run_scenario(
         empty = Placement.from_assignment([], [], [])
         return ScenarioResult(
             scenario,
-            _summary(wl, solve, None, {}, {}),
+            _summary(wl, solve, None, None, NOT_RUN),
             wl.summary(),
             solve,
             None,
-            {},
-            {"status": "not run", "reason": "no placement"},
+            None,
+            NOT_RUN,
             empty,
             {},
             timings,
@@ -353,7 +353,8 @@ def run_scenario(
     timings["emulate"] = time.perf_counter() - start
 
     start = stage("storage", 3)
-    emulation, storage = _plan_and_route(scenario, wl, catalog, placement, emulation, econ_settings)
+    emulation, plan = _plan_and_route(scenario, wl, catalog, placement, emulation, econ_settings)
+    storage = StorageSummary.from_dict(plan)
     kpis = emulation.kpis()
     timings["storage"] = time.perf_counter() - start
 
@@ -368,15 +369,17 @@ def run_scenario(
             return np.asarray(emulation.cpu.util_frac, dtype=np.float64), notes
         return plan_replay(w, p, mode)
 
-    econ = jsonable(
-        economics_report(
-            wl,
-            placement,
-            catalog,
-            econ_settings,
-            scenario.mode,
-            replay,
-            plan_reserve_hosts=scenario.ha_hosts,
+    econ = EconomicsSummary.from_dict(
+        jsonable(
+            economics_report(
+                wl,
+                placement,
+                catalog,
+                econ_settings,
+                scenario.mode,
+                replay,
+                plan_reserve_hosts=scenario.ha_hosts,
+            )
         )
     )
     timings["economics"] = time.perf_counter() - start
@@ -523,9 +526,9 @@ def run_study(
         from capplan.study_dask import run_on_dask
 
         results, shared_ingest_s = run_on_dask(scenarios, scheduler, workers, report, cancel)
-    first = next((r for r in results if r.economics), None)
-    baseline = (
-        _baseline(first.economics, int(first.workload["n_vms"])) if first else EstateSummary()
+    baseline = next(
+        (_baseline(r.economics, int(r.workload["n_vms"])) for r in results if r.economics),
+        EstateSummary(),
     )
     timings: dict[str, float] = {"ingest": shared_ingest_s}
     for result in results:

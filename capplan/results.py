@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -23,22 +22,26 @@ import numpy.typing as npt
 import polars as pl
 
 from capplan.errors import CapplanError
+from capplan.outcomes import (
+    EconomicsSummary,
+    EmulationKpis,
+    PlanSummary,
+    StorageSummary,
+    jsonable,
+)
 from capplan.placement import Placement
 from capplan.spec.study import Scenario, Study
-from capplan.status import SolveStatus, has_plan
+from capplan.status import SolveStatus
 
 __all__ = [
     "INDICATORS",
     "MAX_RECOMMENDED_SLATAH_FRAC",
-    "EmulationKpis",
     "EstateSummary",
     "Indicator",
-    "PlanSummary",
     "ScenarioResult",
     "ScenarioSummary",
     "SolveStatus",
     "StudyResult",
-    "TierKpis",
 ]
 
 
@@ -189,264 +192,9 @@ class ScenarioSummary:
         return cls(**{k: v for k, v in doc.items() if k in _FIELDS[cls]})
 
 
-@dataclass(frozen=True)
-class PlanSummary:
-    """The consolidation solve's outcome, at full precision (rounding is for presentation).
-
-    Attributes
-    ----------
-    status, reason, method, stopped_by
-        How the solve ended, why (infeasible or no plan), which method found the plan, and
-        what stopped the search (``None``: it finished).
-    n_vms, n_hosts, hosts_by_model
-        VMs planned, hosts of the plan, and hosts per model.
-    cost_usd
-        Price of the new hosts of the plan (owned hosts are free), USD; None without a plan.
-    objective, objective_unit, bound, bound_hosts, gap_frac
-        The solver's objective and its lower bound (in ``objective_unit``), the host-count
-        bound, and the relative gap between them.
-    binding, binding_bucket, why, bins_bound_by, util_peak_frac
-        The binding resource (and the time bucket where it binds), the explanation's lines,
-        hosts bound by each resource, and each resource's peak utilisation.
-    wall_s, total_wall_s
-        Solver wall time, and the whole consolidation's (sizing included), s.
-    sizing, n_buckets, statistic, mode, dims, sizing_basis
-        How demand was sized: the sizing rule, time buckets and their statistic, the
-        virtualization mode, the resource dimensions, and ``usage``, ``allocation`` or ``mixed``.
-    sized_from_inventory, sized_from_inventory_vms
-        VMs sized from their configuration per resource: counts, and up to 20 ids each.
-    price_estimated_models
-        Host models whose price was estimated (no list price in the catalog).
-    notes
-        Facts about the solve a reader should know.
-    horizon
-        With a planning horizon: the run-out dates and purchases
-        (:func:`capplan.optimize.horizon.horizon_summary`); None otherwise.
-    """
-
-    status: SolveStatus
-    n_vms: int = 0
-    n_hosts: int = 0
-    hosts_by_model: Mapping[str, int] = field(default_factory=dict)
-    cost_usd: float | None = None
-    objective: float | None = None
-    objective_unit: str = ""
-    bound: float | None = None
-    bound_hosts: int | None = None
-    gap_frac: float | None = None
-    stopped_by: str | None = None
-    binding: str | None = None
-    binding_bucket: str | None = None
-    why: tuple[str, ...] = ()
-    bins_bound_by: Mapping[str, int] = field(default_factory=dict)
-    util_peak_frac: Mapping[str, float] = field(default_factory=dict)
-    wall_s: float = 0.0
-    total_wall_s: float | None = None
-    reason: str = ""
-    method: str = ""
-    sizing: str = ""
-    n_buckets: int = 0
-    statistic: str = ""
-    mode: str = ""
-    dims: tuple[str, ...] = ()
-    sizing_basis: str = ""
-    sized_from_inventory: Mapping[str, int] = field(default_factory=dict)
-    sized_from_inventory_vms: Mapping[str, list[str]] = field(default_factory=dict)
-    price_estimated_models: tuple[str, ...] = ()
-    notes: tuple[str, ...] = ()
-    horizon: Mapping[str, Any] | None = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "status", SolveStatus(self.status))
-        for name in ("why", "dims", "price_estimated_models", "notes"):
-            object.__setattr__(self, name, tuple(str(v) for v in getattr(self, name)))
-
-    @property
-    def has_plan(self) -> bool:
-        """Whether the solve returned a plan."""
-        return has_plan(self.status)
-
-    @property
-    def gap_of(self) -> str:
-        """What the gap is measured on."""
-        return f"objective ({self.objective_unit})"
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (the status as its text, sequences as lists)."""
-        doc = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        doc["status"] = str(self.status)
-        doc["gap_of"] = self.gap_of
-        return jsonable(doc)
-
-    @classmethod
-    def from_dict(cls, doc: Mapping[str, Any]) -> PlanSummary:
-        """From :meth:`to_dict` output; keys it does not know (``gap_of``, keys of newer
-        versions) are ignored."""
-        return cls(**{k: v for k, v in doc.items() if k in _FIELDS[cls]})
-
-
-@dataclass(frozen=True)
-class TierKpis:
-    """One storage tier's figures of a replay (see :mod:`capplan.emulate.kpis`).
-
-    Attributes
-    ----------
-    p50_latency_ms, p95_latency_ms, p99_latency_ms
-        Request-level latency percentiles from the queueing model (None: no I/O).
-    step_p95_latency_ms
-        The p95 over steps of the mean VM latency.
-    peak_backlog_s, peak_load_ratio, overloaded_steps
-        The fluid queue's largest backlog, the largest load, and the steps at load ≥ 1.
-    slo_breach_steps, latency_slo_ms
-        Steps whose VM latency broke the objective, and the objective.
-    capacity_used_frac, allocated_gib, provisioned_gib, usable_gib
-        Capacity: share used, allocated, provisioned and usable.
-    unserved_io
-        I/O requests the tier could not serve.
-    """
-
-    p50_latency_ms: float | None = None
-    p95_latency_ms: float | None = None
-    p99_latency_ms: float | None = None
-    step_p95_latency_ms: float | None = None
-    peak_backlog_s: float = 0.0
-    peak_load_ratio: float = 0.0
-    overloaded_steps: int = 0
-    slo_breach_steps: int = 0
-    latency_slo_ms: float | None = None
-    capacity_used_frac: float | None = None
-    allocated_gib: float | None = None
-    provisioned_gib: float | None = None
-    usable_gib: float | None = None
-    unserved_io: float = 0.0
-
-
-@dataclass(frozen=True)
-class EmulationKpis:
-    """Key figures of an emulation's replay (definitions: :mod:`capplan.emulate.kpis`).
-
-    A figure whose metric was not replayed (no CPU, memory or network data) is None.
-
-    Attributes
-    ----------
-    mode, n_vms, n_hosts, n_hosts_active, n_hosts_on, n_steps, step_s
-        The replay: virtualization mode, VMs, hosts (with VMs, switched on), steps, step (s).
-    energy_kwh, mean_power_w
-        IT energy of the replay and mean power.
-    overloaded_host_steps, overloaded_frac, slatah_frac, pdm_frac, slav
-        CPU contention: overloaded active host-steps and their share, SLA violation time per
-        active host, unserved share of CPU demand (contention and paging), their product.
-    p95_cpu_util_frac, peak_cpu_util_frac, mean_cpu_util_frac
-        CPU utilization of the active hosts.
-    peak_cpu_ready_frac, cpu_ready_host_steps
-        CPU ready per vCPU (share of wall time): the peak, and host-steps over the limit.
-    pdm_vm_mean_frac, vms_over_cpu_ready_limit, worst_cpu_ready_vms
-        Per VM (``kpis(per_vm=True)`` only): mean unserved share, VMs over the ready limit,
-        and the worst VMs (``vm_id``, ``host_id``, peak and p95 ready).
-    paging_mib, peak_paging_mib_s, mem_overcommitted_host_steps
-        Memory: paged MiB, peak paging rate, host-steps that reclaimed memory.
-    peak_balloon_mib, peak_compressed_mib, peak_swapped_mib
-        The reclamation ladder's peaks per host-step.
-    peak_mem_slowdown_frac, mem_slowdown_host_steps, peak_mem_used_frac
-        Memory stalls: the largest share of time waiting for faults, host-steps above 1 %,
-        and the largest share of RAM in use.
-    storage
-        Each storage tier's figures (:class:`TierKpis`).
-    storage_unserved_io, storage_p95_latency_ms
-        I/O no tier served, and the worst tier's p95 request latency.
-    peak_path_util_frac, peak_path_util_after_failover_frac
-        Storage path utilization, and after a path fails.
-    p95_nic_load_ratio, peak_nic_load_ratio, p95_uplink_load_ratio, peak_uplink_load_ratio
-        Network load over capacity at the hosts' NICs and at the uplinks.
-    max_vlans_per_host_trunk, max_vlans_per_rack_trunk, n_trunks_over_vlan_limit
-        VLANs carried per trunk, and trunks over the limit.
-    peak_vpn_mbps, net_latency_factor
-        Peak VPN traffic, and the mode's network latency factor.
-    n_incompatible_vms, n_unknown_os_vms, compat_problems
-        VMs the mode cannot run, VMs of unknown OS, and what was found.
-    missing_metrics, notes
-        Metrics not replayed, and facts a reader should know.
-    """
-
-    mode: str
-    n_vms: int
-    n_hosts: int
-    n_hosts_active: int
-    n_hosts_on: int
-    n_steps: int
-    step_s: int
-    energy_kwh: float
-    mean_power_w: float
-    overloaded_host_steps: int | None = None
-    overloaded_frac: float | None = None
-    slatah_frac: float | None = None
-    pdm_frac: float | None = None
-    slav: float | None = None
-    p95_cpu_util_frac: float | None = None
-    peak_cpu_util_frac: float | None = None
-    mean_cpu_util_frac: float | None = None
-    peak_cpu_ready_frac: float | None = None
-    cpu_ready_host_steps: int | None = None
-    pdm_vm_mean_frac: float | None = None
-    vms_over_cpu_ready_limit: int | None = None
-    worst_cpu_ready_vms: tuple[Mapping[str, Any], ...] = ()
-    paging_mib: float | None = None
-    peak_paging_mib_s: float | None = None
-    mem_overcommitted_host_steps: int | None = None
-    peak_balloon_mib: float | None = None
-    peak_compressed_mib: float | None = None
-    peak_swapped_mib: float | None = None
-    peak_mem_slowdown_frac: float | None = None
-    mem_slowdown_host_steps: int | None = None
-    peak_mem_used_frac: float | None = None
-    storage: Mapping[str, TierKpis] = field(default_factory=dict)
-    storage_unserved_io: float = 0.0
-    storage_p95_latency_ms: float | None = None
-    peak_path_util_frac: float | None = None
-    peak_path_util_after_failover_frac: float | None = None
-    p95_nic_load_ratio: float | None = None
-    peak_nic_load_ratio: float | None = None
-    p95_uplink_load_ratio: float | None = None
-    peak_uplink_load_ratio: float | None = None
-    max_vlans_per_host_trunk: int | None = None
-    max_vlans_per_rack_trunk: int | None = None
-    n_trunks_over_vlan_limit: int | None = None
-    peak_vpn_mbps: float | None = None
-    net_latency_factor: float = 1.0
-    n_incompatible_vms: int = 0
-    n_unknown_os_vms: int = 0
-    compat_problems: tuple[str, ...] = ()
-    missing_metrics: tuple[str, ...] = ()
-    notes: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        tiers = {
-            name: tier if isinstance(tier, TierKpis) else TierKpis(**tier)
-            for name, tier in self.storage.items()
-        }
-        object.__setattr__(self, "storage", tiers)
-        object.__setattr__(self, "worst_cpu_ready_vms", tuple(self.worst_cpu_ready_vms))
-        for name in ("compat_problems", "missing_metrics", "notes"):
-            object.__setattr__(self, name, tuple(str(v) for v in getattr(self, name)))
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (the tiers as mappings)."""
-        return jsonable(dataclasses.asdict(self))
-
-    @classmethod
-    def from_dict(cls, doc: Mapping[str, Any], *, strict: bool = True) -> EmulationKpis:
-        """From :meth:`to_dict` output. ``strict``: a key that is not a field is an error (the
-        producer and the type must not drift); otherwise it is ignored (results saved by a
-        newer version)."""
-        unknown = set(doc) - _FIELDS[cls]
-        if strict and unknown:
-            raise ValueError(f"unknown KPI(s) {sorted(unknown)}: add them to EmulationKpis")
-        return cls(**{k: v for k, v in doc.items() if k in _FIELDS[cls]})
-
-
 _FIELDS: Final[dict[type, frozenset[str]]] = {
     cls: frozenset(f.name for f in dataclasses.fields(cls))
-    for cls in (EstateSummary, ScenarioSummary, PlanSummary, EmulationKpis)
+    for cls in (EstateSummary, ScenarioSummary)
 }
 
 
@@ -469,14 +217,17 @@ class ScenarioResult:
     workload
         The workload's summary (format, VMs, steps, quality, problems).
     solve
-        The consolidation solve (:class:`PlanSummary`: status, hosts, bound, gap, binding
-        resource, wall time).
+        The consolidation solve (:class:`~capplan.outcomes.PlanSummary`: status, hosts,
+        bound, gap, binding resource, wall time).
     kpis
-        The emulation's KPIs (:class:`EmulationKpis`; None without a placement).
+        The emulation's KPIs (:class:`~capplan.outcomes.EmulationKpis`; None without a
+        placement).
     economics
-        Energy, TCO (with today's estate as baseline) and availability.
+        Energy, TCO (with today's estate as baseline) and availability
+        (:class:`~capplan.outcomes.EconomicsSummary`; None without a placement).
     storage
-        The storage plan (pools, risk, moves) or why it is not available.
+        The storage plan (:class:`~capplan.outcomes.StorageSummary`: pools, risk, moves) or
+        why there is none.
     placement
         The consolidated placement.
     series
@@ -493,8 +244,8 @@ class ScenarioResult:
     workload: dict[str, Any]
     solve: PlanSummary
     kpis: EmulationKpis | None
-    economics: dict[str, Any]
-    storage: dict[str, Any]
+    economics: EconomicsSummary | None
+    storage: StorageSummary
     placement: Placement
     series: dict[str, npt.NDArray[Any]] = field(default_factory=dict)
     timings_s: dict[str, float] = field(default_factory=dict)
@@ -514,8 +265,8 @@ class ScenarioResult:
             "workload": self.workload,
             "solve": self.solve.to_dict(),
             "kpis": None if self.kpis is None else self.kpis.to_dict(),
-            "economics": self.economics,
-            "storage": self.storage,
+            "economics": None if self.economics is None else self.economics.to_dict(),
+            "storage": self.storage.to_dict(),
             "timings_s": self.timings_s,
             "backtest": self.backtest,
         }
@@ -563,28 +314,17 @@ class ScenarioResult:
             workload=doc["workload"],
             solve=PlanSummary.from_dict(doc["solve"]),
             kpis=EmulationKpis.from_dict(doc["kpis"], strict=False) if doc["kpis"] else None,
-            economics=doc["economics"],
-            storage=doc["storage"],
+            economics=(
+                EconomicsSummary.from_dict(doc["economics"], strict=False)
+                if doc["economics"]
+                else None
+            ),
+            storage=StorageSummary.from_dict(doc["storage"], strict=False),
             placement=placement,
             series=series,
             timings_s=doc["timings_s"],
             backtest=doc.get("backtest") or {},
         )
-
-
-def jsonable(value: Any) -> Any:
-    """Recursively turn numpy scalars/arrays and non-finite floats into JSON-safe values."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        return jsonable(value.item())
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _read_json(path: Path, what: str) -> Any:

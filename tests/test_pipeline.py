@@ -81,6 +81,8 @@ def test_study_runs_saves_loads_and_reports(study_path: Path, tmp_path: Path) ->
     assert back.comparison().equals(table)
     assert [r.solve for r in back.results] == [r.solve for r in result.results]
     assert [r.kpis for r in back.results] == [r.kpis for r in result.results]
+    assert [r.economics for r in back.results] == [r.economics for r in result.results]
+    assert [r.storage for r in back.results] == [r.storage for r in result.results]
     assert _figures(back) == _figures(result)
     assert (back.results[0].series["power_w"] == result.results[0].series["power_w"]).all()
 
@@ -349,13 +351,13 @@ def test_a_storage_plan_its_replay_rejects_is_redone_at_a_higher_quantile() -> N
         ha_hosts=0,
     )
     result = run_scenario(scenario, workload=wl)
-    checks = result.storage["replay_check"]
+    checks = result.storage.replay_check
     assert checks[0]["io_quantile"] == 0.95 and checks[0]["breach_steps_by_pool"]
     assert checks[-1]["breach_steps_by_pool"] == {}
-    assert result.storage["io_quantile"] == checks[-1]["io_quantile"] > 0.95
+    assert result.storage.io_quantile == checks[-1]["io_quantile"] > 0.95
     # The KPIs are the accepted plan's replay: one entry per pool holding a VM's disk (and
     # the swap tier, which holds the VMs' swap files), none breaching its objective.
-    pools = {p["name"] for p in result.storage["pools"] if p["provisioned_gib"] > 0}
+    pools = {p.name for p in result.storage.pools if p.provisioned_gib > 0}
     assert result.kpis is not None
     tiers = result.kpis.storage
     assert set(tiers) - pools <= {"ssd"} and pools <= set(tiers)
@@ -399,9 +401,9 @@ def test_a_storage_plan_no_quantile_can_hold_is_kept_and_flagged() -> None:
         ha_hosts=0,
     )
     storage = run_scenario(scenario, workload=wl).storage
-    checks = storage["replay_check"]
+    checks = storage.replay_check
     assert [c["io_quantile"] for c in checks] == [0.95, 0.99, 0.999]
     assert checks[0]["breach_steps_by_pool"] and checks[1]["breach_steps_by_pool"]
     assert "no_plan" in checks[2]
-    assert storage["replay_accepted"] is False and storage["io_quantile"] == 0.99
-    assert storage["status"] in ("optimal", "feasible")
+    assert storage.replay_accepted is False and storage.io_quantile == 0.99
+    assert storage.status in ("optimal", "feasible")

@@ -54,8 +54,8 @@ def scenario_fingerprint(result: Any) -> dict[str, Any]:
             "summary": result.summary.to_dict(),
             "solve": result.solve.to_dict(),
             "kpis": None if result.kpis is None else result.kpis.to_dict(),
-            "economics": result.economics,
-            "storage": result.storage,
+            "economics": None if result.economics is None else result.economics.to_dict(),
+            "storage": result.storage.to_dict(),
             "placement": placement.to_dicts(),
         }
     )

@@ -46,7 +46,7 @@ from capplan.commands.scenario_options import (
 from capplan.demand import load_workload
 from capplan.optimize.consolidate import ConsolidateOptions, HostOffer, consolidate
 from capplan.optimize.strategies import ProgressEvent
-from capplan.results import PlanSummary
+from capplan.outcomes import PlanSummary
 from capplan.spec.catalog import load_catalog
 from capplan.status import SolveStatus
 

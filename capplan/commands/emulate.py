@@ -11,8 +11,8 @@ from rich.table import Table
 from capplan.cli_app import app, console, print_json, user_errors
 from capplan.demand import load_workload
 from capplan.emulate.engine import emulate as run_emulation
+from capplan.outcomes import EmulationKpis
 from capplan.placement import Placement
-from capplan.results import EmulationKpis
 from capplan.spec.catalog import load_catalog
 
 

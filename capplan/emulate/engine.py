@@ -29,8 +29,8 @@ from capplan.emulate.network import NetworkResult, replay_network
 from capplan.emulate.power import replay_power
 from capplan.emulate.routing import StorageRouting
 from capplan.emulate.storage import TierResult, failover_multiplier, replay_storage
+from capplan.outcomes import EmulationKpis
 from capplan.placement import Placement
-from capplan.results import EmulationKpis
 from capplan.spec.catalog import Catalog, VirtMode
 
 F32 = npt.NDArray[np.float32]

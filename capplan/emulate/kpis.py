@@ -44,7 +44,7 @@ from capplan.emulate.cpu import (
 )
 from capplan.emulate.memory_kernels import reclaim_peaks, stalled_mhz_total
 from capplan.emulate.quantile import percentile_rows
-from capplan.results import EmulationKpis
+from capplan.outcomes import EmulationKpis
 from capplan.units import KWH_PER_WS
 
 if TYPE_CHECKING:

@@ -62,8 +62,8 @@ from capplan.optimize.consolidate import (
     get_mode,
     size_vms,
 )
+from capplan.outcomes import EmulationKpis
 from capplan.placement import Placement
-from capplan.results import EmulationKpis
 from capplan.spec.catalog import Catalog
 from capplan.units import S_PER_DAY
 

@@ -65,8 +65,8 @@ from capplan.forecast.horizon import Growth, arrivals_from_created, fit_growth, 
 from capplan.optimize.explain import Explanation
 from capplan.optimize.instance import Instance, Solution, make_instance
 from capplan.optimize.strategies import ProgressCallback, SolveReport, SolveResult, solve
+from capplan.outcomes import PlanSummary
 from capplan.placement import Placement
-from capplan.results import PlanSummary
 from capplan.spec.catalog import (
     Catalog,
     GuestDefaults,

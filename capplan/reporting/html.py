@@ -80,7 +80,7 @@ def _scenario_section(result: ScenarioResult) -> dict[str, Any]:
     ]
     charts = [_div(figure) for figure in drawn if figure is not None]
     kpis = result.kpis
-    pools = result.storage.get("pools") or []
+    pools = result.storage.pools
     return {
         "name": result.name,
         "scenario": result.scenario.model_dump(mode="json"),
@@ -103,7 +103,10 @@ def _sources(study: StudyResult) -> list[tuple[str, str]]:
         rows.update({f"catalog: {k}": v for k, v in catalog.sources.items()})
     for result in study.results[:1]:
         rows.update(
-            {f"economics: {k}": v for k, v in (result.economics.get("sources") or {}).items()}
+            {
+                f"economics: {k}": v
+                for k, v in (result.economics.sources if result.economics else {}).items()
+            }
         )
     return sorted(rows.items())
 
@@ -130,7 +133,7 @@ def render_report(study: StudyResult) -> str:
         baseline=study.baseline,
         best=best.summary if best else None,
         best_name=best.name if best else None,
-        best_econ=best.economics if best else {},
+        best_econ=best.economics if best else None,
         reason=reason,
         columns=columns,
         kinds={key: _kind(key) for key, _ in columns},

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from capplan.results import EmulationKpis, indicator_value
+from capplan.results import ScenarioResult, indicator_value
 from capplan.viz import figures
 from capplan.viz.labels import scenario_label
 
@@ -29,7 +29,7 @@ def utilization(result: Any) -> go.Figure | None:
     )
 
 
-def horizon(result: Any) -> go.Figure | None:
+def horizon(result: ScenarioResult) -> go.Figure | None:
     """Run-out of the plan's capacity over the days ahead (a plan made for a horizon)."""
     plan = result.solve.horizon
     if not plan or not plan.get("run_out"):
@@ -45,10 +45,9 @@ def backtest(result: Any) -> go.Figure | None:
     return figures.backtest_chart(data)
 
 
-def tornado(result: Any) -> go.Figure | None:
+def tornado(result: ScenarioResult) -> go.Figure | None:
     """The sensitivity of the scenario's saving vs today (when economics computed it)."""
-    comparison = result.economics.get("comparison") or {}
-    sens = comparison.get("sensitivity") or {}
+    sens = result.economics.comparison.sensitivity if result.economics else {}
     if not sens.get("rows"):
         return None
     return figures.tornado(sens)
@@ -62,19 +61,20 @@ def power(result: Any) -> go.Figure | None:
     return figures.power_over_time(series["power_w"], series["times"])
 
 
-def cost(result: Any) -> go.Figure | None:
+def cost(result: ScenarioResult) -> go.Figure | None:
     """TCO breakdown by category of one scenario (zero categories left out)."""
-    breakdown = {k: v for k, v in (result.economics.get("tco_breakdown") or {}).items() if v}
-    if not breakdown:
+    econ = result.economics
+    breakdown = {k: v for k, v in econ.tco_breakdown.items() if v} if econ else {}
+    if not econ or not breakdown:
         return None
-    horizon = result.economics.get("horizon_years")
+    horizon = econ.horizon_years
     title = "Total cost of ownership" + (f" over {horizon:g} years" if horizon else "")
     return figures.cost_breakdown(breakdown, title=title)
 
 
-def links(result: Any) -> go.Figure | None:
+def links(result: ScenarioResult) -> go.Figure | None:
     """p95 and peak load of the busiest host NIC and top-of-rack uplink of one scenario."""
-    kpis: EmulationKpis | None = result.kpis
+    kpis = result.kpis
     if kpis is None or kpis.p95_nic_load_ratio is None:
         return None
     return figures.link_utilization(
@@ -84,19 +84,18 @@ def links(result: Any) -> go.Figure | None:
     )
 
 
-def pool_forecasts(result: Any) -> list[go.Figure]:
+def pool_forecasts(result: ScenarioResult) -> list[go.Figure]:
     """One used-capacity forecast per storage pool that has one (linear trend to the horizon).
 
     The storage plan keeps the trend's value now and at the horizon, and the prediction band at
     the horizon; the figure draws the trend between them and the band narrowing to today.
     """
-    storage = result.storage
-    horizon = storage.get("horizon_days")
+    horizon = result.storage.horizon_days
     out = []
-    for pool in storage.get("pools") or []:
-        used = pool.get("used_now_gib")
-        forecast = pool.get("forecast_used_gib")
-        band = pool.get("forecast_band_gib") or [None, None]
+    for pool in result.storage.pools:
+        used = pool.used_now_gib
+        forecast = pool.forecast_used_gib
+        band = pool.forecast_band_gib or (None, None)
         if horizon is None or used is None or forecast is None or None in band:
             continue
         days = np.array([0.0, float(horizon)])
@@ -106,8 +105,8 @@ def pool_forecasts(result: Any) -> list[go.Figure]:
                 np.array([used, forecast], dtype=np.float64),
                 np.array([used, band[0]], dtype=np.float64),
                 np.array([used, band[1]], dtype=np.float64),
-                float(pool.get("physical_gib") or 0.0),
-                title=f"Pool {pool.get('name')} ({pool.get('tier')}): used capacity forecast",
+                pool.physical_gib,
+                title=f"Pool {pool.name} ({pool.tier}): used capacity forecast",
             )
         )
     return out

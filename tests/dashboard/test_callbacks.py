@@ -257,7 +257,8 @@ def test_a_horizon_plan_shows_its_run_out_and_purchases() -> None:
         growth=0.2,
     )
     res = consolidate(wl, load_catalog(), opts)
-    from capplan.results import PlanSummary, ScenarioSummary
+    from capplan.outcomes import PlanSummary
+    from capplan.results import ScenarioSummary
 
     scenario = SimpleNamespace(
         solve=res.summary, placement=res.placement, summary=ScenarioSummary()

@@ -284,7 +284,7 @@ def test_kpis_are_typed_and_the_type_cannot_drift_from_the_producer() -> None:
     is refused by name, and a saved one reads back equal."""
     import json
 
-    from capplan.results import EmulationKpis
+    from capplan.outcomes import EmulationKpis
 
     k = _hand_case().kpis(per_vm=True)
     doc = k.to_dict()

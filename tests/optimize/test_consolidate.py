@@ -21,8 +21,8 @@ from capplan.optimize.consolidate import (
     consolidate,
     prepare,
 )
+from capplan.outcomes import PlanSummary
 from capplan.placement import Placement
-from capplan.results import PlanSummary
 from capplan.spec.catalog import Catalog, load_catalog
 
 SMALL = "ibm-x3550-m3-x5675"  # 36,804 MHz normalised, 16,384 MiB

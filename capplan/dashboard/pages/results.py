@@ -24,7 +24,8 @@ from capplan.dashboard.pages.common import (
 )
 from capplan.dashboard.workspace import RunRecord
 from capplan.forecast.kpi_rows import KPI_ROWS
-from capplan.results import EmulationKpis, ScenarioSummary
+from capplan.outcomes import EconomicsSummary
+from capplan.results import ScenarioResult, ScenarioSummary
 from capplan.viz.labels import scenario_label
 
 TABS: tuple[tuple[str, str], ...] = (
@@ -327,7 +328,7 @@ def backtest_card(data: Mapping[str, Any], figure: go.Figure | None) -> html.Div
 
 
 def consolidation(
-    result: Any,
+    result: ScenarioResult,
     heatmap: go.Figure | None,
     horizon_figure: go.Figure | None = None,
     backtest_figure: go.Figure | None = None,
@@ -392,27 +393,26 @@ def consolidation(
     )
 
 
-def storage(result: Any, forecasts: Sequence[go.Figure]) -> html.Div:
+def storage(result: ScenarioResult, forecasts: Sequence[go.Figure]) -> html.Div:
     """Storage pools (over-commit, time to full, run-out risk) and their forecasts."""
     plan = result.storage
-    pools = plan.get("pools") or []
-    if not pools:
+    if not plan.pools:
         return html.Div(
-            html.P(f"No storage plan: {plan.get('reason') or plan.get('status') or 'n/a'}"),
+            html.P(f"No storage plan: {plan.reason or plan.status or 'n/a'}"),
             className="card",
         )
     rows = [
         {
-            "pool": p.get("name"),
-            "tier": p.get("tier"),
-            "physical GiB": p.get("physical_gib"),
-            "provisioned / physical": p.get("provisioned_ratio"),
-            "used now GiB": p.get("used_now_gib"),
-            "forecast GiB": p.get("forecast_used_gib"),
-            "days to full": p.get("days_to_full"),
-            "run-out probability": p.get("p_run_out_frac"),
+            "pool": p.name,
+            "tier": p.tier,
+            "physical GiB": p.physical_gib,
+            "provisioned / physical": p.provisioned_ratio,
+            "used now GiB": p.used_now_gib,
+            "forecast GiB": p.forecast_used_gib,
+            "days to full": p.days_to_full,
+            "run-out probability": p.p_run_out_frac,
         }
-        for p in pools
+        for p in plan.pools
     ]
     return html.Div(
         [
@@ -421,13 +421,13 @@ def storage(result: Any, forecasts: Sequence[go.Figure]) -> html.Div:
                     html.H4("Storage plan"),
                     key_values(
                         [
-                            ("status", plan.get("status")),
-                            ("volumes", plan.get("n_volumes")),
-                            ("mirrored volumes", plan.get("n_mirrored")),
-                            ("thin provisioning", plan.get("thin")),
-                            ("appliance", plan.get("appliance")),
-                            ("cost (USD)", plan.get("cost_usd")),
-                            ("horizon (days)", plan.get("horizon_days")),
+                            ("status", plan.status),
+                            ("volumes", plan.n_volumes),
+                            ("mirrored volumes", plan.n_mirrored),
+                            ("thin provisioning", plan.thin),
+                            ("appliance", dict(plan.appliance)),
+                            ("cost (USD)", plan.cost_usd),
+                            ("horizon (days)", plan.horizon_days),
                         ]
                     ),
                     html.H4("Pools"),
@@ -445,9 +445,9 @@ def storage(result: Any, forecasts: Sequence[go.Figure]) -> html.Div:
     )
 
 
-def network(result: Any, link_figure: go.Figure | None) -> html.Div:
+def network(result: ScenarioResult, link_figure: go.Figure | None) -> html.Div:
     """Link utilization, VLAN trunks and VPN load."""
-    k: EmulationKpis | None = result.kpis
+    k = result.kpis
     if k is None:
         return html.Div(html.P("Not emulated: no placement.", className="muted"))
     return html.Div(
@@ -475,21 +475,20 @@ def network(result: Any, link_figure: go.Figure | None) -> html.Div:
     )
 
 
-def saving_card(economics: Mapping[str, Any], tornado_figure: go.Figure | None) -> html.Div:
+def saving_card(economics: EconomicsSummary, tornado_figure: go.Figure | None) -> html.Div:
     """The saving vs today's estate, what today's estate was taken to be, and the tornado."""
-    comparison = economics.get("comparison") or {}
-    assumptions = comparison.get("assumptions") or {}
-    sens = comparison.get("sensitivity") or {}
-    flips = sens.get("flips") or []
+    comparison = economics.comparison
+    assumptions = comparison.assumptions
+    flips = comparison.sensitivity.get("flips") or []
     baseline = str(assumptions.get("baseline") or "not stated")
     return html.Div(
         [
             html.H4("Saving vs today's estate"),
             key_values(
                 [
-                    ("TCO saving (USD)", fmt_as("usd", comparison.get("tco_savings_usd"))),
-                    ("NPV saving (USD)", fmt_as("usd", comparison.get("npv_savings_usd"))),
-                    ("discount rate a year", comparison.get("discount_rate_frac")),
+                    ("TCO saving (USD)", fmt_as("usd", comparison.tco_savings_usd)),
+                    ("NPV saving (USD)", fmt_as("usd", comparison.npv_savings_usd)),
+                    ("discount rate a year", comparison.discount_rate_frac),
                 ]
             ),
             html.P(
@@ -527,7 +526,7 @@ def saving_card(economics: Mapping[str, Any], tornado_figure: go.Figure | None) 
 
 
 def power_cost(
-    result: Any,
+    result: ScenarioResult,
     power_figure: go.Figure | None,
     cost_figure: go.Figure | None,
     tornado_figure: go.Figure | None = None,
@@ -535,6 +534,8 @@ def power_cost(
     """Power over time, energy and CO2 per year, the cost breakdown, and the saving vs today
     with its sensitivity."""
     e = result.economics
+    if e is None:
+        return html.Div(html.P("Not costed: no placement.", className="muted"))
     return html.Div(
         [
             html.Div(
@@ -543,26 +544,26 @@ def power_cost(
             html.Div(
                 key_values(
                     [
-                        ("mean power (kW)", _kw(e.get("power_w_mean"))),
-                        ("peak power (kW)", _kw(e.get("power_w_peak"))),
-                        ("energy per year (kWh)", e.get("energy_kwh_per_year")),
-                        ("with cooling, per year (kWh)", e.get("facility_energy_kwh_per_year")),
-                        ("CO2 per year (kg)", e.get("co2_kg_per_year")),
-                        ("TCO (USD)", e.get("tco_usd")),
-                        ("cost items without a price", e.get("tco_missing")),
+                        ("mean power (kW)", _kw(e.power_w_mean)),
+                        ("peak power (kW)", _kw(e.power_w_peak)),
+                        ("energy per year (kWh)", e.energy_kwh_per_year),
+                        ("with cooling, per year (kWh)", e.facility_energy_kwh_per_year),
+                        ("CO2 per year (kg)", e.co2_kg_per_year),
+                        ("TCO (USD)", e.tco_usd),
+                        ("cost items without a price", list(e.tco_missing)),
                     ]
                 ),
                 className="card",
             ),
             html.Div(graph(cost_figure, ids.COST_BREAKDOWN, "No cost figures."), className="card"),
-            *([saving_card(e, tornado_figure)] if e.get("comparison") else []),
+            *([saving_card(e, tornado_figure)] if e.comparison.baseline_rule else []),
         ]
     )
 
 
-def availability(result: Any) -> html.Div:
+def availability(result: ScenarioResult) -> html.Div:
     """Availability per service (closed form and Monte Carlo)."""
-    a = result.economics.get("availability") or {}
+    a = result.economics.availability if result.economics else {}
     services = a.get("per_service") or []
     ordered = sorted(services, key=lambda s: s.get("availability_frac") or 0.0)
     rows = [
