@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +35,7 @@ from capplan.outcomes import (
 )
 from capplan.placement import Placement
 from capplan.results import EstateSummary, ScenarioResult, ScenarioSummary, StudyResult
+from capplan.runcontrol import Cancelled, Progress
 from capplan.spec.catalog import Catalog, load_catalog
 from capplan.spec.study import CONSOLIDATION_SETTINGS, Scenario, Study
 
@@ -43,16 +43,9 @@ if TYPE_CHECKING:
     from capplan.emulate.routing import StorageRouting
 
 #: ``progress(stage, done_frac)``: called as each stage of a scenario starts and ends.
-Progress = Callable[[str, float], None]
 STAGES = ("ingest", "optimize", "emulate", "storage", "economics", "backtest")
-#: Seconds between checks of the cancel flag while scenarios run on Dask.
-CANCEL_POLL_S = 0.5
 #: Per-host series kept in a result are reduced to at most this many steps (block maxima).
 SERIES_MAX_STEPS = 2016
-
-
-class Cancelled(CapplanError):
-    """A run was cancelled by its caller."""
 
 
 # --------------------------------------------------------------------------- running
@@ -525,7 +518,9 @@ def run_study(
     else:
         from capplan.study_dask import run_on_dask
 
-        results, shared_ingest_s = run_on_dask(scenarios, scheduler, workers, report, cancel)
+        results, shared_ingest_s = run_on_dask(
+            scenarios, scheduler, workers, report, cancel, run=run_scenario
+        )
     baseline = next(
         (_baseline(r.economics, int(r.workload["n_vms"])) for r in results if r.economics),
         EstateSummary(),

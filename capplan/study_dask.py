@@ -10,17 +10,21 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from capplan.demand.workload import Workload
-from capplan.pipeline import CANCEL_POLL_S, Cancelled, Progress, run_scenario
 from capplan.results import ScenarioResult
+from capplan.runcontrol import CANCEL_POLL_S, Cancelled, Progress
 from capplan.spec.study import Scenario
 
+#: Runs one scenario on a workload (:func:`capplan.pipeline.run_scenario`).
+ScenarioRunner = Callable[..., ScenarioResult]
 
-def run_remote(scenario: Scenario, workload: Workload) -> ScenarioResult:
+
+def run_remote(run: ScenarioRunner, scenario: Scenario, workload: Workload) -> ScenarioResult:
     """Dask task: run one scenario in a worker process on the study's shared workload."""
-    return run_scenario(scenario, workload=workload)
+    return run(scenario, workload=workload)
 
 
 def run_on_dask(
@@ -29,8 +33,11 @@ def run_on_dask(
     workers: int | None,
     report: Progress,
     cancel: threading.Event | None,
+    *,
+    run: ScenarioRunner,
 ) -> tuple[list[ScenarioResult], float]:
-    """Ingest each distinct workload on the cluster, then run the scenarios there.
+    """Ingest each distinct workload on the cluster, then run the scenarios there with ``run``
+    (:func:`capplan.pipeline.run_scenario`; Dask sends it by name).
 
     Returns the results in scenario order and the wall time of the ingest (seconds).
     """
@@ -51,7 +58,7 @@ def run_on_dask(
             shared = _ingest(client, scenarios, report, cancel)
             ingest_s = time.perf_counter() - loading
             futures = [
-                client.submit(run_remote, s, shared[s.workload], pure=False) for s in scenarios
+                client.submit(run_remote, run, s, shared[s.workload], pure=False) for s in scenarios
             ]
             results = _gather(client, futures, report, cancel)
     finally:

@@ -235,7 +235,7 @@ def test_design_knobs_reach_the_catalog() -> None:
 def test_dask_run_can_be_cancelled(study_path: Path) -> None:
     import threading
 
-    from capplan.pipeline import Cancelled
+    from capplan.runcontrol import Cancelled
 
     cancel = threading.Event()
     cancel.set()

@@ -47,6 +47,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from capplan.bench.cloudsim_diff import list_days
 from capplan.bench.measure import measure
 from capplan.cli_app import console, err_console, print_json, user_errors
 from capplan.commands.bench import bench_app
@@ -91,19 +92,6 @@ METRICS: Final = (
 def default_data_dir() -> Path:
     """``../shared/data/planetlab`` beside the repository."""
     return Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "planetlab"
-
-
-def list_days(data_dir: Path) -> list[str]:
-    """Day folders (``YYYYMMDD``) under ``data_dir``, sorted."""
-    if not data_dir.is_dir():
-        raise CapplanError(
-            "PlanetLab data folder not found; pass --data DIR (a folder of day folders)",
-            path=data_dir,
-        )
-    days = sorted(p.name for p in data_dir.iterdir() if p.is_dir() and p.name.isdigit())
-    if not days:
-        raise CapplanError("no day folders (YYYYMMDD) in the PlanetLab data folder", path=data_dir)
-    return days
 
 
 def _select(value: str | None, valid: list[str], what: str) -> list[str]:

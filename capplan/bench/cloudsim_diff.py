@@ -517,6 +517,19 @@ def compare_summaries(
     return out
 
 
+def list_days(data_dir: Path) -> list[str]:
+    """Day folders (``YYYYMMDD``) under ``data_dir``, sorted."""
+    if not data_dir.is_dir():
+        raise CapplanError(
+            "PlanetLab data folder not found; pass --data DIR (a folder of day folders)",
+            path=data_dir,
+        )
+    days = sorted(p.name for p in data_dir.iterdir() if p.is_dir() and p.name.isdigit())
+    if not days:
+        raise CapplanError("no day folders (YYYYMMDD) in the PlanetLab data folder", path=data_dir)
+    return days
+
+
 def load_day(data_dir: Path, day: str) -> VmSet:
     """The CloudSim VMs of one PlanetLab day folder (name-sorted trace order)."""
     folder = data_dir / day

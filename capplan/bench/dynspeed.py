@@ -162,7 +162,7 @@ def scale_row(data_dir: Path, days: list[str]) -> dict[str, Any]:
 
 def run_dynamic_speed(data_dir: Path, fixture_dir: Path, *, scale: bool = True) -> dict[str, Any]:
     """Both rows as a JSON-ready dict (see the module docstring)."""
-    from capplan.bench.cloudsim import list_days
+    from capplan.bench.cloudsim_diff import list_days
 
     day_dir = data_dir / SPEED_DAY
     if not day_dir.is_dir():

@@ -239,7 +239,7 @@ def run_fb_day(
 
 def split_days(data_dir: Path) -> tuple[list[str], list[str]]:
     """Tuning days (the first :data:`N_TUNE_DAYS` name-sorted folders) and test days."""
-    from capplan.bench.cloudsim import list_days
+    from capplan.bench.cloudsim_diff import list_days
 
     days = list_days(data_dir)
     return days[:N_TUNE_DAYS], days[N_TUNE_DAYS:]

@@ -48,7 +48,7 @@ from capplan.outcomes import EmulationKpis
 from capplan.units import KWH_PER_WS
 
 if TYPE_CHECKING:
-    from capplan.emulate.engine import Emulation
+    from capplan.emulate.replayed import Replayed
 
 #: CPU ready per vCPU above which performance suffers: "under normal operating conditions this
 #: value should remain under 5 %" (IBM Support, "Virtual machine CPU ready", citing VMware KB
@@ -73,7 +73,7 @@ def _total(array: npt.NDArray[np.float32]) -> float:
     return float(np.add.reduce(array, axis=-1).sum(dtype=np.float64))
 
 
-def compute(em: Emulation, *, per_vm: bool = False) -> EmulationKpis:
+def compute(em: Replayed, *, per_vm: bool = False) -> EmulationKpis:
     """Compute every KPI of an emulation (definitions in the module docstring)."""
     active = np.flatnonzero(em.vms_per_host > 0)
     n_active = len(active)
@@ -261,7 +261,7 @@ def compute(em: Emulation, *, per_vm: bool = False) -> EmulationKpis:
     return EmulationKpis.from_dict(out)
 
 
-def _vm_ready_kpis(em: Emulation, n_worst: int = 5) -> dict[str, Any]:
+def _vm_ready_kpis(em: Replayed, n_worst: int = 5) -> dict[str, Any]:
     """Per VM CPU ready: the VMs whose host's peak ready passes the limit, and the worst."""
     peak = em.vm_cpu_ready_frac(100.0)
     p95 = em.vm_cpu_ready_frac(95.0)
@@ -282,7 +282,7 @@ def _vm_ready_kpis(em: Emulation, n_worst: int = 5) -> dict[str, Any]:
 
 
 def _ready_kpis(
-    em: Emulation,
+    em: Replayed,
     active: npt.NDArray[np.intp],
     util: npt.NDArray[np.float32],
     peak_util: npt.NDArray[np.float32],

@@ -438,7 +438,7 @@ class SiteStats:
         ``common_frac``.
     common_frac
         Share of each VM's CPU log-noise variance that is one site-wide series, calibrated
-        (:func:`capplan.generate.calibrate.site_common_frac`) so that generated single-site
+        (:func:`capplan.generate.site_calibration.site_common_frac`) so that generated single-site
         VMs reach ``hourly_cpu_corr_mean``.
     """
 

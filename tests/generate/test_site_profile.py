@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from capplan.generate.calibrate import hourly_cpu_corr_mean, site_common_frac
 from capplan.generate.fit import BitbrainsSeries, fit_site
 from capplan.generate.params import PEAK_HOUR_COUNTS_RND_2013_07, SITE_FITTED, GeneratorParams
+from capplan.generate.site_calibration import hourly_cpu_corr_mean, site_common_frac
 from capplan.generate.synth import BLOCK_VMS, generate
 
 
