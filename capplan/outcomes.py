@@ -273,6 +273,11 @@ class EmulationKpis:
         """From :meth:`to_dict` output. ``strict``: a key that is not a field is an error (the
         producer and the type must not drift); otherwise it is ignored (results saved by a
         newer version)."""
+        doc = dict(doc)
+        doc["storage"] = {
+            name: t if isinstance(t, TierKpis) else _build(TierKpis, t, strict=strict)
+            for name, t in (doc.get("storage") or {}).items()
+        }
         return _build(cls, doc, strict=strict)
 
 

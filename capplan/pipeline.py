@@ -262,8 +262,9 @@ def _baseline(econ: EconomicsSummary, n_vms: int) -> EstateSummary:
     )
 
 
-#: The storage outcome of a scenario without a placement.
-NOT_RUN = StorageSummary(status="not run", reason="no placement")
+def _not_run() -> StorageSummary:
+    """The storage outcome of a scenario without a placement."""
+    return StorageSummary(status="not run", reason="no placement")
 
 
 def run_scenario(
@@ -330,12 +331,12 @@ def run_scenario(
         empty = Placement.from_assignment([], [], [])
         return ScenarioResult(
             scenario,
-            _summary(wl, solve, None, None, NOT_RUN),
+            _summary(wl, solve, None, None, not_run := _not_run()),
             wl.summary(),
             solve,
             None,
             None,
-            NOT_RUN,
+            not_run,
             empty,
             {},
             timings,

@@ -156,6 +156,8 @@ def consolidate_command(
 
     result = consolidate(wl, cat, opts, progress=progress)
     doc = result.summary.to_dict()
+    if doc["horizon"] is None:  # the key is there only for a plan made for a horizon
+        del doc["horizon"]
     if out is not None and result.placement is not None:
         result.placement.write_csv(out)
         doc["placement_csv"] = str(out)

@@ -73,9 +73,17 @@ def emulate_command(
     )
     kpis = result.kpis(per_vm=per_vm)
     if json:
-        print_json(kpis.to_dict())
+        doc = kpis.to_dict()
+        if not per_vm:  # the per-VM figures are there only with --per-vm
+            for key in PER_VM_KEYS:
+                del doc[key]
+        print_json(doc)
         return
     _print_human(kpis)
+
+
+#: KPIs computed only with ``--per-vm``.
+PER_VM_KEYS = ("pdm_vm_mean_frac", "vms_over_cpu_ready_limit", "worst_cpu_ready_vms")
 
 
 def _fmt(value: Any, spec: str, unit: str = "") -> str:

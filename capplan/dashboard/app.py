@@ -14,7 +14,7 @@ from pathlib import Path
 import dash
 
 import capplan.dashboard.callbacks as callbacks
-from capplan.dashboard.callbacks.routing import register_pages
+from capplan.dashboard.callbacks.routing import ROUTING_INPUTS, register_pages
 from capplan.dashboard.pages import shell
 from capplan.dashboard.runner import RunQueue, install_shutdown_handlers, register_queue
 from capplan.dashboard.services import Services
@@ -53,8 +53,9 @@ def create_app(
         serve_locally=True,
         use_pages=True,
         pages_folder="",
+        routing_callback_inputs=ROUTING_INPUTS,
     )
-    register_pages(app, services)
+    register_pages(app, services, signer)
     install(app.server, secret)
     app.server.config["MAX_CONTENT_LENGTH"] = int(
         settings.max_upload_bytes * REQUEST_OVERHEAD_RATIO + REQUEST_OVERHEAD_BYTES

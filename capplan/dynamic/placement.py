@@ -490,7 +490,7 @@ class RoundState:
         """PABFD target for ``vm`` (-1 if none).
 
         One call of the compiled kernel :func:`capplan.dynamic.kernels.search.search` per
-        search (THR, LR and LRR: :attr:`kernel_search`); the reference round searches for
+        search (THR, LR and LRR: :meth:`_kernel_search`); the reference round searches for
         IQR and MAD with :func:`capplan.dynamic.reference.search.find_host`, which the tests
         hold the kernel to.
 

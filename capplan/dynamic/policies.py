@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Final
 from capplan.dynamic.contract import Policy
 from capplan.dynamic.detection import OVERLOAD_TESTS, get_overload_test
 from capplan.dynamic.forecast import FORECAST_POLICIES
-from capplan.dynamic.kernels.round import run_round
+from capplan.dynamic.kernels.round import run_round, supports
 from capplan.dynamic.placement import place_first_fit, place_pabfd
 from capplan.dynamic.selection import VM_SELECTIONS, get_selection
 from capplan.errors import CapplanError
@@ -35,6 +35,12 @@ def _cloudsim_policy(detector: str, selection: str, param: float | None) -> Poli
     test, default = get_overload_test(detector)
     select = get_selection(selection)
     value = default if param is None else param
+    if not supports(test, select):
+        raise CapplanError(
+            f"policy {detector}-{selection}: the compiled round has no such pair; add it to "
+            "capplan/dynamic/kernels/round.py (and the reference round)",
+            spec_path="--policy",
+        )
 
     def optimize(sim: Simulation, time_s: float) -> list[tuple[int, int]]:
         return run_round(sim, test, value, select)

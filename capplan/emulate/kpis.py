@@ -1,4 +1,4 @@
-"""Key figures of an emulation (:class:`capplan.results.EmulationKpis`).
+"""Key figures of an emulation (:class:`capplan.outcomes.EmulationKpis`).
 
 Definitions (``A`` = active hosts: hosts with at least one VM; ``T`` = steps; ``Δt`` = step):
 

@@ -309,7 +309,7 @@ class ConsolidateResult:
     prepared
         The instance and the sizing notes.
     summary
-        The solve's figures (:class:`capplan.results.PlanSummary`).
+        The solve's figures (:class:`capplan.outcomes.PlanSummary`).
     """
 
     placement: Placement | None

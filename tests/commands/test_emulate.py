@@ -34,6 +34,7 @@ def test_emulate_json_has_the_kpis(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     k = json.loads(result.stdout)
+    assert "worst_cpu_ready_vms" not in k  # per-VM figures only with --per-vm
     for key in (
         "energy_kwh",
         "slatah_frac",

@@ -286,6 +286,8 @@ def test_two_sessions_at_once_see_only_their_own_data(browser: Any, server: Serv
     assert files[0].name not in b.inner_text("#setup-form")
     a.wait_for_selector("#results-page, #run-failed", timeout=RUN_TIMEOUT_MS)
     assert a.locator("#results-page").count() == 1
+    a.goto(server.url + run_path + "?run_id=" + "f" * 16)  # the path names the run, not a query
+    a.wait_for_selector("#results-page")
     cookies = {
         c["value"] for c in alice.cookies() + bob.cookies() if c["name"] == "capplan_session"
     }

@@ -164,3 +164,16 @@ def test_pabfd_initial_placement_follows_power_and_pe_size() -> None:
     first_fit = Simulation(v, f, config())
     get_policy("dvfs").place_initial(first_fit)
     assert first_fit.host_of.tolist() == [1, 0, 0]
+
+
+def test_a_policy_pair_without_a_compiled_round_is_refused_by_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A selection registered without a compiled round is refused when the policy is asked
+    for, naming the pair, not at the first round with a traceback."""
+    from capplan.dynamic import selection
+    from capplan.errors import CapplanError
+
+    monkeypatch.setitem(selection.VM_SELECTIONS, "first", lambda sim, candidates: candidates[0])
+    with pytest.raises(CapplanError, match="thr-first"):
+        get_policy("thr-first")

@@ -292,3 +292,9 @@ def test_kpis_are_typed_and_the_type_cannot_drift_from_the_producer() -> None:
     with pytest.raises(ValueError, match="new_figure"):
         EmulationKpis.from_dict({**doc, "new_figure": 1.0})
     assert EmulationKpis.from_dict({**doc, "new_figure": 1.0}, strict=False) == k
+    tier = {"p95_latency_ms": 1.5, "slo_breach_steps": 3}
+    newer = {**doc, "storage": {"ssd": {**tier, "new_tier_figure": 2}}}
+    with pytest.raises(ValueError, match="new_tier_figure"):
+        EmulationKpis.from_dict(newer)
+    loaded = EmulationKpis.from_dict(newer, strict=False)
+    assert loaded.storage["ssd"].slo_breach_steps == 3

@@ -470,6 +470,8 @@ def test_cli_consolidate_json_and_csv(tmp_path: Path) -> None:
     for key in ("status", "n_hosts", "cost_usd", "bound", "gap_frac", "binding", "wall_s"):
         assert key in data
     assert data["status"] in ("optimal", "feasible") and data["n_hosts"] >= 1
+    assert data["placement_csv"] == str(out)
+    assert "horizon" not in data  # only a plan made for a horizon has one
     plc = Placement.read_csv(out)
     assert plc.n_vms == 6 and plc.n_hosts == data["n_hosts"]
 

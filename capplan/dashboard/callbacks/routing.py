@@ -2,10 +2,10 @@
 
 Each page is registered with Dash's page registry (:func:`register_pages`: ``register_page``
 with a path, or the ``/run/<run_id>`` path template), so Dash's page container shows it. A
-page's layout is built per request by :func:`render`, for the session of the browser's
-cookie (:func:`capplan.dashboard.sessions.current_session_id`) and with the services of the
-app serving the request (``flask.current_app``): Dash's registry is global, and this way one
-registry serves every app of a process.
+page's layout is built per request by :func:`render`, for the session the page's signed
+token names (checked against the cookie, as every callback checks it) and with the services
+of the app serving the request (``flask.current_app``): Dash's registry is global, and this
+way one registry serves every app of a process.
 """
 
 from __future__ import annotations
@@ -23,13 +23,16 @@ import capplan.dashboard.ids as ids
 from capplan.dashboard.callbacks.common import clicked_id, guarded
 from capplan.dashboard.pages import common, results, runs, setup, upload
 from capplan.dashboard.services import Services
-from capplan.dashboard.sessions import TokenSigner, current_session_id
+from capplan.dashboard.sessions import TokenSigner
 from capplan.dashboard.studyfile import DATASET_PREFIX
 from capplan.dashboard.workspace import NotFoundError
 
 RUN_PATH = re.compile(r"^/run/([^/]+)/?$")
-#: Where an app keeps its services in its Flask server's ``extensions``.
+#: Where an app keeps its services and its token signer in its Flask server's ``extensions``.
 SERVICES_KEY = "capplan_services"
+SIGNER_KEY = "capplan_signer"
+#: What Dash's router passes every page layout besides the URL: the session token.
+ROUTING_INPUTS: dict[str, Input | State] = {"token": State(ids.SESSION_TOKEN, "data")}
 
 
 def render(
@@ -113,41 +116,30 @@ def follow_of(services: Services, session_id: str, pathname: str | None) -> str 
 
 
 @guarded(lambda message, exc: common.error_box(message))
-def _page(path: str, search: str | None = None) -> Any:
-    """The page for ``path`` in the current request's session (failures: an error box)."""
-    services: Services = flask.current_app.extensions[SERVICES_KEY]
-    return render(services, current_session_id(), path, search)[0]
+def _page(token: str | None = None, **_query: Any) -> Any:
+    """The page of the request's URL, for the session its signed token names (failures: an
+    error box). Dash's router calls it with the token (``routing_callback_inputs``) and the
+    URL's path variables and query; the page is chosen from the URL itself, as
+    :func:`render` routes it, so a query cannot override the path."""
+    server = flask.current_app.extensions
+    services: Services = server[SERVICES_KEY]
+    signer: TokenSigner = server[SIGNER_KEY]
+    inputs = dash.ctx.inputs
+    pathname = inputs.get("_pages_location.pathname")
+    search = inputs.get("_pages_location.search")
+    return render(services, signer.session_id(token), pathname, search)[0]
 
 
-def _upload_page(**_query: str) -> Any:
-    return _page("/")
-
-
-def _setup_page(dataset: str | None = None, **_query: str) -> Any:
-    return _page("/setup", f"?dataset={dataset}" if dataset else None)
-
-
-def _runs_page(**_query: str) -> Any:
-    return _page("/runs")
-
-
-def _run_page(run_id: str = "", **_query: str) -> Any:
-    return _page(f"/run/{run_id}")
-
-
-def _not_found_page(**_query: str) -> Any:
-    path = dash.ctx.inputs.get("_pages_location.pathname") if dash.ctx else None
-    return not_found(str(path or "this page"))
-
-
-def register_pages(app: dash.Dash, services: Services) -> None:
-    """Register the pages with Dash's registry and give ``app``'s server its services."""
+def register_pages(app: dash.Dash, services: Services, signer: TokenSigner) -> None:
+    """Register the pages with Dash's registry and give ``app``'s server its services and
+    token signer (the app passes the session token to layouts: :data:`ROUTING_INPUTS`)."""
     app.server.extensions[SERVICES_KEY] = services
-    dash.register_page("upload", path="/", redirect_from=["/upload"], layout=_upload_page)
-    dash.register_page("setup", path="/setup", layout=_setup_page)
-    dash.register_page("runs", path="/runs", layout=_runs_page)
-    dash.register_page("run", path_template="/run/<run_id>", layout=_run_page)
-    dash.register_page("not_found_404", layout=_not_found_page)
+    app.server.extensions[SIGNER_KEY] = signer
+    dash.register_page("upload", path="/", redirect_from=["/upload"], layout=_page)
+    dash.register_page("setup", path="/setup", layout=_page)
+    dash.register_page("runs", path="/runs", layout=_page)
+    dash.register_page("run", path_template="/run/<run_id>", layout=_page)
+    dash.register_page("not_found_404", layout=_page)
 
 
 def register(app: dash.Dash, services: Services, signer: TokenSigner) -> None:

@@ -16,7 +16,7 @@ numpy summed pairwise, a difference in the last bits that feeds no decision):
 - :func:`spec_power_w` and :func:`interval_energy_ws`: CloudSim's SPECpower interpolation and
   the trapezoid energy of the elapsed time.
 
-The module docstring of :mod:`capplan.dynamic.engine` describes the model itself.
+The module docstring of :mod:`capplan.dynamic.state` describes the model itself.
 """
 
 from __future__ import annotations

@@ -83,7 +83,8 @@ _SELECTIONS: Final[dict[Selection, int]] = {
     rs: SELECT_RS,
     mc: SELECT_MC,
 }
-#: Overload tests on the full history (pabfd's kernel leaves them to numpy).
+#: Overload tests on the full history (the initial-placement search of
+#: :mod:`capplan.dynamic.kernels.search` has no IQR or MAD).
 TEST_IQR: Final = 2
 TEST_MAD: Final = 3
 _TESTS: Final[dict[OverloadTest, int]] = {
