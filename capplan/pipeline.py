@@ -42,7 +42,8 @@ from capplan.spec.study import CONSOLIDATION_SETTINGS, Scenario, Study
 if TYPE_CHECKING:
     from capplan.emulate.routing import StorageRouting
 
-#: ``progress(stage, done_frac)``: called as each stage of a scenario starts and ends.
+#: The stages of a scenario, in order; ``progress(stage, done_frac)`` is called as each starts
+#: and ends (:data:`capplan.runcontrol.Progress`).
 STAGES = ("ingest", "optimize", "emulate", "storage", "economics", "backtest")
 #: Per-host series kept in a result are reduced to at most this many steps (block maxima).
 SERIES_MAX_STEPS = 2016

@@ -44,7 +44,7 @@ from capplan.dynamic.detection import (
 )
 from capplan.dynamic.fleet import sum_by
 from capplan.dynamic.kernels import hostupdate, lrexact
-from capplan.dynamic.kernels import search as pabfd
+from capplan.dynamic.kernels import search as kernel_search
 from capplan.errors import InfeasibleError
 
 if TYPE_CHECKING:
@@ -199,11 +199,13 @@ class RoundState:
         self._no_boundary = np.zeros(n_hosts, dtype=np.int8)
         self._tracked: tuple[str, ...] = _TRACKED + (_TRACKED_LINEAR if self.linear else ())
         # the compiled search (THR, LR, LRR) reads these arrays in place
-        self._kernel_test: int | None = (
-            pabfd.TEST_THR if test is thr else pabfd.TEST_LINEAR if self.linear else None
-        )
+        self._kernel_test: int | None = None
+        if test is thr:
+            self._kernel_test = kernel_search.TEST_THR
+        elif self.linear:
+            self._kernel_test = kernel_search.TEST_LINEAR
         self._rate = np.ascontiguousarray(self._rate, dtype=np.float64)
-        self.search_hosts = pabfd.SearchHosts(
+        self.search_hosts = kernel_search.SearchHosts(
             self._avail,
             np.ascontiguousarray(sim.pe_mips, dtype=np.float64),
             self.ram_used,
@@ -220,7 +222,7 @@ class RoundState:
             self._dyn,
             self._rate,
         )
-        self._rules = pabfd.SearchRules(
+        self._rules = kernel_search.SearchRules(
             self.min_pe_mips,
             check_ram,
             float(sim.config.interval_s),
@@ -510,7 +512,7 @@ class RoundState:
         sim = self.sim
         vms = sim.vms
         req = self.req[vm] if requested_mips is None else requested_mips
-        linear = self._kernel_test == pabfd.TEST_LINEAR
+        linear = self._kernel_test == kernel_search.TEST_LINEAR
         boundary = self._no_boundary
         while True:
             found = self._kernel_search(vm, req, linear, allowed, idle_allowed, boundary)
@@ -523,11 +525,11 @@ class RoundState:
             steps = max(float(self._dyn[host, 3]), float(own))
             decided = self._exact_lr(host, vm, steps)
             boundary[host] = (
-                pabfd.BOUNDARY_FAST
+                kernel_search.BOUNDARY_FAST
                 if decided == lrexact.EXACT_SHORT
-                else pabfd.BOUNDARY_OVER
+                else kernel_search.BOUNDARY_OVER
                 if decided == lrexact.EXACT_OVER
-                else pabfd.BOUNDARY_NOT_OVER
+                else kernel_search.BOUNDARY_NOT_OVER
             )
 
     def _kernel_search(
@@ -541,7 +543,7 @@ class RoundState:
     ) -> int:
         """One call of :func:`capplan.dynamic.kernels.search.search` (-2 − host: decide it)."""
         vms = self.sim.vms
-        query = pabfd.SearchVm(
+        query = kernel_search.SearchVm(
             float(req),
             float(vms.n_pes[vm]),
             float(vms.ram_mib[vm]),
@@ -553,7 +555,7 @@ class RoundState:
         )
         mask = np.ascontiguousarray(allowed, dtype=np.bool_)
         hosts = self.search_hosts
-        return int(pabfd.search(query, hosts, self._rules, mask, idle_allowed, boundary))
+        return int(kernel_search.search(query, hosts, self._rules, mask, idle_allowed, boundary))
 
     def on_boundary(
         self,
