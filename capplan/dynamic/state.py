@@ -110,6 +110,7 @@ class Simulation:
 
         self.total_mips = fleet.total_mips.astype(np.float64)
         self.pe_mips = fleet.pe_mips
+        self._host_cpu = hostupdate.HostCpu(self.pe_mips, self.total_mips)
         self.mig_rate_mib_s = migration_rate_mib_s(fleet.bw_mbps, config.migration_bw_share_frac)
         curves, type_of = np.unique(fleet.power_w, axis=0, return_inverse=True)
         self.type_curves_w = np.ascontiguousarray(curves, dtype=np.float64)
@@ -208,15 +209,9 @@ class Simulation:
         req = util * vms.mips
         res, alloc_r, util_mips, host_req, alloc_in = hostupdate.allocate(
             req,
-            self.host_of,
-            self.in_migration,
-            vms.n_pes,
-            self._fl_vm,
-            self._fl_tg,
-            self.seq,
-            self._fl_seq,
-            self.pe_mips,
-            self.total_mips,
+            hostupdate.Placed(self.host_of, self.in_migration, vms.n_pes, self.seq),
+            hostupdate.Flights(self._fl_vm, self._fl_tg, self._fl_seq),
+            self._host_cpu,
             cfg.target_reserve_frac,
             1.0 - cfg.migration_slowdown_frac,
         )

@@ -225,7 +225,7 @@ def test_host_histories_are_the_reference_bits() -> None:
         sim.type_curves_w,
     )  # fmt: skip
     rules = fastround.RoundRules(settings, fastround.TEST_IQR, fastround.SELECT_MMT, True, False)
-    flights = fastround.RoundFlights(empty, empty, empty)
+    flights = fastround.Flights(empty, empty, empty)
     _, host_hist, _, _, n_mem = fastround._host_lists(vms, hosts, flights, rules, 16)
     assert n_mem[:6].tolist() == [20] * 6
     assert np.array_equal(host_hist, reference.hist)

@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from capplan.dynamic.kernels.hostupdate import allocate, interval_energy_ws, spec_power_w, util_at
+from capplan.dynamic.kernels.hostupdate import (
+    Flights,
+    HostCpu,
+    Placed,
+    allocate,
+    interval_energy_ws,
+    spec_power_w,
+    util_at,
+)
 
 KEEP, RESERVE = 0.9, 0.1
 
@@ -82,7 +90,14 @@ def test_allocate_is_the_numpy_update_bit_for_bit(seed: int) -> None:
     keys = rng.permutation(n_vms + len(fl_vm))  # arrival numbers, not in index order
     seq, fl_seq = keys[:n_vms], keys[n_vms:]
     args = (req, host_of, out, pes, fl_vm, fl_tg, seq, fl_seq, pe_mips, total)
-    got = allocate(*args, RESERVE, KEEP)
+    got = allocate(
+        req,
+        Placed(host_of, out, pes, seq),
+        Flights(fl_vm, fl_tg, fl_seq),
+        HostCpu(pe_mips, total),
+        RESERVE,
+        KEEP,
+    )
     want = numpy_allocate(*args)
     assert (got[3] > total).any()  # over-subscribed hosts are exercised
     for name, a, b in zip(("res", "alloc", "util", "req", "in"), got, want, strict=True):

@@ -22,6 +22,7 @@ The module docstring of :mod:`capplan.dynamic.state` describes the model itself.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -64,18 +65,38 @@ def _blend(
     return out
 
 
+class Placed(NamedTuple):
+    """Where the VMs are: host (-1: not placed), migrating-out flag, PE count, and arrival
+    number on the host, per VM."""
+
+    host_of: IntArray
+    in_migration: BoolArray
+    pes: IntArray
+    seq: IntArray
+
+
+class Flights(NamedTuple):
+    """Migrations in flight, in start order: VM, target host, and arrival number on the
+    target (the same counter as :attr:`Placed.seq`, so unique)."""
+
+    vm: IntArray
+    target: IntArray
+    seq: IntArray
+
+
+class HostCpu(NamedTuple):
+    """Per host: MIPS of one PE, and of all."""
+
+    pe_mips: FloatArray
+    total_mips: FloatArray
+
+
 @numba.njit(cache=True, nogil=True)
 def allocate(
     req: FloatArray,
-    host_of: IntArray,
-    in_migration: BoolArray,
-    vm_pes: IntArray,
-    fl_vm: IntArray,
-    fl_tg: IntArray,
-    seq: IntArray,
-    fl_seq: IntArray,
-    pe_mips: FloatArray,
-    total_mips: FloatArray,
+    vms: Placed,
+    flights: Flights,
+    hosts: HostCpu,
     reserve_frac: float,
     keep_frac: float,
 ) -> tuple[IntArray, FloatArray, FloatArray, FloatArray, FloatArray]:  # pragma: no cover
@@ -85,15 +106,9 @@ def allocate(
     ----------
     req
         Requested MIPS per VM, ``(n_vms,)``.
-    host_of, in_migration, vm_pes
-        Host (-1: not placed), migrating-out flag and PE count per VM.
-    fl_vm, fl_tg
-        VM and target host of each migration in flight.
-    seq, fl_seq
-        Arrival number of each VM on its host and of each migration in flight (one counter,
-        so unique): the host sums add their terms in this order.
-    pe_mips, total_mips
-        Per host.
+    vms, flights, hosts
+        Where the VMs are, the migrations in flight, and the hosts' MIPS; the host sums add
+        their terms in arrival order (``seq``).
     reserve_frac, keep_frac
         Share of its request a target reserves for a VM migrating in, and share a VM
         migrating out keeps.
@@ -109,6 +124,9 @@ def allocate(
         the share its target reserves), requested MIPS, and MIPS reserved for VMs
         migrating in.
     """
+    host_of, in_migration, vm_pes, seq = vms
+    fl_vm, fl_tg, fl_seq = flights
+    pe_mips, total_mips = hosts
     n_hosts = len(total_mips)
     n_placed = 0
     for v in range(len(host_of)):

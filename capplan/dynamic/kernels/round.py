@@ -32,7 +32,8 @@ same bits:
   strict minimum wins.
 
 The kernels take their arrays grouped: the VMs (:class:`RoundVms`), the hosts
-(:class:`RoundHosts`), the migrations in flight (:class:`RoundFlights`), the round's rules
+(:class:`RoundHosts`), the migrations in flight
+(:class:`~capplan.dynamic.kernels.hostupdate.Flights`), the round's rules
 (:class:`RoundRules`) and, inside the round, the tentative host state (:class:`Tentative`).
 """
 
@@ -59,7 +60,7 @@ from capplan.dynamic.detection import (
     mad,
     thr,
 )
-from capplan.dynamic.kernels.hostupdate import spec_power_at
+from capplan.dynamic.kernels.hostupdate import Flights, spec_power_at
 from capplan.dynamic.kernels.javarandom import next_int
 from capplan.dynamic.kernels.lrexact import BOUNDARY_TOL, EXACT_OVER, EXACT_SHORT, over_exact
 from capplan.dynamic.kernels.search import TEST_LINEAR, TEST_THR
@@ -136,14 +137,6 @@ class RoundHosts(NamedTuple):
     ram_used: FloatArray
     bw_used: FloatArray
     curves_w: FloatArray
-
-
-class RoundFlights(NamedTuple):
-    """Migrations in flight, in start order: VM, target host and sequence number."""
-
-    vm: IntArray
-    target: IntArray
-    seq: IntArray
 
 
 class RoundRules(NamedTuple):
@@ -231,7 +224,7 @@ def run_round(
         cfg.ram_checked_after_start,
         cfg.exclude_overload_targets,
     )
-    flights = RoundFlights(fl_vm, fl_tg, fl_seq)
+    flights = Flights(fl_vm, fl_tg, fl_seq)
     rs_saved = sim.rs_state.copy()
     while True:
         vm_out, tg_out, complete = _round(vms, hosts, flights, rules, sim.rs_state, list_room)
@@ -522,7 +515,7 @@ def _quartile_over(
 def _round(
     vms: RoundVms,
     hosts: RoundHosts,
-    flights: RoundFlights,
+    flights: Flights,
     rules: RoundRules,
     rs_state: IntArray,
     list_room: int,
@@ -628,7 +621,7 @@ def _round(
 
 @numba.njit(cache=True, nogil=True)
 def _host_lists(
-    vms: RoundVms, hosts: RoundHosts, flights: RoundFlights, rules: RoundRules, list_room: int
+    vms: RoundVms, hosts: RoundHosts, flights: Flights, rules: RoundRules, list_room: int
 ) -> Tentative:  # pragma: no cover
     """Each host's tentative state (``_S_*`` columns), history, and VM list in arrival order.
 
