@@ -1,5 +1,5 @@
-"""The typed outcome of each stage of a scenario: the solve, the emulation's KPIs, the
-economics and the storage plan.
+"""The typed outcome of each stage of a scenario: the workload read, the solve, the
+emulation's KPIs, the economics and the storage plan.
 
 Frozen dataclasses at full precision (rounding is for presentation), each with
 ``to_dict()`` (JSON-ready) and ``from_dict()``. A producer builds its outcome with
@@ -22,6 +22,53 @@ import numpy as np
 from capplan.status import SolveStatus, has_plan
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class WorkloadSummary:
+    """The workload a scenario ran on (:meth:`capplan.demand.workload.Workload.summary`).
+
+    Attributes
+    ----------
+    format, sources
+        The trace format and the files read.
+    n_vms, n_steps, step_s, start, end
+        VMs, steps of ``step_s`` seconds, and the first and last step (ISO 8601).
+    metrics
+        The metrics the trace has.
+    quality_frac
+        Share of the expected samples that were observed.
+    sum_of_peaks_ratio
+        Per metric, the sum of the VMs' peaks over the peak of their sum.
+    problems
+        What reading the trace found (``file``, ``line``, ``column``, ``message``...).
+    """
+
+    format: str
+    n_vms: int
+    n_steps: int
+    step_s: int
+    start: str
+    end: str
+    metrics: tuple[str, ...] = ()
+    quality_frac: float | None = None
+    sum_of_peaks_ratio: Mapping[str, float] = field(default_factory=dict)
+    problems: tuple[Mapping[str, Any], ...] = ()
+    sources: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _tuples(self, "metrics", "sources")
+        object.__setattr__(self, "problems", tuple(self.problems))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return jsonable(dataclasses.asdict(self))
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any], *, strict: bool = True) -> WorkloadSummary:
+        """From the workload's summary or :meth:`to_dict` output; see the module docstring
+        for ``strict``."""
+        return _build(cls, doc, strict=strict)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from capplan.outcomes import (
     EmulationKpis,
     PlanSummary,
     StorageSummary,
+    WorkloadSummary,
     jsonable,
 )
 from capplan.placement import Placement
@@ -333,7 +334,7 @@ def run_scenario(
         return ScenarioResult(
             scenario,
             _summary(wl, solve, None, None, not_run := _not_run()),
-            wl.summary(),
+            WorkloadSummary.from_dict(jsonable(wl.summary())),
             solve,
             None,
             None,
@@ -389,7 +390,7 @@ def run_scenario(
     return ScenarioResult(
         scenario=scenario,
         summary=_summary(wl, solve, kpis, econ, storage),
-        workload=jsonable(wl.summary()),
+        workload=WorkloadSummary.from_dict(jsonable(wl.summary())),
         solve=solve,
         kpis=kpis,
         economics=econ,
@@ -524,7 +525,7 @@ def run_study(
             scenarios, scheduler, workers, report, cancel, run=run_scenario
         )
     baseline = next(
-        (_baseline(r.economics, int(r.workload["n_vms"])) for r in results if r.economics),
+        (_baseline(r.economics, r.workload.n_vms) for r in results if r.economics),
         EstateSummary(),
     )
     timings: dict[str, float] = {"ingest": shared_ingest_s}

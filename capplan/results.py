@@ -27,6 +27,7 @@ from capplan.outcomes import (
     EmulationKpis,
     PlanSummary,
     StorageSummary,
+    WorkloadSummary,
     jsonable,
 )
 from capplan.placement import Placement
@@ -215,7 +216,8 @@ class ScenarioResult:
         Headline figures (:class:`ScenarioSummary`): hosts, cost, energy, availability, SLA,
         paging, storage.
     workload
-        The workload's summary (format, VMs, steps, quality, problems).
+        The workload's summary (:class:`~capplan.outcomes.WorkloadSummary`: format, VMs,
+        steps, quality, problems).
     solve
         The consolidation solve (:class:`~capplan.outcomes.PlanSummary`: status, hosts,
         bound, gap, binding resource, wall time).
@@ -241,7 +243,7 @@ class ScenarioResult:
 
     scenario: Scenario
     summary: ScenarioSummary
-    workload: dict[str, Any]
+    workload: WorkloadSummary
     solve: PlanSummary
     kpis: EmulationKpis | None
     economics: EconomicsSummary | None
@@ -262,7 +264,7 @@ class ScenarioResult:
         doc = {
             "scenario": self.scenario.model_dump(mode="json"),
             "summary": self.summary.to_dict(),
-            "workload": self.workload,
+            "workload": self.workload.to_dict(),
             "solve": self.solve.to_dict(),
             "kpis": None if self.kpis is None else self.kpis.to_dict(),
             "economics": None if self.economics is None else self.economics.to_dict(),
@@ -311,7 +313,7 @@ class ScenarioResult:
         return cls(
             scenario=Scenario.model_validate(doc["scenario"]),
             summary=ScenarioSummary.from_dict(doc["summary"]),
-            workload=doc["workload"],
+            workload=WorkloadSummary.from_dict(doc["workload"], strict=False),
             solve=PlanSummary.from_dict(doc["solve"]),
             kpis=EmulationKpis.from_dict(doc["kpis"], strict=False) if doc["kpis"] else None,
             economics=(

@@ -83,6 +83,7 @@ def test_study_runs_saves_loads_and_reports(study_path: Path, tmp_path: Path) ->
     assert [r.kpis for r in back.results] == [r.kpis for r in result.results]
     assert [r.economics for r in back.results] == [r.economics for r in result.results]
     assert [r.storage for r in back.results] == [r.storage for r in result.results]
+    assert [r.workload for r in back.results] == [r.workload for r in result.results]
     assert _figures(back) == _figures(result)
     assert (back.results[0].series["power_w"] == result.results[0].series["power_w"]).all()
 

@@ -203,7 +203,7 @@ def overview(
         for r in study.results
     ]
     first = study.results[0] if study.results else None
-    read_again = (first.workload.get("problems") if first else None) or []
+    read_again = list(first.workload.problems) if first else []
     # the run re-reads the uploaded dataset, which repeats the upload's problems: show each once
     notes = list(dict.fromkeys(_note(p) for p in [*ingest_notes, *read_again]))
     return html.Div(
