@@ -56,6 +56,11 @@ BOUNDARY_OVER: Final = 1
 BOUNDARY_NOT_OVER: Final = 2
 BOUNDARY_FAST: Final = 3
 
+#: Codes of :func:`_over_with`.
+NOT_OVER: Final = 0
+OVER: Final = 1
+OVER_UNDECIDED: Final = 2
+
 
 class SearchVm(NamedTuple):
     """The VM being placed: request (MIPS), PEs, RAM (MiB), bandwidth (Mbit/s), MIPS, and its
@@ -125,8 +130,6 @@ def search(
     host and searches again.
     """
     req = vm.req
-    param = rules.param
-    dyn = hosts.dyn
     per_pe = req / vm.pes
     check_pe = per_pe > rules.min_pe_mips
     best = -1
@@ -143,30 +146,41 @@ def search(
             continue
         if not hosts.busy[h] and not idle_allowed:
             continue
-        inv = hosts.inv_total[h]
         if hosts.planned[h] != 0:
-            if rules.test == TEST_THR:
-                if (dyn[h, 0] + req) * inv > param:
-                    continue
-            else:
-                length = max(dyn[h, 4], vm.hist_len)
-                if length < LR_SAMPLES:
-                    if (dyn[h, 0] + req) * inv > FALLBACK_THRESHOLD:
-                        continue
-                else:
-                    share = vm.mips * inv
-                    mean = dyn[h, 1] + share * vm.mean
-                    slope = dyn[h, 2] + share * vm.slope
-                    steps = max(dyn[h, 3], np.ceil(vm.ram_mib / hosts.rate[h] / rules.interval_s))
-                    value = param * (mean + slope * (LR_LEAD + steps))
-                    known = boundary[h]
-                    if known == BOUNDARY_UNKNOWN and abs(value - 1.0) < BOUNDARY_TOL:
-                        return -2 - h
-                    if known == BOUNDARY_OVER or (known != BOUNDARY_NOT_OVER and value >= 1.0):
-                        continue
+            over = _over_with(vm, hosts, rules, boundary, h)
+            if over == OVER_UNDECIDED:
+                return -2 - h
+            if over == OVER:
+                continue
         after = (hosts.planned[h] + req) / hosts.total[h]
         diff = spec_power_at(after, hosts.curves_w[hosts.type_of[h]]) - hosts.p_before[h]
         if diff < best_diff:
             best_diff = diff
             best = h
     return best
+
+
+@numba.njit(cache=True)
+def _over_with(
+    vm: SearchVm, hosts: SearchHosts, rules: SearchRules, boundary: npt.NDArray[np.int8], h: int
+) -> int:  # pragma: no cover - compiled; tested with the search
+    """Whether host ``h`` (with planned MIPS) would be overloaded with the VM: :data:`OVER`,
+    :data:`NOT_OVER`, or :data:`OVER_UNDECIDED` for an LR value on the 1.0 boundary that
+    ``boundary`` does not decide yet."""
+    dyn = hosts.dyn
+    inv = hosts.inv_total[h]
+    if rules.test == TEST_THR:
+        return OVER if (dyn[h, 0] + vm.req) * inv > rules.param else NOT_OVER
+    if max(dyn[h, 4], vm.hist_len) < LR_SAMPLES:
+        return OVER if (dyn[h, 0] + vm.req) * inv > FALLBACK_THRESHOLD else NOT_OVER
+    share = vm.mips * inv
+    mean = dyn[h, 1] + share * vm.mean
+    slope = dyn[h, 2] + share * vm.slope
+    steps = max(dyn[h, 3], np.ceil(vm.ram_mib / hosts.rate[h] / rules.interval_s))
+    value = rules.param * (mean + slope * (LR_LEAD + steps))
+    known = boundary[h]
+    if known == BOUNDARY_UNKNOWN and abs(value - 1.0) < BOUNDARY_TOL:
+        return OVER_UNDECIDED
+    if known == BOUNDARY_OVER or (known != BOUNDARY_NOT_OVER and value >= 1.0):
+        return OVER
+    return NOT_OVER

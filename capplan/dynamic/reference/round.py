@@ -27,6 +27,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from capplan.dynamic.detection import OverloadTest
 from capplan.dynamic.placement import RoundState, Snapshot
@@ -35,6 +36,8 @@ from capplan.dynamic.selection import Selection
 
 if TYPE_CHECKING:
     from capplan.dynamic.state import Simulation
+
+BoolArray = npt.NDArray[np.bool_]
 
 
 def select_from_overloaded(
@@ -74,29 +77,47 @@ def cloudsim_round(
     """Decide one round's migrations; see the module docstring."""
     cfg = sim.config
     state = RoundState(sim, test, param, check_ram=cfg.ram_checked_after_start)
-    hosts = np.arange(sim.n_hosts)
-    over_mask = state.overloaded(hosts)
-    overloaded = np.flatnonzero(over_mask).tolist()
-
-    moves: list[tuple[int, int]] = []
+    over_mask = state.overloaded(np.arange(sim.n_hosts))
     mips = current_mips(sim)
-    if overloaded:
-        chosen = select_from_overloaded(state, overloaded, select)
-        for vm in by_mips_descending(mips, chosen):
-            target = find_host(state, vm, ~over_mask)
-            if target >= 0:
-                state.add(vm, target)
-                moves.append((vm, target))
-
+    moves = _off_overloaded(state, over_mask, select, mips)
     frac = state.cached_frac
-    switched_off = frac == 0
-    excluded_source = over_mask | switched_off
-    allowed_target = ~(over_mask | switched_off)
+    excluded_source = over_mask | (frac == 0)
     if cfg.exclude_overload_targets and moves:
         excluded_source[[target for _, target in moves]] = True
+    return moves + _off_underloaded(state, over_mask, excluded_source, mips)
+
+
+def _off_overloaded(
+    state: RoundState, over_mask: BoolArray, select: Selection, mips: list[float]
+) -> list[tuple[int, int]]:
+    """Steps 1-3: VMs off the overloaded hosts, placed by current MIPS, descending."""
+    overloaded = np.flatnonzero(over_mask).tolist()
+    moves: list[tuple[int, int]] = []
+    if not overloaded:
+        return moves
+    chosen = select_from_overloaded(state, overloaded, select)
+    for vm in by_mips_descending(mips, chosen):
+        target = find_host(state, vm, ~over_mask)
+        if target >= 0:
+            state.add(vm, target)
+            moves.append((vm, target))
+    return moves
+
+
+def _off_underloaded(
+    state: RoundState, over_mask: BoolArray, excluded_source: BoolArray, mips: list[float]
+) -> list[tuple[int, int]]:
+    """Step 4: every VM off each under-loaded host, least utilised first, or none of them.
+
+    ``excluded_source`` (overloaded, switched off, and possibly step 3's targets) grows with
+    each host considered and each host that receives VMs here.
+    """
+    sim = state.sim
+    frac = state.cached_frac
+    allowed_target = ~(over_mask | (frac == 0))
     order = np.argsort(frac, kind="stable")
-    candidates = order[(frac[order] > 0) & (frac[order] < 1)].tolist()
-    for host in candidates:
+    moves: list[tuple[int, int]] = []
+    for host in order[(frac[order] > 0) & (frac[order] < 1)].tolist():
         if excluded_source[host]:
             continue
         members = state.members(host)
@@ -105,24 +126,29 @@ def cloudsim_round(
         excluded_source[host] = True
         allowed_target[host] = False
         to_move = [v for v in members if not sim.in_migration[v]]
-        if not to_move:
-            continue
-        placed: list[tuple[int, int]] = []
-        undo: list[Snapshot] = []
-        for vm in by_mips_descending(mips, to_move):
-            target = find_host(state, vm, allowed_target, idle_allowed=False)
-            if target < 0:
-                for snap in reversed(undo):
-                    state.restore(snap)
-                placed = []
-                break
-            undo.append(state.snapshot(target))
-            state.add(vm, target)
-            placed.append((vm, target))
+        placed = _place_all_or_none(state, by_mips_descending(mips, to_move), allowed_target)
         if placed:
             moves.extend(placed)
             excluded_source[[target for _, target in placed]] = True
     return moves
+
+
+def _place_all_or_none(
+    state: RoundState, vms: list[int], allowed_target: BoolArray
+) -> list[tuple[int, int]]:
+    """Place ``vms`` in order with PABFD, or undo the tentative adds and return none."""
+    placed: list[tuple[int, int]] = []
+    undo: list[Snapshot] = []
+    for vm in vms:
+        target = find_host(state, vm, allowed_target, idle_allowed=False)
+        if target < 0:
+            for snap in reversed(undo):
+                state.restore(snap)
+            return []
+        undo.append(state.snapshot(target))
+        state.add(vm, target)
+        placed.append((vm, target))
+    return placed
 
 
 def _all_migrating_or_any_incoming(state: RoundState, host: int, members: list[int]) -> bool:
