@@ -338,7 +338,7 @@ def traced_policy(policy: Policy, trace: RoundTrace, initial: IntArray | None = 
         placed = sim.host_of[sim.host_of >= 0]
         trace.times_s.append(time_s)
         trace.active_hosts.append(int((sim.util_mips > 0).sum()))
-        fl_tg = sim.flight_arrays()[1]
+        fl_tg = sim.flight_arrays().target
         trace.hosts_with_vms.append(len(np.union1d(placed, fl_tg)))
         trace.vms_alive.append(len(placed))
         trace.energy_ws.append(sim.energy_ws)

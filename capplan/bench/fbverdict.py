@@ -158,7 +158,7 @@ class RamWatch:
         placed = sim.host_of >= 0
         ram = sum_by(sim.host_of[placed], sim.vms.ram_mib[placed], sim.n_hosts)
         count = np.bincount(sim.host_of[placed], minlength=sim.n_hosts)
-        fl_vm, fl_tg = sim.flight_arrays()
+        fl_vm, fl_tg, _ = sim.flight_arrays()
         if len(fl_vm):
             live = sim.host_of[fl_vm] >= 0
             ram = ram + sum_by(fl_tg[live], sim.vms.ram_mib[fl_vm[live]], sim.n_hosts)

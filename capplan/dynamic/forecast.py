@@ -150,7 +150,7 @@ class ForecastBudgetPolicy:
         """RAM held on each host: resident VMs plus VMs migrating in, MiB, ``(n_hosts,)``."""
         placed = sim.host_of >= 0
         ram = sum_by(sim.host_of[placed], sim.vms.ram_mib[placed], sim.n_hosts)
-        fl_vm, fl_tg = sim.flight_arrays()
+        fl_vm, fl_tg, _ = sim.flight_arrays()
         if len(fl_vm):
             live = sim.host_of[fl_vm] >= 0
             ram = ram + sum_by(fl_tg[live], sim.vms.ram_mib[fl_vm[live]], sim.n_hosts)

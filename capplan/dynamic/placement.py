@@ -107,12 +107,7 @@ class RoundState:
         self.req_pe = sim.req / vms.n_pes
 
         res = sim.placed_vms()
-        fl_vm, fl_tg = sim.flight_arrays()
-        fl_seq = np.fromiter(
-            (sim.flight_seq.get((int(v), int(t)), 0) for v, t in zip(fl_vm, fl_tg, strict=True)),
-            dtype=np.int64,
-            count=len(fl_vm),
-        )
+        fl_vm, fl_tg, fl_seq = sim.flight_arrays()
         mem_vm = np.concatenate([res, fl_vm])
         mem_h = np.concatenate([sim.host_of[res], fl_tg])
         mem_seq = np.concatenate([sim.seq[res], fl_seq])

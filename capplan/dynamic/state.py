@@ -145,9 +145,8 @@ class Simulation:
         self.util_now = np.zeros(self.n_vms)
         self.req = np.zeros(self.n_vms)
         self.alloc_in_mips = np.zeros(self.n_hosts)  # MIPS reserved for VMs migrating in
-        self._fl_vm = np.zeros(0, dtype=np.int64)
-        self._fl_tg = np.zeros(0, dtype=np.int64)
-        self._fl_seq = np.zeros(0, dtype=np.int64)
+        none = np.zeros(0, dtype=np.int64)
+        self._flights = hostupdate.Flights(none, none, none)
         self._max_power_w = float(fleet.max_power_w.sum())
 
         # history: newest sample first
@@ -177,15 +176,17 @@ class Simulation:
         """VMs that run on some host (resident; a migrating VM counts on its source)."""
         return np.flatnonzero(self.host_of >= 0)
 
-    def flight_arrays(self) -> tuple[IntArray, IntArray]:
-        """VM and target host of each in-flight migration, in start order."""
-        return self._fl_vm, self._fl_tg
+    def flight_arrays(self) -> hostupdate.Flights:
+        """VM, target host and arrival number on the target of each in-flight migration, in
+        start order."""
+        return self._flights
 
     def _flights_changed(self) -> None:
-        self._fl_vm = np.fromiter((f.vm for f in self.flights), np.int64, len(self.flights))
-        self._fl_tg = np.fromiter((f.target for f in self.flights), np.int64, len(self.flights))
-        self._fl_seq = np.fromiter(
-            (self.flight_seq[(f.vm, f.target)] for f in self.flights), np.int64, len(self.flights)
+        n = len(self.flights)
+        self._flights = hostupdate.Flights(
+            np.fromiter((f.vm for f in self.flights), np.int64, n),
+            np.fromiter((f.target for f in self.flights), np.int64, n),
+            np.fromiter((self.flight_seq[(f.vm, f.target)] for f in self.flights), np.int64, n),
         )
 
     def place(self, vm: int, host: int) -> None:
@@ -210,7 +211,7 @@ class Simulation:
         res, alloc_r, util_mips, host_req, alloc_in = hostupdate.allocate(
             req,
             hostupdate.Placed(self.host_of, self.in_migration, vms.n_pes, self.seq),
-            hostupdate.Flights(self._fl_vm, self._fl_tg, self._fl_seq),
+            self._flights,
             self._host_cpu,
             cfg.target_reserve_frac,
             1.0 - cfg.migration_slowdown_frac,

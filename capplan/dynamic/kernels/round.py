@@ -195,12 +195,6 @@ def run_round(
         raise ValueError(f"no compiled round for {test.__name__} with {select.__name__}")
     cfg = sim.config
     kind = _TESTS[test]
-    fl_vm, fl_tg = sim.flight_arrays()
-    fl_seq = np.fromiter(
-        (sim.flight_seq.get((int(v), int(t)), 0) for v, t in zip(fl_vm, fl_tg, strict=True)),
-        dtype=np.int64,
-        count=len(fl_vm),
-    )
     settings = np.array(
         [
             param,
@@ -224,7 +218,7 @@ def run_round(
         cfg.ram_checked_after_start,
         cfg.exclude_overload_targets,
     )
-    flights = Flights(fl_vm, fl_tg, fl_seq)
+    flights = sim.flight_arrays()
     rs_saved = sim.rs_state.copy()
     while True:
         vm_out, tg_out, complete = _round(vms, hosts, flights, rules, sim.rs_state, list_room)
