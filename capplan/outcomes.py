@@ -15,7 +15,7 @@ import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import numpy as np
 
@@ -24,8 +24,23 @@ from capplan.status import SolveStatus, has_plan
 T = TypeVar("T")
 
 
+class Outcome:
+    """What every outcome type shares: its JSON form and back (see the module docstring)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (nested outcomes as mappings)."""
+        return jsonable(dataclasses.asdict(self))  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any], *, strict: bool = True) -> Self:
+        """From the producer's mapping or :meth:`to_dict` output. ``strict``: a key that is
+        not a field is an error naming it (the producer and the type must not drift);
+        otherwise it is ignored (results saved by a newer version)."""
+        return _build(cls, doc, strict=strict)
+
+
 @dataclass(frozen=True)
-class WorkloadSummary:
+class WorkloadSummary(Outcome):
     """The workload a scenario ran on (:meth:`capplan.demand.workload.Workload.summary`).
 
     Attributes
@@ -59,16 +74,6 @@ class WorkloadSummary:
     def __post_init__(self) -> None:
         _tuples(self, "metrics", "sources")
         object.__setattr__(self, "problems", tuple(self.problems))
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return jsonable(dataclasses.asdict(self))
-
-    @classmethod
-    def from_dict(cls, doc: Mapping[str, Any], *, strict: bool = True) -> WorkloadSummary:
-        """From the workload's summary or :meth:`to_dict` output; see the module docstring
-        for ``strict``."""
-        return _build(cls, doc, strict=strict)
 
 
 @dataclass(frozen=True)
@@ -204,7 +209,7 @@ class TierKpis:
 
 
 @dataclass(frozen=True)
-class EmulationKpis:
+class EmulationKpis(Outcome):
     """Key figures of an emulation's replay (definitions: :mod:`capplan.emulate.kpis`).
 
     A figure whose metric was not replayed (no CPU, memory or network data) is None.
@@ -311,35 +316,27 @@ class EmulationKpis:
         for name in ("compat_problems", "missing_metrics", "notes"):
             object.__setattr__(self, name, tuple(str(v) for v in getattr(self, name)))
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (the tiers as mappings)."""
-        return jsonable(dataclasses.asdict(self))
-
     @classmethod
-    def from_dict(cls, doc: Mapping[str, Any], *, strict: bool = True) -> EmulationKpis:
-        """From :meth:`to_dict` output. ``strict``: a key that is not a field is an error (the
-        producer and the type must not drift); otherwise it is ignored (results saved by a
-        newer version)."""
+    def from_dict(cls, doc: Mapping[str, Any], *, strict: bool = True) -> Self:
+        """As :meth:`Outcome.from_dict`, the storage tiers too."""
         doc = dict(doc)
         doc["storage"] = {
             name: t if isinstance(t, TierKpis) else _build(TierKpis, t, strict=strict)
             for name, t in (doc.get("storage") or {}).items()
         }
-        return _build(cls, doc, strict=strict)
+        return super().from_dict(doc, strict=strict)
 
 
 @dataclass(frozen=True)
-class EstateEconomics:
-    """Energy, cost and availability of one estate (today's, in an economics report).
+class EstateFigures:
+    """Energy, cost and availability of an estate: what a plan and today's estate both have.
 
     Attributes
     ----------
-    label, description
-        Which estate, and how it was built (from the inventory, or an assumption).
     n_hosts, n_spare_hosts
         Servers and the spare ones among them.
-    power_w_mean, power_w_peak, host_power_w_mean, storage_power_w, switch_power_w
-        Mean and peak IT power, per server, and of the storage and the switches, W.
+    power_w_mean, power_w_peak, host_power_w_mean
+        Mean and peak IT power, and per server, W.
     energy_kwh, energy_kwh_per_year, facility_energy_kwh_per_year, co2_kg_per_year
         IT energy of the trace and a year, with cooling and distribution, and emissions.
     tco_usd, tco_breakdown, tco_missing
@@ -349,18 +346,14 @@ class EstateEconomics:
     downtime_min_per_year_max, downtime_min_per_year_mean
         The worst and mean VM downtime, min/year.
     notes
-        Facts about the estate a reader should know.
+        Facts a reader should know.
     """
 
-    label: str = ""
-    description: str = ""
     n_hosts: int = 0
     n_spare_hosts: int = 0
     power_w_mean: float | None = None
     power_w_peak: float | None = None
     host_power_w_mean: float | None = None
-    storage_power_w: float | None = None
-    switch_power_w: float | None = None
     energy_kwh: float | None = None
     energy_kwh_per_year: float | None = None
     facility_energy_kwh_per_year: float | None = None
@@ -377,6 +370,24 @@ class EstateEconomics:
 
     def __post_init__(self) -> None:
         _tuples(self, "tco_missing", "notes")
+
+
+@dataclass(frozen=True, kw_only=True)
+class EstateEconomics(EstateFigures):
+    """Today's estate in an economics report (:class:`EstateFigures`, and these).
+
+    Attributes
+    ----------
+    label, description
+        Which estate, and how it was built (from the inventory, or an assumption).
+    storage_power_w, switch_power_w
+        Power of its storage and of its switches, W.
+    """
+
+    label: str = ""
+    description: str = ""
+    storage_power_w: float | None = None
+    switch_power_w: float | None = None
 
 
 @dataclass(frozen=True)
@@ -414,66 +425,37 @@ class EconomicsComparison:
     tco_breakdown_delta: Mapping[str, float | None] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class EconomicsSummary:
-    """Energy, TCO and availability of a plan, with today's estate beside it
-    (:func:`capplan.economics.evaluate.economics_report`).
+@dataclass(frozen=True, kw_only=True)
+class EconomicsSummary(EstateFigures, Outcome):
+    """Energy, TCO and availability of a plan (:class:`EstateFigures`), with today's estate
+    beside it (:func:`capplan.economics.evaluate.economics_report`).
 
     Attributes
     ----------
-    mode, n_vms, n_hosts, n_spare_hosts, trace_days, horizon_years
-        The plan: virtualization mode, VMs, hosts (spare ones among them), trace length, and
-        the TCO horizon.
-    power_w_mean, power_w_peak, host_power_w_mean
-        Mean and peak IT power, and per host, W.
-    energy_kwh, energy_kwh_per_year, facility_energy_kwh_per_year, co2_kg_per_year
-        IT energy of the trace and a year, with cooling and distribution, and emissions.
-    tco_usd, tco_breakdown, tco_missing
-        TCO over the horizon, per cost item, and the items without a price.
-    availability_frac_min, availability_frac_mean, nines_min
-        The worst and mean VM availability, and the worst's nines.
-    downtime_min_per_year_max, downtime_min_per_year_mean
-        The worst and mean VM downtime, min/year.
+    mode, n_vms, trace_days, horizon_years
+        The plan's virtualization mode and VMs, the trace's length, and the TCO horizon.
     baseline, comparison
         Today's estate (:class:`EstateEconomics`) and the plan against it
         (:class:`EconomicsComparison`).
     availability
         The availability model's detail: failure domains, HA, the Monte Carlo check, the
         worst VMs and services.
-    notes, sources, settings
-        Facts a reader should know, the source of every setting, and the settings file.
+    sources, settings
+        The source of every setting, and the settings file.
     """
 
     mode: str
     n_vms: int
-    n_hosts: int
-    n_spare_hosts: int = 0
     trace_days: float | None = None
-    power_w_mean: float | None = None
-    power_w_peak: float | None = None
-    host_power_w_mean: float | None = None
-    energy_kwh: float | None = None
-    energy_kwh_per_year: float | None = None
-    facility_energy_kwh_per_year: float | None = None
-    co2_kg_per_year: float | None = None
     horizon_years: float | None = None
-    tco_usd: float | None = None
-    tco_breakdown: Mapping[str, float | None] = field(default_factory=dict)
-    tco_missing: tuple[str, ...] = ()
-    availability_frac_min: float | None = None
-    availability_frac_mean: float | None = None
-    nines_min: float | None = None
-    downtime_min_per_year_max: float | None = None
-    downtime_min_per_year_mean: float | None = None
     baseline: EstateEconomics = field(default_factory=EstateEconomics)
     comparison: EconomicsComparison = field(default_factory=EconomicsComparison)
     availability: Mapping[str, Any] = field(default_factory=dict)
-    notes: tuple[str, ...] = ()
     sources: Mapping[str, str] = field(default_factory=dict)
     settings: str | None = None
 
     def __post_init__(self) -> None:
-        _tuples(self, "tco_missing", "notes")
+        super().__post_init__()
         if not isinstance(self.baseline, EstateEconomics):
             object.__setattr__(
                 self, "baseline", _build(EstateEconomics, self.baseline, strict=True)
@@ -482,19 +464,16 @@ class EconomicsSummary:
             comparison = _build(EconomicsComparison, self.comparison, strict=True)
             object.__setattr__(self, "comparison", comparison)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return jsonable(dataclasses.asdict(self))
-
     @classmethod
-    def from_dict(cls, doc: Mapping[str, Any], *, strict: bool = True) -> EconomicsSummary:
-        """From :func:`~capplan.economics.evaluate.economics_report` or :meth:`to_dict`
-        output; see the module docstring for ``strict``."""
+    def from_dict(cls, doc: Mapping[str, Any], *, strict: bool = True) -> Self:
+        """As :meth:`Outcome.from_dict` (from
+        :func:`~capplan.economics.evaluate.economics_report`), today's estate and the
+        comparison too."""
         doc = dict(doc)
         for key, kind in (("baseline", EstateEconomics), ("comparison", EconomicsComparison)):
             if isinstance(doc.get(key), Mapping):
                 doc[key] = _build(kind, doc[key], strict=strict)
-        return _build(cls, doc, strict=strict)
+        return super().from_dict(doc, strict=strict)
 
 
 @dataclass(frozen=True)
@@ -548,7 +527,7 @@ class PoolSummary:
 
 
 @dataclass(frozen=True)
-class StorageSummary:
+class StorageSummary(Outcome):
     """A scenario's storage plan (:meth:`capplan.storage.planner.StoragePlan.to_json`), its
     replay check, or why there is none.
 
@@ -628,20 +607,16 @@ class StorageSummary:
         risks = [p.p_run_out_frac for p in self.pools if p.p_run_out_frac is not None]
         return max(risks) if risks else None
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return jsonable(dataclasses.asdict(self))
-
     @classmethod
-    def from_dict(cls, doc: Mapping[str, Any], *, strict: bool = True) -> StorageSummary:
-        """From the plan's JSON (with the pipeline's replay check) or :meth:`to_dict`
-        output; see the module docstring for ``strict``."""
+    def from_dict(cls, doc: Mapping[str, Any], *, strict: bool = True) -> Self:
+        """As :meth:`Outcome.from_dict` (from the plan's JSON with the pipeline's replay
+        check), the pools too."""
         doc = dict(doc)
         doc["pools"] = [
             p if isinstance(p, PoolSummary) else _build(PoolSummary, p, strict=strict)
             for p in doc.get("pools") or []
         ]
-        return _build(cls, doc, strict=strict)
+        return super().from_dict(doc, strict=strict)
 
 
 def _tuples(obj: object, *names: str) -> None:
