@@ -1,7 +1,10 @@
 """CP-SAT assignment model of the packing, for a whole instance or for a sub-problem.
 
-Variables: ``x[i, b]`` (item i on candidate bin b), ``u[b]`` (bin b open), ``z[b, zone]`` when
-there are several zones, ``v[b, label]`` when a label (VLAN) limit applies.
+Variables: ``x[i, b]`` (item i on candidate bin b, for the pairs every rule allows) and
+``u[b]`` (bin b open); the rules add their own (``z[b, zone]`` when there are several zones,
+``l[b, label]`` when a label (VLAN) limit applies). Each rule's constraints live in its module
+of :mod:`capplan.optimize.rules`; this builder makes the assignment, loops over the rules, and
+adds symmetry breaking, redundant volume cuts and the objective.
 
 Symmetry breaking: candidate bins of one type that nothing tells apart (no pinned or current
 item refers to them) form a class; within a class bins open in order, and the k-th bin of a
@@ -20,15 +23,18 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from ortools.sat.python import cp_model
 
+from capplan.optimize import rules
 from capplan.optimize.clock import Clock, charge_cpsat, set_cpsat_limits
-from capplan.optimize.failover import zone_usable_types
 from capplan.optimize.heuristics import normaliser
 from capplan.optimize.instance import Instance, IntArray, Solution
+from capplan.optimize.rules import ha
+from capplan.optimize.rules.base import ModelContext
+from capplan.optimize.subproblem import SubProblem
 from capplan.status import SolveStatus
 
 #: Statuses of a solve (:class:`capplan.status.SolveStatus`).
@@ -38,52 +44,6 @@ OPTIMAL, FEASIBLE, INFEASIBLE, UNKNOWN = (
     SolveStatus.INFEASIBLE,
     SolveStatus.UNKNOWN,
 )
-
-
-@dataclass(frozen=True, eq=False)
-class SubProblem:
-    """Items to place on a set of candidate bins.
-
-    Attributes
-    ----------
-    items
-        Item indices; the order sets the symmetry breaking (largest first works best).
-    bin_type
-        Type of each candidate bin, int64 ``(n_cand,)``.
-    bin_existing
-        Existing-bin index of each candidate bin or -1, int64 ``(n_cand,)``.
-    reserve_need
-        Per zone, int64 ``(n_zones, n_columns)``: capacity the open candidate bins of the zone
-        must offer in total (N+k), or None.
-    migration_left
-        Moves (weighted) still allowed for these items, or None for no limit.
-    target
-        Candidate bin whose load is minimised as a secondary objective (-1: none).
-    min_objective
-        Known lower bound on the objective of this sub-problem (0 if none).
-    reserve_demand
-        Per zone, int64 ``(n_zones, n_columns)``: the zone's whole demand, which the open
-        candidate bins of the zone minus their ``reserve_k`` largest (per column) must cover:
-        the exact N+k reserve of :mod:`capplan.optimize.failover` (used by the full model),
-        or None.
-    reserve_k
-        k of that reserve.
-    """
-
-    items: IntArray
-    bin_type: IntArray
-    bin_existing: IntArray
-    reserve_need: IntArray | None = None
-    migration_left: int | None = None
-    target: int = -1
-    min_objective: int = 0
-    reserve_demand: IntArray | None = None
-    reserve_k: int = 0
-
-    @property
-    def n_cand(self) -> int:
-        """Number of candidate bins."""
-        return int(self.bin_type.shape[0])
 
 
 @dataclass(frozen=True)
@@ -116,13 +76,6 @@ class SubResult:
     secondary: int | None = None
     wall_s: float = 0.0
     bin_zone: IntArray | None = None
-
-
-@dataclass
-class _Vars:
-    x: dict[tuple[int, int], cp_model.IntVar] = field(default_factory=dict)
-    u: list[cp_model.IntVar] = field(default_factory=list)
-    z: dict[tuple[int, int], cp_model.IntVar] = field(default_factory=dict)
 
 
 def reduce_columns(demand: IntArray, caps: IntArray) -> IntArray:
@@ -191,159 +144,76 @@ def build_model(
     hint: IntArray | None = None,
     hint_open: IntArray | None = None,
     symmetry: bool = True,
-) -> tuple[cp_model.CpModel, _Vars, cp_model.LinearExpr, cp_model.LinearExpr | None, int]:
-    """Build the CP-SAT model of ``sub``.
+) -> tuple[cp_model.CpModel, ModelContext, cp_model.LinearExpr, cp_model.LinearExpr | None, int]:
+    """Build the CP-SAT model of ``sub``: its variables, every rule's constraints, the objective.
 
     Returns
     -------
-    model, vars, primary, secondary, weight
-        The model (objective set to ``weight * primary + secondary``), its variables, the
-        primary objective expression (costs), the secondary one (target load) or None, and the
-        weight of the primary.
+    model, context, primary, secondary, weight
+        The model (objective set to ``weight * primary + secondary``), the context holding its
+        variables, the primary objective expression (costs), the secondary one (target load)
+        or None, and the weight of the primary.
     """
     model = cp_model.CpModel()
-    items = sub.items
-    n_sub, n_cand = len(items), sub.n_cand
-    d = inst.flat_demand[items]
+    d = inst.flat_demand[sub.items]
     types_used = np.unique(sub.bin_type)
-    cols = reduce_columns(d, inst.flat_capacity[types_used])
-    v = _Vars()
-    v.u = [model.new_bool_var(f"u{b}") for b in range(n_cand)]
-    cand_existing = {int(e): b for b, e in enumerate(sub.bin_existing.tolist()) if e >= 0}
-
-    # Which (item, bin) pairs exist.
-    fits = inst.fits_type[items][:, sub.bin_type]
-    pos_limit = np.full(n_cand, 0, dtype=np.int64)
+    ctx = ModelContext(
+        inst,
+        sub,
+        model,
+        cp_model.LinearExpr.weighted_sum,
+        reduce_columns(d, inst.flat_capacity[types_used]),
+    )
+    ctx.u = [model.new_bool_var(f"u{b}") for b in range(sub.n_cand)]
     classes = _classes(inst, sub) if symmetry else []
-    for cls in classes:
-        for k, b in enumerate(cls):
-            pos_limit[b] = k
-    pinned = inst.pinned[items]
-    for p in range(n_sub):
-        if pinned[p] >= 0:
-            home = cand_existing.get(int(pinned[p]))
-            if home is None:
-                model.add_bool_or([])  # pinned to a bin that is not a candidate: infeasible
-                continue
-            v.x[p, home] = model.new_bool_var(f"x{p}_{home}")
-            continue
-        for b in range(n_cand):
-            if fits[p, b] and p >= pos_limit[b]:
-                v.x[p, b] = model.new_bool_var(f"x{p}_{b}")
-    on_bin: list[list[int]] = [[] for _ in range(n_cand)]
-    for p, b in v.x:
-        on_bin[b].append(p)
-    for p in range(n_sub):
-        model.add_exactly_one([v.x[p, b] for b in range(n_cand) if (p, b) in v.x])
-    # Capacity, in every kept column.
-    caps = inst.flat_capacity[sub.bin_type][:, cols]
-    dc = d[:, cols]
-    for b in range(n_cand):
-        ps = on_bin[b]
-        if not ps:
-            continue
-        xs = [v.x[p, b] for p in ps]
-        for k in range(len(cols)):
-            coeffs = dc[ps, k]
-            if np.maximum(coeffs, 0).sum() <= caps[b, k]:
-                continue
-            model.add(
-                cp_model.LinearExpr.weighted_sum(xs, coeffs.tolist()) <= int(caps[b, k]) * v.u[b]
-            )
-        for x in xs:
-            model.add_implication(x, v.u[b])
+    _assignment(ctx, classes)
+    rules.constrain(ctx)
     # Symmetry: bins of a class open in order.
     for cls in classes:
         for a, b in itertools.pairwise(cls):
-            model.add_implication(v.u[b], v.u[a])
-    # Zones.
-    zones = np.unique(inst.zone[items])
-    multi_zone = inst.n_zones > 1
-    if multi_zone:
-        for b in range(n_cand):
-            zvars = []
-            for zz in zones.tolist():
-                v.z[b, zz] = model.new_bool_var(f"z{b}_{zz}")
-                zvars.append(v.z[b, zz])
-            model.add(sum(zvars) == v.u[b])
-        for (p, b), x in v.x.items():
-            model.add_implication(x, v.z[b, int(inst.zone[items[p]])])
-    # Anti-affinity.
-    pos_of = {int(i): p for p, i in enumerate(items.tolist())}
-    for members in inst.anti_affinity:
-        ps = [pos_of[i] for i in members.tolist() if i in pos_of]
-        if len(ps) < 2:
-            continue
-        for b in range(n_cand):
-            xs = [v.x[p, b] for p in ps if (p, b) in v.x]
-            if len(xs) > 1:
-                model.add_at_most_one(xs)
-    # Label (VLAN) limits.
-    labels = inst.label[items]
-    if (labels >= 0).any() and (inst.label_limit[sub.bin_type] >= 0).any():
-        for b in range(n_cand):
-            limit = int(inst.label_limit[sub.bin_type[b]])
-            if limit < 0:
-                continue
-            present = {}
-            for p in on_bin[b]:
-                lab = int(labels[p])
-                if lab < 0:
-                    continue
-                if lab not in present:
-                    present[lab] = model.new_bool_var(f"l{b}_{lab}")
-                model.add_implication(v.x[p, b], present[lab])
-            if len(present) > limit:
-                model.add(sum(present.values()) <= limit)
-    # N+k reserve, per zone.
-    if sub.reserve_need is not None:
-        for zz in zones.tolist():
-            need = sub.reserve_need[zz]
-            for c in np.flatnonzero(need > 0).tolist():
-                terms = [
-                    (
-                        v.z[b, zz] if multi_zone else v.u[b],
-                        int(inst.flat_capacity[sub.bin_type[b], c]),
-                    )
-                    for b in range(n_cand)
-                ]
-                model.add(
-                    cp_model.LinearExpr.weighted_sum([t for t, _ in terms], [w for _, w in terms])
-                    >= int(need[c])
-                )
-    if sub.reserve_demand is not None and sub.reserve_k > 0:
-        _exact_reserve(model, v, inst, sub, zones, multi_zone)
-    # Migration budget.
-    if sub.migration_left is not None:
-        cur = inst.current[items]
-        move_w = inst.move_weight[items]
-        stay_terms, stay_w = [], []
-        fixed_moves = 0
-        for p in range(n_sub):
-            if cur[p] < 0:
-                continue
-            home = cand_existing.get(int(cur[p]))
-            if home is None or (p, home) not in v.x:
-                fixed_moves += int(move_w[p])
-            else:
-                stay_terms.append(v.x[p, home])
-                stay_w.append(int(move_w[p]))
-        total_w = int(sum(stay_w)) + fixed_moves
-        # moves = total_w - sum(stay) <= left
-        model.add(
-            cp_model.LinearExpr.weighted_sum(stay_terms, stay_w) >= total_w - sub.migration_left
-        )
+            model.add_implication(ctx.u[b], ctx.u[a])
     # Redundant volume cuts: open capacity covers the demand of every kept column.
     total = d.sum(axis=0)
-    for k, c in enumerate(cols.tolist()):
-        model.add(cp_model.LinearExpr.weighted_sum(v.u, caps[:, k].tolist()) >= int(total[c]))
-    # Objective.
+    caps = inst.flat_capacity[sub.bin_type][:, ctx.cols]
+    for k, c in enumerate(ctx.cols.tolist()):
+        model.add(cp_model.LinearExpr.weighted_sum(ctx.u, caps[:, k].tolist()) >= int(total[c]))
+    primary, secondary, weight = _objective(ctx)
+    if hint is not None:
+        _hint(ctx, classes, hint, hint_open, symmetry)
+    return model, ctx, primary, secondary, weight
+
+
+def _assignment(ctx: ModelContext, classes: list[list[int]]) -> None:
+    """``x[p, b]`` for the pairs every rule allows; each item on exactly one bin.
+
+    Within a symmetry class, the k-th bin may hold only items at position ≥ k.
+    """
+    n_sub, n_cand = len(ctx.sub.items), ctx.sub.n_cand
+    pos_limit = np.zeros(n_cand, dtype=np.int64)
+    for cls in classes:
+        for k, b in enumerate(cls):
+            pos_limit[b] = k
+    ok = rules.pairs(ctx) & (np.arange(n_sub)[:, None] >= pos_limit[None, :])
+    for p, b in zip(*np.nonzero(ok), strict=True):
+        ctx.x[int(p), int(b)] = ctx.model.new_bool_var(f"x{p}_{b}")
+    ctx.on_bin = [[] for _ in range(n_cand)]
+    for p, b in ctx.x:
+        ctx.on_bin[b].append(p)
+    for p in range(n_sub):
+        ctx.model.add_exactly_one([ctx.x[p, b] for b in range(n_cand) if (p, b) in ctx.x])
+
+
+def _objective(
+    ctx: ModelContext,
+) -> tuple[cp_model.LinearExpr, cp_model.LinearExpr | None, int]:
+    """Set the objective: bin and item costs first, then (with a target) the target's load."""
+    inst, sub, model = ctx.inst, ctx.sub, ctx.model
     cost_b = inst.cost[sub.bin_type]
-    prim_vars: list[cp_model.IntVar] = list(v.u)
+    prim_vars: list[cp_model.IntVar] = list(ctx.u)
     prim_w: list[int] = cost_b.tolist()
     if inst.item_cost is not None:
-        ic = inst.item_cost[items]
-        for (p, b), x in v.x.items():
+        ic = inst.item_cost[sub.items]
+        for (p, b), x in ctx.x.items():
             w = int(ic[p, sub.bin_type[b]])
             if w:
                 prim_vars.append(x)
@@ -354,10 +224,11 @@ def build_model(
     secondary = None
     weight = 1
     if sub.target >= 0:
+        d = inst.flat_demand[sub.items]
         size = (
             np.rint(100.0 * (np.maximum(d, 0) / normaliser(inst)).sum(axis=1)).astype(np.int64) + 1
         )
-        on_t = [(v.x[p, sub.target], int(size[p])) for p in on_bin[sub.target]]
+        on_t = [(ctx.x[p, sub.target], int(size[p])) for p in ctx.on_bin[sub.target]]
         if on_t:
             secondary = cp_model.LinearExpr.weighted_sum([x for x, _ in on_t], [w for _, w in on_t])
             weight = int(size.sum()) + 1
@@ -365,81 +236,36 @@ def build_model(
         model.minimize(primary)
     else:
         model.minimize(primary * weight + secondary)
-    # Hints.
-    if hint is not None:
-        canon = canonical_hint(inst, sub, hint) if symmetry else hint
-        opened = np.zeros(n_cand, dtype=np.bool_)
-        opened[canon] = True
-        if hint_open is not None:
-            spare = np.zeros(n_cand, dtype=np.bool_)
-            spare[hint_open] = True
-            spare[hint] = False
-            in_class = np.zeros(n_cand, dtype=np.bool_)
-            for cls in classes:
-                in_class[cls] = True
-                n_open = int(opened[cls].sum() + spare[cls].sum())
-                opened[cls] = False
-                opened[cls[:n_open]] = True
-            opened |= spare & ~in_class
-        for (p, b), x in v.x.items():
-            model.add_hint(x, int(canon[p] == b))
-        for b in range(n_cand):
-            model.add_hint(v.u[b], bool(opened[b]))
-    return model, v, primary, secondary, weight
+    return primary, secondary, weight
 
 
-def _exact_reserve(
-    model: cp_model.CpModel,
-    v: _Vars,
-    inst: Instance,
-    sub: SubProblem,
-    zones: IntArray,
-    multi_zone: bool,
+def _hint(
+    ctx: ModelContext,
+    classes: list[list[int]],
+    hint: IntArray,
+    hint_open: IntArray | None,
+    symmetry: bool,
 ) -> None:
-    """Open capacity of each zone minus its k largest bins covers the zone's demand.
-
-    The sum of the k largest of the values ``a_b`` equals ``min over θ of k·θ + Σ max(0,
-    a_b − θ)``, so the reserve holds exactly when some ``θ ≥ 0`` and slacks ``s_b ≥ a_b − θ,
-    s_b ≥ 0`` give ``Σ a_b − k·θ − Σ s_b ≥ demand``, with ``a_b`` the capacity of bin b when it
-    is open in the zone and 0 otherwise. Columns whose capacities are the same for every type
-    (one dimension in every bucket) need only their largest demand.
-    """
-    assert sub.reserve_demand is not None
-    k = sub.reserve_k
-    caps = inst.flat_capacity[sub.bin_type]
-    usable = zone_usable_types(inst)
-    _, group = np.unique(inst.flat_capacity.T, axis=0, return_inverse=True)
-    group = np.asarray(group).reshape(-1)
-    for zz in zones.tolist():
-        demand = sub.reserve_demand[zz]
-        for g in np.unique(group).tolist():
-            cols = np.flatnonzero(group == g)
-            c = int(cols[np.argmax(demand[cols])])
-            need = int(demand[c])
-            if need <= 0:
-                continue
-            a = np.where(usable[zz][sub.bin_type], caps[:, c], 0)
-            opened = [v.z[b, zz] if multi_zone else v.u[b] for b in range(sub.n_cand)]
-            total = cp_model.LinearExpr.weighted_sum(opened, a.tolist())
-            values = sorted({0, *(int(x) for x in a.tolist())})
-            if k == 1:
-                # The largest open bin, exactly.
-                top = model.new_int_var_from_domain(
-                    cp_model.Domain.from_values(values), f"top{zz}_{c}"
-                )
-                model.add_max_equality(top, [int(a[b]) * opened[b] for b in range(sub.n_cand)])
-                model.add(total - top >= need)
-                continue
-            # θ can be taken among the capacities (the optimum is at one of the a_b).
-            theta = model.new_int_var_from_domain(
-                cp_model.Domain.from_values(values), f"theta{zz}_{c}"
-            )
-            slack = []
-            for b in range(sub.n_cand):
-                s_b = model.new_int_var(0, int(a[b]), f"s{zz}_{c}_{b}")
-                model.add(s_b >= int(a[b]) * opened[b] - theta)
-                slack.append(s_b)
-            model.add(total - k * theta - sum(slack) >= need)
+    """Hint a known packing, relabelled into the symmetry-broken form."""
+    n_cand = ctx.sub.n_cand
+    canon = canonical_hint(ctx.inst, ctx.sub, hint) if symmetry else hint
+    opened = np.zeros(n_cand, dtype=np.bool_)
+    opened[canon] = True
+    if hint_open is not None:
+        spare = np.zeros(n_cand, dtype=np.bool_)
+        spare[hint_open] = True
+        spare[hint] = False
+        in_class = np.zeros(n_cand, dtype=np.bool_)
+        for cls in classes:
+            in_class[cls] = True
+            n_open = int(opened[cls].sum() + spare[cls].sum())
+            opened[cls] = False
+            opened[cls[:n_open]] = True
+        opened |= spare & ~in_class
+    for (p, b), x in ctx.x.items():
+        ctx.model.add_hint(x, int(canon[p] == b))
+    for b in range(n_cand):
+        ctx.model.add_hint(ctx.u[b], bool(opened[b]))
 
 
 class _Progress(cp_model.CpSolverSolutionCallback):
@@ -499,7 +325,7 @@ def solve(
         Stop as soon as a solution with primary objective ≤ this value is found.
     """
     start = time.perf_counter()
-    model, v, primary, secondary, weight = build_model(inst, sub, hint, hint_open)
+    model, ctx, primary, secondary, weight = build_model(inst, sub, hint, hint_open)
     solver = cp_model.CpSolver()
     solver.parameters.random_seed = seed
     set_cpsat_limits(solver.parameters, clock, time_limit_s, workers)
@@ -510,19 +336,19 @@ def solve(
     charge_cpsat(clock, solver.deterministic_time)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         assign = np.full(len(sub.items), -1, dtype=np.int64)
-        for (p, b), x in v.x.items():
+        for (p, b), x in ctx.x.items():
             if solver.boolean_value(x):
                 assign[p] = b
-        open_bins = np.array([solver.boolean_value(u) for u in v.u], dtype=np.bool_)
+        open_bins = np.array([solver.boolean_value(u) for u in ctx.u], dtype=np.bool_)
         prim = round(solver.value(primary))
         sec = round(solver.value(secondary)) if secondary is not None else None
         bound = int(np.ceil(solver.best_objective_bound / weight - 1e-9))
         if status == cp_model.OPTIMAL and secondary is None:
             bound = prim
         zones = None
-        if v.z:
+        if ctx.z:
             zones = np.full(sub.n_cand, -1, dtype=np.int64)
-            for (b, zz), var in v.z.items():
+            for (b, zz), var in ctx.z.items():
                 if solver.boolean_value(var):
                     zones[b] = zz
         return SubResult(
@@ -574,7 +400,7 @@ def full_subproblem(inst: Instance, start: Solution | None, min_objective: int) 
     items = np.argsort(-size, kind="stable").astype(np.int64)
     demand = None
     if inst.ha_spares > 0:
-        demand = zone_demand(inst)
+        demand = ha.zone_demand(inst)
     return SubProblem(
         items,
         bin_type,
@@ -586,13 +412,6 @@ def full_subproblem(inst: Instance, start: Solution | None, min_objective: int) 
         reserve_demand=demand,
         reserve_k=inst.ha_spares,
     )
-
-
-def zone_demand(inst: Instance) -> IntArray:
-    """Per zone and column, the summed demand of the zone's items, int64 ``(n_zones, n_cols)``."""
-    out = np.zeros((inst.n_zones, inst.flat_demand.shape[1]), dtype=np.int64)
-    np.add.at(out, inst.zone, inst.flat_demand)
-    return out
 
 
 def hint_positions(sub: SubProblem, sol: Solution) -> tuple[IntArray, IntArray] | None:

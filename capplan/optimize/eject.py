@@ -246,7 +246,7 @@ def _repair(
     score = free @ want + rng.uniform(0, 1e-6, nb)
     usable = ~dead[:nb]
     usable[target] = False
-    if pk.multi_zone:
+    if inst.n_zones > 1:
         z = inst.zone[pool[0]]
         usable &= (pk.bzone[:nb] == z) | (pk.bzone[:nb] == -1)
     counts = np.bincount(pk.assign[pk.assign >= 0], minlength=nb)
@@ -290,23 +290,6 @@ def _repair(
     return True
 
 
-def _rule_bins(inst: Instance, pk: Packer, i: int) -> BoolArray:
-    """bool ``(nb,)``: bins whose type, zone and label rules admit item ``i`` (capacity aside)."""
-    nb = pk.nb
-    ok = np.ones(nb, dtype=np.bool_)
-    if not pk.all_allowed:
-        ok &= inst.allowed[i, pk.btype[:nb]]
-    if pk.multi_zone:
-        z = pk.bzone[:nb]
-        ok &= (z == inst.zone[i]) | (z == -1)
-    if pk.use_labels and inst.label[i] >= 0:
-        lb = pk.label_bins.get(int(inst.label[i]))
-        lim = pk.lablim[:nb]
-        room = (lim < 0) | (pk.nlab[:nb] < lim)
-        ok &= room if lb is None else (room | lb[:nb])
-    return ok
-
-
 def _best_eviction(
     inst: Instance,
     pk: Packer,
@@ -321,7 +304,7 @@ def _best_eviction(
 ) -> tuple[int, list[int]] | None:
     """Cheapest eviction (one item, else two of one bin) that lets ``i`` in; None if none."""
     d = pk.d
-    rule_ok = _rule_bins(inst, pk, i)
+    rule_ok = pk.rule_mask(i)
     rule_ok[target] = False
     rule_ok[dead[: pk.nb]] = False
     placed = np.flatnonzero((pk.assign >= 0) & movable)

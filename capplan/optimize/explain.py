@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from capplan.optimize import rules
 from capplan.optimize.bounds import BoundReport, ZoneBound
 from capplan.optimize.instance import Instance, Solution
 
@@ -227,109 +228,13 @@ def _why(inst: Instance, sol: Solution, bound: BoundReport | None) -> tuple[str,
 def infeasibility_reason(inst: Instance) -> str | None:
     """The smallest reason found why ``inst`` has no packing, or None if none is found.
 
-    Checked in order: an item no bin type can take (names the binding dimension and bucket),
-    a zone with no usable bin type, an anti-affinity group larger than the bins it may use,
-    pinned items that overload their bin, an affinity group no bin type can hold, and total
-    demand beyond the capacity of every available bin.
+    Each rule of :mod:`capplan.optimize.rules` is asked first, in registry order (an item no
+    bin type can take, naming the binding dimension and bucket; a zone with no usable bin
+    type; an anti-affinity group larger than the bins it may use; an affinity group no bin
+    type can hold; pinned items that overload their bin); then the total demand is checked
+    against the capacity of every available bin.
     """
-    checks = (
-        _item_too_big,
-        _zone_without_type,
-        _anti_affinity_too_large,
-        _pinned_overload,
-        _affinity_too_big,
-        _total_capacity,
-    )
-    for check in checks:
-        reason = check(inst)
-        if reason:
-            return reason
-    return None
-
-
-def _item_too_big(inst: Instance) -> str | None:
-    d = inst.flat_demand
-    for i in np.flatnonzero(~inst.fits_type.any(axis=1)).tolist():
-        allowed = np.flatnonzero(inst.allowed[i])
-        if not len(allowed):
-            return f"item {inst.item_names[i]!r} may use none of the bin types"
-        # The allowed type that comes closest: smallest worst overshoot.
-        caps = inst.flat_capacity[allowed]
-        ratio = np.divide(d[i], caps, out=np.full(caps.shape, np.inf), where=caps > 0)
-        ratio[:, d[i] <= 0] = 0.0
-        t_pos = int(np.argmin(ratio.max(axis=1)))
-        col = int(np.argmax(ratio[t_pos]))
-        dim, bucket = inst.column_name(col)
-        scale = float(inst.dim_scale[col // inst.n_buckets])
-        unit = inst.dim_units[col // inst.n_buckets]
-        t = int(allowed[t_pos])
-        when = f" in bucket {bucket}" if inst.n_buckets > 1 else ""
-        return (
-            f"item {inst.item_names[i]!r} needs {d[i, col] * scale:g} {unit} of {dim}{when}, "
-            f"more than the largest bin type it may use ({inst.type_names[t]!r}) offers "
-            f"({inst.flat_capacity[t, col] * scale:g} {unit})"
-        ).replace("  ", " ")
-    return None
-
-
-def _zone_without_type(inst: Instance) -> str | None:
-    for z in range(inst.n_zones):
-        members = inst.zone == z
-        if members.any() and not inst.allowed[members].any():
-            return (
-                f"zone {inst.zone_names[z]!r} has {int(members.sum())} item(s) but no bin "
-                "type may serve it"
-            )
-    return None
-
-
-def _anti_affinity_too_large(inst: Instance) -> str | None:
-    for g, members in enumerate(inst.anti_affinity):
-        usable = inst.allowed[members].any(axis=0)
-        n_bins = int(inst.n_available[usable].sum())
-        if len(members) > n_bins:
-            names = ", ".join(repr(inst.item_names[i]) for i in members[:5].tolist())
-            return (
-                f"anti-affinity group {g} ({names}{', ...' if len(members) > 5 else ''}) "
-                f"has {len(members)} members that need distinct bins, but at most {n_bins} "
-                "bins of the types they may use are available"
-            )
-    return None
-
-
-def _pinned_overload(inst: Instance) -> str | None:
-    pinned = np.flatnonzero(inst.pinned >= 0)
-    for e in np.unique(inst.pinned[pinned]).tolist():
-        on = pinned[inst.pinned[pinned] == e]
-        t = int(inst.existing_type[e])
-        load = inst.flat_demand[on].sum(axis=0)
-        over = np.flatnonzero(load > inst.flat_capacity[t])
-        if len(over):
-            dim, bucket = inst.column_name(int(over[0]))
-            return (
-                f"{len(on)} item(s) pinned to {inst.existing_names[e]!r} need {load[over[0]]}"
-                f" of {dim} in bucket {bucket}; it offers {inst.flat_capacity[t, over[0]]}"
-            )
-        bad = [i for i in on.tolist() if not inst.allowed[i, t]]
-        if bad:
-            return (
-                f"item {inst.item_names[bad[0]]!r} is pinned to "
-                f"{inst.existing_names[e]!r}, of a type it may not use"
-            )
-    return None
-
-
-def _affinity_too_big(inst: Instance) -> str | None:
-    for g, members in enumerate(inst.affinity):
-        load = inst.flat_demand[members].sum(axis=0)
-        usable = inst.allowed[members].all(axis=0)
-        fits = usable & np.all(inst.flat_capacity >= load, axis=1)
-        if not fits.any():
-            return (
-                f"affinity group {g} ({len(members)} items that must share a bin) fits no "
-                "bin type they may all use"
-            )
-    return None
+    return rules.infeasibility(inst) or _total_capacity(inst)
 
 
 def _total_capacity(inst: Instance) -> str | None:

@@ -13,10 +13,12 @@ Sizes are normalised per column (dimension × bucket) by the largest capacity an
 offers there, optionally weighted by the average normalised demand of the column (the
 "average" weights of Panigrahy et al.), so a scarce resource counts more.
 
-Every rule respects the instance's rules: allowed types, zones, anti-affinity, label limits,
-pinned items and type availability. Affinity groups are merged beforehand
-(:func:`capplan.optimize.instance.contract_affinity`). N+k is met by adding spare bins at the
-end. The checks per item are vectorised over the open bins; only the loop over items is Python.
+Every rule respects the instance's rules: the :class:`Packer` asks each placement rule of
+:mod:`capplan.optimize.rules` for its mask of the open bins (allowed types, zones,
+anti-affinity, label limits, pinned items) and checks type availability itself. Affinity
+groups are merged beforehand (:func:`capplan.optimize.rules.affinity.contract_affinity`).
+N+k is met by adding spare bins at the end. The checks per item are vectorised over the open
+bins; only the loop over items is Python.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from capplan.optimize import rules
 from capplan.optimize.clock import UNIT_PER_PACK_CELL, UNIT_PER_STEP, Clock, wall_clock
 from capplan.optimize.failover import reserve_shortfall, strict_failures
 from capplan.optimize.instance import BoolArray, FloatArray, Instance, IntArray, Solution
@@ -140,18 +143,11 @@ class Packer:
         self.btype = np.zeros(self.max_bins, dtype=np.int64)
         self.bexist = np.full(self.max_bins, -1, dtype=np.int64)
         self.bzone = np.full(self.max_bins, -1, dtype=np.int64)
-        self.nlab = np.zeros(self.max_bins, dtype=np.int64)
-        self.lablim = np.full(self.max_bins, -1, dtype=np.int64)
         self.nb = 0
         self.assign = np.full(inst.n_items, -1, dtype=np.int64)
         self.open_count = np.zeros(inst.n_types, dtype=np.int64)
         self.existing_open = np.zeros(inst.n_existing, dtype=np.bool_)
-        self.group_bins: dict[int, BoolArray] = {}
-        self.label_bins: dict[int, BoolArray] = {}
-        self.all_allowed = bool(inst.allowed.all())
-        self.multi_zone = inst.n_zones > 1
-        self.use_labels = bool((inst.label_limit >= 0).any() and (inst.label >= 0).any())
-        self.groups_of = inst.anti_groups_of
+        self.trackers = rules.trackers(self)
 
     # -------------------------------------------------------------- bins
     def open_bin(self, t: int, existing: int = -1, zone: int = -1) -> int:
@@ -168,10 +164,11 @@ class Packer:
         self.btype[b] = t
         self.bexist[b] = existing
         self.bzone[b] = zone
-        self.lablim[b] = self.inst.label_limit[t]
         self.open_count[t] += 1
         if existing >= 0:
             self.existing_open[existing] = True
+        for tracker in self.trackers:
+            tracker.opened(b, t)
         return b
 
     def can_open(self, t: int) -> bool:
@@ -186,66 +183,59 @@ class Packer:
 
     # -------------------------------------------------------------- items
     def candidates(self, i: int, upto: int | None = None) -> BoolArray:
-        """bool ``(nb,)``: open bins where item ``i`` may go now."""
+        """bool ``(nb,)``: open bins where item ``i`` may go now (capacity and every rule)."""
         nb = self.nb if upto is None else upto
         ok: BoolArray = np.all(self.resid[:nb] >= self.d[i], axis=1)
-        inst = self.inst
-        if not self.all_allowed:
-            ok &= inst.allowed[i, self.btype[:nb]]
-        if self.multi_zone:
-            z = self.bzone[:nb]
-            ok &= (z == inst.zone[i]) | (z == -1)
-        for g in self.groups_of[i]:
-            gb = self.group_bins.get(g)
-            if gb is not None:
-                ok &= ~gb[:nb]
-        if self.use_labels and inst.label[i] >= 0:
-            lb = self.label_bins.get(int(inst.label[i]))
-            lim = self.lablim[:nb]
-            room = (lim < 0) | (self.nlab[:nb] < lim)
-            ok &= room if lb is None else (room | lb[:nb])
+        for tracker in self.trackers:
+            mask = tracker.mask(i, nb)
+            if mask is not None:
+                ok &= mask
+        return ok
+
+    def admits(self, items: IntArray, b: int, slack: IntArray | None = None) -> BoolArray:
+        """bool ``(len(items),)``: which of ``items`` may go on open bin ``b`` now.
+
+        ``slack`` (per column) is added to the bin's free capacity: the room a partner with
+        negative sizes could make (benchmark files only).
+        """
+        free = self.resid[b] if slack is None else self.resid[b] + slack
+        ok: BoolArray = np.all(self.d[items] <= free, axis=1)
+        for tracker in self.trackers:
+            mask = tracker.admits(items, b)
+            if mask is not None:
+                ok &= mask
+        return ok
+
+    def rule_mask(self, i: int) -> BoolArray:
+        """bool ``(nb,)``: open bins the rules admit item ``i`` to, capacity aside.
+
+        The rules an eviction can satisfy (anti-affinity) are left out too: the ejection
+        search evicts the mates instead.
+        """
+        ok = np.ones(self.nb, dtype=np.bool_)
+        for tracker in self.trackers:
+            if not tracker.evictable:
+                mask = tracker.mask(i, self.nb)
+                if mask is not None:
+                    ok &= mask
         return ok
 
     def place(self, i: int, b: int) -> None:
         """Put item ``i`` on open bin ``b`` (no check)."""
-        inst = self.inst
         self.assign[i] = b
         self.resid[b] -= self.d[i]
-        if self.multi_zone:
-            self.bzone[b] = inst.zone[i]
-        for g in self.groups_of[i]:
-            gb = self.group_bins.get(g)
-            if gb is None:
-                gb = self.group_bins[g] = np.zeros(self.max_bins, dtype=np.bool_)
-            gb[b] = True
-        if self.use_labels and inst.label[i] >= 0:
-            lab = int(inst.label[i])
-            lb = self.label_bins.get(lab)
-            if lb is None:
-                lb = self.label_bins[lab] = np.zeros(self.max_bins, dtype=np.bool_)
-            if not lb[b]:
-                lb[b] = True
-                self.nlab[b] += 1
+        for tracker in self.trackers:
+            tracker.placed(i, b)
 
     def remove(self, i: int) -> None:
-        """Take item ``i`` off its bin (anti-affinity and label marks are recomputed)."""
+        """Take item ``i`` off its bin (the rules' marks are recomputed)."""
         b = int(self.assign[i])
         self.assign[i] = -1
         self.resid[b] += self.d[i]
-        inst = self.inst
-        on_b = self.assign == b
-        for g in self.groups_of[i]:
-            gb = self.group_bins.get(g)
-            if gb is not None:
-                gb[b] = bool(on_b[inst.anti_affinity[g]].any())
-        if self.use_labels and inst.label[i] >= 0:
-            lab = int(inst.label[i])
-            still = bool((on_b & (inst.label == lab)).any())
-            if not still:
-                self.label_bins[lab][b] = False
-                self.nlab[b] -= 1
-        if self.multi_zone and not on_b.any():
-            self.bzone[b] = -1
+        if self.trackers:
+            on_b = self.assign == b
+            for tracker in self.trackers:
+                tracker.removed(i, b, on_b)
 
     def new_bin_for(self, i: int, prefs: Sequence[int]) -> int:
         """Open the first preferred type that can take item ``i`` alone; raise if none."""
@@ -299,8 +289,8 @@ class Packer:
         self.btype = np.concatenate([self.btype, np.zeros(extra, dtype=np.int64)])
         self.bexist = np.concatenate([self.bexist, np.full(extra, -1, dtype=np.int64)])
         self.bzone = np.concatenate([self.bzone, np.full(extra, -1, dtype=np.int64)])
-        self.nlab = np.concatenate([self.nlab, np.zeros(extra, dtype=np.int64)])
-        self.lablim = np.concatenate([self.lablim, np.full(extra, -1, dtype=np.int64)])
+        for tracker in self.trackers:
+            tracker.grown(extra)
 
     def solution(self) -> Solution:
         """The current packing as a :class:`Solution` (open bins in opening order)."""
@@ -460,28 +450,23 @@ def pack_bins(
     weighted = score.startswith("avg_")
     base = score.removeprefix("avg_")
     remaining = inst.pinned < 0
-    blocked = np.zeros(inst.n_items, dtype=np.bool_)
     has_negative = bool((d < 0).any())
     # Bins opened for pinned items are filled first, then new bins.
     fill_queue = list(range(pk.nb))
     while remaining.any():
         rem_idx = np.flatnonzero(remaining)
         w = column_weights(inst, rem_idx) if weighted else np.ones(d.shape[1])
-        blocked[:] = False
         if fill_queue:
             b = fill_queue.pop(0)
-            for i in np.flatnonzero(pk.assign == b).tolist():
-                _block_mates(inst, blocked, i)
         else:
             first = int(rem_idx[np.argmax(dn[rem_idx] @ w)])
             b = pk.new_bin_for(first, prefs)
             pk.place(first, b)
             remaining[first] = False
-            _block_mates(inst, blocked, first)
         cand = np.flatnonzero(remaining)
         if pair and len(cand) >= 2:
             slack = -np.minimum(d[cand].min(axis=0), 0) if has_negative else None
-            pc = cand[_items_fitting(pk, cand, b, blocked, slack)]
+            pc = cand[pk.admits(cand, b, slack)]
             duo = _best_pair(dn[pc], pk.resid[b] * norm, w)
             if duo is not None:
                 i, j = int(pc[duo[0]]), int(pc[duo[1]])
@@ -490,10 +475,9 @@ def pack_bins(
                     for k in (i, j):
                         pk.place(k, b)
                         remaining[k] = False
-                        _block_mates(inst, blocked, k)
             cand = cand[remaining[cand]]
         while len(cand):
-            cand = cand[_items_fitting(pk, cand, b, blocked)]
+            cand = cand[pk.admits(cand, b)]
             if not len(cand):
                 break
             free = pk.resid[b] * norm
@@ -505,7 +489,6 @@ def pack_bins(
             i = int(cand[pick])
             pk.place(i, b)
             remaining[i] = False
-            _block_mates(inst, blocked, i)
             cand = np.delete(cand, pick)
     pk.add_ha_spares(prefs)
     return pk.solution()
@@ -544,36 +527,6 @@ def _best_pair(dn: FloatArray, free: FloatArray, w: FloatArray) -> tuple[int, in
         if value[r] > best:
             best, best_pair = float(value[r]), (int(order[a0 + r]), int(order[first[r]]))
     return best_pair
-
-
-def _block_mates(inst: Instance, blocked: BoolArray, i: int) -> None:
-    """Mark the anti-affinity mates of item ``i`` as barred from the bin being filled."""
-    for g in inst.anti_groups_of[i]:
-        blocked[inst.anti_affinity[g]] = True
-
-
-def _items_fitting(
-    pk: Packer, cand: IntArray, b: int, blocked: BoolArray, slack: IntArray | None = None
-) -> BoolArray:
-    """bool ``(len(cand),)``: which candidate items may go on bin ``b`` now.
-
-    ``slack`` (per column) is added to the bin's free capacity: the room a partner with
-    negative sizes could make (benchmark files only).
-    """
-    inst = pk.inst
-    free = pk.resid[b] if slack is None else pk.resid[b] + slack
-    ok: BoolArray = np.all(pk.d[cand] <= free, axis=1)
-    t = int(pk.btype[b])
-    if not pk.all_allowed:
-        ok &= inst.allowed[cand, t]
-    if pk.multi_zone and pk.bzone[b] >= 0:
-        ok &= inst.zone[cand] == pk.bzone[b]
-    if inst.anti_affinity:
-        ok &= ~blocked[cand]
-    if pk.use_labels and pk.lablim[b] >= 0 and pk.nlab[b] >= pk.lablim[b]:
-        present = [lab for lab, lb in pk.label_bins.items() if lb[b]]
-        ok &= (inst.label[cand] < 0) | np.isin(inst.label[cand], present)
-    return ok
 
 
 # ------------------------------------------------------------------- current placement

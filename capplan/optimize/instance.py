@@ -8,6 +8,9 @@ the bin type's capacity, and every rule holds.
 
 Rules carried by an instance
 ----------------------------
+Each rule's derivation, CP-SAT constraints, heuristic mask and check live in its own module of
+:mod:`capplan.optimize.rules`.
+
 - ``allowed``: which bin types each item may use (mode, OS and legacy-guest restrictions).
 - ``zone``: a bin serves one zone (security zone, or OS family in container mode).
 - ``anti_affinity``: groups whose members must sit on distinct bins.
@@ -29,7 +32,7 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
-from capplan.errors import InfeasibleError, SolverError
+from capplan.errors import SolverError
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -187,31 +190,22 @@ class Instance:
         return tuple(tuple(g) for g in groups)
 
     @cached_property
-    def fits_type(self) -> BoolArray:
-        """bool ``(n_items, n_types)``: allowed and alone within the type's capacity."""
+    def fits_alone(self) -> BoolArray:
+        """bool ``(n_items, n_types)``: alone within the type's capacity (allowed or not)."""
         fit = np.ones((self.n_items, self.n_types), dtype=np.bool_)
         for t in range(self.n_types):
             fit[:, t] = np.all(self.flat_demand <= self.flat_capacity[t], axis=1)
-        return fit & self.allowed
+        return fit
+
+    @cached_property
+    def fits_type(self) -> BoolArray:
+        """bool ``(n_items, n_types)``: allowed and alone within the type's capacity."""
+        return self.fits_alone & self.allowed
 
     def column_name(self, column: int) -> tuple[str, str]:
         """Return ``(dimension, bucket)`` names of a flat column index."""
         d, t = divmod(int(column), self.n_buckets)
         return self.dim_names[d], self.bucket_names[t]
-
-    @property
-    def has_rules(self) -> bool:
-        """True when anything beyond capacity and cost constrains the packing."""
-        return bool(
-            self.anti_affinity
-            or self.affinity
-            or self.n_zones > 1
-            or (self.label >= 0).any()
-            or (self.pinned >= 0).any()
-            or self.migration_budget is not None
-            or self.ha_spares > 0
-            or not self.allowed.all()
-        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -486,155 +480,3 @@ def _check(inst: Instance) -> list[str]:
     if (inst.move_weight < 0).any():
         problems.append("move_weight holds negative values")
     return problems
-
-
-@dataclass(frozen=True, eq=False)
-class Contraction:
-    """An instance with every affinity group merged into one item, and the way back.
-
-    Attributes
-    ----------
-    reduced
-        The instance whose items are the groups (and the items in no group).
-    group_of_item
-        int64 ``(n_items_original,)``: reduced item index of each original item.
-    """
-
-    reduced: Instance
-    group_of_item: IntArray
-
-    def expand(self, solution: Solution) -> Solution:
-        """Map a solution of the reduced instance back onto the original items."""
-        return Solution(
-            solution.assign[self.group_of_item],
-            solution.bin_type,
-            solution.bin_existing,
-            solution.bin_zone,
-        )
-
-
-def contract_affinity(inst: Instance) -> Contraction | None:
-    """Merge each affinity group into one item; None when the instance has none.
-
-    Raises
-    ------
-    InfeasibleError
-        When the merge is impossible: members pinned to different bins, in different zones,
-        or together in one anti-affinity group. The message names the items.
-    SolverError
-        When members carry different labels (VLANs) under a label limit: not supported.
-    """
-    if not inst.affinity:
-        return None
-    n = inst.n_items
-    parent = np.arange(n)
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = int(parent[i])
-        return i
-
-    for members in inst.affinity:
-        root = find(int(members[0]))
-        for m in members[1:].tolist():
-            r = find(m)
-            if r != root:
-                parent[r] = root
-    roots = np.fromiter((find(i) for i in range(n)), dtype=np.int64, count=n)
-    uniq, group_of_item = np.unique(roots, return_inverse=True)
-    group_of_item = group_of_item.astype(np.int64)
-    n_groups = len(uniq)
-    demand = np.zeros((n_groups, inst.n_dims, inst.n_buckets), dtype=np.int64)
-    np.add.at(demand, group_of_item, inst.demand)
-    allowed = np.ones((n_groups, inst.n_types), dtype=np.bool_)
-    np.logical_and.at(allowed, group_of_item, inst.allowed)
-    zone = np.full(n_groups, -1, dtype=np.int64)
-    pinned = np.full(n_groups, -1, dtype=np.int64)
-    current = np.full(n_groups, -2, dtype=np.int64)
-    label = np.full(n_groups, -1, dtype=np.int64)
-    for i in range(n):
-        g = int(group_of_item[i])
-        if zone[g] == -1:
-            zone[g] = inst.zone[i]
-        elif zone[g] != inst.zone[i]:
-            raise InfeasibleError(
-                f"affinity puts {inst.item_names[i]!r} (zone "
-                f"{inst.zone_names[inst.zone[i]]!r}) with items of zone "
-                f"{inst.zone_names[zone[g]]!r}, but a bin serves one zone"
-            )
-        if inst.pinned[i] >= 0:
-            if pinned[g] not in (-1, inst.pinned[i]):
-                raise InfeasibleError(
-                    f"affinity group of {inst.item_names[i]!r} holds items pinned to "
-                    f"different bins ({inst.existing_names[pinned[g]]!r} and "
-                    f"{inst.existing_names[inst.pinned[i]]!r})"
-                )
-            pinned[g] = inst.pinned[i]
-        if current[g] == -2:
-            current[g] = inst.current[i]
-        elif current[g] != inst.current[i]:
-            current[g] = -1
-        if inst.label[i] >= 0:
-            # A merged item carries one label; without a label limit the label is unused.
-            if label[g] == -1:
-                label[g] = inst.label[i]
-            elif label[g] != inst.label[i] and (inst.label_limit >= 0).any():
-                raise SolverError(
-                    f"affinity group of {inst.item_names[i]!r} spans several labels (VLANs) "
-                    "under a per-bin label limit; this combination is not supported"
-                )
-    current[current == -2] = -1
-    move_weight = np.bincount(group_of_item, weights=inst.move_weight, minlength=n_groups)
-    anti: list[IntArray] = []
-    for members in inst.anti_affinity:
-        mapped = group_of_item[members]
-        if len(np.unique(mapped)) < len(mapped):
-            srt = np.sort(mapped)
-            dup = srt[np.flatnonzero(np.diff(srt) == 0)[0]]
-            both = [inst.item_names[i] for i in members.tolist() if group_of_item[i] == dup]
-            raise InfeasibleError(
-                f"items {both[:2]} must share a bin (affinity) and be on distinct bins "
-                "(anti-affinity)"
-            )
-        anti.append(np.sort(mapped))
-    item_cost = None
-    if inst.item_cost is not None:
-        item_cost = np.zeros((n_groups, inst.n_types), dtype=np.int64)
-        np.add.at(item_cost, group_of_item, inst.item_cost)
-    names = [""] * n_groups
-    for i in range(n):
-        g = int(group_of_item[i])
-        names[g] = inst.item_names[i] if not names[g] else names[g] + "+" + inst.item_names[i]
-    reduced = Instance(
-        demand=demand,
-        capacity=inst.capacity,
-        cost=inst.cost,
-        n_available=inst.n_available,
-        item_names=tuple(names),
-        type_names=inst.type_names,
-        dim_names=inst.dim_names,
-        bucket_names=inst.bucket_names,
-        allowed=allowed,
-        zone=zone,
-        zone_names=inst.zone_names,
-        anti_affinity=tuple(anti),
-        affinity=(),
-        label=label,
-        label_limit=inst.label_limit,
-        existing_type=inst.existing_type,
-        existing_names=inst.existing_names,
-        pinned=pinned,
-        current=current,
-        move_weight=move_weight.astype(np.int64),
-        migration_budget=inst.migration_budget,
-        ha_spares=inst.ha_spares,
-        ha_policy=inst.ha_policy,
-        item_cost=item_cost,
-        objective_unit=inst.objective_unit,
-        objective_scale=inst.objective_scale,
-        dim_scale=inst.dim_scale,
-        dim_units=inst.dim_units,
-        notes=inst.notes,
-    )
-    return Contraction(reduced, group_of_item)

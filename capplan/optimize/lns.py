@@ -22,6 +22,7 @@ from capplan.optimize.clock import UNIT_PER_STEP, UNIT_PER_STEP_CELL, Clock, wal
 from capplan.optimize.failover import bin_zones, reserve_shortfall
 from capplan.optimize.heuristics import normaliser
 from capplan.optimize.instance import Instance, IntArray, Solution
+from capplan.optimize.rules import ha, migration
 
 
 @dataclass
@@ -239,37 +240,10 @@ def _subproblem(
     position = {int(b): p for p, b in enumerate(bins.tolist())}
     hint = np.array([position[int(sol.assign[i])] for i in items.tolist()], dtype=np.int64)
     hint_open = np.arange(len(bins), dtype=np.int64)
-    need = None
-    if inst.ha_spares > 0:
-        need = _sub_reserve(inst, sol, bins, loads, caps)
-    migration_left = None
-    if inst.migration_budget is not None:
-        outside = ~in_sub & (inst.current >= 0)
-        at = sol.bin_existing[sol.assign]
-        used = int(inst.move_weight[outside & (at != inst.current)].sum())
-        migration_left = max(inst.migration_budget - used, 0)
+    need = ha.sub_reserve(inst, sol, bins, loads, caps)
+    migration_left = migration.left_for(inst, sol, in_sub)
     sub = cpsat.SubProblem(items, bin_type, bin_existing, need, migration_left, 0, 0)
     return sub, hint, hint_open
-
-
-def _sub_reserve(
-    inst: Instance, sol: Solution, bins: IntArray, loads: IntArray, caps: IntArray
-) -> IntArray:
-    """N+k capacity the freed bins' replacements must offer, per zone and column."""
-    k = inst.ha_spares
-    bin_zone = bin_zones(inst, sol)
-    need = np.zeros((inst.n_zones, caps.shape[1]), dtype=np.int64)
-    outside = np.ones(sol.n_bins, dtype=np.bool_)
-    outside[bins] = False
-    for z in range(inst.n_zones):
-        in_zone = bin_zone == z
-        if not (inst.zone == z).any():
-            continue
-        cz = caps[in_zone]
-        top = -np.partition(-cz, min(k, len(cz)) - 1, axis=0)[:k].sum(axis=0) if len(cz) else 0
-        demand = inst.flat_demand[inst.zone == z].sum(axis=0)
-        need[z] = demand + top - caps[in_zone & outside].sum(axis=0)
-    return need
 
 
 def _item_cost(inst: Instance, sol: Solution, items: IntArray) -> int:

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.sat.python import cp_model
 
+from capplan.optimize import rules
 from capplan.optimize.clock import (
     UNIT_PER_STEP,
     UNIT_PER_STEP_CELL,
@@ -62,15 +63,15 @@ class OverflowStats:
     steps: int = 0
 
 
+#: The rules the overflow search checks itself (bin types and zones); it runs only on
+#: instances no other rule constrains.
+CHECKED_RULES = frozenset({"capacity", "bin_types", "zones"})
+
+
 def applicable(inst: Instance) -> bool:
     """True when the instance has no rule the search does not check."""
     return (
-        not inst.anti_affinity
-        and not inst.affinity
-        and not bool((inst.label_limit >= 0).any() and (inst.label >= 0).any())
-        and not bool((inst.pinned >= 0).any())
-        and inst.migration_budget is None
-        and inst.ha_spares == 0
+        set(rules.active(inst)) <= CHECKED_RULES
         and inst.item_cost is None
         and bool((inst.cost > 0).all())
     )
@@ -109,20 +110,20 @@ def search(
         return sol, stats
     rng = np.random.default_rng(seed)
     cols = _columns(inst)
-    rules = not bool(inst.allowed.all()) or inst.n_zones > 1
+    typed = not bool(inst.allowed.all()) or inst.n_zones > 1  # bin types or zones bind
     while cost > lower_bound and not clock.past(deadline):
         keep = _drop_target(inst, sol, cols.dn)
         if keep is None:
             break
         stats.tried += 1
         hard = -1
-        shaped = None if rules or cols.hard < 0 else _drop_by_counts(cols, sol, keep, clock)
+        shaped = None if typed or cols.hard < 0 else _drop_by_counts(cols, sol, keep, clock)
         if shaped is not None:
             assign, btype = shaped
             hard = cols.hard
         else:
-            assign, btype = _drop(inst, cols, sol, keep, rules)
-        found, steps = _repair(inst, cols, assign, btype, rules, rng, deadline, clock, hard)
+            assign, btype = _drop(inst, cols, sol, keep, typed)
+        found, steps = _repair(inst, cols, assign, btype, typed, rng, deadline, clock, hard)
         stats.steps += steps
         if found is None:
             break
@@ -223,7 +224,7 @@ def _bin_zone(inst: Instance, assign: IntArray, nb: int) -> IntArray:
 
 
 def _drop(
-    inst: Instance, cols: _Columns, sol: Solution, keep: IntArray, rules: bool
+    inst: Instance, cols: _Columns, sol: Solution, keep: IntArray, typed: bool
 ) -> tuple[IntArray, IntArray]:
     """Assignment onto the kept bins, the dropped bin's items where they overflow least."""
     nb = sol.n_bins
@@ -243,7 +244,7 @@ def _drop(
         before = np.maximum(load - capn, 0).sum(axis=1)
         after = np.maximum(load + dn[i] - capn, 0).sum(axis=1)
         score = after - before + 1e-6 * (load.sum(axis=1) / np.maximum(capn.sum(axis=1), 1e-9))
-        if rules:
+        if typed:
             score = np.where(_allowed_bins(inst, np.array([i]), btype, bzone)[0], score, np.inf)
         b = int(np.argmin(score))
         assign[i] = b
@@ -331,7 +332,7 @@ def _repair(
     cols: _Columns,
     assign: IntArray,
     btype: IntArray,
-    rules: bool,
+    typed: bool,
     rng: np.random.Generator,
     deadline: float,
     clock: Clock,
@@ -353,7 +354,7 @@ def _repair(
     np.add.at(iload, assign, d)
     bzone = np.full(nb, -1, dtype=np.int64)
     bzone[assign] = inst.zone
-    ok_bins = _allowed_bins(inst, np.arange(n), btype, bzone) if rules else None
+    ok_bins = _allowed_bins(inst, np.arange(n), btype, bzone) if typed else None
     weight = np.ones(n_cols)
     tabu_bin = np.full(n, -1, dtype=np.int64)
     tabu_until = np.zeros(n, dtype=np.int64)

@@ -34,7 +34,8 @@ from capplan.optimize import cpsat, heuristics, lns
 from capplan.optimize.bounds import BoundReport, lower_bound
 from capplan.optimize.clock import WORK_SHARE, Clock
 from capplan.optimize.explain import Explanation, explain_solution, infeasibility_reason
-from capplan.optimize.instance import Instance, Solution, contract_affinity
+from capplan.optimize.instance import Instance, Solution
+from capplan.optimize.rules.affinity import contract_affinity
 from capplan.optimize.validator import validate
 from capplan.status import SolveStatus
 

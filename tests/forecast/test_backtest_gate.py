@@ -20,7 +20,8 @@ import pytest
 from capplan.demand import load_workload
 from capplan.demand.workload import Workload
 from capplan.forecast.backtest import BacktestWindow, backtest
-from capplan.optimize.consolidate import DEFAULT_HEADROOM_FRAC, ConsolidateOptions, HostOffer
+from capplan.optimize.consolidate import ConsolidateOptions, HostOffer
+from capplan.optimize.options import DEFAULT_HEADROOM_FRAC
 from capplan.spec.catalog import Catalog, load_catalog
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "bitbrains-gwa-t-12"

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from capplan.errors import InfeasibleError, SolverError
-from capplan.optimize.instance import Solution, contract_affinity, make_instance
+from capplan.optimize import rules
+from capplan.optimize.instance import Solution, make_instance
+from capplan.optimize.rules.affinity import contract_affinity
 
 
 def test_defaults_make_a_bin_count_objective() -> None:
@@ -14,7 +16,7 @@ def test_defaults_make_a_bin_count_objective() -> None:
     assert (inst.n_items, inst.n_dims, inst.n_buckets, inst.n_types) == (2, 2, 1, 1)
     assert inst.cost.tolist() == [1]
     assert inst.allowed.all() and inst.zone.tolist() == [0, 0]
-    assert not inst.has_rules
+    assert rules.active(inst) == ("capacity",)
     sol = Solution(np.array([0, 0]), np.array([0]), np.array([-1]))
     assert sol.objective(inst) == 1
     assert sol.loads(inst).tolist() == [[7, 3]]
