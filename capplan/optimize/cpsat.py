@@ -2,7 +2,8 @@
 
 Variables: ``x[i, b]`` (item i on candidate bin b, for the pairs every rule allows) and
 ``u[b]`` (bin b open); the rules add their own (``z[b, zone]`` when there are several zones,
-``l[b, label]`` when a label (VLAN) limit applies). Each rule's constraints live in its module
+``l[b, label]`` when a label (VLAN) limit applies, the N+k reserve's ``top``, ``theta`` and
+slack variables). Each rule's constraints live in its module
 of :mod:`capplan.optimize.rules`; this builder makes the assignment, loops over the rules, and
 adds symmetry breaking, redundant volume cuts and the objective.
 

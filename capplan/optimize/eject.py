@@ -26,6 +26,8 @@ from capplan.optimize.clock import UNIT_PER_STEP, UNIT_PER_STEP_CELL, Clock, wal
 from capplan.optimize.failover import reserve_shortfall
 from capplan.optimize.heuristics import Packer, normaliser
 from capplan.optimize.instance import BoolArray, Instance, Solution
+from capplan.optimize.rules import migration
+from capplan.optimize.subproblem import SubProblem
 
 #: Free capacity given to a closed bin: nothing fits on it.
 _CLOSED = -(2**40)
@@ -102,9 +104,7 @@ def search(
         new = _without(pk, dead)
         reject = inst.ha_spares > 0 and bool(reserve_shortfall(inst, new))
         if not reject and inst.migration_budget is not None:
-            at = new.bin_existing[new.assign]
-            moved = (inst.current >= 0) & (at != inst.current)
-            reject = int(inst.move_weight[moved].sum()) > inst.migration_budget
+            reject = migration.moves(inst, new) > inst.migration_budget
         new_cost = new.objective(inst)
         if reject or new_cost >= cost:
             # Undo: rebuild from the last accepted packing.
@@ -271,7 +271,7 @@ def _repair(
     items = np.concatenate([np.asarray(pool, dtype=np.int64), on_bins])
     size = (np.maximum(pk.d[items], 0) * norm).sum(axis=1)
     items = items[np.argsort(-size, kind="stable")]
-    sub = cpsat.SubProblem(items, pk.btype[bins].copy(), pk.bexist[bins].copy())
+    sub = SubProblem(items, pk.btype[bins].copy(), pk.bexist[bins].copy())
     left = clock.left(deadline)
     res = cpsat.solve(
         inst,

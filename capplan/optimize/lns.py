@@ -23,6 +23,7 @@ from capplan.optimize.failover import bin_zones, reserve_shortfall
 from capplan.optimize.heuristics import normaliser
 from capplan.optimize.instance import Instance, IntArray, Solution
 from capplan.optimize.rules import ha, migration
+from capplan.optimize.subproblem import SubProblem
 
 
 @dataclass
@@ -221,7 +222,7 @@ def _subproblem(
     fresh_types: list[int],
     loads: IntArray,
     caps: IntArray,
-) -> tuple[cpsat.SubProblem, IntArray, IntArray]:
+) -> tuple[SubProblem, IntArray, IntArray]:
     """The sub-problem freeing ``bins``, its hint and the hint's open candidate bins."""
     in_sub = np.isin(sol.assign, bins)
     items = np.flatnonzero(in_sub)
@@ -242,7 +243,7 @@ def _subproblem(
     hint_open = np.arange(len(bins), dtype=np.int64)
     need = ha.sub_reserve(inst, sol, bins, loads, caps)
     migration_left = migration.left_for(inst, sol, in_sub)
-    sub = cpsat.SubProblem(items, bin_type, bin_existing, need, migration_left, 0, 0)
+    sub = SubProblem(items, bin_type, bin_existing, need, migration_left, 0, 0)
     return sub, hint, hint_open
 
 
@@ -252,7 +253,7 @@ def _item_cost(inst: Instance, sol: Solution, items: IntArray) -> int:
     return int(inst.item_cost[items, sol.bin_type[sol.assign[items]]].sum())
 
 
-def _target_load(inst: Instance, sol: Solution, sub: cpsat.SubProblem, target: int) -> int:
+def _target_load(inst: Instance, sol: Solution, sub: SubProblem, target: int) -> int:
     """Secondary objective of the current packing (same measure as the model's)."""
     on_t = sub.items[sol.assign[sub.items] == target]
     d = np.maximum(inst.flat_demand[on_t], 0) / normaliser(inst)
@@ -260,7 +261,7 @@ def _target_load(inst: Instance, sol: Solution, sub: cpsat.SubProblem, target: i
 
 
 def _merge(
-    inst: Instance, sol: Solution, bins: IntArray, sub: cpsat.SubProblem, res: cpsat.SubResult
+    inst: Instance, sol: Solution, bins: IntArray, sub: SubProblem, res: cpsat.SubResult
 ) -> Solution:
     """Replace ``bins`` of ``sol`` by the open candidate bins of the sub-solution."""
     assert res.assign is not None and res.open_bins is not None

@@ -183,7 +183,7 @@ def check_options(opts: ConsolidateOptions, catalog: Catalog) -> None:
     problems = [
         *_choices(opts, catalog),
         *_sizing(opts, catalog),
-        *_rules(opts),
+        *_limits(opts),
         *_estate(opts, catalog),
         *_horizon(opts),
     ]
@@ -230,21 +230,19 @@ def _sizing(opts: ConsolidateOptions, catalog: Catalog) -> list[Problem]:
         problems.append(
             ("cpu_ready_limit_frac", f"must be in (0, 1), got {opts.cpu_ready_limit_frac}")
         )
-    if not 0.0 < opts.expected_cpu_util_frac <= 1.0:
-        problems.append(("expected_cpu_util_frac", "must be in (0, 1]"))
     return problems
 
 
-def _rules(opts: ConsolidateOptions) -> list[Problem]:
+def _limits(opts: ConsolidateOptions) -> list[Problem]:
     problems: list[Problem] = []
     if opts.vlan_limit is not None and opts.vlan_limit < 1:
         problems.append(("vlan_limit", "must be >= 1"))
     if opts.ha_hosts < 0:
         problems.append(("ha_hosts", "must be >= 0"))
+    if not 0.0 < opts.expected_cpu_util_frac <= 1.0:
+        problems.append(("expected_cpu_util_frac", "must be in (0, 1]"))
     if opts.ha_policy not in ("reserve", "strict"):
         problems.append(("ha_policy", f"{opts.ha_policy!r} is not 'reserve' or 'strict'"))
-    if opts.migration_budget is not None and opts.migration_budget < 0:
-        problems.append(("migration_budget", "must be >= 0"))
     return problems
 
 
@@ -261,6 +259,8 @@ def _estate(opts: ConsolidateOptions, catalog: Catalog) -> list[Problem]:
     for host, model in opts.existing_hosts.items():
         if model not in catalog.hosts:
             problems.append((f"existing_hosts[{host!r}]", f"unknown host model {model!r}"))
+    if opts.migration_budget is not None and opts.migration_budget < 0:
+        problems.append(("migration_budget", "must be >= 0"))
     if opts.time_limit_s <= 0:
         problems.append(("time_limit_s", "must be > 0"))
     return problems

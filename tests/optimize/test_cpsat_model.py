@@ -8,11 +8,12 @@ import numpy as np
 
 from capplan.optimize import cpsat
 from capplan.optimize.heuristics import run_rule
-from capplan.optimize.instance import Instance, make_instance
+from capplan.optimize.instance import Instance, Solution, make_instance
+from capplan.optimize.subproblem import SubProblem
 from capplan.optimize.validator import validate
 
 
-def _full(inst: Instance, time_s: float = 5.0) -> tuple[cpsat.SubResult, cpsat.SubProblem]:
+def _full(inst: Instance, time_s: float = 5.0) -> tuple[cpsat.SubResult, SubProblem]:
     sub = cpsat.full_subproblem(inst, None, 0)
     return cpsat.solve(inst, sub, time_limit_s=time_s, workers=1), sub
 
@@ -68,19 +69,17 @@ def test_reduce_columns_drops_slack_duplicate_and_dominated() -> None:
 
 def test_migration_budget_in_a_subproblem() -> None:
     inst = make_instance([[2], [2]], [10], existing_type=[0, 0], current=[0, 1], migration_budget=0)
-    sub = cpsat.SubProblem(np.array([0, 1]), np.array([0, 0]), np.array([0, 1]), migration_left=0)
+    sub = SubProblem(np.array([0, 1]), np.array([0, 0]), np.array([0, 1]), migration_left=0)
     res = cpsat.solve(inst, sub, time_limit_s=2, workers=1)
     assert res.status == cpsat.OPTIMAL and res.objective == 2
-    sub_free = cpsat.SubProblem(
-        np.array([0, 1]), np.array([0, 0]), np.array([0, 1]), migration_left=1
-    )
+    sub_free = SubProblem(np.array([0, 1]), np.array([0, 0]), np.array([0, 1]), migration_left=1)
     res = cpsat.solve(inst, sub_free, time_limit_s=2, workers=1)
     assert res.objective == 1
 
 
 def test_infeasible_subproblem_is_reported() -> None:
     inst = make_instance([[6], [6]], [10])
-    sub = cpsat.SubProblem(np.array([0, 1]), np.array([0]), np.array([-1]))
+    sub = SubProblem(np.array([0, 1]), np.array([0]), np.array([-1]))
     res = cpsat.solve(inst, sub, time_limit_s=2, workers=1)
     assert res.status == cpsat.INFEASIBLE and res.assign is None
 
@@ -93,3 +92,19 @@ def test_zones_and_reserve_in_the_model() -> None:
     assert validate(inst, sol) == []
     # Per zone: 8 of demand + a spare of 10 -> 2 bins per zone.
     assert res.objective == 4
+
+
+def test_a_pinned_item_whose_home_type_it_may_not_use_is_infeasible() -> None:
+    # Item 0 is pinned to the one existing bin, of a type it may not use: no packing keeps it
+    # home without breaking the type rule, so the model has no solution (it used to place
+    # the item there anyway).
+    inst = make_instance(
+        [[1], [1]],
+        [[10], [10]],
+        allowed=[[False, True], [True, True]],
+        existing_type=[0],
+        pinned=[0, -1],
+    )
+    res, _ = _full(inst)
+    assert res.status == cpsat.INFEASIBLE
+    assert validate(inst, Solution(np.array([0, 0]), np.array([0]), np.array([0])))

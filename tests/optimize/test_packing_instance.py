@@ -87,3 +87,18 @@ def test_affinity_across_zones_is_infeasible() -> None:
     inst = make_instance([[1], [1]], [10], affinity=[[0, 1]], zone=[0, 1])
     with pytest.raises(InfeasibleError, match="zone"):
         contract_affinity(inst)
+
+
+def test_affinity_reports_the_first_member_whose_rules_clash() -> None:
+    # Item 1's VLAN clashes before item 2's zone: the label error is the one raised, as each
+    # member is checked in turn.
+    inst = make_instance(
+        [[1], [1], [1]],
+        [10],
+        zone=[0, 0, 1],
+        label=[1, 2, -1],
+        label_limit=[3],
+        affinity=[[0, 1, 2]],
+    )
+    with pytest.raises(SolverError, match="spans several labels"):
+        contract_affinity(inst)

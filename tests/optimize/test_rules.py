@@ -167,3 +167,41 @@ def test_checks_run_in_registry_order_and_ha_waits_for_capacity() -> None:
     assert [v.kind for v in rules.check(inst, sol)] == ["capacity"]
     fine = Solution(np.array([0, 1]), np.array([0, 0]), np.array([-1, -1]))
     assert [v.kind for v in rules.check(inst, fine)] == ["ha_reserve"]
+
+
+def test_violation_kinds_belong_to_one_rule_each() -> None:
+    kinds = [k for rule in rules.REGISTRY for k in rule.kinds]
+    assert len(set(kinds)) == len(kinds)
+    documented = rules.Violation.__doc__ or ""
+    for kind in [*kinds, "structure"]:
+        assert f"``{kind}``" in documented
+
+
+def test_checks_that_need_others_clean_come_after_them() -> None:
+    seen: set[str] = set()
+    for rule in rules.REGISTRY:
+        assert set(rule.needs_clean) <= seen, rule.name
+        seen |= set(rule.kinds)
+
+
+def test_labels_follow_a_packer_grown_from_a_wide_solution() -> None:
+    # Two labelled items, limit one label per bin; the solution holds 40 (mostly spare) bins,
+    # more than a packer of two items holds at first, so the label marks must grow too.
+    inst = make_instance([[1], [1]], [10], label=[3, 4], label_limit=[1], n_available=[40])
+    n_bins = 40
+    sol = Solution(np.array([39, 38]), np.zeros(n_bins, np.int64), np.full(n_bins, -1))
+    pk = Packer.from_solution(inst, sol)
+    assert pk.nb == n_bins
+    offered = pk.candidates(1)
+    assert not offered[39] and offered[38] and offered[:38].all()
+    pk.remove(1)
+    pk.place(1, 39)
+    assert [v.kind for v in validate(inst, pk.solution())] == ["label"]
+
+
+def test_a_spare_bin_declared_for_a_zone_takes_only_that_zone() -> None:
+    inst = make_instance([[1], [1]], [10], zone=[0, 1], zone_names=["dmz", "internal"])
+    pk = Packer(inst)
+    b = pk.open_bin(0, zone=1)
+    assert not pk.candidates(0)[b] and pk.candidates(1)[b]
+    assert not pk.admits(np.array([0, 1]), b)[0] and pk.admits(np.array([0, 1]), b)[1]

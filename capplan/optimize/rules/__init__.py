@@ -8,8 +8,19 @@ The consolidation's preparation, the CP-SAT model builder, the heuristics' packe
 search, the validator and the infeasibility explanation each loop over :data:`REGISTRY`, so a
 new rule is a new module plus one line here.
 
-Order matters in two places: the zone rule makes the ``z`` variables the HA rule reads, so it
-comes first; and the validator lists violations in registry order.
+The registry's order is the order in which the rules act everywhere:
+
+- the zone rule makes the ``z`` variables the HA rule reads, so it comes before it;
+- a check that needs others clean (``needs_clean``: HA needs capacity and zones) comes after
+  the rules that report those kinds;
+- the validator lists violations, the preparation raises its first bad setting (affinity,
+  pinned, migration) and notes its remarks, and the explanation gives its first reason, in
+  registry order.
+
+A few parts of the solvers act on a rule's figures without a per-bin mask: the ejection and
+LNS searches accept a packing only when the migration budget and the N+k reserve still hold
+(:func:`.migration.moves`, :func:`capplan.optimize.failover.reserve_shortfall`), and the
+greedy packers open HA spares at the end (``Packer.add_ha_spares``).
 """
 
 from __future__ import annotations
@@ -97,7 +108,11 @@ def pairs(ctx: ModelContext) -> BoolArray:
 
 
 def constrain(ctx: ModelContext) -> None:
-    """Add every rule's CP-SAT constraints to the model."""
+    """Add every rule's CP-SAT constraints to the model.
+
+    Each rule tests whether it applies to the sub-problem itself (a sub-problem may carry no
+    reserve or migration budget where the instance has one).
+    """
     for rule in REGISTRY:
         rule.constrain(ctx)
 

@@ -111,8 +111,7 @@ def contract_affinity(inst: Instance) -> Contraction | None:
     np.add.at(demand, group_of_item, inst.demand)
     allowed = np.ones((n_groups, inst.n_types), dtype=np.bool_)
     np.logical_and.at(allowed, group_of_item, inst.allowed)
-    zone, pinned, current = _merged_rules(inst, group_of_item, n_groups)
-    label = _merged_labels(inst, group_of_item, n_groups)
+    zone, pinned, current, label = _merged_rules(inst, group_of_item, n_groups)
     move_weight = np.bincount(group_of_item, weights=inst.move_weight, minlength=n_groups)
     item_cost = None
     if inst.item_cost is not None:
@@ -179,11 +178,14 @@ def _union(inst: Instance) -> IntArray:
 
 def _merged_rules(
     inst: Instance, group_of_item: IntArray, n_groups: int
-) -> tuple[IntArray, IntArray, IntArray]:
-    """Zone, pinned bin and current bin of each merged item; raise where they clash."""
+) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+    """Zone, pinned bin, current bin and label of each merged item; raise at the first item
+    whose rules clash with its group's."""
     zone = np.full(n_groups, -1, dtype=np.int64)
     pinned = np.full(n_groups, -1, dtype=np.int64)
     current = np.full(n_groups, -2, dtype=np.int64)
+    label = np.full(n_groups, -1, dtype=np.int64)
+    label_limited = bool((inst.label_limit >= 0).any())
     for i, g in enumerate(group_of_item.tolist()):
         if zone[g] == -1:
             zone[g] = inst.zone[i]
@@ -205,25 +207,23 @@ def _merged_rules(
             current[g] = inst.current[i]
         elif current[g] != inst.current[i]:
             current[g] = -1
+        _merge_label(inst, label, g, i, label_limited)
     current[current == -2] = -1
-    return zone, pinned, current
+    return zone, pinned, current, label
 
 
-def _merged_labels(inst: Instance, group_of_item: IntArray, n_groups: int) -> IntArray:
-    """The label of each merged item (one per item: without a limit the label is unused)."""
-    label = np.full(n_groups, -1, dtype=np.int64)
-    label_limited = bool((inst.label_limit >= 0).any())
-    for i, g in enumerate(group_of_item.tolist()):
-        if inst.label[i] < 0:
-            continue
-        if label[g] == -1:
-            label[g] = inst.label[i]
-        elif label[g] != inst.label[i] and label_limited:
-            raise SolverError(
-                f"affinity group of {inst.item_names[i]!r} spans several labels (VLANs) "
-                "under a per-bin label limit; this combination is not supported"
-            )
-    return label
+def _merge_label(inst: Instance, label: IntArray, g: int, i: int, label_limited: bool) -> None:
+    """Give merged item ``g`` the label of item ``i``; a merged item carries one label (without
+    a label limit the label is unused, so a second one does no harm)."""
+    if inst.label[i] < 0:
+        return
+    if label[g] == -1:
+        label[g] = inst.label[i]
+    elif label[g] != inst.label[i] and label_limited:
+        raise SolverError(
+            f"affinity group of {inst.item_names[i]!r} spans several labels (VLANs) "
+            "under a per-bin label limit; this combination is not supported"
+        )
 
 
 def _merged_anti_affinity(inst: Instance, group_of_item: IntArray) -> tuple[IntArray, ...]:
@@ -245,6 +245,7 @@ def _merged_anti_affinity(inst: Instance, group_of_item: IntArray) -> tuple[IntA
 
 RULE = Rule(
     name="affinity",
+    kinds=("affinity",),
     fields=("affinity",),
     applies=applies,
     check=check,

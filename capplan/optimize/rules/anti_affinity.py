@@ -136,6 +136,7 @@ def group_too_large(inst: Instance) -> str | None:
 
 RULE = Rule(
     name="anti_affinity",
+    kinds=("anti_affinity",),
     fields=("anti_affinity",),
     applies=applies,
     check=check,

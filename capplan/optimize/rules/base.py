@@ -13,8 +13,10 @@ of :mod:`capplan.optimize.rules` with all of its parts side by side:
 - **check**: its validator check, listing every violation of a packing (:class:`Violation`);
 - **infeasible**: a quick reason why the rule alone leaves no packing, for the explanation.
 
-Nothing here imports the solver: the CP-SAT types are named for the type checker only, and
-the builder hands the context its ``weighted_sum``.
+Nothing here imports the solver, so the validator does not either: the CP-SAT types are named
+for the type checker only, and the builder hands the context its ``weighted_sum``. A rule that
+needs more of the solver (the HA rule's integer domains) imports it inside its ``constrain``,
+which runs only while a model is built.
 """
 
 from __future__ import annotations
@@ -120,7 +122,7 @@ class ModelContext:
         The flat columns (dimension × bucket) that can bind in this sub-problem.
     x
         ``x[p, b]``: item at position p of ``sub.items`` on candidate bin b (only the pairs
-        every rule allows exist).
+        every rule allows, and symmetry breaking keeps, exist).
     u
         ``u[b]``: candidate bin b is open.
     z
@@ -226,11 +228,6 @@ def no_constraint(ctx: ModelContext) -> None:
     """A rule with no CP-SAT constraint of its own."""
 
 
-def no_violation(inst: Instance, sol: Solution, bin_zone: IntArray | None) -> list[Violation]:
-    """A rule with no check of its own."""
-    return []
-
-
 def nothing_derived(src: RuleSource) -> dict[str, Any]:
     """A rule whose instance fields come from elsewhere."""
     return {}
@@ -244,6 +241,8 @@ class Rule:
     ----------
     name
         Short name (the module's).
+    kinds
+        The :attr:`Violation.kind` values its check reports.
     fields
         The :class:`~capplan.optimize.instance.Instance` fields the rule reads.
     applies
@@ -267,6 +266,7 @@ class Rule:
     """
 
     name: str
+    kinds: tuple[str, ...]
     fields: tuple[str, ...]
     applies: Callable[[Instance], bool]
     check: Callable[[Instance, Solution, IntArray | None], list[Violation]]

@@ -96,6 +96,7 @@ def check(inst: Instance, sol: Solution, bin_zone: IntArray | None) -> list[Viol
 
 RULE = Rule(
     name="bin_types",
+    kinds=("availability", "allowed"),
     fields=("allowed", "n_available"),
     applies=applies,
     check=check,

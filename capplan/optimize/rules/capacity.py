@@ -88,6 +88,7 @@ def item_too_big(inst: Instance) -> str | None:
 
 RULE = Rule(
     name="capacity",
+    kinds=("capacity",),
     fields=("demand", "capacity"),
     applies=lambda inst: True,
     check=check,

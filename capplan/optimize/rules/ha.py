@@ -166,6 +166,7 @@ def check(inst: Instance, sol: Solution, bin_zone: IntArray | None) -> list[Viol
 
 RULE = Rule(
     name="ha",
+    kinds=("ha_reserve", "ha_strict"),
     fields=("ha_spares", "ha_policy"),
     applies=applies,
     check=check,

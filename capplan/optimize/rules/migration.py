@@ -36,13 +36,17 @@ def applies(inst: Instance) -> bool:
     return inst.migration_budget is not None
 
 
+def moved(inst: Instance, sol: Solution) -> BoolArray:
+    """bool ``(n_items,)``: items ``sol`` takes off their current bin."""
+    at = sol.bin_existing[sol.assign]
+    out: BoolArray = (inst.current >= 0) & (at != inst.current)
+    return out
+
+
 def moves(inst: Instance, sol: Solution, among: BoolArray | None = None) -> int:
     """Weighted moves of ``sol`` from the current placement (of the ``among`` items only)."""
-    at = sol.bin_existing[sol.assign]
-    moved = (inst.current >= 0) & (at != inst.current)
-    if among is not None:
-        moved &= among
-    return int(inst.move_weight[moved].sum())
+    away = moved(inst, sol) if among is None else moved(inst, sol) & among
+    return int(inst.move_weight[away].sum())
 
 
 def left_for(inst: Instance, sol: Solution, in_sub: BoolArray) -> int | None:
@@ -79,22 +83,22 @@ def check(inst: Instance, sol: Solution, bin_zone: IntArray | None) -> list[Viol
     """The budget overrun, if any, with the moved items."""
     if inst.migration_budget is None or not inst.n_items:
         return []
-    n_moves = moves(inst, sol)
+    away = moved(inst, sol)
+    n_moves = int(inst.move_weight[away].sum())
     if n_moves <= inst.migration_budget:
         return []
-    at = sol.bin_existing[sol.assign]
-    moved = (inst.current >= 0) & (at != inst.current)
     return [
         Violation(
             "migration",
             f"{n_moves} moves from the current placement, budget {inst.migration_budget}",
-            tuple(np.flatnonzero(moved)[:20].tolist()),
+            tuple(np.flatnonzero(away)[:20].tolist()),
         )
     ]
 
 
 RULE = Rule(
     name="migration",
+    kinds=("migration",),
     fields=("migration_budget", "current", "move_weight"),
     applies=applies,
     check=check,

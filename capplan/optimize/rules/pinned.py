@@ -120,6 +120,7 @@ def overload(inst: Instance) -> str | None:
 
 RULE = Rule(
     name="pinned",
+    kinds=("pinned",),
     fields=("pinned", "existing_type", "existing_names"),
     applies=applies,
     check=check,

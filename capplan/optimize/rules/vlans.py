@@ -141,6 +141,7 @@ def check(inst: Instance, sol: Solution, bin_zone: IntArray | None) -> list[Viol
 
 RULE = Rule(
     name="vlans",
+    kinds=("label",),
     fields=("label", "label_limit"),
     applies=applies,
     check=check,

@@ -134,6 +134,7 @@ def zone_without_type(inst: Instance) -> str | None:
 
 RULE = Rule(
     name="zones",
+    kinds=("zone",),
     fields=("zone", "zone_names"),
     applies=applies,
     check=check,
