@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 GUARDED = {"C901", "PLR0915"}
 #: Files allowed over the limits when the rules were turned on (2026-12-06). Lower it as files
 #: are split up; never raise it.
-MAX_ALLOWED_FILES = 44
+MAX_ALLOWED_FILES = 42
 
 
 def _allow_list() -> dict[str, set[str]]:

@@ -33,6 +33,21 @@ def validate(
             "for editors, and exit.",
         ),
     ] = False,
+    catalog_schema: Annotated[
+        bool,
+        typer.Option(
+            "--catalog-schema",
+            help="Print the JSON Schema of a hardware catalog file (hosts, modes, SAN tiers, "
+            "SAN, fabric, memory, guest, sources) for editors, and exit.",
+        ),
+    ] = False,
+    economics_schema: Annotated[
+        bool,
+        typer.Option(
+            "--economics-schema",
+            help="Print the JSON Schema of an economics settings file for editors, and exit.",
+        ),
+    ] = False,
 ) -> None:
     """Validate a study file; list every problem at once, each with its dotted path."""
     if schema:
@@ -44,6 +59,16 @@ def validate(
         from capplan.storage.spec import StorageSpecFile
 
         print_json(StorageSpecFile.model_json_schema())
+        return
+    if catalog_schema:
+        from capplan.spec.catalog import catalog_schema as schema_of_catalog
+
+        print_json(schema_of_catalog())
+        return
+    if economics_schema:
+        from capplan.spec.economics import economics_schema as schema_of_economics
+
+        print_json(schema_of_economics())
         return
     if study_path is None:
         raise CapplanError("give a study TOML file (or --schema)", spec_path="STUDY")

@@ -26,8 +26,12 @@ A user catalog may start with ``extends = "bundled"`` in any of its files: the b
 catalog is loaded first and the user's entries replace or add to it (whole entries for named
 tables, single keys for ``san``, ``fabric`` and ``memory``).
 
-The loaded catalog is frozen data; :func:`load_catalog` reports every problem it finds at
-once in one :class:`capplan.errors.SpecError`, each with ``file:dotted.path``.
+Each table is checked by its pydantic model (:class:`HostEntry`, :class:`ModeEntry`,
+:class:`TierEntry`, :class:`SanEntry`, :class:`FabricEntry`, :class:`MemoryEntry`,
+:class:`GuestEntry`; a file as a whole is :class:`CatalogFile`, whose JSON Schema ``capplan
+validate --catalog-schema`` prints). The loaded catalog is frozen data; :func:`load_catalog`
+reports every problem it finds at once in one :class:`capplan.errors.SpecError`, each with
+``file:dotted.path``, in the style of every spec file (:mod:`capplan.spec.problems`).
 """
 
 from __future__ import annotations
@@ -38,14 +42,22 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Annotated, Any, Final, Literal
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import (
+    BaseModel,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from capplan.errors import CapplanError, SpecError
 from capplan.resources import bundled_dir
-from capplan.spec.fields import MISSING, TableFields
+from capplan.spec.problems import at
+from capplan.spec.tables import SPEC_CONFIG, Flag, Int, Num, Text, attribute_docs, one_of, validated
 
 #: Load levels of an 11-point SPECpower_ssj2008 power table: 0 (active idle), 10, ..., 100 %.
 POWER_LOAD_FRACS: Final = tuple(i / 10 for i in range(11))
@@ -803,352 +815,472 @@ def _lookup(table: Mapping[str, Any], name: str, what: str) -> Any:
 
 
 # ---------------------------------------------------------------------------------- loading
+# What a catalog file may hold, table by table, checked by pydantic (``SPEC_CONFIG``: unknown
+# keys refused). Entries cite ``source`` keys, checked against the catalog's ``[sources]``
+# handed in as the validation context. ``capplan validate --catalog-schema`` prints the schema.
+
+#: A citation: one key of a ``[sources]`` table or a non-empty list of keys.
+SourceKeys = Text | Annotated[list[Text], Field(min_length=1)]
 
 
-class _Fields(TableFields):
-    """Catalog fields: :class:`~capplan.spec.fields.TableFields` plus number lists and
-    ``source`` keys resolved against the catalog's ``[sources]`` tables."""
-
-    def __init__(
-        self, table: Any, where: str, problems: list[tuple[str, str]], sources: Mapping[str, str]
-    ) -> None:
-        super().__init__(table, where, problems)
-        self.sources = sources
-
-    def numbers(self, key: str, *, default: Any = MISSING) -> tuple[float, ...]:
-        value = self._get(key, default)
-        if value is MISSING or value is None:
-            return ()
-        if not isinstance(value, list) or not all(
-            isinstance(v, int | float) and not isinstance(v, bool) for v in value
-        ):
-            self.problems.append((self._path(key), f"expected a list of numbers, got {value!r}"))
-            return ()
-        return tuple(float(v) for v in value)
-
-    def source(self, key: str = "source") -> str:
-        """Resolve ``key`` (a source key or a list of keys) to the ``" | "``-joined references."""
-        value = self._get(key, MISSING)
-        keys = [value] if isinstance(value, str) else value
-        if value is MISSING:
-            return ""
-        if not isinstance(keys, list) or not keys or not all(isinstance(k, str) for k in keys):
-            self.problems.append(
-                (self._path(key), f"expected a source key or a list of keys, got {value!r}")
-            )
-            return ""
-        unknown = [k for k in keys if k not in self.sources]
-        if unknown:
-            self.problems.append(
-                (
-                    self._path(key),
-                    f"unknown source key(s) {', '.join(map(repr, unknown))}; "
-                    "add them to a [sources] table",
-                )
-            )
-        return " | ".join(self.sources.get(k, k) for k in keys)
-
-
-def _availability(f: _Fields) -> tuple[str, int | None, str]:
-    """``status``, ``launch_year`` and ``status_source`` of a host entry (see :class:`HostModel`).
-
-    Both fields are optional (no status: current; no year: None); whoever gives either must
-    cite ``status_source``.
-    """
-    given = [key for key in ("status", "launch_year") if key in f.table]
-    status = f.text("status", choices=HOST_STATUSES, default=None) or "current"
-    year: int | None = None
-    if "launch_year" in f.table:
-        lo, hi = LAUNCH_YEAR_RANGE
-        year = f.integer("launch_year", lo=lo, hi=hi)
-    cited = f.source("status_source") if given or "status_source" in f.table else ""
-    return status, year, cited
-
-
-def _host(name: str, f: _Fields) -> HostModel:
-    sockets = f.integer("sockets", lo=1)
-    cores = f.integer("cores_per_socket", lo=1)
-    threads = f.integer("threads_per_core", lo=1, hi=8, default=1)
-    clock = f.num("base_clock_mhz", lo=0, lo_open=True)
-    perf = f.num("perf_factor", lo=0, lo_open=True, default=1.0)
-    ram = f.num("ram_mib", lo=0, lo_open=True)
-    nic_count = f.integer("nic_count", lo=0)
-    nic_speed = f.num("nic_speed_mbps", lo=0)
-    hba = f.integer("hba_ports", lo=0, default=0)
-    curve = f.numbers("power_w", default=None)
-    idle = f.num("idle_w", lo=0, default=None)
-    peak = f.num("max_w", lo=0, default=None)
-    has_idle_max = not (math.isnan(idle) and math.isnan(peak))
-    status, launch_year, status_source = _availability(f)
-    power: tuple[float, ...] = ()
-    if curve and has_idle_max:
-        f.problems.append(
-            (f.where, "give either power_w (11 points) or idle_w and max_w, not both")
+def _cited(keys: str | list[str] | None, info: ValidationInfo) -> str | list[str] | None:
+    """Refuse source keys the catalog's ``[sources]`` tables do not define."""
+    known = (info.context or {}).get("sources")
+    if keys is None or known is None:
+        return keys
+    unknown = [k for k in ([keys] if isinstance(keys, str) else keys) if k not in known]
+    if unknown:
+        raise ValueError(
+            f"unknown source key(s) {', '.join(map(repr, unknown))}; add them to a [sources] table"
         )
-    elif curve:
+    return keys
+
+
+def _resolve(keys: str | list[str] | None, sources: Mapping[str, str]) -> str:
+    """The ``" | "``-joined references of ``keys`` ("" for none)."""
+    if keys is None:
+        return ""
+    return " | ".join(sources.get(k, k) for k in ([keys] if isinstance(keys, str) else keys))
+
+
+class _Entry(BaseModel):
+    """A catalog table that cites its sources."""
+
+    model_config = SPEC_CONFIG
+
+    source: SourceKeys = Field(description="Source key(s) of the figures ([sources] table).")
+
+    _check_source = field_validator("source")(_cited)
+
+
+def _or_nan(value: float | None) -> float:
+    """An optional figure as the loaded types hold it: NaN when the file leaves it out."""
+    return math.nan if value is None else value
+
+
+class HostEntry(_Entry):
+    """A ``[hosts.NAME]`` table: one server model (see :class:`HostModel`)."""
+
+    sockets: Annotated[Int, Field(ge=1)]
+    cores_per_socket: Annotated[Int, Field(ge=1)]
+    threads_per_core: Annotated[Int, Field(ge=1, le=8)] = 1
+    base_clock_mhz: Annotated[Num, Field(gt=0)]
+    perf_factor: Annotated[Num, Field(gt=0)] = 1.0
+    ram_mib: Annotated[Num, Field(gt=0)]
+    nic_count: Annotated[Int, Field(ge=0)]
+    nic_speed_mbps: Annotated[Num, Field(ge=0)]
+    hba_ports: Annotated[Int, Field(ge=0)] = 0
+    power_w: list[Annotated[Num, Field(ge=0)]] | None = Field(
+        None, description="Watts at 0, 10, ..., 100 % load (11 points, never falling)."
+    )
+    idle_w: Annotated[Num, Field(ge=0)] | None = None
+    max_w: Annotated[Num, Field(ge=0)] | None = None
+    price_usd: Annotated[Num, Field(ge=0)] | None = None
+    rack_units: Annotated[Num, Field(gt=0)] | None = None
+    mtbf_h: Annotated[Num, Field(gt=0)] | None = None
+    mttr_h: Annotated[Num, Field(gt=0)] | None = None
+    status: Annotated[Text, one_of(*HOST_STATUSES)] | None = None
+    launch_year: Annotated[Int, Field(ge=LAUNCH_YEAR_RANGE[0], le=LAUNCH_YEAR_RANGE[1])] | None = (
+        None
+    )
+    status_source: SourceKeys | None = None
+    dimms: Annotated[Int, Field(ge=0)] | None = None
+    tested_dimms: Annotated[Int, Field(ge=0)] | None = None
+    dimm_w: Annotated[Num, Field(ge=0)] | None = None
+    cpu_list_price_usd: Annotated[Num, Field(ge=0)] | None = None
+
+    _check_status_source = field_validator("status_source")(_cited)
+
+    @field_validator("power_w")
+    @classmethod
+    def _curve(cls, curve: list[float] | None) -> list[float] | None:
+        if curve is None:
+            return None
         if len(curve) != len(POWER_LOAD_FRACS):
-            f.problems.append(
-                (
-                    f._path("power_w"),
-                    f"expected 11 values (0, 10, ..., 100 % load), got {len(curve)}",
-                )
+            raise ValueError(f"expected 11 values (0, 10, ..., 100 % load), got {len(curve)}")
+        if any(b < a for a, b in itertools.pairwise(curve)):
+            raise ValueError("expected watts that never fall as load rises")
+        return curve
+
+    @model_validator(mode="after")
+    def _together(self) -> HostEntry:
+        has_idle_max = self.idle_w is not None or self.max_w is not None
+        if self.power_w is not None and has_idle_max:
+            raise ValueError("give either power_w (11 points) or idle_w and max_w, not both")
+        if self.power_w is None and not has_idle_max:
+            raise ValueError("needs a power curve: power_w (11 points) or idle_w and max_w")
+        if self.power_w is None:
+            if self.idle_w is None or self.max_w is None:
+                raise ValueError("idle_w and max_w must be given together")
+            if self.max_w < self.idle_w:
+                raise at("max_w", f"max_w {self.max_w:g} is below idle_w {self.idle_w:g}")
+        dimm_keys = {"dimms": self.dimms, "tested_dimms": self.tested_dimms, "dimm_w": self.dimm_w}
+        missing = [k for k, v in dimm_keys.items() if v is None]
+        if 0 < len(missing) < len(dimm_keys):
+            raise ValueError(
+                f"dimms, tested_dimms and dimm_w go together; missing {', '.join(missing)}"
             )
-        elif any(v < 0 for v in curve) or any(b < a for a, b in itertools.pairwise(curve)):
-            f.problems.append(
-                (f._path("power_w"), "expected non-negative watts that never fall as load rises")
+        if (
+            self.dimms is not None
+            and self.tested_dimms is not None
+            and self.dimms < self.tested_dimms
+        ):
+            raise at(
+                "dimms",
+                f"{self.dimms} is below tested_dimms {self.tested_dimms}: give the "
+                "curve of a configuration with at most the DIMMs installed",
             )
+        if (self.status is not None or self.launch_year is not None) and not self.status_source:
+            raise at("status_source", "is required")
+        return self
+
+    def build(self, name: str, sources: Mapping[str, str]) -> HostModel:
+        """The host model, its curve with the extra DIMMs' watts."""
+        if self.power_w is not None:
+            curve = tuple(self.power_w)
         else:
-            power = curve
-    elif has_idle_max:
-        if math.isnan(idle) or math.isnan(peak):
-            f.problems.append((f.where, "idle_w and max_w must be given together"))
-        elif peak < idle:
-            f.problems.append((f._path("max_w"), f"max_w {peak:g} is below idle_w {idle:g}"))
-        else:
-            power = tuple(idle + (peak - idle) * x for x in POWER_LOAD_FRACS)
-    else:
-        f.problems.append((f.where, "needs a power curve: power_w (11 points) or idle_w and max_w"))
-    dimm_extra_w = _dimm_extra_w(f)
-    power = tuple(w + dimm_extra_w for w in power)
-    host = HostModel(
-        name=name,
-        sockets=sockets,
-        cores_per_socket=cores,
-        threads_per_core=threads,
-        base_clock_mhz=clock,
-        perf_factor=perf,
-        ram_mib=ram,
-        nic_count=nic_count,
-        nic_speed_mbps=nic_speed,
-        hba_ports=hba,
-        power_w=power,
-        price_usd=f.num("price_usd", lo=0, default=None),
-        rack_units=f.num("rack_units", lo=0, lo_open=True, default=None),
-        mtbf_h=f.num("mtbf_h", lo=0, lo_open=True, default=None),
-        mttr_h=f.num("mttr_h", lo=0, lo_open=True, default=None),
-        source=f.source(),
-        status=status,
-        launch_year=launch_year,
-        status_source=status_source,
-        dimm_extra_w=dimm_extra_w,
-        cpu_list_price_usd=f.num("cpu_list_price_usd", lo=0, default=None),
-    )
-    f.finish()
-    return host
-
-
-def _dimm_extra_w(f: _Fields) -> float:
-    """Watts of the DIMMs beyond the measured configuration (``dimms``, ``tested_dimms``,
-    ``dimm_w``: all three or none)."""
-    keys = ("dimms", "tested_dimms", "dimm_w")
-    if not any(key in f.table for key in keys):
-        return 0.0
-    dimms = f.integer("dimms", lo=0, default=None)
-    tested = f.integer("tested_dimms", lo=0, default=None)
-    per_dimm_w = f.num("dimm_w", lo=0, default=None)
-    missing = [key for key in keys if key not in f.table]
-    if missing:
-        f.problems.append(
-            (f.where, f"dimms, tested_dimms and dimm_w go together; missing {', '.join(missing)}")
+            assert self.idle_w is not None and self.max_w is not None
+            curve = tuple(self.idle_w + (self.max_w - self.idle_w) * x for x in POWER_LOAD_FRACS)
+        extra_w = 0.0
+        if self.dimms is not None and self.tested_dimms is not None and self.dimm_w is not None:
+            extra_w = (self.dimms - self.tested_dimms) * self.dimm_w
+        return HostModel(
+            name=name,
+            sockets=self.sockets,
+            cores_per_socket=self.cores_per_socket,
+            threads_per_core=self.threads_per_core,
+            base_clock_mhz=self.base_clock_mhz,
+            perf_factor=self.perf_factor,
+            ram_mib=self.ram_mib,
+            nic_count=self.nic_count,
+            nic_speed_mbps=self.nic_speed_mbps,
+            hba_ports=self.hba_ports,
+            power_w=tuple(w + extra_w for w in curve),
+            price_usd=_or_nan(self.price_usd),
+            rack_units=_or_nan(self.rack_units),
+            mtbf_h=_or_nan(self.mtbf_h),
+            mttr_h=_or_nan(self.mttr_h),
+            source=_resolve(self.source, sources),
+            status=self.status or "current",
+            launch_year=self.launch_year,
+            status_source=_resolve(self.status_source, sources),
+            dimm_extra_w=extra_w,
+            cpu_list_price_usd=_or_nan(self.cpu_list_price_usd),
         )
-        return 0.0
-    if dimms < tested:
-        f.problems.append(
-            (
-                f._path("dimms"),
-                f"{dimms} is below tested_dimms {tested}: give the curve of a configuration "
-                "with at most the DIMMs installed",
+
+
+_TABLE_KEYS = ("vcpus", "mem_mib", "overhead_mib")
+_LINEAR_KEYS = ("base_mib", "per_vcpu_mib", "per_mem_frac")
+
+
+class MemOverheadEntry(BaseModel):
+    """A mode's ``mem_overhead`` table (see :class:`MemOverhead`)."""
+
+    model_config = SPEC_CONFIG
+
+    kind: Annotated[Text, one_of(*MEM_OVERHEAD_KINDS)]
+    vcpus: list[Num] | None = None
+    mem_mib: list[Num] | None = None
+    overhead_mib: list[list[Num]] | None = None
+    base_mib: Annotated[Num, Field(ge=0)] = 0.0
+    per_vcpu_mib: Annotated[Num, Field(ge=0)] = 0.0
+    per_mem_frac: Annotated[Num, Field(ge=0, le=1)] = 0.0
+
+    @field_validator("vcpus", "mem_mib")
+    @classmethod
+    def _axis(cls, axis: list[float] | None) -> list[float] | None:
+        if axis is not None and (len(axis) < 2 or any(b <= a for a, b in itertools.pairwise(axis))):
+            raise ValueError("expected at least 2 strictly ascending values")
+        return axis
+
+    @model_validator(mode="after")
+    def _shape(self) -> MemOverheadEntry:
+        given = self.model_fields_set
+        other = {"table": _LINEAR_KEYS, "linear": _TABLE_KEYS, "none": _TABLE_KEYS + _LINEAR_KEYS}
+        stray = [k for k in other[self.kind] if k in given]
+        if stray:
+            raise ValueError(f"{', '.join(stray)} do not apply to kind {self.kind!r}")
+        if self.kind != "table":
+            return self
+        missing = [k for k in _TABLE_KEYS if getattr(self, k) is None]
+        if missing:
+            raise ValueError(f"kind 'table' needs {', '.join(missing)}")
+        assert self.vcpus is not None and self.mem_mib is not None
+        rows = self.overhead_mib or []
+        if len(rows) != len(self.mem_mib) or any(len(r) != len(self.vcpus) for r in rows):
+            raise at(
+                "overhead_mib",
+                f"expected {len(self.mem_mib)} rows (one per mem_mib) of "
+                f"{len(self.vcpus)} values (one per vcpus)",
             )
+        return self
+
+    def build(self) -> MemOverhead:
+        """The overhead model."""
+        return MemOverhead(
+            kind=self.kind,
+            vcpus=tuple(self.vcpus or ()),
+            mem_mib=tuple(self.mem_mib or ()),
+            table_mib=tuple(tuple(r) for r in self.overhead_mib or ()),
+            base_mib=self.base_mib,
+            per_vcpu_mib=self.per_vcpu_mib,
+            per_mem_frac=self.per_mem_frac,
         )
-        return 0.0
-    return (int(dimms) - int(tested)) * per_dimm_w
 
 
-def _mem_overhead(table: Any, where: str, problems: list[tuple[str, str]]) -> MemOverhead:
-    f = _Fields(table, where, problems, {})
-    kind = f.text("kind", choices=MEM_OVERHEAD_KINDS)
-    result = MemOverhead(kind=kind)
-    if kind == "table":
-        vcpus = f.numbers("vcpus")
-        mem = f.numbers("mem_mib")
-        raw = f._get("overhead_mib", MISSING)
-        rows: list[tuple[float, ...]] = []
-        if isinstance(raw, list) and all(isinstance(r, list) for r in raw):
-            rows = [tuple(float(v) for v in r) for r in raw]
-        elif raw is not MISSING:
-            problems.append((f"{where}.overhead_mib", "expected a list of rows (lists of numbers)"))
-        for label, axis in (("vcpus", vcpus), ("mem_mib", mem)):
-            if len(axis) < 2 or any(b <= a for a, b in itertools.pairwise(axis)):
-                problems.append(
-                    (f"{where}.{label}", "expected at least 2 strictly ascending values")
-                )
-        if rows and (len(rows) != len(mem) or any(len(r) != len(vcpus) for r in rows)):
-            problems.append(
-                (
-                    f"{where}.overhead_mib",
-                    f"expected {len(mem)} rows (one per mem_mib) of {len(vcpus)} values "
-                    "(one per vcpus)",
-                )
-            )
-        result = MemOverhead(kind="table", vcpus=vcpus, mem_mib=mem, table_mib=tuple(rows))
-    elif kind == "linear":
-        result = MemOverhead(
-            kind="linear",
-            base_mib=f.num("base_mib", lo=0, default=0.0),
-            per_vcpu_mib=f.num("per_vcpu_mib", lo=0, default=0.0),
-            per_mem_frac=f.num("per_mem_frac", lo=0, hi=1, default=0.0),
+Factor = Annotated[Num, Field(gt=0, le=1)]
+
+
+class ModeEntry(_Entry):
+    """A ``[modes.NAME]`` table: one virtualization mode (see :class:`VirtMode`)."""
+
+    cpu_overhead_frac: Annotated[Num, Field(ge=0, le=0.95)]
+    io_iops_factor: Factor
+    io_added_read_latency_ms: Annotated[Num, Field(ge=0)] = 0.0
+    io_added_write_latency_ms: Annotated[Num, Field(ge=0)] | None = Field(
+        None, description="Default: io_added_read_latency_ms."
+    )
+    io_cpu_us_per_io: Annotated[Num, Field(ge=0)] = 0.0
+    cpu_kernel_slowdown_ratio: Annotated[Num, Field(ge=1)] | None = None
+    net_latency_factor: Annotated[Num, Field(ge=1)]
+    net_throughput_factor: Factor
+    net_tx_factor: Factor | None = Field(None, description="Default: net_throughput_factor.")
+    net_rx_factor: Factor | None = Field(None, description="Default: net_throughput_factor.")
+    page_sharing: Flag
+    page_sharing_savings_frac: Annotated[Num, Field(ge=0, le=0.95)] = 0.0
+    live_migration: Flag
+    same_os_kernel: Flag
+    needs_modified_guest: Flag
+    supports_legacy_guests: Flag
+    one_guest_per_host: Flag = False
+    mem_overhead: MemOverheadEntry = MemOverheadEntry(kind="none")
+
+    def build(self, name: str, sources: Mapping[str, str]) -> VirtMode:
+        """The mode, its defaults filled from the figures they follow."""
+        bulk = self.net_throughput_factor
+        return VirtMode(
+            name=name,
+            cpu_overhead_frac=self.cpu_overhead_frac,
+            io_iops_factor=self.io_iops_factor,
+            io_added_read_latency_ms=self.io_added_read_latency_ms,
+            io_added_write_latency_ms=(
+                self.io_added_read_latency_ms
+                if self.io_added_write_latency_ms is None
+                else self.io_added_write_latency_ms
+            ),
+            io_cpu_us_per_io=self.io_cpu_us_per_io,
+            cpu_kernel_slowdown_ratio=_or_nan(self.cpu_kernel_slowdown_ratio),
+            net_latency_factor=self.net_latency_factor,
+            net_throughput_factor=bulk,
+            net_tx_factor=bulk if self.net_tx_factor is None else self.net_tx_factor,
+            net_rx_factor=bulk if self.net_rx_factor is None else self.net_rx_factor,
+            page_sharing=self.page_sharing,
+            page_sharing_savings_frac=self.page_sharing_savings_frac,
+            live_migration=self.live_migration,
+            same_os_kernel=self.same_os_kernel,
+            needs_modified_guest=self.needs_modified_guest,
+            supports_legacy_guests=self.supports_legacy_guests,
+            one_guest_per_host=self.one_guest_per_host,
+            mem_overhead=self.mem_overhead.build(),
+            source=_resolve(self.source, sources),
         )
-    f.finish()
-    return result
 
 
-def _mode(name: str, f: _Fields) -> VirtMode:
-    problems = f.problems
-    bulk = f.num("net_throughput_factor", lo=0, hi=1, lo_open=True)
-    read_ms = f.num("io_added_read_latency_ms", lo=0, default=0.0)
-    mode = VirtMode(
-        name=name,
-        cpu_overhead_frac=f.num("cpu_overhead_frac", lo=0, hi=0.95),
-        io_iops_factor=f.num("io_iops_factor", lo=0, hi=1, lo_open=True),
-        io_added_read_latency_ms=read_ms,
-        io_added_write_latency_ms=f.num("io_added_write_latency_ms", lo=0, default=read_ms),
-        io_cpu_us_per_io=f.num("io_cpu_us_per_io", lo=0, default=0.0),
-        cpu_kernel_slowdown_ratio=f.num("cpu_kernel_slowdown_ratio", lo=1, default=None),
-        net_latency_factor=f.num("net_latency_factor", lo=1),
-        net_throughput_factor=bulk,
-        net_tx_factor=f.num("net_tx_factor", lo=0, hi=1, lo_open=True, default=bulk),
-        net_rx_factor=f.num("net_rx_factor", lo=0, hi=1, lo_open=True, default=bulk),
-        page_sharing=f.flag("page_sharing"),
-        page_sharing_savings_frac=f.num("page_sharing_savings_frac", lo=0, hi=0.95, default=0.0),
-        live_migration=f.flag("live_migration"),
-        same_os_kernel=f.flag("same_os_kernel"),
-        needs_modified_guest=f.flag("needs_modified_guest"),
-        supports_legacy_guests=f.flag("supports_legacy_guests"),
-        one_guest_per_host=f.flag("one_guest_per_host", default=False),
-        mem_overhead=_mem_overhead(
-            f._get("mem_overhead", {"kind": "none"}), f._path("mem_overhead"), problems
-        ),
-        source=f.source(),
-    )
-    f.finish()
-    return mode
+class TierEntry(_Entry):
+    """A ``[san_tiers.NAME]`` table: one storage tier (see :class:`SanTier`)."""
 
+    media: Text
+    usable_gib: Annotated[Num, Field(gt=0)]
+    max_iops: Annotated[Num, Field(gt=0)]
+    max_mib_s: Annotated[Num, Field(gt=0)]
+    base_latency_ms: Annotated[Num, Field(gt=0)]
+    write_penalty: Annotated[Num, Field(ge=1)]
+    price_usd_per_gib: Annotated[Num, Field(ge=0)] | None = None
+    watts_per_tib: Annotated[Num, Field(ge=0)] | None = None
 
-def _tier(name: str, f: _Fields) -> SanTier:
-    tier = SanTier(
-        name=name,
-        media=f.text("media"),
-        usable_gib=f.num("usable_gib", lo=0, lo_open=True),
-        max_iops=f.num("max_iops", lo=0, lo_open=True),
-        max_mib_s=f.num("max_mib_s", lo=0, lo_open=True),
-        base_latency_ms=f.num("base_latency_ms", lo=0, lo_open=True),
-        write_penalty=f.num("write_penalty", lo=1),
-        price_usd_per_gib=f.num("price_usd_per_gib", lo=0, default=None),
-        watts_per_tib=f.num("watts_per_tib", lo=0, default=None),
-        source=f.source(),
-    )
-    f.finish()
-    return tier
-
-
-def _san(f: _Fields, tiers: Mapping[str, Any]) -> SanDesign:
-    appliance = f.text("appliance", choices=APPLIANCE_KINDS)
-    design = SanDesign(
-        appliance=appliance,
-        appliance_max_iops=f.num("appliance_max_iops", lo=0, lo_open=True, default=math.inf),
-        appliance_max_mib_s=f.num("appliance_max_mib_s", lo=0, lo_open=True, default=math.inf),
-        appliance_latency_ms=f.num("appliance_latency_ms", lo=0, default=0.0),
-        appliance_mirrored=f.flag("appliance_mirrored", default=False),
-        metadata_latency_ms=f.num("metadata_latency_ms", lo=0, default=0.0),
-        metadata_lookup_frac=f.num("metadata_lookup_frac", lo=0, hi=1, default=0.0),
-        multipath_paths=f.integer("multipath_paths", lo=1, hi=32),
-        multipath_mode=f.text("multipath_mode", choices=MULTIPATH_MODES),
-        path_speed_mib_s=f.num("path_speed_mib_s", lo=0, lo_open=True),
-        snapshot_overhead_frac=f.num("snapshot_overhead_frac", lo=0, hi=10),
-        thin_provisioning=f.flag("thin_provisioning"),
-        default_tier=f.text("default_tier"),
-        swap_tier=f.text("swap_tier"),
-        latency_slo_ms=f.num("latency_slo_ms", lo=0, lo_open=True),
-        source=f.source(),
-    )
-    for key in ("default_tier", "swap_tier"):
-        value = getattr(design, key)
-        if value and value not in tiers:
-            f.problems.append(
-                (f._path(key), f"unknown SAN tier {value!r}; valid: {', '.join(sorted(tiers))}")
-            )
-    f.finish()
-    return design
-
-
-def _fabric(f: _Fields) -> Fabric:
-    fabric = Fabric(
-        hosts_per_tor=f.integer("hosts_per_tor", lo=1),
-        tor_uplinks=f.integer("tor_uplinks", lo=1),
-        uplink_speed_mbps=f.num("uplink_speed_mbps", lo=0, lo_open=True),
-        tor_downlink_ports=f.integer("tor_downlink_ports", lo=1),
-        tor_port_speed_mbps=f.num("tor_port_speed_mbps", lo=0, lo_open=True),
-        core_port_speed_mbps=f.num("core_port_speed_mbps", lo=0, lo_open=True),
-        mtu_bytes=f.integer("mtu_bytes", lo=576, hi=9216),
-        ethernet_overhead_bytes=f.integer("ethernet_overhead_bytes", lo=0),
-        vlan_tag_bytes=f.integer("vlan_tag_bytes", lo=0),
-        vlan_id_bits=f.integer("vlan_id_bits", lo=1, hi=24),
-        n_vlans_usable=f.integer("n_vlans_usable", lo=1),
-        east_west_frac=f.num("east_west_frac", lo=0, hi=1),
-        vpn_frac=f.num("vpn_frac", lo=0, hi=1, default=0.0),
-        vpn_overhead_bytes=f.integer("vpn_overhead_bytes", lo=0, default=0),
-        source=f.source(),
-    )
-    if fabric.vlan_id_bits and fabric.n_vlans_usable > 2**fabric.vlan_id_bits - 2:
-        f.problems.append(
-            (
-                f._path("n_vlans_usable"),
-                f"a {fabric.vlan_id_bits}-bit VLAN ID allows at most "
-                f"{2**fabric.vlan_id_bits - 2} usable VLANs, got {fabric.n_vlans_usable}",
-            )
+    def build(self, name: str, sources: Mapping[str, str]) -> SanTier:
+        """The tier."""
+        return SanTier(
+            name=name,
+            **self.model_dump(exclude={"source", "price_usd_per_gib", "watts_per_tib"}),
+            price_usd_per_gib=_or_nan(self.price_usd_per_gib),
+            watts_per_tib=_or_nan(self.watts_per_tib),
+            source=_resolve(self.source, sources),
         )
-    if fabric.mtu_bytes and fabric.vpn_overhead_bytes >= fabric.mtu_bytes:
-        f.problems.append((f._path("vpn_overhead_bytes"), "must be smaller than mtu_bytes"))
-    f.finish()
-    return fabric
+
+
+class SanEntry(_Entry):
+    """The ``[san]`` table: the SAN design (see :class:`SanDesign`)."""
+
+    appliance: Annotated[Text, one_of(*APPLIANCE_KINDS)]
+    appliance_max_iops: Annotated[Num, Field(gt=0)] = math.inf
+    appliance_max_mib_s: Annotated[Num, Field(gt=0)] = math.inf
+    appliance_latency_ms: Annotated[Num, Field(ge=0)] = 0.0
+    appliance_mirrored: Flag = False
+    metadata_latency_ms: Annotated[Num, Field(ge=0)] = 0.0
+    metadata_lookup_frac: Annotated[Num, Field(ge=0, le=1)] = 0.0
+    multipath_paths: Annotated[Int, Field(ge=1, le=32)]
+    multipath_mode: Annotated[Text, one_of(*MULTIPATH_MODES)]
+    path_speed_mib_s: Annotated[Num, Field(gt=0)]
+    snapshot_overhead_frac: Annotated[Num, Field(ge=0, le=10)]
+    thin_provisioning: Flag
+    default_tier: Text
+    swap_tier: Text
+    latency_slo_ms: Annotated[Num, Field(gt=0)]
+
+    @field_validator("default_tier", "swap_tier")
+    @classmethod
+    def _known_tier(cls, tier: str, info: ValidationInfo) -> str:
+        tiers = (info.context or {}).get("tiers")
+        if tiers is not None and tier not in tiers:
+            raise ValueError(f"unknown SAN tier {tier!r}; valid: {', '.join(sorted(tiers))}")
+        return tier
+
+    def build(self, sources: Mapping[str, str]) -> SanDesign:
+        """The SAN design."""
+        return SanDesign(
+            **self.model_dump(exclude={"source"}), source=_resolve(self.source, sources)
+        )
+
+
+class FabricEntry(_Entry):
+    """The ``[fabric]`` table: the data network (see :class:`Fabric`)."""
+
+    hosts_per_tor: Annotated[Int, Field(ge=1)]
+    tor_uplinks: Annotated[Int, Field(ge=1)]
+    uplink_speed_mbps: Annotated[Num, Field(gt=0)]
+    tor_downlink_ports: Annotated[Int, Field(ge=1)]
+    tor_port_speed_mbps: Annotated[Num, Field(gt=0)]
+    core_port_speed_mbps: Annotated[Num, Field(gt=0)]
+    mtu_bytes: Annotated[Int, Field(ge=576, le=9216)]
+    ethernet_overhead_bytes: Annotated[Int, Field(ge=0)]
+    vlan_tag_bytes: Annotated[Int, Field(ge=0)]
+    vlan_id_bits: Annotated[Int, Field(ge=1, le=24)]
+    n_vlans_usable: Annotated[Int, Field(ge=1)]
+    east_west_frac: Annotated[Num, Field(ge=0, le=1)]
+    vpn_frac: Annotated[Num, Field(ge=0, le=1)] = 0.0
+    vpn_overhead_bytes: Annotated[Int, Field(ge=0)] = 0
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FabricEntry:
+        most = 2**self.vlan_id_bits - 2
+        if self.n_vlans_usable > most:
+            raise at(
+                "n_vlans_usable",
+                f"a {self.vlan_id_bits}-bit VLAN ID allows at most {most} "
+                f"usable VLANs, got {self.n_vlans_usable}",
+            )
+        if self.vpn_overhead_bytes >= self.mtu_bytes:
+            raise at("vpn_overhead_bytes", "must be smaller than mtu_bytes")
+        return self
+
+    def build(self, sources: Mapping[str, str]) -> Fabric:
+        """The fabric."""
+        return Fabric(**self.model_dump(exclude={"source"}), source=_resolve(self.source, sources))
 
 
 #: ESXi's Mem.MinFree sliding scale (vmware-minfree-sliding), used when a catalog's
 #: ``[memory]`` table predates these keys; the compression defaults are ESX 4.1's.
 _DEFAULT_MIN_FREE = (0.06, 0.04, 0.02, 0.01)
+Frac = Annotated[Num, Field(ge=0, le=1)]
 
 
-def _memory(f: _Fields) -> MemoryReclaim:
-    memory = MemoryReclaim(
-        balloon_max_frac=f.num("balloon_max_frac", lo=0, hi=1),
-        active_window_s=f.num("active_window_s", lo=0, lo_open=True),
-        page_size_kib=f.num("page_size_kib", lo=0, lo_open=True),
-        min_free_fracs=(
-            f.num("min_free_frac_0_4gib", lo=0, hi=1, default=_DEFAULT_MIN_FREE[0]),
-            f.num("min_free_frac_4_12gib", lo=0, hi=1, default=_DEFAULT_MIN_FREE[1]),
-            f.num("min_free_frac_12_28gib", lo=0, hi=1, default=_DEFAULT_MIN_FREE[2]),
-            f.num("min_free_frac_above_28gib", lo=0, hi=1, default=_DEFAULT_MIN_FREE[3]),
-        ),
-        compression_cache_frac=f.num("compression_cache_frac", lo=0, hi=1, default=0.10),
-        compression_ratio=f.num("compression_ratio", lo=1, default=2.0),
-        decompress_vs_swap_frac=f.num("decompress_vs_swap_frac", lo=0, hi=1, default=0.1),
-        source=f.source(),
+class MemoryEntry(_Entry):
+    """The ``[memory]`` table: memory reclamation (see :class:`MemoryReclaim`)."""
+
+    balloon_max_frac: Frac
+    active_window_s: Annotated[Num, Field(gt=0)]
+    page_size_kib: Annotated[Num, Field(gt=0)]
+    min_free_frac_0_4gib: Frac = _DEFAULT_MIN_FREE[0]
+    min_free_frac_4_12gib: Frac = _DEFAULT_MIN_FREE[1]
+    min_free_frac_12_28gib: Frac = _DEFAULT_MIN_FREE[2]
+    min_free_frac_above_28gib: Frac = _DEFAULT_MIN_FREE[3]
+    compression_cache_frac: Frac = 0.10
+    compression_ratio: Annotated[Num, Field(ge=1)] = 2.0
+    decompress_vs_swap_frac: Frac = 0.1
+
+    def build(self, sources: Mapping[str, str]) -> MemoryReclaim:
+        """The reclamation parameters."""
+        return MemoryReclaim(
+            balloon_max_frac=self.balloon_max_frac,
+            active_window_s=self.active_window_s,
+            page_size_kib=self.page_size_kib,
+            min_free_fracs=(
+                self.min_free_frac_0_4gib,
+                self.min_free_frac_4_12gib,
+                self.min_free_frac_12_28gib,
+                self.min_free_frac_above_28gib,
+            ),
+            compression_cache_frac=self.compression_cache_frac,
+            compression_ratio=self.compression_ratio,
+            decompress_vs_swap_frac=self.decompress_vs_swap_frac,
+            source=_resolve(self.source, sources),
+        )
+
+
+class GuestEntry(_Entry):
+    """The ``[guest]`` table: guest defaults (see :class:`GuestDefaults`)."""
+
+    cpu_kernel_frac: Frac
+    kernel_fixed_mib: Annotated[Num, Field(ge=0)] = DEFAULT_KERNEL_FIXED_MIB
+    kernel_page_map_frac: Frac = DEFAULT_KERNEL_PAGE_MAP_FRAC
+
+    def build(self, sources: Mapping[str, str]) -> GuestDefaults:
+        """The guest defaults."""
+        return GuestDefaults(
+            **self.model_dump(exclude={"source"}), source=_resolve(self.source, sources)
+        )
+
+
+#: The entries of named tables, and of single tables.
+_Named = HostEntry | ModeEntry | TierEntry
+_Single = SanEntry | FabricEntry | MemoryEntry | GuestEntry
+
+
+class CatalogFile(BaseModel):
+    """One catalog file: any of the tables, each entry as its model says."""
+
+    model_config = SPEC_CONFIG
+
+    extends: Literal["bundled"] | None = Field(
+        None, description="Load the bundled catalog first; this file's entries replace its own."
     )
-    f.finish()
-    return memory
+    hosts: dict[str, HostEntry] = {}
+    modes: dict[str, ModeEntry] = {}
+    san_tiers: dict[str, TierEntry] = {}
+    san: SanEntry | None = None
+    fabric: FabricEntry | None = None
+    memory: MemoryEntry | None = None
+    guest: GuestEntry | None = None
+    sources: dict[str, Text] = Field({}, description="Citation key -> full reference.")
 
 
-def _guest(f: _Fields) -> GuestDefaults:
-    guest = GuestDefaults(
-        cpu_kernel_frac=f.num("cpu_kernel_frac", lo=0, hi=1),
-        kernel_fixed_mib=f.num("kernel_fixed_mib", lo=0, default=DEFAULT_KERNEL_FIXED_MIB),
-        kernel_page_map_frac=f.num(
-            "kernel_page_map_frac", lo=0, hi=1, default=DEFAULT_KERNEL_PAGE_MAP_FRAC
-        ),
-        source=f.source(),
-    )
-    f.finish()
-    return guest
+#: The loaded type each entry model builds (its docstring describes the entry's keys).
+_BUILDS: Final[dict[type[BaseModel], type]] = {
+    HostEntry: HostModel,
+    ModeEntry: VirtMode,
+    MemOverheadEntry: MemOverhead,
+    TierEntry: SanTier,
+    SanEntry: SanDesign,
+    FabricEntry: Fabric,
+    MemoryEntry: MemoryReclaim,
+    GuestEntry: GuestDefaults,
+}
+
+
+def catalog_schema() -> dict[str, Any]:
+    """The JSON Schema of a catalog file, for editors (``capplan validate --catalog-schema``).
+
+    Keys without a description of their own take the text of the loaded type's attribute.
+    """
+    schema = CatalogFile.model_json_schema()
+    for entry, built in _BUILDS.items():
+        docs = attribute_docs(built)
+        properties = schema["$defs"][entry.__name__]["properties"]
+        for key, prop in properties.items():
+            if "description" not in prop and key in docs:
+                prop["description"] = docs[key]
+    return schema
 
 
 def _read_files(directory: Path) -> tuple[list[tuple[str, dict[str, Any]]], list[tuple[str, str]]]:
@@ -1235,44 +1367,14 @@ def load_catalog(directory: Path | None = None) -> Catalog:
         _merge(bundled_docs, problems, merged, origin)
         origin = {k: "bundled" for k in origin}
     _merge(docs, problems, merged, origin)
-
-    def where(dotted: str) -> str:
-        return f"{origin.get(dotted, target.name)}:{dotted}"
-
-    sources: dict[str, str] = {}
-    for key, text in merged.get("sources", {}).items():
-        if not isinstance(text, str) or not text.strip():
-            problems.append((where(f"sources.{key}"), "expected the full reference as a string"))
-        else:
-            sources[key] = text.strip()
-
-    def entries(table: str, build: Any) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for name, raw in merged.get(table, {}).items():
-            out[name] = build(name, _Fields(raw, where(f"{table}.{name}"), problems, sources))
-        if not out:
-            problems.append((f"{target.name}:{table}", "no entries; at least one is required"))
-        return out
-
-    hosts = entries("hosts", _host)
-    modes = entries("modes", _mode)
-    tiers = entries("san_tiers", _tier)
-
-    def single(table: str) -> _Fields:
-        raw = merged.get(table)
-        if raw is None:
-            problems.append((f"{target.name}:{table}", "missing table"))
-            raw = {}
-        return _Fields(raw, where(table), problems, sources)
-
-    san = _san(single("san"), tiers)
-    fabric = _fabric(single("fabric"))
-    memory = _memory(single("memory"))
-    guest = (
-        _guest(_Fields(merged["guest"], where("guest"), problems, sources))
-        if ("guest" in merged)
-        else GuestDefaults()
-    )
+    tables = _Tables(merged, origin, target.name, problems)
+    hosts = tables.named("hosts", HostEntry)
+    modes = tables.named("modes", ModeEntry)
+    tiers = tables.named("san_tiers", TierEntry)
+    san = tables.single("san", SanEntry)
+    fabric = tables.single("fabric", FabricEntry)
+    memory = tables.single("memory", MemoryEntry)
+    guest = tables.single("guest", GuestEntry, required=False) or GuestDefaults()
     if problems:
         raise SpecError(problems, path=target)
     return Catalog(
@@ -1281,8 +1383,69 @@ def load_catalog(directory: Path | None = None) -> Catalog:
         san_tiers=tiers,
         san=san,
         fabric=fabric,
-        sources=sources,
+        sources=tables.sources,
         memory=memory,
         directory=str(target),
         guest=guest,
     )
+
+
+class _Tables:
+    """The merged catalog's tables, each entry checked by its model and built.
+
+    Parameters
+    ----------
+    merged
+        Table → entries (named tables) or keys (single tables), all files merged.
+    origin
+        Dotted entry → the file it came from (``bundled`` for the bundled catalog).
+    label
+        The catalog's name, for problems that belong to no file.
+    problems
+        Where every problem is noted.
+    """
+
+    def __init__(
+        self,
+        merged: Mapping[str, Mapping[str, Any]],
+        origin: Mapping[str, str],
+        label: str,
+        problems: list[tuple[str, str]],
+    ) -> None:
+        self.merged, self.origin, self.label, self.problems = merged, origin, label, problems
+        self.sources: dict[str, str] = {}
+        for key, text in merged.get("sources", {}).items():
+            if not isinstance(text, str) or not text.strip():
+                problems.append(
+                    (self.where(f"sources.{key}"), "expected the full reference as a string")
+                )
+            else:
+                self.sources[key] = text.strip()
+        self.context = {"sources": self.sources, "tiers": set(merged.get("san_tiers", {}))}
+
+    def where(self, dotted: str) -> str:
+        """``file:dotted.path`` of an entry or key."""
+        return f"{self.origin.get(dotted, self.label)}:{dotted}"
+
+    def named(self, table: str, model: type[_Named]) -> dict[str, Any]:
+        """Every entry of a named table (at least one is required)."""
+        raw_entries = self.merged.get(table, {})
+        if not raw_entries:
+            self.problems.append((f"{self.label}:{table}", "no entries; at least one is required"))
+        out: dict[str, Any] = {}
+        for name, raw in raw_entries.items():
+            where = self.where(f"{table}.{name}")
+            entry = validated(model, raw, where, self.problems, self.context)
+            if entry is not None:
+                out[name] = entry.build(name, self.sources)
+        return out
+
+    def single(self, table: str, model: type[_Single], required: bool = True) -> Any:
+        """A single table, or None when it is absent (a problem if it is ``required``)."""
+        raw = self.merged.get(table)
+        if raw is None:
+            if required:
+                self.problems.append((f"{self.label}:{table}", "missing table"))
+            return None
+        entry = validated(model, raw, self.where(table), self.problems, self.context)
+        return None if entry is None else entry.build(self.sources)

@@ -31,21 +31,39 @@ Layout of a settings file::
                                  min_cores_per_socket
     [licences.guest_os.FAMILY]   model (none|per-instance|windows-core) and its prices
 
-The loaded settings are frozen; :func:`load_economics` reports every problem at once in one
-:class:`capplan.errors.SpecError`, each with ``file:dotted.path``.
+Each section is one frozen dataclass whose field annotations carry the rules (range, choices,
+strict types); a file's tables are checked by pydantic models made from them
+(:func:`capplan.spec.tables.file_model`; ``capplan validate --economics-schema`` prints the
+JSON Schema). :func:`load_economics` reports every problem at once in one
+:class:`capplan.errors.SpecError`, each with ``file:dotted.path``, in the style of every spec
+file (:mod:`capplan.spec.problems`).
 """
 
 from __future__ import annotations
 
+import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Annotated, Any, Final, Literal, TypeVar
+
+from pydantic import BaseModel, Field, create_model
 
 from capplan.errors import CapplanError, SpecError
 from capplan.resources import bundled_dir
-from capplan.spec.fields import MISSING, TableFields
+from capplan.spec.tables import (
+    SPEC_CONFIG,
+    Flag,
+    Hours,
+    Int,
+    Num,
+    Text,
+    build,
+    file_model,
+    one_of,
+    validated,
+)
 
 POWER_MODELS: Final = ("curve", "linear", "fan")
 HOST_POWER_POLICIES: Final = ("always-on", "off-when-empty")
@@ -55,6 +73,11 @@ LABOR_MODELS: Final = ("per-vm", "per-host", "user")
 SECTIONS: Final = ("energy", "finance", "labor", "availability", "baseline", "licences")
 TOP_LEVEL_KEYS: Final = (*SECTIONS, "sources", "extends")
 SETTINGS_FILE: Final = "economics.toml"
+#: Hours in a year, and in a leap year (the most an administrator can work in one).
+HOURS_PER_YEAR: Final = 8760.0
+HOURS_PER_LEAP_YEAR: Final = 8784.0
+
+T = TypeVar("T")
 
 
 def bundled_economics_path() -> Path:
@@ -98,13 +121,13 @@ class EnergySettings:
         Switch power per used port, W.
     """
 
-    pue_ratio: float
-    grid_co2_kg_per_kwh: float
-    electricity_usd_per_kwh: float
-    power_model: str
-    fan_r: float
-    host_power_policy: str
-    switch_w_per_port: float
+    pue_ratio: Annotated[Num, Field(ge=1.0, le=5.0)]
+    grid_co2_kg_per_kwh: Annotated[Num, Field(ge=0.0, le=5.0)]
+    electricity_usd_per_kwh: Annotated[Num, Field(ge=0.0, le=10.0)]
+    power_model: Annotated[Text, one_of(*POWER_MODELS)]
+    fan_r: Annotated[Num, Field(ge=1.0, le=10.0)]
+    host_power_policy: Annotated[Text, one_of(*HOST_POWER_POLICIES)]
+    switch_w_per_port: Annotated[Num, Field(ge=0.0, le=1000.0)]
 
 
 @dataclass(frozen=True)
@@ -130,16 +153,16 @@ class FinanceSettings:
         Yearly discount rate of the net present value (Azure Migrate's WACC).
     """
 
-    horizon_years: float
-    server_depreciation_years: float
-    storage_depreciation_years: float
-    network_depreciation_years: float
-    licence_amortization_years: float
-    network_hw_frac: float
-    network_maintenance_frac_per_year: float
-    storage_maintenance_frac_per_year: float
-    rack_usd_per_u_year: float
-    discount_rate_frac: float = 0.07
+    horizon_years: Annotated[Num, Field(gt=0.0, le=50.0)]
+    server_depreciation_years: Annotated[Num, Field(gt=0.0)]
+    storage_depreciation_years: Annotated[Num, Field(gt=0.0)]
+    network_depreciation_years: Annotated[Num, Field(gt=0.0)]
+    licence_amortization_years: Annotated[Num, Field(gt=0.0)]
+    network_hw_frac: Annotated[Num, Field(ge=0.0, le=10.0)]
+    network_maintenance_frac_per_year: Annotated[Num, Field(ge=0.0, le=1.0)]
+    storage_maintenance_frac_per_year: Annotated[Num, Field(ge=0.0, le=1.0)]
+    rack_usd_per_u_year: Annotated[Num, Field(ge=0.0)]
+    discount_rate_frac: Annotated[Num, Field(ge=0.0, le=1.0)] = 0.07
 
 
 @dataclass(frozen=True)
@@ -170,15 +193,15 @@ class LaborSettings:
         ``user`` model: the user's own figures.
     """
 
-    wage_usd_per_hour: float
-    fte_hours_per_year: float
-    physical_servers_per_admin: float
-    instances_per_admin: float
-    migration_hours_per_vm: float
-    model: str = "per-vm"
-    overhead_ratio: float = 1.0
-    user_hours_per_vm_year: float = 0.0
-    user_hours_per_host_year: float = 0.0
+    wage_usd_per_hour: Annotated[Num, Field(ge=0.0)]
+    fte_hours_per_year: Annotated[Num, Field(gt=0.0, le=HOURS_PER_LEAP_YEAR)]
+    physical_servers_per_admin: Annotated[Num, Field(gt=0.0)]
+    instances_per_admin: Annotated[Num, Field(gt=0.0)]
+    migration_hours_per_vm: Annotated[Num, Field(ge=0.0)]
+    model: Annotated[Text, one_of(*LABOR_MODELS)] = "per-vm"
+    overhead_ratio: Annotated[Num, Field(ge=1.0, le=5.0)] = 1.0
+    user_hours_per_vm_year: Annotated[Num, Field(ge=0.0, le=HOURS_PER_LEAP_YEAR)] = 0.0
+    user_hours_per_host_year: Annotated[Num, Field(ge=0.0, le=HOURS_PER_LEAP_YEAR)] = 0.0
 
     @property
     def admin_usd_per_hour(self) -> float:
@@ -248,34 +271,34 @@ class AvailabilitySettings:
         Monte Carlo: replicates, simulated years per replicate, random seed.
     """
 
-    ha_enabled: bool
-    ha_detection_s: float
-    reserve_hosts: int
-    host_mtbf_h: float
-    host_mttr_h: float
-    maintenance_windows_per_year: float
-    maintenance_window_h: float
-    appliance_mtbf_h: float
-    appliance_mttr_h: float
-    path_mtbf_h: float
-    path_mttr_h: float
-    mc_runs: int
-    mc_years: float
-    mc_seed: int
-    vm_boot_s_linux: float = 44.2
-    vm_boot_s_windows: float = 429.0
-    vm_boot_s_other: float = 429.0
-    guest_patches_per_year: float = 0.0
-    guest_patch_h: float = 0.0
-    rack_mtbf_h: float = float("inf")
-    rack_mttr_h: float = 1.0
-    pdu_mtbf_h: float = float("inf")
-    pdu_mttr_h: float = 1.0
-    hosts_per_pdu: int = 1_000_000
-    array_mtbf_h: float = float("inf")
-    array_mttr_h: float = 1.0
-    site_mtbf_h: float = float("inf")
-    site_mttr_h: float = 1.0
+    ha_enabled: Flag
+    ha_detection_s: Annotated[Num, Field(ge=0.0)]
+    reserve_hosts: Annotated[Int, Field(ge=0, le=10_000)]
+    host_mtbf_h: Hours
+    host_mttr_h: Annotated[Num, Field(gt=0.0)]
+    maintenance_windows_per_year: Annotated[Num, Field(ge=0.0, le=HOURS_PER_YEAR)]
+    maintenance_window_h: Annotated[Num, Field(ge=0.0, le=HOURS_PER_YEAR)]
+    appliance_mtbf_h: Hours
+    appliance_mttr_h: Annotated[Num, Field(gt=0.0)]
+    path_mtbf_h: Hours
+    path_mttr_h: Annotated[Num, Field(gt=0.0)]
+    mc_runs: Annotated[Int, Field(ge=2, le=1_000_000)]
+    mc_years: Annotated[Num, Field(gt=0.0, le=100_000.0)]
+    mc_seed: Annotated[Int, Field(ge=0)]
+    vm_boot_s_linux: Annotated[Num, Field(ge=0.0)] = 44.2
+    vm_boot_s_windows: Annotated[Num, Field(ge=0.0)] = 429.0
+    vm_boot_s_other: Annotated[Num, Field(ge=0.0)] = 429.0
+    guest_patches_per_year: Annotated[Num, Field(ge=0.0, le=HOURS_PER_YEAR)] = 0.0
+    guest_patch_h: Annotated[Num, Field(ge=0.0, le=HOURS_PER_YEAR)] = 0.0
+    rack_mtbf_h: Hours = math.inf
+    rack_mttr_h: Annotated[Num, Field(gt=0.0)] = 1.0
+    pdu_mtbf_h: Hours = math.inf
+    pdu_mttr_h: Annotated[Num, Field(gt=0.0)] = 1.0
+    hosts_per_pdu: Annotated[Int, Field(ge=1, le=10_000_000)] = 1_000_000
+    array_mtbf_h: Hours = math.inf
+    array_mttr_h: Annotated[Num, Field(gt=0.0)] = 1.0
+    site_mtbf_h: Hours = math.inf
+    site_mttr_h: Annotated[Num, Field(gt=0.0)] = 1.0
 
     def boot_s(self, os_family: str | None) -> float:
         """Boot time of a restarted guest of ``os_family``, s."""
@@ -312,9 +335,9 @@ class BaselineSettings:
         inventory order (1: one physical server each).
     """
 
-    host_model: str
-    shared_host_mode: str
-    vms_per_server: int = 1
+    host_model: Text
+    shared_host_mode: Text
+    vms_per_server: Annotated[Int, Field(ge=1, le=100_000)] = 1
 
 
 @dataclass(frozen=True)
@@ -331,9 +354,9 @@ class HypervisorLicence:
         Per-core licensing: at least this many cores are counted per socket.
     """
 
-    metric: str
-    usd_per_unit_year: float = 0.0
-    min_cores_per_socket: int = 0
+    metric: Annotated[Text, one_of(*HYPERVISOR_METRICS)]
+    usd_per_unit_year: Annotated[Num, Field(ge=0.0)] = 0.0
+    min_cores_per_socket: Annotated[Int, Field(ge=0, le=1024)] = 0
 
 
 @dataclass(frozen=True)
@@ -357,13 +380,13 @@ class GuestOsLicence:
         ``windows-core`` minimum cores counted.
     """
 
-    model: str
-    usd_per_instance_year: float = 0.0
-    standard_usd_per_16_cores: float = 0.0
-    datacenter_usd_per_16_cores: float = 0.0
-    standard_instances: int = 2
-    min_cores_per_server: int = 16
-    min_cores_per_socket: int = 8
+    model: Annotated[Text, one_of(*GUEST_OS_MODELS)]
+    usd_per_instance_year: Annotated[Num, Field(ge=0.0)] = 0.0
+    standard_usd_per_16_cores: Annotated[Num, Field(ge=0.0)] = 0.0
+    datacenter_usd_per_16_cores: Annotated[Num, Field(ge=0.0)] = 0.0
+    standard_instances: Annotated[Int, Field(ge=1, le=1024)] = 2
+    min_cores_per_server: Annotated[Int, Field(ge=0, le=4096)] = 16
+    min_cores_per_socket: Annotated[Int, Field(ge=0, le=1024)] = 8
 
 
 @dataclass(frozen=True)
@@ -414,75 +437,96 @@ class EconomicsSettings:
 
 
 # ----------------------------------------------------------------------------------- reading
+#: What a settings file must give in each table: every field, except these (which take the
+#: dataclass default, the same default the economics layer has always applied).
+_FILE_OPTIONAL: Final[dict[type, tuple[str, ...]]] = {
+    LaborSettings: ("user_hours_per_vm_year", "user_hours_per_host_year"),
+    HypervisorLicence: ("usd_per_unit_year", "min_cores_per_socket"),
+    GuestOsLicence: (
+        "usd_per_instance_year",
+        "standard_usd_per_16_cores",
+        "datacenter_usd_per_16_cores",
+        "standard_instances",
+        "min_cores_per_server",
+        "min_cores_per_socket",
+    ),
+}
+#: The sections, their dataclasses and their file models.
+_SECTIONS: Final[dict[str, type]] = {
+    "energy": EnergySettings,
+    "finance": FinanceSettings,
+    "labor": LaborSettings,
+    "availability": AvailabilitySettings,
+    "baseline": BaselineSettings,
+}
+_MODELS: Final[dict[type, type[BaseModel]]] = {
+    cls: file_model(cls, optional=_FILE_OPTIONAL.get(cls, ()))
+    for cls in (*_SECTIONS.values(), HypervisorLicence, GuestOsLicence)
+}
+#: Keys a licence model needs beyond its name.
+_NEEDED_BY: Final[dict[str, tuple[str, ...]]] = {
+    "user": ("user_hours_per_vm_year", "user_hours_per_host_year"),
+    "core": ("usd_per_unit_year",),
+    "socket": ("usd_per_unit_year",),
+    "per-instance": ("usd_per_instance_year",),
+    "windows-core": ("standard_usd_per_16_cores", "datacenter_usd_per_16_cores"),
+}
 
 
-class _Reader(TableFields):
-    """Reads one TOML table of settings, unwrapping ``{value, source}`` and noting problems."""
+def economics_schema() -> dict[str, Any]:
+    """The JSON Schema of a settings file, for editors (``capplan validate --economics-schema``).
 
-    def __init__(
-        self,
-        table: Any,
-        where: str,
-        dotted: str,
-        ctx: _Context,
-    ) -> None:
-        super().__init__(table, where, ctx.problems)
-        self.dotted = dotted
-        self.ctx = ctx
+    Every value may be written plain or as ``{ value = X, source = "key" }``; the schema
+    accepts both forms.
+    """
+    named: dict[str, Any] = {
+        "hypervisor": (dict[str, _MODELS[HypervisorLicence]], ...),  # type: ignore[valid-type]
+        "guest_os": (dict[str, _MODELS[GuestOsLicence]], ...),  # type: ignore[valid-type]
+    }
+    licences = create_model("LicencesFile", __config__=SPEC_CONFIG, **named)
+    sections: dict[str, Any] = {name: (_MODELS[cls], ...) for name, cls in _SECTIONS.items()}
+    model = create_model(
+        "EconomicsFile",
+        __config__=SPEC_CONFIG,
+        __doc__=__doc__,
+        extends=(Literal["bundled"] | None, None),
+        sources=(dict[str, str], {}),
+        licences=(licences, ...),
+        **sections,
+    )
+    schema = model.model_json_schema()
+    for name, definition in schema.get("$defs", {}).items():
+        if name != "LicencesFile":
+            definition["properties"] = {
+                key: _citable(prop) for key, prop in definition.get("properties", {}).items()
+            }
+    return schema
 
-    def _get(self, key: str, default: Any) -> Any:
-        self.used.add(key)
-        if key not in self.table:
-            if default is MISSING:
-                self.ctx.problems.append((self._path(key), "is required"))
-            return default
-        raw = self.table[key]
-        origin = self.ctx.origin_of(f"{self.dotted}.{key}")
-        if isinstance(raw, Mapping) and "value" in raw:
-            extra = sorted(set(raw) - {"value", "source"})
-            if extra:
-                self.ctx.problems.append(
-                    (self._path(key), f"unknown key(s) {extra}; expected value and source")
-                )
-            self._record_source(key, raw.get("source"), origin)
-            return raw["value"]
-        if isinstance(raw, Mapping):
-            self.ctx.problems.append((self._path(key), "expected a value or { value, source }"))
-            return default if default is not MISSING else None
-        if origin == "bundled":
-            self.ctx.problems.append(
-                (self._path(key), "a bundled default must cite its source: { value, source }")
-            )
-        self.ctx.sources[f"{self.dotted}.{key}"] = f"user setting ({origin})"
-        return raw
 
-    def _record_source(self, key: str, source: Any, origin: str) -> None:
-        dotted = f"{self.dotted}.{key}"
-        if source is None:
-            if origin == "bundled":
-                self.ctx.problems.append((self._path(key), "a bundled default must cite a source"))
-            self.ctx.sources[dotted] = f"user setting ({origin})"
-            return
-        keys = [source] if isinstance(source, str) else source
-        if not isinstance(keys, list) or not keys or not all(isinstance(k, str) for k in keys):
-            self.ctx.problems.append(
-                (f"{self._path(key)}.source", f"expected a source key or a list, got {source!r}")
-            )
-            return
-        unknown = [k for k in keys if k not in self.ctx.references]
-        if unknown:
-            self.ctx.problems.append(
-                (
-                    f"{self._path(key)}.source",
-                    f"unknown source key(s) {', '.join(map(repr, unknown))}; "
-                    "add them to the [sources] table",
-                )
-            )
-        self.ctx.sources[dotted] = " | ".join(self.ctx.references.get(k, str(k)) for k in keys)
+def _citable(prop: dict[str, Any]) -> dict[str, Any]:
+    """A value's schema, accepting the cited form ``{ value, source }`` as well."""
+    cited = {
+        "type": "object",
+        "properties": {
+            "value": {k: v for k, v in prop.items() if k not in ("title", "description")},
+            "source": {
+                "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]
+            },
+        },
+        "required": ["value"],
+        "additionalProperties": False,
+    }
+    plain = {k: v for k, v in prop.items() if k != "description"}
+    out: dict[str, Any] = {"anyOf": [plain, cited]}
+    if "description" in prop:
+        out["description"] = prop["description"]
+    return out
 
 
 @dataclass
 class _Context:
+    """What reading one settings document collects: problems, and each value's source."""
+
     problems: list[tuple[str, str]]
     references: dict[str, str]
     sources: dict[str, str]
@@ -492,142 +536,79 @@ class _Context:
     def origin_of(self, dotted: str) -> str:
         return self.origins.get(dotted, self.default_origin)
 
+    def unwrap(self, table: Any, where: str, dotted: str) -> Any:
+        """The table's plain values: each ``{ value, source }`` unwrapped, its source noted.
 
-def _energy(r: _Reader) -> EnergySettings:
-    out = EnergySettings(
-        pue_ratio=r.num("pue_ratio", lo=1.0, hi=5.0),
-        grid_co2_kg_per_kwh=r.num("grid_co2_kg_per_kwh", lo=0.0, hi=5.0),
-        electricity_usd_per_kwh=r.num("electricity_usd_per_kwh", lo=0.0, hi=10.0),
-        power_model=r.text("power_model", choices=POWER_MODELS),
-        fan_r=r.num("fan_r", lo=1.0, hi=10.0),
-        host_power_policy=r.text("host_power_policy", choices=HOST_POWER_POLICIES),
-        switch_w_per_port=r.num("switch_w_per_port", lo=0.0, hi=1000.0),
-    )
-    r.finish()
-    return out
+        A bundled value must cite a source; a user's plain value is recorded as the user's
+        setting. Anything but a table is returned as is (the model reports it).
+        """
+        if not isinstance(table, Mapping):
+            return table
+        out: dict[str, Any] = {}
+        for key, raw in table.items():
+            path, name = f"{where}.{key}", f"{dotted}.{key}"
+            origin = self.origin_of(name)
+            if isinstance(raw, Mapping) and "value" in raw:
+                extra = sorted(set(raw) - {"value", "source"})
+                if extra:
+                    self.problems.append(
+                        (path, f"unknown key(s) {extra}; expected value and source")
+                    )
+                self._cite(path, name, raw.get("source"), origin)
+                out[key] = raw["value"]
+                continue
+            if isinstance(raw, Mapping):
+                self.problems.append((path, "expected a value or { value, source }"))
+                continue
+            if origin == "bundled":
+                self.problems.append(
+                    (path, "a bundled default must cite its source: { value, source }")
+                )
+            self.sources[name] = f"user setting ({origin})"
+            out[key] = raw
+        return out
 
+    def _cite(self, path: str, name: str, source: Any, origin: str) -> None:
+        if source is None:
+            if origin == "bundled":
+                self.problems.append((path, "a bundled default must cite a source"))
+            self.sources[name] = f"user setting ({origin})"
+            return
+        keys = [source] if isinstance(source, str) else source
+        if not isinstance(keys, list) or not keys or not all(isinstance(k, str) for k in keys):
+            self.problems.append(
+                (f"{path}.source", f"expected a source key or a list, got {source!r}")
+            )
+            return
+        unknown = [k for k in keys if k not in self.references]
+        if unknown:
+            self.problems.append(
+                (
+                    f"{path}.source",
+                    f"unknown source key(s) {', '.join(map(repr, unknown))}; "
+                    "add them to the [sources] table",
+                )
+            )
+        self.sources[name] = " | ".join(self.references.get(k, str(k)) for k in keys)
 
-def _finance(r: _Reader) -> FinanceSettings:
-    out = FinanceSettings(
-        horizon_years=r.num("horizon_years", lo=0.0, lo_open=True, hi=50.0),
-        server_depreciation_years=r.num("server_depreciation_years", lo=0.0, lo_open=True),
-        storage_depreciation_years=r.num("storage_depreciation_years", lo=0.0, lo_open=True),
-        network_depreciation_years=r.num("network_depreciation_years", lo=0.0, lo_open=True),
-        licence_amortization_years=r.num("licence_amortization_years", lo=0.0, lo_open=True),
-        network_hw_frac=r.num("network_hw_frac", lo=0.0, hi=10.0),
-        network_maintenance_frac_per_year=r.num(
-            "network_maintenance_frac_per_year", lo=0.0, hi=1.0
-        ),
-        storage_maintenance_frac_per_year=r.num(
-            "storage_maintenance_frac_per_year", lo=0.0, hi=1.0
-        ),
-        rack_usd_per_u_year=r.num("rack_usd_per_u_year", lo=0.0),
-        discount_rate_frac=r.num("discount_rate_frac", lo=0.0, hi=1.0),
-    )
-    r.finish()
-    return out
+    def read(self, cls: type[T], table: Any, where: str, dotted: str) -> T | None:
+        """One table as ``cls``: unwrapped, checked by its file model, cross-checked."""
+        plain = self.unwrap(table, where, dotted)
+        entry = validated(_MODELS[cls], plain, where, self.problems)
+        if entry is None:
+            return None
+        self._needed(plain, where)
+        return build(cls, entry)
 
-
-def _labor(r: _Reader) -> LaborSettings:
-    model = r.text("model", choices=LABOR_MODELS)
-    if model == "user":
-        for key in ("user_hours_per_vm_year", "user_hours_per_host_year"):
-            if key not in r.table:
-                r.ctx.problems.append((r._path(key), "is required for model 'user'"))
-    out = LaborSettings(
-        model=model,
-        wage_usd_per_hour=r.num("wage_usd_per_hour", lo=0.0),
-        overhead_ratio=r.num("overhead_ratio", lo=1.0, hi=5.0),
-        fte_hours_per_year=r.num("fte_hours_per_year", lo=0.0, lo_open=True, hi=8784.0),
-        physical_servers_per_admin=r.num("physical_servers_per_admin", lo=0.0, lo_open=True),
-        instances_per_admin=r.num("instances_per_admin", lo=0.0, lo_open=True),
-        migration_hours_per_vm=r.num("migration_hours_per_vm", lo=0.0),
-        user_hours_per_vm_year=r.num("user_hours_per_vm_year", lo=0.0, hi=8784.0, default=0.0),
-        user_hours_per_host_year=r.num("user_hours_per_host_year", lo=0.0, hi=8784.0, default=0.0),
-    )
-    r.finish()
-    return out
-
-
-def _availability(r: _Reader) -> AvailabilitySettings:
-    out = AvailabilitySettings(
-        ha_enabled=r.flag("ha_enabled"),
-        ha_detection_s=r.num("ha_detection_s", lo=0.0),
-        vm_boot_s_linux=r.num("vm_boot_s_linux", lo=0.0),
-        vm_boot_s_windows=r.num("vm_boot_s_windows", lo=0.0),
-        vm_boot_s_other=r.num("vm_boot_s_other", lo=0.0),
-        reserve_hosts=r.integer("reserve_hosts", lo=0, hi=10_000),
-        host_mtbf_h=r.num("host_mtbf_h", lo=0.0, lo_open=True, allow_inf=True),
-        host_mttr_h=r.num("host_mttr_h", lo=0.0, lo_open=True),
-        maintenance_windows_per_year=r.num("maintenance_windows_per_year", lo=0.0, hi=8760.0),
-        maintenance_window_h=r.num("maintenance_window_h", lo=0.0, hi=8760.0),
-        appliance_mtbf_h=r.num("appliance_mtbf_h", lo=0.0, lo_open=True, allow_inf=True),
-        appliance_mttr_h=r.num("appliance_mttr_h", lo=0.0, lo_open=True),
-        path_mtbf_h=r.num("path_mtbf_h", lo=0.0, lo_open=True, allow_inf=True),
-        path_mttr_h=r.num("path_mttr_h", lo=0.0, lo_open=True),
-        guest_patches_per_year=r.num("guest_patches_per_year", lo=0.0, hi=8760.0),
-        guest_patch_h=r.num("guest_patch_h", lo=0.0, hi=8760.0),
-        rack_mtbf_h=r.num("rack_mtbf_h", lo=0.0, lo_open=True, allow_inf=True),
-        rack_mttr_h=r.num("rack_mttr_h", lo=0.0, lo_open=True),
-        pdu_mtbf_h=r.num("pdu_mtbf_h", lo=0.0, lo_open=True, allow_inf=True),
-        pdu_mttr_h=r.num("pdu_mttr_h", lo=0.0, lo_open=True),
-        hosts_per_pdu=r.integer("hosts_per_pdu", lo=1, hi=10_000_000),
-        array_mtbf_h=r.num("array_mtbf_h", lo=0.0, lo_open=True, allow_inf=True),
-        array_mttr_h=r.num("array_mttr_h", lo=0.0, lo_open=True),
-        site_mtbf_h=r.num("site_mtbf_h", lo=0.0, lo_open=True, allow_inf=True),
-        site_mttr_h=r.num("site_mttr_h", lo=0.0, lo_open=True),
-        mc_runs=r.integer("mc_runs", lo=2, hi=1_000_000),
-        mc_years=r.num("mc_years", lo=0.0, lo_open=True, hi=100_000.0),
-        mc_seed=r.integer("mc_seed", lo=0),
-    )
-    if out.maintenance_windows_per_year * out.maintenance_window_h > 8760.0:
-        r.ctx.problems.append(
-            (r.where, "maintenance_windows_per_year × maintenance_window_h exceeds a year")
-        )
-    r.finish()
-    return out
-
-
-def _baseline(r: _Reader) -> BaselineSettings:
-    out = BaselineSettings(
-        host_model=r.text("host_model"),
-        shared_host_mode=r.text("shared_host_mode"),
-        vms_per_server=r.integer("vms_per_server", lo=1, hi=100_000),
-    )
-    r.finish()
-    return out
-
-
-def _hypervisor(r: _Reader) -> HypervisorLicence:
-    metric = r.text("metric", choices=HYPERVISOR_METRICS)
-    price = r.num("usd_per_unit_year", lo=0.0, default=0.0)
-    min_cores = r.integer("min_cores_per_socket", lo=0, hi=1024, default=0)
-    if metric in ("core", "socket") and "usd_per_unit_year" not in r.table:
-        r.ctx.problems.append((r._path("usd_per_unit_year"), f"is required for metric {metric!r}"))
-    r.finish()
-    return HypervisorLicence(metric, price, min_cores)
-
-
-def _guest_os(r: _Reader) -> GuestOsLicence:
-    model = r.text("model", choices=GUEST_OS_MODELS)
-    needed = {
-        "per-instance": ("usd_per_instance_year",),
-        "windows-core": ("standard_usd_per_16_cores", "datacenter_usd_per_16_cores"),
-    }.get(model, ())
-    for key in needed:
-        if key not in r.table:
-            r.ctx.problems.append((r._path(key), f"is required for model {model!r}"))
-    out = GuestOsLicence(
-        model=model,
-        usd_per_instance_year=r.num("usd_per_instance_year", lo=0.0, default=0.0),
-        standard_usd_per_16_cores=r.num("standard_usd_per_16_cores", lo=0.0, default=0.0),
-        datacenter_usd_per_16_cores=r.num("datacenter_usd_per_16_cores", lo=0.0, default=0.0),
-        standard_instances=r.integer("standard_instances", lo=1, hi=1024, default=2),
-        min_cores_per_server=r.integer("min_cores_per_server", lo=0, hi=4096, default=16),
-        min_cores_per_socket=r.integer("min_cores_per_socket", lo=0, hi=1024, default=8),
-    )
-    r.finish()
-    return out
+    def _needed(self, plain: Mapping[str, Any], where: str) -> None:
+        """Keys the table's model, metric or licence model needs (``model = "user"``...)."""
+        for field_name in ("model", "metric"):
+            choice = plain.get(field_name)
+            for key in _NEEDED_BY.get(str(choice), ()):
+                if key not in plain:
+                    self.problems.append(
+                        (f"{where}.{key}", f"is required for {field_name} {choice!r}")
+                    )
 
 
 def _read_doc(path: Path) -> dict[str, Any]:
@@ -688,56 +669,29 @@ def parse_economics(
         With every problem found.
     """
     problems: list[tuple[str, str]] = []
-    references: dict[str, str] = {}
-    raw_refs = doc.get("sources", {})
-    if not isinstance(raw_refs, Mapping):
-        problems.append((f"{label}:sources", "expected a table of key = reference"))
-        raw_refs = {}
-    for key, text in raw_refs.items():
-        if not isinstance(text, str) or not text.strip():
-            problems.append((f"{label}:sources.{key}", "expected the full reference as a string"))
-        else:
-            references[key] = text.strip()
+    references = _references(doc, label, problems)
     for key in doc:
         if key not in TOP_LEVEL_KEYS:
             problems.append(
                 (f"{label}:{key}", f"unknown table; expected one of {', '.join(TOP_LEVEL_KEYS)}")
             )
     ctx = _Context(problems, references, {}, dict(origins or {}), label)
-
-    def reader(section: str) -> _Reader:
+    sections: dict[str, Any] = {}
+    for section, cls in _SECTIONS.items():
         if section not in doc:
             problems.append((f"{label}:{section}", "missing table"))
-        return _Reader(doc.get(section, {}), f"{label}:{section}", section, ctx)
-
-    energy = _energy(reader("energy"))
-    finance = _finance(reader("finance"))
-    labor = _labor(reader("labor"))
-    availability = _availability(reader("availability"))
-    baseline = _baseline(reader("baseline"))
-    licences = doc.get("licences", {})
-    if not isinstance(licences, Mapping):
-        problems.append((f"{label}:licences", "expected a table"))
-        licences = {}
-    for key in licences:
-        if key not in ("hypervisor", "guest_os"):
-            problems.append(
-                (f"{label}:licences.{key}", "unknown table; expected hypervisor or guest_os")
-            )
-    hypervisor: dict[str, HypervisorLicence] = {}
-    for mode, table in _named(licences, "hypervisor", label, problems).items():
-        hypervisor[mode] = _hypervisor(
-            _Reader(
-                table, f"{label}:licences.hypervisor.{mode}", f"licences.hypervisor.{mode}", ctx
+        sections[section] = ctx.read(cls, doc.get(section, {}), f"{label}:{section}", section)
+    availability = sections["availability"]
+    if availability is not None and _maintenance_h(availability) > HOURS_PER_YEAR:
+        problems.append(
+            (
+                f"{label}:availability",
+                "maintenance_windows_per_year × maintenance_window_h exceeds a year",
             )
         )
-    guest: dict[str, GuestOsLicence] = {}
-    for family, table in _named(licences, "guest_os", label, problems).items():
-        guest[family] = _guest_os(
-            _Reader(
-                table, f"{label}:licences.guest_os.{family}", f"licences.guest_os.{family}", ctx
-            )
-        )
+    licences = _licence_tables(doc, label, problems)
+    hypervisor = _licences(ctx, licences, "hypervisor", HypervisorLicence, label)
+    guest = _licences(ctx, licences, "guest_os", GuestOsLicence, label)
     if "other" not in guest:
         problems.append(
             (f"{label}:licences.guest_os.other", "is required (used for VMs of unknown OS)")
@@ -745,16 +699,63 @@ def parse_economics(
     if problems:
         raise SpecError(problems)
     return EconomicsSettings(
-        energy=energy,
-        finance=finance,
-        labor=labor,
-        availability=availability,
-        baseline=baseline,
+        **sections,
         hypervisor=hypervisor,
         guest_os=guest,
         sources=ctx.sources,
         path=label,
     )
+
+
+def _references(
+    doc: Mapping[str, Any], label: str, problems: list[tuple[str, str]]
+) -> dict[str, str]:
+    """The ``[sources]`` table: citation key → full reference."""
+    references: dict[str, str] = {}
+    raw_refs = doc.get("sources", {})
+    if not isinstance(raw_refs, Mapping):
+        problems.append((f"{label}:sources", "expected a table of key = reference"))
+        return references
+    for key, text in raw_refs.items():
+        if not isinstance(text, str) or not text.strip():
+            problems.append((f"{label}:sources.{key}", "expected the full reference as a string"))
+        else:
+            references[key] = text.strip()
+    return references
+
+
+def _maintenance_h(availability: AvailabilitySettings) -> float:
+    """Hours a year a host spends in maintenance windows."""
+    return availability.maintenance_windows_per_year * availability.maintenance_window_h
+
+
+def _licence_tables(
+    doc: Mapping[str, Any], label: str, problems: list[tuple[str, str]]
+) -> Mapping[str, Any]:
+    """The ``[licences]`` table (its sub-tables are ``hypervisor`` and ``guest_os``)."""
+    licences = doc.get("licences", {})
+    if not isinstance(licences, Mapping):
+        problems.append((f"{label}:licences", "expected a table"))
+        return {}
+    for key in licences:
+        if key not in ("hypervisor", "guest_os"):
+            problems.append(
+                (f"{label}:licences.{key}", "unknown table; expected hypervisor or guest_os")
+            )
+    return licences
+
+
+def _licences(
+    ctx: _Context, licences: Mapping[str, Any], key: str, cls: type[T], label: str
+) -> dict[str, T]:
+    """The named licence entries of ``licences.KEY`` (every entry checked)."""
+    out: dict[str, T] = {}
+    for name, table in _named(licences, key, label, ctx.problems).items():
+        dotted = f"licences.{key}.{name}"
+        entry = ctx.read(cls, table, f"{label}:{dotted}", dotted)
+        if entry is not None:
+            out[name] = entry
+    return out
 
 
 def _named(

@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from capplan.errors import SpecError
+from capplan.spec.problems import problems_of
 
 
 class _Frozen(BaseModel):
@@ -375,7 +376,7 @@ class Study(_Frozen):
                 except ValidationError as exc:
                     problems.extend(
                         (f"axes.{name}[{index}]", f"{value!r}: {what}")
-                        for _, what in _problems(exc)
+                        for _, what in problems_of(exc)
                     )
         if problems:
             raise SpecError(problems)
@@ -406,16 +407,6 @@ def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
         if not isinstance(target, dict):
             return
     target[parts[-1]] = value
-
-
-def _problems(exc: ValidationError, prefix: str = "") -> list[tuple[str, str]]:
-    out = []
-    for error in exc.errors():
-        path = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in error["loc"])
-        path = path.replace(".[", "[")
-        where = f"{prefix}.{path}" if prefix and path else prefix or path
-        out.append((where, error["msg"]))
-    return out
 
 
 def load_study(path: Path) -> Study:
@@ -464,7 +455,7 @@ def load_study(path: Path) -> Study:
         # Report the catalog names too, read from the raw document, so that one run of
         # `capplan validate` lists every problem.
         raise SpecError(
-            _problems(exc) + problems + _axis_value_problems(axes) + _raw_catalog_problems(raw),
+            problems_of(exc) + problems + _axis_value_problems(axes) + _raw_catalog_problems(raw),
             path=path,
         ) from None
     try:
@@ -492,7 +483,7 @@ def _axis_value_problems(axes: Any) -> list[tuple[str, str]]:
             try:
                 adapter.validate_python(value)
             except ValidationError as exc:
-                out += [(f"axes.{name}[{k}]", f"{value!r}: {msg}") for _, msg in _problems(exc)]
+                out += [(f"axes.{name}[{k}]", msg) for _, msg in problems_of(exc)]
     return out
 
 

@@ -59,6 +59,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from capplan.errors import SpecError
 from capplan.spec.catalog import Catalog, SanTier
+from capplan.spec.problems import problems_of
 
 #: A typical operator over-subscription ratio (source ``sapcc-ratio-1.5``).
 DEFAULT_OVER_SUBSCRIPTION_RATIO: Final = 1.5
@@ -308,11 +309,6 @@ class StorageSpecFile(_File):
     pools: dict[str, PoolFile] = Field(min_length=1, description="The pools, by name")
 
 
-def _validation_problems(exc: ValidationError) -> list[tuple[str, str]]:
-    """pydantic's errors as ``(dotted path, message)``, the study files' style."""
-    return [(".".join(str(part) for part in error["loc"]), error["msg"]) for error in exc.errors()]
-
-
 def _tier_problems(doc: Mapping[str, Any], catalog: Catalog) -> list[tuple[str, str]]:
     """Pools naming a SAN tier the catalog does not have (read from the raw document, so they
     are reported with the file's other problems)."""
@@ -363,7 +359,7 @@ def load_storage_spec(path: Path | None, catalog: Catalog) -> StorageSpec:
     try:
         data = StorageSpecFile.model_validate(doc)
     except ValidationError as exc:
-        raise SpecError(_validation_problems(exc) + problems, path=path) from None
+        raise SpecError(problems_of(exc) + problems, path=path) from None
     if problems:
         raise SpecError(problems, path=path)
     classes, snapshots = builtin_policies(catalog)
