@@ -49,15 +49,27 @@ import numpy.typing as npt
 from pydantic import (
     BaseModel,
     Field,
+    PlainValidator,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
 from capplan.errors import CapplanError, SpecError
 from capplan.resources import bundled_dir
-from capplan.spec.problems import at
-from capplan.spec.tables import SPEC_CONFIG, Flag, Int, Num, Text, attribute_docs, one_of, validated
+from capplan.spec.problems import several
+from capplan.spec.tables import (
+    SPEC_CONFIG,
+    Flag,
+    Int,
+    Num,
+    SpecTable,
+    Text,
+    attribute_docs,
+    one_of,
+    validated,
+)
 
 #: Load levels of an 11-point SPECpower_ssj2008 power table: 0 (active idle), 10, ..., 100 %.
 POWER_LOAD_FRACS: Final = tuple(i / 10 for i in range(11))
@@ -819,8 +831,28 @@ def _lookup(table: Mapping[str, Any], name: str, what: str) -> Any:
 # keys refused). Entries cite ``source`` keys, checked against the catalog's ``[sources]``
 # handed in as the validation context. ``capplan validate --catalog-schema`` prints the schema.
 
+
+def _source_keys(value: Any) -> str | list[str]:
+    """A citation's shape: one non-blank key, or a non-empty list of them."""
+    keys = [value] if isinstance(value, str) else value
+    if isinstance(keys, list) and keys and all(isinstance(k, str) and k.strip() for k in keys):
+        return value
+    raise ValueError(f"expected a source key or a non-empty list of keys, got {value!r}")
+
+
 #: A citation: one key of a ``[sources]`` table or a non-empty list of keys.
-SourceKeys = Text | Annotated[list[Text], Field(min_length=1)]
+SourceKeys = Annotated[
+    str | list[str],
+    PlainValidator(_source_keys),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "minLength": 1},
+                {"type": "array", "items": {"type": "string"}, "minItems": 1},
+            ]
+        }
+    ),
+]
 
 
 def _cited(keys: str | list[str] | None, info: ValidationInfo) -> str | list[str] | None:
@@ -843,10 +875,8 @@ def _resolve(keys: str | list[str] | None, sources: Mapping[str, str]) -> str:
     return " | ".join(sources.get(k, k) for k in ([keys] if isinstance(keys, str) else keys))
 
 
-class _Entry(BaseModel):
+class _Entry(SpecTable):
     """A catalog table that cites its sources."""
-
-    model_config = SPEC_CONFIG
 
     source: SourceKeys = Field(description="Source key(s) of the figures ([sources] table).")
 
@@ -902,36 +932,44 @@ class HostEntry(_Entry):
             raise ValueError("expected watts that never fall as load rises")
         return curve
 
-    @model_validator(mode="after")
-    def _together(self) -> HostEntry:
-        has_idle_max = self.idle_w is not None or self.max_w is not None
-        if self.power_w is not None and has_idle_max:
-            raise ValueError("give either power_w (11 points) or idle_w and max_w, not both")
-        if self.power_w is None and not has_idle_max:
-            raise ValueError("needs a power curve: power_w (11 points) or idle_w and max_w")
-        if self.power_w is None:
-            if self.idle_w is None or self.max_w is None:
-                raise ValueError("idle_w and max_w must be given together")
-            if self.max_w < self.idle_w:
-                raise at("max_w", f"max_w {self.max_w:g} is below idle_w {self.idle_w:g}")
-        dimm_keys = {"dimms": self.dimms, "tested_dimms": self.tested_dimms, "dimm_w": self.dimm_w}
-        missing = [k for k, v in dimm_keys.items() if v is None]
+    @classmethod
+    def key_problems(cls, raw: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """A power curve or idle and max watts (not both); the DIMM keys together; a cited
+        status."""
+        out: list[tuple[str, str]] = []
+        idle_max = [k for k in ("idle_w", "max_w") if k in raw]
+        if "power_w" in raw and idle_max:
+            out.append(("", "give either power_w (11 points) or idle_w and max_w, not both"))
+        elif "power_w" not in raw and not idle_max:
+            out.append(("", "needs a power curve: power_w (11 points) or idle_w and max_w"))
+        elif len(idle_max) == 1:
+            out.append(("", "idle_w and max_w must be given together"))
+        dimm_keys = ("dimms", "tested_dimms", "dimm_w")
+        missing = [k for k in dimm_keys if k not in raw]
         if 0 < len(missing) < len(dimm_keys):
-            raise ValueError(
-                f"dimms, tested_dimms and dimm_w go together; missing {', '.join(missing)}"
+            out.append(
+                ("", f"dimms, tested_dimms and dimm_w go together; missing {', '.join(missing)}")
             )
-        if (
-            self.dimms is not None
-            and self.tested_dimms is not None
-            and self.dimms < self.tested_dimms
-        ):
-            raise at(
-                "dimms",
-                f"{self.dimms} is below tested_dimms {self.tested_dimms}: give the "
-                "curve of a configuration with at most the DIMMs installed",
+        if ("status" in raw or "launch_year" in raw) and "status_source" not in raw:
+            out.append(("status_source", "is required"))
+        return out
+
+    @model_validator(mode="after")
+    def _ordered(self) -> HostEntry:
+        problems = []
+        if self.idle_w is not None and self.max_w is not None and self.max_w < self.idle_w:
+            problems.append(("max_w", f"max_w {self.max_w:g} is below idle_w {self.idle_w:g}"))
+        dimms, tested = self.dimms, self.tested_dimms
+        if dimms is not None and tested is not None and dimms < tested:
+            problems.append(
+                (
+                    "dimms",
+                    f"{dimms} is below tested_dimms {tested}: give the curve of a "
+                    "configuration with at most the DIMMs installed",
+                )
             )
-        if (self.status is not None or self.launch_year is not None) and not self.status_source:
-            raise at("status_source", "is required")
+        if problems:
+            raise several(problems)
         return self
 
     def build(self, name: str, sources: Mapping[str, str]) -> HostModel:
@@ -973,10 +1011,8 @@ _TABLE_KEYS = ("vcpus", "mem_mib", "overhead_mib")
 _LINEAR_KEYS = ("base_mib", "per_vcpu_mib", "per_mem_frac")
 
 
-class MemOverheadEntry(BaseModel):
+class MemOverheadEntry(SpecTable):
     """A mode's ``mem_overhead`` table (see :class:`MemOverhead`)."""
-
-    model_config = SPEC_CONFIG
 
     kind: Annotated[Text, one_of(*MEM_OVERHEAD_KINDS)]
     vcpus: list[Num] | None = None
@@ -993,25 +1029,37 @@ class MemOverheadEntry(BaseModel):
             raise ValueError("expected at least 2 strictly ascending values")
         return axis
 
+    @classmethod
+    def key_problems(cls, raw: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """The keys of the kind given: the table's three for ``table``, the linear form's
+        (optional) for ``linear``, none for ``none``."""
+        kind = raw.get("kind")
+        if kind not in MEM_OVERHEAD_KINDS:
+            return []
+        allowed = {"table": _TABLE_KEYS, "linear": _LINEAR_KEYS, "none": ()}[kind]
+        out = [
+            (key, f"does not apply to kind {kind!r}")
+            for key in (*_TABLE_KEYS, *_LINEAR_KEYS)
+            if key in raw and key not in allowed
+        ]
+        if kind == "table":
+            out += [(key, "is required for kind 'table'") for key in _TABLE_KEYS if key not in raw]
+        return out
+
     @model_validator(mode="after")
     def _shape(self) -> MemOverheadEntry:
-        given = self.model_fields_set
-        other = {"table": _LINEAR_KEYS, "linear": _TABLE_KEYS, "none": _TABLE_KEYS + _LINEAR_KEYS}
-        stray = [k for k in other[self.kind] if k in given]
-        if stray:
-            raise ValueError(f"{', '.join(stray)} do not apply to kind {self.kind!r}")
-        if self.kind != "table":
+        if self.vcpus is None or self.mem_mib is None or self.overhead_mib is None:
             return self
-        missing = [k for k in _TABLE_KEYS if getattr(self, k) is None]
-        if missing:
-            raise ValueError(f"kind 'table' needs {', '.join(missing)}")
-        assert self.vcpus is not None and self.mem_mib is not None
-        rows = self.overhead_mib or []
+        rows = self.overhead_mib
         if len(rows) != len(self.mem_mib) or any(len(r) != len(self.vcpus) for r in rows):
-            raise at(
-                "overhead_mib",
-                f"expected {len(self.mem_mib)} rows (one per mem_mib) of "
-                f"{len(self.vcpus)} values (one per vcpus)",
+            raise several(
+                [
+                    (
+                        "overhead_mib",
+                        f"expected {len(self.mem_mib)} rows (one per mem_mib) of "
+                        f"{len(self.vcpus)} values (one per vcpus)",
+                    )
+                ]
             )
         return self
 
@@ -1053,7 +1101,18 @@ class ModeEntry(_Entry):
     needs_modified_guest: Flag
     supports_legacy_guests: Flag
     one_guest_per_host: Flag = False
-    mem_overhead: MemOverheadEntry = MemOverheadEntry(kind="none")
+    mem_overhead: MemOverheadEntry = Field(
+        default_factory=lambda: MemOverheadEntry(kind="none"),
+        description="Hypervisor memory overhead per VM (default: none).",
+    )
+
+    @classmethod
+    def key_problems(cls, raw: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """The ``mem_overhead`` table's keys for its kind."""
+        table = raw.get("mem_overhead")
+        if not isinstance(table, Mapping):
+            return []
+        return [(f"mem_overhead.{key}", msg) for key, msg in MemOverheadEntry.key_problems(table)]
 
     def build(self, name: str, sources: Mapping[str, str]) -> VirtMode:
         """The mode, its defaults filled from the figures they follow."""
@@ -1163,15 +1222,20 @@ class FabricEntry(_Entry):
 
     @model_validator(mode="after")
     def _consistent(self) -> FabricEntry:
+        problems = []
         most = 2**self.vlan_id_bits - 2
         if self.n_vlans_usable > most:
-            raise at(
-                "n_vlans_usable",
-                f"a {self.vlan_id_bits}-bit VLAN ID allows at most {most} "
-                f"usable VLANs, got {self.n_vlans_usable}",
+            problems.append(
+                (
+                    "n_vlans_usable",
+                    f"a {self.vlan_id_bits}-bit VLAN ID allows at most {most} "
+                    f"usable VLANs, got {self.n_vlans_usable}",
+                )
             )
         if self.vpn_overhead_bytes >= self.mtu_bytes:
-            raise at("vpn_overhead_bytes", "must be smaller than mtu_bytes")
+            problems.append(("vpn_overhead_bytes", "must be smaller than mtu_bytes"))
+        if problems:
+            raise several(problems)
         return self
 
     def build(self, sources: Mapping[str, str]) -> Fabric:
@@ -1182,6 +1246,7 @@ class FabricEntry(_Entry):
 #: ESXi's Mem.MinFree sliding scale (vmware-minfree-sliding), used when a catalog's
 #: ``[memory]`` table predates these keys; the compression defaults are ESX 4.1's.
 _DEFAULT_MIN_FREE = (0.06, 0.04, 0.02, 0.01)
+#: A share in [0, 1].
 Frac = Annotated[Num, Field(ge=0, le=1)]
 
 
@@ -1268,10 +1333,16 @@ _BUILDS: Final[dict[type[BaseModel], type]] = {
 }
 
 
+#: Tables whose keys may be split over a catalog's files (the loader checks them merged).
+_SPLIT_TABLES: Final = (SanEntry, FabricEntry, MemoryEntry, GuestEntry)
+
+
 def catalog_schema() -> dict[str, Any]:
     """The JSON Schema of a catalog file, for editors (``capplan validate --catalog-schema``).
 
     Keys without a description of their own take the text of the loaded type's attribute.
+    The single tables (``san``, ``fabric``, ``memory``, ``guest``) require no key in one file:
+    their keys may come from several files, or from the bundled catalog a file extends.
     """
     schema = CatalogFile.model_json_schema()
     for entry, built in _BUILDS.items():
@@ -1280,6 +1351,8 @@ def catalog_schema() -> dict[str, Any]:
         for key, prop in properties.items():
             if "description" not in prop and key in docs:
                 prop["description"] = docs[key]
+    for entry in _SPLIT_TABLES:
+        schema["$defs"][entry.__name__].pop("required", None)
     return schema
 
 
@@ -1368,13 +1441,13 @@ def load_catalog(directory: Path | None = None) -> Catalog:
         origin = {k: "bundled" for k in origin}
     _merge(docs, problems, merged, origin)
     tables = _Tables(merged, origin, target.name, problems)
-    hosts = tables.named("hosts", HostEntry)
-    modes = tables.named("modes", ModeEntry)
-    tiers = tables.named("san_tiers", TierEntry)
-    san = tables.single("san", SanEntry)
-    fabric = tables.single("fabric", FabricEntry)
-    memory = tables.single("memory", MemoryEntry)
-    guest = tables.single("guest", GuestEntry, required=False) or GuestDefaults()
+    hosts: dict[str, HostModel] = tables.named("hosts", HostEntry)
+    modes: dict[str, VirtMode] = tables.named("modes", ModeEntry)
+    tiers: dict[str, SanTier] = tables.named("san_tiers", TierEntry)
+    san: SanDesign = tables.single("san", SanEntry)
+    fabric: Fabric = tables.single("fabric", FabricEntry)
+    memory: MemoryReclaim = tables.single("memory", MemoryEntry)
+    guest: GuestDefaults = tables.single("guest", GuestEntry, required=False) or GuestDefaults()
     if problems:
         raise SpecError(problems, path=target)
     return Catalog(

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal, TypeVar
@@ -464,12 +464,15 @@ _MODELS: Final[dict[type, type[BaseModel]]] = {
     for cls in (*_SECTIONS.values(), HypervisorLicence, GuestOsLicence)
 }
 #: Keys a licence model needs beyond its name.
-_NEEDED_BY: Final[dict[str, tuple[str, ...]]] = {
-    "user": ("user_hours_per_vm_year", "user_hours_per_host_year"),
-    "core": ("usd_per_unit_year",),
-    "socket": ("usd_per_unit_year",),
-    "per-instance": ("usd_per_instance_year",),
-    "windows-core": ("standard_usd_per_16_cores", "datacenter_usd_per_16_cores"),
+_NEEDED_BY: Final[dict[tuple[type, str, str], tuple[str, ...]]] = {
+    (LaborSettings, "model", "user"): ("user_hours_per_vm_year", "user_hours_per_host_year"),
+    (HypervisorLicence, "metric", "core"): ("usd_per_unit_year",),
+    (HypervisorLicence, "metric", "socket"): ("usd_per_unit_year",),
+    (GuestOsLicence, "model", "per-instance"): ("usd_per_instance_year",),
+    (GuestOsLicence, "model", "windows-core"): (
+        "standard_usd_per_16_cores",
+        "datacenter_usd_per_16_cores",
+    ),
 }
 
 
@@ -500,6 +503,31 @@ def economics_schema() -> dict[str, Any]:
             definition["properties"] = {
                 key: _citable(prop) for key, prop in definition.get("properties", {}).items()
             }
+    return _partial_when_extending(schema)
+
+
+def _partial_when_extending(schema: dict[str, Any]) -> dict[str, Any]:
+    """A file with ``extends = "bundled"`` may give any sections and keys; others give all.
+
+    Each top-level table's full schema applies unless the file extends the bundled settings;
+    then the same schema without its required keys applies.
+    """
+    defs = schema["$defs"]
+    full: dict[str, Any] = {}
+    partial: dict[str, Any] = {}
+    for name, prop in schema["properties"].items():
+        ref = prop.get("$ref", "")
+        if not ref.startswith("#/$defs/"):
+            continue
+        target = ref.removeprefix("#/$defs/")
+        defs[f"{target}Partial"] = {k: v for k, v in defs[target].items() if k != "required"}
+        full[name] = {"$ref": ref}
+        partial[name] = {"$ref": f"#/$defs/{target}Partial"}
+        schema["properties"][name] = {k: v for k, v in prop.items() if k != "$ref"}
+    required = schema.pop("required", [])
+    schema["if"] = {"required": ["extends"], "properties": {"extends": {"const": "bundled"}}}
+    schema["then"] = {"properties": partial}
+    schema["else"] = {"properties": full, "required": required}
     return schema
 
 
@@ -536,18 +564,26 @@ class _Context:
     def origin_of(self, dotted: str) -> str:
         return self.origins.get(dotted, self.default_origin)
 
-    def unwrap(self, table: Any, where: str, dotted: str) -> Any:
-        """The table's plain values: each ``{ value, source }`` unwrapped, its source noted.
+    def unwrap(
+        self, table: Any, where: str, dotted: str, fields: Collection[str]
+    ) -> tuple[Any, set[str]]:
+        """The table's plain values, each ``{ value, source }`` unwrapped, its source noted;
+        and the keys whose value is a table of another form (reported here).
 
         A bundled value must cite a source; a user's plain value is recorded as the user's
-        setting. Anything but a table is returned as is (the model reports it).
+        setting. Keys the table may not hold (not in ``fields``) are passed on for the model
+        to refuse. Anything but a table is returned as is (the model reports it).
         """
         if not isinstance(table, Mapping):
-            return table
+            return table, set()
         out: dict[str, Any] = {}
+        malformed: set[str] = set()
         for key, raw in table.items():
             path, name = f"{where}.{key}", f"{dotted}.{key}"
             origin = self.origin_of(name)
+            if key not in fields:
+                out[key] = raw
+                continue
             if isinstance(raw, Mapping) and "value" in raw:
                 extra = sorted(set(raw) - {"value", "source"})
                 if extra:
@@ -559,6 +595,7 @@ class _Context:
                 continue
             if isinstance(raw, Mapping):
                 self.problems.append((path, "expected a value or { value, source }"))
+                malformed.add(path)
                 continue
             if origin == "bundled":
                 self.problems.append(
@@ -566,7 +603,7 @@ class _Context:
                 )
             self.sources[name] = f"user setting ({origin})"
             out[key] = raw
-        return out
+        return out, malformed
 
     def _cite(self, path: str, name: str, source: Any, origin: str) -> None:
         if source is None:
@@ -592,23 +629,31 @@ class _Context:
         self.sources[name] = " | ".join(self.references.get(k, str(k)) for k in keys)
 
     def read(self, cls: type[T], table: Any, where: str, dotted: str) -> T | None:
-        """One table as ``cls``: unwrapped, checked by its file model, cross-checked."""
-        plain = self.unwrap(table, where, dotted)
-        entry = validated(_MODELS[cls], plain, where, self.problems)
-        if entry is None:
+        """One table as ``cls``: unwrapped, cross-checked, checked by its file model."""
+        model = _MODELS[cls]
+        plain, malformed = self.unwrap(table, where, dotted, model.model_fields)
+        found: list[tuple[str, str]] = []
+        if isinstance(plain, Mapping):
+            found += self._needed(cls, plain, where)
+        entry = validated(model, plain, where, found)
+        # A malformed value is reported once, by the unwrapping (not again as missing).
+        self.problems.extend(p for p in found if p[0] not in malformed)
+        if entry is None or found:
             return None
-        self._needed(plain, where)
         return build(cls, entry)
 
-    def _needed(self, plain: Mapping[str, Any], where: str) -> None:
+    @staticmethod
+    def _needed(cls: type, plain: Mapping[str, Any], where: str) -> list[tuple[str, str]]:
         """Keys the table's model, metric or licence model needs (``model = "user"``...)."""
-        for field_name in ("model", "metric"):
-            choice = plain.get(field_name)
-            for key in _NEEDED_BY.get(str(choice), ()):
-                if key not in plain:
-                    self.problems.append(
-                        (f"{where}.{key}", f"is required for {field_name} {choice!r}")
-                    )
+        out = []
+        for (owner, field_name, choice), keys in _NEEDED_BY.items():
+            if owner is cls and plain.get(field_name) == choice:
+                out += [
+                    (f"{where}.{key}", f"is required for {field_name} {choice!r}")
+                    for key in keys
+                    if key not in plain
+                ]
+        return out
 
 
 def _read_doc(path: Path) -> dict[str, Any]:
@@ -681,8 +726,7 @@ def parse_economics(
         if section not in doc:
             problems.append((f"{label}:{section}", "missing table"))
         sections[section] = ctx.read(cls, doc.get(section, {}), f"{label}:{section}", section)
-    availability = sections["availability"]
-    if availability is not None and _maintenance_h(availability) > HOURS_PER_YEAR:
+    if _maintenance_h(doc.get("availability")) > HOURS_PER_YEAR:
         problems.append(
             (
                 f"{label}:availability",
@@ -724,9 +768,19 @@ def _references(
     return references
 
 
-def _maintenance_h(availability: AvailabilitySettings) -> float:
-    """Hours a year a host spends in maintenance windows."""
-    return availability.maintenance_windows_per_year * availability.maintenance_window_h
+def _maintenance_h(availability: Any) -> float:
+    """Hours a year a host spends in maintenance windows, from the raw ``[availability]``
+    table (0 unless both figures are numbers: their own checks report them)."""
+    if not isinstance(availability, Mapping):
+        return 0.0
+    hours = 1.0
+    for key in ("maintenance_windows_per_year", "maintenance_window_h"):
+        raw = availability.get(key)
+        value = raw.get("value") if isinstance(raw, Mapping) else raw
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            return 0.0
+        hours *= value
+    return hours
 
 
 def _licence_tables(
@@ -802,9 +856,10 @@ def load_economics(path: Path | None = None) -> EconomicsSettings:
         base = _read_doc(bundled)
         base.pop("extends", None)
         base_origins = _flatten_origins(base, "bundled")
-        sources = {**base.get("sources", {}), **doc.get("sources", {})}
+        own_sources = doc.get("sources", {})
         doc = _merge(base, doc)
-        doc["sources"] = sources
+        if isinstance(own_sources, Mapping):  # else parse_economics reports the table
+            doc["sources"] = {**base.get("sources", {}), **own_sources}
         origins = {**base_origins, **origins}
     try:
         settings = parse_economics(doc, label=target.name, origins=origins)

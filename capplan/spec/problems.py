@@ -2,14 +2,21 @@
 
 Every spec file (studies, the hardware catalog, the economics settings, the storage spec) is
 validated by pydantic and reports its problems through :func:`problems_of`, so a user meets one
-error style: the dotted path of the bad key (list items as ``[k]``), pydantic's message, and
-the value that was given (a table is not shown: its errors name the table itself).
+error style: the dotted path of the bad key (list items as ``[k]``), what was expected, and the
+value that was given.
+
+- pydantic's own messages get the value appended (``..., got 0.5``); a table given where a
+  value belongs is named as such, and a value where a table belongs says its type.
+- capplan's own checks (``ValueError`` in a validator) word their message themselves, value
+  included.
+- A check over several keys reports each problem at its key (:func:`at`, :func:`several`).
+- A missing key "is required"; a key the table may not hold is an "unknown key".
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -19,9 +26,11 @@ MAX_SHOWN_CHARS = 60
 
 #: Error types of a key the table may not hold (models and dataclasses word them apart).
 _UNKNOWN_KEY = {"extra_forbidden", "unexpected_keyword_argument"}
-#: Error types whose input is the surrounding table, not a value worth showing.
-_NO_INPUT = {"missing", "model_type", "dataclass_type", "dataclass_exact_type", *_UNKNOWN_KEY}
-
+_MISSING = {"missing", "missing_argument"}
+#: Error types of a value given where a table belongs.
+_NOT_A_TABLE = {"model_type", "model_attributes_type", "dict_type", "dataclass_type"}
+#: Error types whose message capplan wrote (the value is in it when it matters).
+_OWN = {"value_error", "assertion_error"}
 
 #: How a check over several keys names the key its problem belongs to (see :func:`at`).
 _AT = re.compile(r"^@([A-Za-z_][A-Za-z0-9_]*): (.*)$", re.S)
@@ -32,7 +41,12 @@ def at(key: str, message: str) -> ValueError:
 
     pydantic places such an error at the table; :func:`problems_of` moves it to the key.
     """
-    return ValueError(f"@{key}: {message}")
+    return several([(key, message)])
+
+
+def several(problems: Sequence[tuple[str, str]]) -> ValueError:
+    """Several problems of one check over a table's keys, each reported at its key."""
+    return ValueError("\n".join(f"@{key}: {message}" for key, message in problems))
 
 
 def dotted(loc: tuple[int | str, ...], prefix: str = "") -> str:
@@ -50,20 +64,35 @@ def dotted(loc: tuple[int | str, ...], prefix: str = "") -> str:
 
 def problems_of(exc: ValidationError, prefix: str = "") -> list[tuple[str, str]]:
     """Every error of ``exc`` as ``(path, message)``, the path under ``prefix``."""
-    out = []
+    out: list[tuple[str, str]] = []
     for error in exc.errors():
-        message = error["msg"].removeprefix("Value error, ")
         loc = tuple(error["loc"])
-        moved = _AT.match(message)
-        if moved:
-            loc, message = (*loc, moved.group(1)), moved.group(2)
-        if error["type"] in _UNKNOWN_KEY:
-            message = "unknown key"
-        shown = "input" in error and not isinstance(error["input"], Mapping)
-        if shown and error["type"] not in _NO_INPUT:
-            message += f", got {_shown(error['input'])}"
-        out.append((dotted(loc, prefix), message))
+        message = error["msg"].removeprefix("Value error, ")
+        lines = message.split("\n")
+        if all(_AT.match(line) for line in lines):
+            for line in lines:
+                match = _AT.match(line)
+                assert match is not None
+                out.append((dotted((*loc, match.group(1)), prefix), match.group(2)))
+            continue
+        out.append((dotted(loc, prefix), _worded(error, message)))
     return out
+
+
+def _worded(error: Any, message: str) -> str:
+    kind = error["type"]
+    if kind in _UNKNOWN_KEY:
+        return "unknown key"
+    if kind in _MISSING:
+        return "is required"
+    value = error.get("input")
+    if kind in _NOT_A_TABLE:
+        return f"expected a table, got {type(value).__name__}"
+    if kind in _OWN:
+        return message
+    if isinstance(value, Mapping):
+        return f"{message}, got a table"
+    return f"{message}, got {_shown(value)}"
 
 
 def _shown(value: Any) -> str:

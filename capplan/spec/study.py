@@ -374,10 +374,7 @@ class Study(_Frozen):
                 try:
                     Scenario.model_validate(data)
                 except ValidationError as exc:
-                    problems.extend(
-                        (f"axes.{name}[{index}]", f"{value!r}: {what}")
-                        for _, what in problems_of(exc)
-                    )
+                    problems.extend((f"axes.{name}[{index}]", what) for _, what in problems_of(exc))
         if problems:
             raise SpecError(problems)
         scenarios: list[Scenario] = []

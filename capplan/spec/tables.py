@@ -22,6 +22,7 @@ from typing import Annotated, Any, TypeVar
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     GetCoreSchemaHandler,
@@ -47,7 +48,7 @@ Flag = Annotated[bool, Strict()]
 
 def _not_blank(value: str) -> str:
     if not value.strip():
-        raise ValueError("expected a non-empty string")
+        raise ValueError(f"expected a non-empty string, got {value!r}")
     return value
 
 
@@ -55,7 +56,7 @@ def _not_blank(value: str) -> str:
 Text = Annotated[str, Strict(), AfterValidator(_not_blank)]
 
 
-class OneOf:
+class _OneOf:
     """Annotated metadata: the value must be one of ``choices`` (an ``enum`` in the schema)."""
 
     def __init__(self, *choices: str) -> None:
@@ -63,7 +64,7 @@ class OneOf:
 
     def _check(self, value: str) -> str:
         if value not in self.choices:
-            raise ValueError(f"expected one of {', '.join(self.choices)}")
+            raise ValueError(f"expected one of {', '.join(self.choices)}; got {value!r}")
         return value
 
     def __get_pydantic_core_schema__(
@@ -79,20 +80,20 @@ class OneOf:
         return out
 
 
-def one_of(*choices: str) -> OneOf:
+def one_of(*choices: str) -> _OneOf:
     """Metadata that accepts only ``choices`` (named in the message and in the schema)."""
-    return OneOf(*choices)
+    return _OneOf(*choices)
 
 
-def no_nan(value: float) -> float:
+def _no_nan(value: Any) -> Any:
     """Refuse NaN where infinity is allowed (``allow_inf_nan`` lets both through)."""
-    if math.isnan(value):
-        raise ValueError("expected a number, not NaN")
+    if isinstance(value, float) and math.isnan(value):
+        raise ValueError("expected a number or inf, got nan")
     return value
 
 
 #: A positive number of hours that may be infinite (a part that never fails).
-Hours = Annotated[float, Strict(), Field(gt=0, allow_inf_nan=True), AfterValidator(no_nan)]
+Hours = Annotated[float, Strict(), Field(gt=0, allow_inf_nan=True), BeforeValidator(_no_nan)]
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -133,27 +134,36 @@ def attribute_docs(cls: type) -> dict[str, str]:
     return out
 
 
-def file_model(
-    cls: type, *, optional: Collection[str] = (), exclude: Collection[str] = ()
-) -> type[BaseModel]:
+def file_model(cls: type, *, optional: Collection[str] = ()) -> type[BaseModel]:
     """The pydantic model a settings file's table is checked with, from dataclass ``cls``.
 
     Every field of ``cls`` keeps its annotated type and constraints and its docstring text as
     the description. A file must give every field except those in ``optional`` (which take
-    the dataclass default); ``exclude`` lists fields a file never gives.
+    the dataclass default).
     """
     hints = typing.get_type_hints(cls, include_extras=True)
     docs = attribute_docs(cls)
     fields: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
-        if f.name in exclude:
-            continue
         default = f.default if f.name in optional else ...
         fields[f.name] = (hints[f.name], Field(default, description=docs.get(f.name)))
     model: type[BaseModel] = create_model(
         f"{cls.__name__}File", __config__=SPEC_CONFIG, __doc__=cls.__doc__, **fields
     )
     return model
+
+
+class SpecTable(BaseModel):
+    """A spec file's table: unknown keys refused, and rules over several keys checked even
+    where a single key is bad (:meth:`key_problems`), so every problem is reported at once."""
+
+    model_config = SPEC_CONFIG
+
+    @classmethod
+    def key_problems(cls, raw: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """Problems of which keys the raw table gives together, as ``(key, message)`` (key
+        ``""``: the table itself)."""
+        return []
 
 
 def validated(
@@ -163,15 +173,18 @@ def validated(
     problems: list[tuple[str, str]],
     context: Mapping[str, Any] | None = None,
 ) -> M | None:
-    """``raw`` checked against ``model``; None (and the problems noted) when it fails."""
+    """``raw`` checked against ``model``; None (and every problem noted) when it fails."""
     if not isinstance(raw, Mapping):
         problems.append((where, f"expected a table, got {type(raw).__name__}"))
         return None
+    by_keys = model.key_problems(raw) if issubclass(model, SpecTable) else []
+    problems.extend((f"{where}.{key}" if key else where, message) for key, message in by_keys)
     try:
-        return model.model_validate(raw, context=dict(context or {}))
+        entry = model.model_validate(raw, context=dict(context or {}))
     except ValidationError as exc:
         problems.extend(problems_of(exc, where))
         return None
+    return None if by_keys else entry
 
 
 def build(cls: Callable[..., T], entry: BaseModel, **extra: Any) -> T:

@@ -441,7 +441,7 @@ def test_bad_status_and_year_are_reported_at_once(tmp_path: Path) -> None:
         load_catalog(tmp_path)
     problems = dict(info.value.problems)
     status_problem = problems["hosts.toml:hosts.odd.status"]
-    assert status_problem == "expected one of current, legacy, got 'retired'"
+    assert status_problem == "expected one of current, legacy; got 'retired'"
     lo, _ = LAUNCH_YEAR_RANGE
     assert problems["hosts.toml:hosts.odd.launch_year"] == (
         f"Input should be greater than or equal to {lo}, got 1850"

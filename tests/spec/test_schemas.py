@@ -94,7 +94,8 @@ def _toml_value(value: object) -> str:
         return "nan" if value != value else ("inf" if value == math.inf else repr(value))
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    return json.dumps(value, ensure_ascii=False)
+    # TOML basic strings take JSON's escapes, except that DEL must be escaped too.
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 FUZZ = settings(
@@ -130,7 +131,9 @@ def test_fuzzed_host_entries_load_or_fail_by_name(tmp_path: Path, key: str, valu
         assert exc.problems
         assert all(path.startswith("mine.toml:hosts.fuzz") for path, _ in exc.problems)
     else:
-        assert catalog.host("fuzz").sockets >= 1
+        host_model = catalog.host("fuzz")
+        if key in ("sockets", "cores_per_socket", "ram_mib", "base_clock_mhz", "nic_count"):
+            assert getattr(host_model, key) == value
 
 
 @settings(
@@ -149,3 +152,111 @@ def test_fuzzed_economics_values_load_or_fail_by_name(
         assert [path for path, _ in exc.problems] == [f"mine.toml:{section}.{key}"]
     else:
         assert getattr(getattr(settings_, section), key) == value
+
+
+def test_partial_files_that_extend_the_bundled_ones_meet_the_schemas() -> None:
+    economics = _schema("--economics-schema")
+    assert _errors(economics, {"extends": "bundled", "energy": {"pue_ratio": 1.2}}) == []
+    assert _errors(economics, {"energy": {"pue_ratio": 1.2}}) != []
+    assert _errors(economics, {"extends": "bundled", "energy": {"pue_ratio": 0.5}}) == [
+        "energy.pue_ratio"
+    ]
+    catalog = _schema("--catalog-schema")
+    assert _errors(catalog, {"extends": "bundled", "san": {"latency_slo_ms": 10}}) == []
+    assert _errors(catalog, {"san": {"latency_slo_ms": -1}}) == ["san"]
+
+
+def _broken_host(tmp_path: Path, **keys: object) -> list[tuple[str, str]]:
+    host = {
+        "sockets": 2,
+        "cores_per_socket": 8,
+        "base_clock_mhz": 2000,
+        "ram_mib": 65536,
+        "nic_count": 2,
+        "nic_speed_mbps": 10000,
+        "source": "cloudsim-specpower",
+        **keys,
+    }
+    lines = [f"{k} = {_toml_value(v)}" for k, v in host.items()]
+    text = 'extends = "bundled"\n[hosts.odd]\n' + "\n".join(lines) + "\n"
+    (tmp_path / "mine.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(SpecError) as info:
+        load_catalog(tmp_path)
+    return info.value.problems
+
+
+def test_rules_over_several_keys_are_all_reported_with_a_bad_key(tmp_path: Path) -> None:
+    # No power curve, one DIMM key of three, a status without its source, and a bad sockets
+    # value: every problem at once, each at its key or at the entry.
+    problems = _broken_host(tmp_path, dimms=16, status="legacy").copy()
+    problems += _broken_host(tmp_path, sockets=0, idle_w=100)
+    assert problems == [
+        ("mine.toml:hosts.odd", "needs a power curve: power_w (11 points) or idle_w and max_w"),
+        (
+            "mine.toml:hosts.odd",
+            "dimms, tested_dimms and dimm_w go together; missing tested_dimms, dimm_w",
+        ),
+        ("mine.toml:hosts.odd.status_source", "is required"),
+        ("mine.toml:hosts.odd", "idle_w and max_w must be given together"),
+        ("mine.toml:hosts.odd.sockets", "Input should be greater than or equal to 1, got 0"),
+    ]
+
+
+def test_a_bad_citation_is_one_problem_at_its_key(tmp_path: Path) -> None:
+    for value, shown in ((5, "5"), ([], "[]"), ("", "''")):
+        problems = _broken_host(tmp_path, idle_w=1, max_w=2, source=value)
+        assert problems == [
+            (
+                "mine.toml:hosts.odd.source",
+                f"expected a source key or a non-empty list of keys, got {shown}",
+            )
+        ]
+
+
+def test_memory_overhead_keys_are_checked_one_by_one(tmp_path: Path) -> None:
+    mode = (
+        'extends = "bundled"\n[modes.odd]\ncpu_overhead_frac = 0.1\nio_iops_factor = 0.9\n'
+        "net_latency_factor = 1.2\nnet_throughput_factor = 0.9\npage_sharing = false\n"
+        "live_migration = true\nsame_os_kernel = false\nneeds_modified_guest = false\n"
+        'supports_legacy_guests = true\nsource = "felter2015"\n'
+    )
+    (tmp_path / "mine.toml").write_text(
+        mode + '[modes.odd.mem_overhead]\nkind = "table"\nvcpus = [1, 2]\nbase_mib = 3\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(SpecError) as info:
+        load_catalog(tmp_path)
+    assert info.value.problems == [
+        ("mine.toml:modes.odd.mem_overhead.base_mib", "does not apply to kind 'table'"),
+        ("mine.toml:modes.odd.mem_overhead.mem_mib", "is required for kind 'table'"),
+        ("mine.toml:modes.odd.mem_overhead.overhead_mib", "is required for kind 'table'"),
+    ]
+    (tmp_path / "mine.toml").write_text(mode + "mem_overhead = 5\n", encoding="utf-8")
+    with pytest.raises(SpecError) as info:
+        load_catalog(tmp_path)
+    assert info.value.problems == [
+        ("mine.toml:modes.odd.mem_overhead", "expected a table, got int")
+    ]
+
+
+def test_economics_needs_and_bad_values_are_reported_together(tmp_path: Path) -> None:
+    text = (
+        'extends = "bundled"\n[labor]\nmodel = "user"\nwage_usd_per_hour = -1\n'
+        "[energy]\npue_ratio = { v = 1.2 }\n"
+        "[availability]\nmaintenance_windows_per_year = 100\nmaintenance_window_h = 100\n"
+        "mc_runs = 1\n"
+    )
+    (tmp_path / "mine.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(SpecError) as info:
+        load_economics(tmp_path / "mine.toml")
+    assert info.value.problems == [
+        ("mine.toml:energy.pue_ratio", "expected a value or { value, source }"),
+        ("mine.toml:labor.user_hours_per_vm_year", "is required for model 'user'"),
+        ("mine.toml:labor.user_hours_per_host_year", "is required for model 'user'"),
+        ("mine.toml:labor.wage_usd_per_hour", "Input should be greater than or equal to 0, got -1"),
+        ("mine.toml:availability.mc_runs", "Input should be greater than or equal to 2, got 1"),
+        (
+            "mine.toml:availability",
+            "maintenance_windows_per_year × maintenance_window_h exceeds a year",
+        ),
+    ]

@@ -322,7 +322,7 @@ def test_spec_file_reports_every_problem(tmp_path: Path) -> None:
     text = str(info.value)
     assert "pools.a.scale: Input should be a valid number" in text
     assert "pools.a.physical_gib: Input should be a finite number" in text
-    assert "pools.b.tier: Field required" in text
+    assert "pools.b.tier: is required" in text
     path.write_text(
         '[pools.big]\ntier = "ssd"\nscale = 4\nfailure_domain = "x"\n'
         "[latency_classes]\ngold = 1.0\n"
