@@ -9,7 +9,7 @@ value that was given.
   value belongs is named as such, and a value where a table belongs says its type.
 - capplan's own checks (``ValueError`` in a validator) word their message themselves, value
   included.
-- A check over several keys reports each problem at its key (:func:`at`, :func:`several`).
+- A check over several keys reports each problem at its key (:func:`several`).
 - A missing key "is required"; a key the table may not hold is an "unknown key".
 """
 
@@ -32,20 +32,16 @@ _NOT_A_TABLE = {"model_type", "model_attributes_type", "dict_type", "dataclass_t
 #: Error types whose message capplan wrote (the value is in it when it matters).
 _OWN = {"value_error", "assertion_error"}
 
-#: How a check over several keys names the key its problem belongs to (see :func:`at`).
+#: How a check over several keys names the key a problem belongs to (see :func:`several`).
 _AT = re.compile(r"^@([A-Za-z_][A-Za-z0-9_]*): (.*)$", re.S)
 
 
-def at(key: str, message: str) -> ValueError:
-    """The error of a check over several keys of a table, reported at ``key``.
-
-    pydantic places such an error at the table; :func:`problems_of` moves it to the key.
-    """
-    return several([(key, message)])
-
-
 def several(problems: Sequence[tuple[str, str]]) -> ValueError:
-    """Several problems of one check over a table's keys, each reported at its key."""
+    """The problems ``(key, message)`` of one check over a table's keys, as one error.
+
+    pydantic places a validator's error at the table; :func:`problems_of` reports each of
+    these at its key.
+    """
     return ValueError("\n".join(f"@{key}: {message}" for key, message in problems))
 
 

@@ -187,6 +187,6 @@ def validated(
     return None if by_keys else entry
 
 
-def build(cls: Callable[..., T], entry: BaseModel, **extra: Any) -> T:
-    """The dataclass ``cls`` from a validated file entry (plus ``extra`` fields)."""
-    return cls(**dict(entry), **extra)
+def build(cls: Callable[..., T], entry: BaseModel) -> T:
+    """The dataclass ``cls`` from a validated file entry."""
+    return cls(**dict(entry))

@@ -9,7 +9,7 @@ from typing import Annotated
 import pytest
 from pydantic import BaseModel, Field, model_validator
 
-from capplan.spec.problems import at, dotted
+from capplan.spec.problems import dotted, several
 from capplan.spec.tables import (
     SPEC_CONFIG,
     Flag,
@@ -41,7 +41,7 @@ class Host(BaseModel):
     @model_validator(mode="after")
     def _pair(self) -> Host:
         if self.ratio > 0.5 and self.share > 0.5:
-            raise at("share", "and ratio may not both exceed 0.5")
+            raise several([("share", "and ratio may not both exceed 0.5")])
         return self
 
 
