@@ -8,7 +8,7 @@ into one item (:func:`contract_affinity`), and the plan is mapped back onto the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -120,36 +120,20 @@ def contract_affinity(inst: Instance) -> Contraction | None:
     names = [""] * n_groups
     for i, g in enumerate(group_of_item.tolist()):
         names[g] = inst.item_names[i] if not names[g] else names[g] + "+" + inst.item_names[i]
-    reduced = Instance(
+    # Everything else (bin types, existing bins, budgets, units) is the instance's own.
+    reduced = replace(
+        inst,
         demand=demand,
-        capacity=inst.capacity,
-        cost=inst.cost,
-        n_available=inst.n_available,
         item_names=tuple(names),
-        type_names=inst.type_names,
-        dim_names=inst.dim_names,
-        bucket_names=inst.bucket_names,
         allowed=allowed,
         zone=zone,
-        zone_names=inst.zone_names,
         anti_affinity=_merged_anti_affinity(inst, group_of_item),
         affinity=(),
         label=label,
-        label_limit=inst.label_limit,
-        existing_type=inst.existing_type,
-        existing_names=inst.existing_names,
         pinned=pinned,
         current=current,
         move_weight=move_weight.astype(np.int64),
-        migration_budget=inst.migration_budget,
-        ha_spares=inst.ha_spares,
-        ha_policy=inst.ha_policy,
         item_cost=item_cost,
-        objective_unit=inst.objective_unit,
-        objective_scale=inst.objective_scale,
-        dim_scale=inst.dim_scale,
-        dim_units=inst.dim_units,
-        notes=inst.notes,
     )
     return Contraction(reduced, group_of_item)
 
